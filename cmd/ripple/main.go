@@ -1,0 +1,92 @@
+// Command ripple is GitOps for fleets of servers and network devices.
+//
+// main only parses flags and wires packages together; see docs/cli.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries a process exit code through run. Commands return it to
+// exit non-zero without an extra message (the message is already printed).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// env is the process environment and standard streams, passed explicitly so
+// commands are testable without touching globals.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+func main() {
+	os.Exit(mainExit())
+}
+
+func mainExit() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	err := run(ctx, os.Args[1:], e)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(e.stderr, "ripple: %v\n", err)
+	return 1
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, e env) error
+}
+
+// commands lists every subcommand, in the order help shows them. Each lives
+// in its own file.
+func commands() []command {
+	return []command{
+		{"version", "print version and build information", runVersion},
+	}
+}
+
+func run(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stdout)
+		if len(args) == 0 {
+			return exitError{2}
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], e)
+		}
+	}
+	usage(e.stderr)
+	fmt.Fprintf(e.stderr, "\nripple: unknown command %q\n", args[0])
+	return exitError{2}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: ripple COMMAND [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+}

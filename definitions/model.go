@@ -1,0 +1,264 @@
+package definitions
+
+import (
+	"io/fs"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Definitions is everything one commit of the ops repo declares, decoded and
+// validated. Maps are keyed by block label. A Definitions value is read-only
+// once Load returns it and may be shared between goroutines.
+type Definitions struct {
+	// Commit is the id the caller passed to Load; empty for a plain directory.
+	Commit string
+
+	Hosts       map[string]*Host
+	Groups      map[string]*Group
+	Credentials map[string]*Credential
+	SNMP        map[string]*SNMPProfile
+	Windows     map[string]*Window
+	Notifiers   map[string]*Notifier
+	Monitors    map[string]*Monitor
+	Jobs        map[string]*Job
+
+	// Files holds the parsed HCL files by path (relative to the repo root),
+	// for rendering diagnostics with source snippets.
+	Files map[string]*hcl.File
+
+	// FS is the snapshot the definitions were loaded from; file and script
+	// steps read their sources from it.
+	FS fs.FS
+}
+
+// Host is one managed node.
+type Host struct {
+	Name    string
+	Address string // hostname, IPv4, or IPv6 without brackets
+	Port    int    // default 22
+	// Transport is "ssh" (default) or "local" (the controller itself).
+	Transport  string
+	Groups     []string
+	Labels     map[string]string
+	Credential string // default "default"
+	SNMP       string // optional SNMP profile name
+	// Vars are the host's own vars as an object (cty.EmptyObjectVal when none).
+	Vars      cty.Value
+	DeclRange hcl.Range
+}
+
+// Group carries vars shared by its member hosts.
+type Group struct {
+	Name        string
+	Description string
+	Vars        cty.Value
+	DeclRange   hcl.Range
+}
+
+// Credential says how to log in to hosts over SSH.
+type Credential struct {
+	Name           string
+	User           string
+	PrivateKeyFile string // path on the daemon host, never in the repo
+	Passphrase     *Secret
+	UseAgent       bool // ssh-agent via SSH_AUTH_SOCK
+	KnownHostsFile string
+	Become         string // "" or "sudo"
+	DeclRange      hcl.Range
+}
+
+// Secret is a daemon-side value (env() or file()) that is evaluated only when
+// a run or a monitor needs it, never at validate or plan time.
+type Secret struct {
+	Expr  hcl.Expression
+	Range hcl.Range
+}
+
+// SNMPProfile holds SNMP connection settings for snmp checks.
+type SNMPProfile struct {
+	Name           string
+	Version        string // "2c" or "3"
+	Port           int    // default 161
+	Community      *Secret
+	User           string
+	AuthProtocol   string // MD5, SHA, SHA224, SHA256, SHA384, SHA512
+	AuthPassphrase *Secret
+	PrivProtocol   string // DES, AES, AES192, AES256, AES192C, AES256C
+	PrivPassphrase *Secret
+	Timeout        time.Duration
+	Retries        int
+	DeclRange      hcl.Range
+}
+
+// Window is a recurring maintenance window: it opens at each cron match and
+// stays open for Duration.
+type Window struct {
+	Name      string
+	Cron      string
+	Duration  time.Duration
+	Timezone  string // IANA name; default "UTC"
+	Location  *time.Location
+	DeclRange hcl.Range
+}
+
+// Notifier delivers alerts.
+type Notifier struct {
+	Type      string // "webhook", "slack", "email"
+	Name      string
+	URL       *Secret // webhook and slack
+	To        []string
+	From      string
+	SMTP      string // host:port for email
+	Username  string
+	Password  *Secret
+	DeclRange hcl.Range
+}
+
+// Targets selects hosts. A host matches when it is named in Hosts, or is in
+// one of Groups, and carries every label in Labels; hosts in Exclude never
+// match. Empty Hosts and Groups with non-empty Labels select by labels only.
+type Targets struct {
+	Hosts     []string
+	Groups    []string
+	Labels    map[string]string
+	Exclude   []string
+	DeclRange hcl.Range
+}
+
+// Monitor is a check run on each target host at an interval.
+type Monitor struct {
+	Name       string
+	Targets    Targets
+	Interval   time.Duration // default 1m
+	Timeout    time.Duration // default 10s
+	Check      Check
+	AlertAfter int // default 1
+	Notify     []string
+	Window     string // alerts muted while this window is open
+	// Limits map a metric name (perfdata label, "value", "rate") to the
+	// value at which capacity runs out, for forecasts.
+	Limits    map[string]float64
+	DeclRange hcl.Range
+}
+
+// CheckKind names one of the check executors.
+type CheckKind string
+
+// Check kinds.
+const (
+	CheckCommand CheckKind = "command"
+	CheckHTTP    CheckKind = "http"
+	CheckTCP     CheckKind = "tcp"
+	CheckSNMP    CheckKind = "snmp"
+)
+
+// Check is one probe. Expression-valued fields are rendered per host.
+type Check struct {
+	Kind CheckKind
+
+	Run hcl.Expression // command
+
+	URL       hcl.Expression // http
+	Status    int            // http, default 200
+	BodyMatch string         // http, a regular expression; empty means any body
+	Insecure  bool           // http: skip TLS verification (off by default)
+
+	Address hcl.Expression // tcp, default host address
+	Port    int            // tcp
+
+	OIDs      []string // snmp
+	Rate      bool     // snmp: per-second rate of a counter
+	WarnAbove *float64
+	CritAbove *float64
+	WarnBelow *float64
+	CritBelow *float64
+
+	DeclRange hcl.Range
+}
+
+// Job is a sequence of steps rolled out over its target hosts.
+type Job struct {
+	Name        string
+	Description string
+	Targets     Targets
+	Steps       []*Step
+	Rollout     Rollout
+	// Rollback steps run on every touched host when a run fails with
+	// on_failure = "rollback". Nil means: restore file step backups.
+	Rollback []*Step
+	Schedule string // cron; empty means not scheduled
+	Window   string
+	Timezone string
+	// SourceFiles are the repo paths the job's steps read (file sources and
+	// scripts); a change to any of them changes the job.
+	SourceFiles []string
+	DeclRange   hcl.Range
+}
+
+// StepKind names what a step does on a host.
+type StepKind string
+
+// Step kinds.
+const (
+	StepRun    StepKind = "run"
+	StepScript StepKind = "script"
+	StepFile   StepKind = "file"
+)
+
+// Step is one action on a host.
+type Step struct {
+	Name       string
+	Kind       StepKind
+	Run        hcl.Expression // run
+	Script     string         // script: repo path
+	File       *FileStep      // file
+	Timeout    time.Duration  // default 5m
+	Idempotent bool           // safe to run again after a crash mid-step
+	DeclRange  hcl.Range
+}
+
+// FileStep renders a template from the repo to a path on the host.
+type FileStep struct {
+	Source      string // repo path of an HCL template
+	Destination string // absolute path on the host
+	Mode        uint32 // default 0644
+	Owner       string
+	Group       string
+}
+
+// Rollout is how a job's change spreads over its hosts.
+type Rollout struct {
+	Waves        []WaveSize // default [1, "100%"]... see docs/hcl.md
+	MaxParallel  int        // default 10
+	MaxFailures  Budget     // default 0
+	Pause        time.Duration
+	ApproveAfter int    // 0 = never wait
+	OnFailure    string // "rollback" (default) or "halt"
+	HealthGate   *HealthGate
+	DeclRange    hcl.Range
+}
+
+// WaveSize is one entry of a wave list: a host count or a percentage of the
+// job's total hosts.
+type WaveSize struct {
+	Count   int
+	Percent float64 // used when Count == 0
+}
+
+// Budget is a failure budget per wave: a count or a percentage of the wave.
+type Budget struct {
+	Count   int
+	Percent float64 // used when IsPercent
+	// IsPercent distinguishes "0%" from 0; both allow no failure.
+	IsPercent bool
+}
+
+// HealthGate holds a wave until its monitors are OK on all its hosts.
+type HealthGate struct {
+	Monitors        []string
+	MinHealthyTime  time.Duration // default 10s
+	HealthyDeadline time.Duration // default 5m
+	DeclRange       hcl.Range
+}
