@@ -1,0 +1,159 @@
+package engine
+
+import "time"
+
+// Flap detection follows Nagios: the last flapHistory results, a state change
+// between two neighbours weighs from 0.8 (oldest) to 1.2 (newest), and the
+// weighted share of changes starts flapping above flapHigh percent and stops
+// below flapLow.
+const (
+	flapHistory = 21
+	flapHigh    = 20.0
+	flapLow     = 5.0
+)
+
+// NotificationKind says whether a notification opens or closes an alert.
+type NotificationKind string
+
+// Notification kinds.
+const (
+	NotifyAlert    NotificationKind = "alert"
+	NotifyRecovery NotificationKind = "recovery"
+)
+
+// Notification is one message to a monitor's notifiers.
+type Notification struct {
+	Kind     NotificationKind
+	Monitor  string
+	Host     string
+	State    CheckState
+	Previous CheckState
+	Value    *float64 // first metric of the result, when there is one
+	Message  string
+	Since    time.Time // when the current state began
+	At       time.Time
+}
+
+// Suppression tells Observe why notifications must not go out now. The
+// state machine keeps evaluating; what is suppressed is sent (or dropped, if
+// it no longer applies) once the suppression ends.
+type Suppression struct {
+	Muted bool // a maintenance window the monitor names is open
+	Held  bool // the host is in an active rollout wave
+}
+
+// AlertState is the alerting state of one (monitor, host). The zero value
+// is a fresh state with no history; a result must be observed before
+// anything is reported. It is not safe for concurrent use.
+type AlertState struct {
+	State       CheckState
+	Since       time.Time
+	Consecutive int // consecutive non-OK results
+	Firing      bool
+	Notified    bool // an alert went out and no recovery yet
+	Flapping    bool
+	FlapPercent float64
+	LastOutput  string
+	LastAt      time.Time
+	lastValue   *float64
+	history     []CheckState
+	seen        bool
+}
+
+// Observe feeds one check result into the state and returns the
+// notifications to send now: at most one alert once alertAfter consecutive
+// non-OK results are seen, and one recovery when the state is OK again.
+// Nothing is sent while suppressed or flapping.
+func (a *AlertState) Observe(monitor, host string, r CheckResult, alertAfter int, sup Suppression) []Notification {
+	if alertAfter < 1 {
+		alertAfter = 1
+	}
+	prev := a.State
+	if !a.seen || r.State != a.State {
+		a.Since = r.At
+	}
+	a.seen = true
+	a.State = r.State
+	a.LastOutput = r.Output
+	a.LastAt = r.At
+	a.lastValue = nil
+	if len(r.Metrics) > 0 {
+		v := r.Metrics[0].Value
+		a.lastValue = &v
+	}
+	if r.State == StateOK {
+		a.Consecutive = 0
+	} else {
+		a.Consecutive++
+	}
+	a.history = append(a.history, r.State)
+	if len(a.history) > flapHistory {
+		a.history = a.history[len(a.history)-flapHistory:]
+	}
+	a.FlapPercent = flapPercent(a.history)
+	switch {
+	case !a.Flapping && a.FlapPercent > flapHigh:
+		a.Flapping = true
+	case a.Flapping && a.FlapPercent < flapLow:
+		a.Flapping = false
+	}
+
+	if a.Consecutive >= alertAfter {
+		a.Firing = true
+	} else if r.State == StateOK {
+		a.Firing = false
+	}
+	return a.reconcile(monitor, host, prev, r.At, sup)
+}
+
+// Release re-evaluates after a suppression ended (a wave finished, a window
+// closed) and returns what must be sent now.
+func (a *AlertState) Release(monitor, host string, now time.Time, sup Suppression) []Notification {
+	if !a.seen {
+		return nil
+	}
+	return a.reconcile(monitor, host, a.State, now, sup)
+}
+
+// reconcile sends whatever brings Notified in line with Firing, unless
+// notifications are suppressed.
+func (a *AlertState) reconcile(monitor, host string, prev CheckState, at time.Time, sup Suppression) []Notification {
+	if sup.Muted || sup.Held || a.Flapping || a.Firing == a.Notified {
+		return nil
+	}
+	n := Notification{
+		Kind:     NotifyAlert,
+		Monitor:  monitor,
+		Host:     host,
+		State:    a.State,
+		Previous: prev,
+		Value:    a.lastValue,
+		Message:  a.LastOutput,
+		Since:    a.Since,
+		At:       at,
+	}
+	if !a.Firing {
+		n.Kind = NotifyRecovery
+	}
+	a.Notified = a.Firing
+	return []Notification{n}
+}
+
+// flapPercent is Nagios' weighted percent state change over history.
+func flapPercent(h []CheckState) float64 {
+	if len(h) < 2 {
+		return 0
+	}
+	var total float64
+	changes := flapHistory - 1
+	// The newest change weighs 1.2 and each older one 0.4/19 less, as if the
+	// history were full; missing older entries count as no change.
+	offset := flapHistory - len(h)
+	for i := 1; i < len(h); i++ {
+		if h[i] != h[i-1] {
+			pos := offset + i - 1 // 0 = oldest possible change
+			total += 0.8 + 0.4*float64(pos)/float64(changes-1)
+		}
+	}
+	return total / float64(changes) * 100
+}
