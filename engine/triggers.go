@@ -1,0 +1,63 @@
+package engine
+
+import "context"
+
+// PushEvent is a verified GitHub push delivery, reduced to what the engine
+// needs to decide whether to reconcile. The engine never trusts the commit
+// list of a payload: it only uses the event as a wake-up for the branch in
+// Ref and always diffs last-applied..branch-head from git.
+type PushEvent struct {
+	DeliveryID string // X-GitHub-Delivery
+	Repo       string // owner/name as GitHub spells it
+	Ref        string // full ref, e.g. "refs/heads/main" or "refs/tags/v1"
+	Before     string // 40 hex; all zeros when the ref was created
+	After      string // 40 hex; all zeros when the ref was deleted
+	Forced     bool   // force-push: Before may not be an ancestor of After
+	Deleted    bool   // the ref was deleted; never a trigger
+	Created    bool   // the ref was created
+	Tag        bool   // Ref is under refs/tags/; never a trigger
+	Sender     string // login of the user who pushed
+}
+
+// PullRequestEvent is a verified GitHub pull_request delivery for one of the
+// actions that change what a plan would show (opened, synchronize,
+// reopened). A pull request only ever gets a plan, never a rollout.
+type PullRequestEvent struct {
+	DeliveryID string
+	Repo       string // base repository, owner/name
+	Number     int
+	Action     string // "opened", "synchronize" or "reopened"
+	HeadSHA    string // 40 hex; statuses go on this commit
+	HeadRef    string // branch name in HeadRepo, not a full ref
+	BaseRef    string // branch name in Repo, not a full ref
+	HeadRepo   string // owner/name of the head repository; "" if it was deleted
+	Fork       bool   // HeadRepo differs from Repo (or is gone)
+	Sender     string
+}
+
+// TriggerSink receives verified webhook events. Implementations must only
+// enqueue (durably or into a coalescing trigger) and return quickly: the
+// webhook handler answers GitHub from inside these calls. A non-nil error
+// means the event was not accepted; the delivery is then not recorded, so a
+// redelivery is processed again.
+type TriggerSink interface {
+	Push(ctx context.Context, ev PushEvent) error
+	PullRequest(ctx context.Context, ev PullRequestEvent) error
+}
+
+// DeliveryStore remembers which webhook deliveries (X-GitHub-Delivery ids)
+// have been acted on, so that a redelivery is answered but not acted on
+// again.
+//
+// The webhook handler checks DeliverySeen, hands the event to the
+// TriggerSink and calls RecordDelivery only after the sink accepted it. A
+// crash between the two means a redelivery is processed twice, which is
+// harmless because triggers are idempotent (a push reconciles from git, a
+// plan comment is edited in place); the other order would lose the event.
+type DeliveryStore interface {
+	// DeliverySeen reports whether id was recorded before.
+	DeliverySeen(ctx context.Context, id string) (bool, error)
+	// RecordDelivery records id with its event name; isNew is false when
+	// it was already recorded.
+	RecordDelivery(ctx context.Context, id, event string) (isNew bool, err error)
+}
