@@ -1,0 +1,323 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// Defaults for HandlerOptions.
+const (
+	// DefaultMaxBodyBytes is GitHub's own cap on webhook payloads (25 MiB).
+	DefaultMaxBodyBytes = 25 << 20
+	// DefaultMaxInFlight bounds concurrent deliveries being read and
+	// verified, so a burst of large bodies cannot exhaust memory.
+	DefaultMaxInFlight = 16
+	// DefaultDispatchTimeout bounds the sink and delivery-store calls;
+	// GitHub.com gives a delivery 10 s before it counts as failed.
+	DefaultDispatchTimeout = 5 * time.Second
+	// maxDeliveryIDLen rejects absurd X-GitHub-Delivery values (GitHub
+	// sends a GUID).
+	maxDeliveryIDLen = 128
+)
+
+// Response status strings, the value of {"status": ...} in every answer.
+const (
+	StatusQueued        = "queued"
+	StatusDuplicate     = "duplicate delivery"
+	StatusPong          = "pong"
+	StatusIgnored       = "ignored"
+	StatusBadSignature  = "bad signature"
+	StatusNotAllowed    = "repository not allowed"
+	StatusTooLarge      = "payload too large"
+	StatusUnsupported   = "unsupported content type"
+	StatusBadRequest    = "bad request"
+	StatusUnavailable   = "unavailable"
+	StatusMethodInvalid = "method not allowed"
+)
+
+// HandlerOptions configures NewHandler.
+type HandlerOptions struct {
+	// Secret is the webhook secret; required and non-empty.
+	Secret []byte
+	// Repos is the allowlist of repositories ("owner/name", compared
+	// case-insensitively). Required: an empty list is an error, so that a
+	// misconfigured daemon fails closed rather than accepting every
+	// repository that shares the secret.
+	Repos []string
+	// Sink receives accepted push and pull_request events. Required.
+	Sink engine.TriggerSink
+	// Deliveries dedupes X-GitHub-Delivery ids. Required.
+	Deliveries engine.DeliveryStore
+	// Logger gets one line per delivery; never the secret or signature.
+	Logger zerolog.Logger
+	// MaxBodyBytes caps the body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxInFlight caps concurrent deliveries (503 beyond it); 0 means
+	// DefaultMaxInFlight.
+	MaxInFlight int
+	// DispatchTimeout bounds sink and store calls; 0 means
+	// DefaultDispatchTimeout.
+	DispatchTimeout time.Duration
+}
+
+// Handler serves POST /webhooks/github. It verifies, dedupes and enqueues;
+// it never does slow work inline.
+//
+// Answers (always a small JSON object {"status": "..."}):
+//
+//	202 queued                 push or planned pull_request handed to the sink
+//	200 duplicate delivery     X-GitHub-Delivery seen before; not acted on
+//	200 pong                   ping
+//	200 ignored                any other event or pull_request action
+//	400 bad request            missing headers or a payload that does not decode
+//	401 bad signature          missing/invalid X-Hub-Signature-256 (SHA-1 alone is refused)
+//	403 repository not allowed repository outside the allowlist; nothing recorded
+//	405 method not allowed     not POST
+//	413 payload too large      body over MaxBodyBytes
+//	415 unsupported content type anything but application/json
+//	503 unavailable            sink or delivery store failed (nothing recorded, so a
+//	                           redelivery is processed), or too many deliveries in flight
+//
+// A repository outside the allowlist gets 403 rather than a silent 2xx so
+// that a misconfigured hook shows up as failed in GitHub's delivery log.
+type Handler struct {
+	secret     []byte
+	allowed    map[string]bool
+	sink       engine.TriggerSink
+	deliveries engine.DeliveryStore
+	log        zerolog.Logger
+	maxBody    int64
+	timeout    time.Duration
+	slots      chan struct{}
+
+	mu       sync.Mutex
+	inflight map[string]chan struct{} // delivery id -> closed when done
+}
+
+// NewHandler validates opts and returns a Handler. It refuses to build one
+// without a secret, an allowlist, a sink or a delivery store.
+func NewHandler(opts HandlerOptions) (*Handler, error) {
+	if len(opts.Secret) == 0 {
+		return nil, errors.New("webhook handler: a secret is required")
+	}
+	if opts.Sink == nil {
+		return nil, errors.New("webhook handler: a trigger sink is required")
+	}
+	if opts.Deliveries == nil {
+		return nil, errors.New("webhook handler: a delivery store is required")
+	}
+	allowed := make(map[string]bool, len(opts.Repos))
+	for _, r := range opts.Repos {
+		owner, name, ok := strings.Cut(strings.TrimSpace(r), "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("webhook handler: repository %q is not owner/name", r)
+		}
+		allowed[strings.ToLower(owner+"/"+name)] = true
+	}
+	if len(allowed) == 0 {
+		return nil, errors.New("webhook handler: at least one allowed repository (owner/name) is required")
+	}
+	h := &Handler{
+		secret:     append([]byte(nil), opts.Secret...),
+		allowed:    allowed,
+		sink:       opts.Sink,
+		deliveries: opts.Deliveries,
+		log:        opts.Logger.With().Str("component", "webhooks").Logger(),
+		maxBody:    opts.MaxBodyBytes,
+		timeout:    opts.DispatchTimeout,
+		inflight:   make(map[string]chan struct{}),
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.timeout <= 0 {
+		h.timeout = DefaultDispatchTimeout
+	}
+	n := opts.MaxInFlight
+	if n <= 0 {
+		n = DefaultMaxInFlight
+	}
+	h.slots = make(chan struct{}, n)
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	code, status := h.serve(w, r)
+	writeStatus(w, code, status)
+}
+
+// serve does the work and returns the answer, so every path goes through
+// one writer.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return http.StatusMethodNotAllowed, StatusMethodInvalid
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return http.StatusUnsupportedMediaType, StatusUnsupported
+	}
+	event := r.Header.Get("X-GitHub-Event")
+	delivery := r.Header.Get("X-GitHub-Delivery")
+	if event == "" || delivery == "" || len(delivery) > maxDeliveryIDLen {
+		return http.StatusBadRequest, StatusBadRequest
+	}
+	sig := r.Header.Get("X-Hub-Signature-256")
+	if sig == "" {
+		// Also when only the SHA-1 X-Hub-Signature is present.
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Msg("webhook without X-Hub-Signature-256 refused")
+		return http.StatusUnauthorized, StatusBadSignature
+	}
+	if r.ContentLength > h.maxBody {
+		return http.StatusRequestEntityTooLarge, StatusTooLarge
+	}
+
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		h.log.Warn().Str("delivery", delivery).Msg("webhook refused: too many deliveries in flight")
+		return http.StatusServiceUnavailable, StatusUnavailable
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return http.StatusRequestEntityTooLarge, StatusTooLarge
+		}
+		return http.StatusBadRequest, StatusBadRequest
+	}
+	if err := verifySignature(h.secret, body, sig); err != nil {
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Err(err).Msg("webhook signature refused")
+		return http.StatusUnauthorized, StatusBadSignature
+	}
+
+	switch event {
+	case eventPush, eventPullRequest, eventPing:
+	default:
+		h.log.Debug().Str("delivery", delivery).Str("event", event).Msg("webhook event ignored")
+		return http.StatusOK, StatusIgnored
+	}
+	p, err := parseEvent(event, delivery, body)
+	if err != nil {
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Err(err).Msg("webhook payload refused")
+		return http.StatusBadRequest, StatusBadRequest
+	}
+	if p.repo != "" && !h.allowed[strings.ToLower(p.repo)] {
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Str("repo", p.repo).Msg("webhook for a repository outside the allowlist refused")
+		return http.StatusForbidden, StatusNotAllowed
+	}
+	switch {
+	case p.ping:
+		h.log.Info().Str("delivery", delivery).Str("repo", p.repo).Msg("webhook ping")
+		return http.StatusOK, StatusPong
+	case p.ignored != "":
+		h.log.Debug().Str("delivery", delivery).Str("repo", p.repo).Str("reason", p.ignored).Msg("webhook event ignored")
+		return http.StatusOK, StatusIgnored
+	case p.repo == "":
+		// push and pull_request always name their repository.
+		return http.StatusBadRequest, StatusBadRequest
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	return h.dispatch(ctx, event, delivery, p)
+}
+
+// dispatch hands an accepted event to the sink exactly once per delivery
+// id. Deliveries with the same id are serialized in-process; across
+// processes the check-then-record order gives at-least-once (see
+// engine.DeliveryStore).
+func (h *Handler) dispatch(ctx context.Context, event, delivery string, p parsed) (int, string) {
+	release, err := h.claim(ctx, delivery)
+	if err != nil {
+		return http.StatusServiceUnavailable, StatusUnavailable
+	}
+	defer release()
+
+	log := h.log.With().Str("delivery", delivery).Str("event", event).Str("repo", p.repo).Logger()
+	seen, err := h.deliveries.DeliverySeen(ctx, delivery)
+	if err != nil {
+		log.Error().Err(err).Msg("webhook delivery lookup")
+		return http.StatusServiceUnavailable, StatusUnavailable
+	}
+	if seen {
+		log.Info().Msg("webhook duplicate delivery not acted on")
+		return http.StatusOK, StatusDuplicate
+	}
+
+	switch {
+	case p.push != nil:
+		err = h.sink.Push(ctx, *p.push)
+		log = log.With().Str("ref", p.push.Ref).Str("after", p.push.After).Logger()
+	case p.pr != nil:
+		err = h.sink.PullRequest(ctx, *p.pr)
+		log = log.With().Int("pr", p.pr.Number).Str("action", p.pr.Action).Str("head", p.pr.HeadSHA).Logger()
+	}
+	if err != nil {
+		// Not recorded: a redelivery of this id is processed again.
+		log.Error().Err(err).Msg("webhook event not enqueued")
+		return http.StatusServiceUnavailable, StatusUnavailable
+	}
+	if _, err := h.deliveries.RecordDelivery(ctx, delivery, event); err != nil {
+		// The event is enqueued; at worst a redelivery enqueues it again,
+		// which the engine tolerates.
+		log.Warn().Err(err).Msg("webhook delivery enqueued but not recorded")
+	}
+	log.Info().Msg("webhook event queued")
+	return http.StatusAccepted, StatusQueued
+}
+
+// claim serializes deliveries that share an id: a second one waits until
+// the first has finished, then sees it recorded (or processes it itself if
+// the first failed).
+func (h *Handler) claim(ctx context.Context, delivery string) (release func(), err error) {
+	for {
+		h.mu.Lock()
+		busy, ok := h.inflight[delivery]
+		if !ok {
+			done := make(chan struct{})
+			h.inflight[delivery] = done
+			h.mu.Unlock()
+			return func() {
+				h.mu.Lock()
+				delete(h.inflight, delivery)
+				h.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		h.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for delivery %s in flight: %w", delivery, ctx.Err())
+		}
+	}
+}
+
+// isJSON reports whether a Content-Type names application/json.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(struct {
+		Status string `json:"status"`
+	}{status})
+}
