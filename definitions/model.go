@@ -31,6 +31,9 @@ type Definitions struct {
 	// FS is the snapshot the definitions were loaded from; file and script
 	// steps read their sources from it.
 	FS fs.FS
+
+	// index is built by Load for Select; nil in hand-built values.
+	index *hostIndex
 }
 
 // Host is one managed node.
@@ -164,6 +167,10 @@ type Check struct {
 	Status    int            // http, default 200
 	BodyMatch string         // http, a regular expression; empty means any body
 	Insecure  bool           // http: skip TLS verification (off by default)
+
+	// Timeout overrides the monitor's timeout when set (0 = not set); the
+	// monitor's Timeout already holds the effective value.
+	Timeout time.Duration
 
 	Address hcl.Expression // tcp, default host address
 	Port    int            // tcp

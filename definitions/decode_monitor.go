@@ -1,0 +1,202 @@
+package definitions
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var targetsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "hosts"}, {Name: "groups"}, {Name: "labels"}, {Name: "exclude"}},
+}
+
+var monitorSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "interval"}, {Name: "timeout"}, {Name: "alert_after"}, {Name: "notify"},
+		{Name: "window"}, {Name: "limits"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "targets"},
+		{Type: "check", LabelNames: []string{"kind"}},
+	},
+}
+
+// checkSchemas holds one schema per check kind.
+var checkSchemas = map[CheckKind]*hcl.BodySchema{
+	CheckCommand: {Attributes: []hcl.AttributeSchema{{Name: "run", Required: true}, {Name: "timeout"}}},
+	CheckHTTP: {Attributes: []hcl.AttributeSchema{
+		{Name: "url", Required: true}, {Name: "status"}, {Name: "body"}, {Name: "insecure"}, {Name: "timeout"},
+	}},
+	CheckTCP: {Attributes: []hcl.AttributeSchema{{Name: "port", Required: true}, {Name: "address"}, {Name: "timeout"}}},
+	CheckSNMP: {Attributes: []hcl.AttributeSchema{
+		{Name: "oid"}, {Name: "oids"}, {Name: "rate"}, {Name: "warn_above"}, {Name: "crit_above"},
+		{Name: "warn_below"}, {Name: "crit_below"}, {Name: "timeout"},
+	}},
+}
+
+// Monitor defaults.
+const (
+	DefaultInterval     = time.Minute
+	DefaultCheckTimeout = 10 * time.Second
+	DefaultAlertAfter   = 1
+	DefaultHTTPStatus   = 200
+)
+
+func (l *loader) decodeTargets(blocks hcl.Blocks, parent *hcl.Block) Targets {
+	var t Targets
+	if len(blocks) == 0 {
+		l.errorf(parent.DefRange, "Missing targets block", fmt.Sprintf("A %s needs a targets block saying which hosts it runs on.", parent.Type))
+		return t
+	}
+	for _, extra := range blocks[1:] {
+		l.errorf(extra.DefRange, "Duplicate targets block", fmt.Sprintf("Only one targets block is allowed; previous definition at %s:%d.", blocks[0].DefRange.Filename, blocks[0].DefRange.Start.Line))
+	}
+	b := blocks[0]
+	content, diags := b.Body.Content(targetsSchema)
+	l.diags = append(l.diags, diags...)
+	a := content.Attributes
+	t.DeclRange = b.DefRange
+	t.Hosts = l.refList(a, "hosts", "host")
+	t.Groups = l.refList(a, "groups", "target group")
+	t.Labels = l.stringMap(a, "labels")
+	t.Exclude = l.refList(a, "exclude", "host")
+	if len(a) == 0 {
+		l.errorf(b.DefRange, "Empty targets", "targets needs hosts, groups or labels.")
+	}
+	return t
+}
+
+func (l *loader) decodeMonitor(b *hcl.Block) *Monitor {
+	content, diags := b.Body.Content(monitorSchema)
+	l.diags = append(l.diags, diags...)
+	a := content.Attributes
+	m := &Monitor{
+		Name: b.Labels[0], Interval: DefaultInterval, Timeout: DefaultCheckTimeout,
+		AlertAfter: DefaultAlertAfter, DeclRange: b.DefRange,
+	}
+	blocks := content.Blocks.ByType()
+	m.Targets = l.decodeTargets(blocks["targets"], b)
+	l.duration(a, "interval", time.Second, &m.Interval)
+	timeoutSet := l.duration(a, "timeout", time.Millisecond, &m.Timeout)
+	l.integer(a, "alert_after", 1, 1000, &m.AlertAfter)
+	m.Notify = l.refList(a, "notify", "notifier")
+	l.ref(a, "window", "window", &m.Window)
+	m.Limits = l.numberMap(a, "limits")
+
+	checks := blocks["check"]
+	if len(checks) == 0 {
+		l.errorf(b.DefRange, "Missing check block", "A monitor needs one check block: check \"command\", \"http\", \"tcp\" or \"snmp\".")
+		return m
+	}
+	for _, extra := range checks[1:] {
+		l.errorf(extra.DefRange, "Duplicate check block", fmt.Sprintf("A monitor has exactly one check; previous definition at %s:%d.", checks[0].DefRange.Filename, checks[0].DefRange.Start.Line))
+	}
+	m.Check = l.decodeCheck(checks[0])
+	if m.Check.Timeout > 0 {
+		m.Timeout = m.Check.Timeout
+	}
+	if m.Timeout > m.Interval && (timeoutSet || m.Check.Timeout > 0) {
+		rng := m.Check.DeclRange
+		if timeoutSet {
+			rng = a["timeout"].Expr.Range()
+		}
+		l.errorf(rng, "Timeout longer than interval", fmt.Sprintf("The check timeout (%s) must not exceed the interval (%s).", m.Timeout, m.Interval))
+	}
+	return m
+}
+
+func (l *loader) decodeCheck(b *hcl.Block) Check {
+	c := Check{Kind: CheckKind(b.Labels[0]), DeclRange: b.DefRange}
+	schema, ok := checkSchemas[c.Kind]
+	if !ok {
+		rng := b.DefRange
+		if len(b.LabelRanges) > 0 {
+			rng = b.LabelRanges[0]
+		}
+		l.errorf(rng, "Unknown check kind", fmt.Sprintf("%q is not a check kind; use \"command\", \"http\", \"tcp\" or \"snmp\".", b.Labels[0]))
+		return c
+	}
+	content, diags := b.Body.Content(schema)
+	l.diags = append(l.diags, diags...)
+	a := content.Attributes
+	l.duration(a, "timeout", time.Millisecond, &c.Timeout)
+	switch c.Kind {
+	case CheckCommand:
+		c.Run = l.hostExpr(a, "run")
+	case CheckHTTP:
+		c.URL = l.hostExpr(a, "url")
+		c.Status = DefaultHTTPStatus
+		l.integer(a, "status", 100, 599, &c.Status)
+		if l.str(a, "body", &c.BodyMatch) {
+			if _, err := regexp.Compile(c.BodyMatch); err != nil {
+				l.errorf(a["body"].Expr.Range(), "Invalid regular expression", fmt.Sprintf("body: %v.", err))
+			}
+		}
+		l.boolean(a, "insecure", &c.Insecure)
+	case CheckTCP:
+		l.integer(a, "port", 1, 65535, &c.Port)
+		c.Address = l.hostExpr(a, "address")
+	case CheckSNMP:
+		l.decodeSNMPCheck(b, a, &c)
+	}
+	return c
+}
+
+func (l *loader) decodeSNMPCheck(b *hcl.Block, a hcl.Attributes, c *Check) {
+	var oid string
+	if l.str(a, "oid", &oid) {
+		c.OIDs = []string{oid}
+	}
+	oids := l.strings(a, "oids")
+	c.OIDs = append(c.OIDs, oids...)
+	if a["oid"] == nil && a["oids"] == nil {
+		l.errorf(b.Body.MissingItemRange(), "Missing required argument", "An snmp check needs oid or oids.")
+	}
+	for i, o := range c.OIDs {
+		if validOID(o) {
+			continue
+		}
+		attr := a["oids"]
+		if oid != "" && i == 0 {
+			attr = a["oid"]
+		}
+		l.errorf(attr.Expr.Range(), "Invalid OID", fmt.Sprintf("%q is not a numeric OID such as \"1.3.6.1.2.1.1.3.0\".", o))
+	}
+	l.boolean(a, "rate", &c.Rate)
+	c.WarnAbove = l.float(a, "warn_above")
+	c.CritAbove = l.float(a, "crit_above")
+	c.WarnBelow = l.float(a, "warn_below")
+	c.CritBelow = l.float(a, "crit_below")
+	if c.WarnAbove != nil && c.CritAbove != nil && *c.WarnAbove > *c.CritAbove {
+		l.errorf(a["warn_above"].Expr.Range(), "Thresholds out of order", "warn_above must not be above crit_above.")
+	}
+	if c.WarnBelow != nil && c.CritBelow != nil && *c.WarnBelow < *c.CritBelow {
+		l.errorf(a["warn_below"].Expr.Range(), "Thresholds out of order", "warn_below must not be below crit_below.")
+	}
+}
+
+// validOID accepts dotted decimal OIDs, with an optional leading dot.
+func validOID(s string) bool {
+	s = strings.TrimPrefix(s, ".")
+	if s == "" {
+		return false
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 || len(parts) > 128 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 10 {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}

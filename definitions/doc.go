@@ -1,0 +1,14 @@
+// Package definitions owns ripple's HCL language: the schema of the ops
+// repo, loading one commit's files from an fs.FS, validation with
+// diagnostics that name file:line:col, target selection, and per-host
+// evaluation of commands, checks and templates.
+//
+// The package is pure. Load reads only the fs.FS it is given, never the
+// network, the process environment or the daemon's disk; it logs nothing and
+// starts no goroutines. env() and file() are daemon-side functions: without
+// a SecretSource (validate, plan) they evaluate to unknown values, so a
+// pull request can never read a secret. A *Definitions returned by Load is
+// read-only and safe to share between goroutines.
+//
+// The language itself is documented in docs/hcl.md.
+package definitions

@@ -1,0 +1,185 @@
+package definitions
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+)
+
+// secretRecorder backs env() and file(). With a nil source both return
+// unknown strings, so validate and plan never read the daemon's
+// environment or disk. With a source, every value it hands out is recorded
+// so executors can redact it.
+type secretRecorder struct {
+	src    SecretSource
+	values []string
+}
+
+func (r *secretRecorder) record(v string) {
+	if v != "" && !slices.Contains(r.values, v) {
+		r.values = append(r.values, v)
+	}
+}
+
+// evalContext builds the context for expressions: host (when not NilVal)
+// and the function table.
+func evalContext(r *secretRecorder, host cty.Value) *hcl.EvalContext {
+	ctx := &hcl.EvalContext{
+		Functions: map[string]function.Function{
+			"env":       r.envFunc(),
+			"file":      r.fileFunc(),
+			"upper":     stdlib.UpperFunc,
+			"lower":     stdlib.LowerFunc,
+			"join":      stdlib.JoinFunc,
+			"format":    stdlib.FormatFunc,
+			"replace":   stdlib.ReplaceFunc,
+			"trimspace": stdlib.TrimSpaceFunc,
+		},
+	}
+	if host != cty.NilVal {
+		ctx.Variables = map[string]cty.Value{"host": host}
+	}
+	return ctx
+}
+
+func (r *secretRecorder) envFunc() function.Function {
+	return function.New(&function.Spec{
+		Description: "Reads an environment variable of the daemon.",
+		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			name := args[0].AsString()
+			if name == "" {
+				return cty.NilVal, function.NewArgErrorf(0, "the variable name is empty")
+			}
+			if r.src == nil {
+				return cty.UnknownVal(cty.String), nil
+			}
+			v, ok := r.src.Env(name)
+			if !ok {
+				return cty.NilVal, fmt.Errorf("environment variable %s is not set on the daemon", name)
+			}
+			r.record(v)
+			return cty.StringVal(v), nil
+		},
+	})
+}
+
+func (r *secretRecorder) fileFunc() function.Function {
+	return function.New(&function.Spec{
+		Description: "Reads a file on the daemon host.",
+		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			p := args[0].AsString()
+			if p == "" {
+				return cty.NilVal, function.NewArgErrorf(0, "the path is empty")
+			}
+			if r.src == nil {
+				return cty.UnknownVal(cty.String), nil
+			}
+			b, err := r.src.ReadFile(p)
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("read %s on the daemon: %w", p, err)
+			}
+			r.record(string(b))
+			return cty.StringVal(string(b)), nil
+		},
+	})
+}
+
+// unknownHost stands for any host when expressions are type-checked at
+// load time.
+func unknownHost() cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":    cty.UnknownVal(cty.String),
+		"address": cty.UnknownVal(cty.String),
+		"port":    cty.UnknownVal(cty.Number),
+		"labels":  cty.UnknownVal(cty.Map(cty.String)),
+		"groups":  cty.UnknownVal(cty.List(cty.String)),
+		"vars":    cty.DynamicVal,
+	})
+}
+
+// HostObject is the value of `host` in expressions evaluated for h: name,
+// address, port, labels, groups and vars. vars holds the vars of h's groups,
+// merged in the order h lists its groups (a later group wins), with h's own
+// vars merged over them. The merge is shallow: a key is replaced whole.
+func (d *Definitions) HostObject(h *Host) cty.Value {
+	vars := map[string]cty.Value{}
+	for _, g := range h.Groups {
+		if grp := d.Groups[g]; grp != nil {
+			mergeObject(vars, grp.Vars)
+		}
+	}
+	mergeObject(vars, h.Vars)
+	labels := cty.MapValEmpty(cty.String)
+	if len(h.Labels) > 0 {
+		m := make(map[string]cty.Value, len(h.Labels))
+		for k, v := range h.Labels {
+			m[k] = cty.StringVal(v)
+		}
+		labels = cty.MapVal(m)
+	}
+	groups := cty.ListValEmpty(cty.String)
+	if len(h.Groups) > 0 {
+		gs := make([]cty.Value, len(h.Groups))
+		for i, g := range h.Groups {
+			gs[i] = cty.StringVal(g)
+		}
+		groups = cty.ListVal(gs)
+	}
+	varsVal := cty.EmptyObjectVal
+	if len(vars) > 0 {
+		varsVal = cty.ObjectVal(vars)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":    cty.StringVal(h.Name),
+		"address": cty.StringVal(h.Address),
+		"port":    cty.NumberIntVal(int64(h.Port)),
+		"labels":  labels,
+		"groups":  groups,
+		"vars":    varsVal,
+	})
+}
+
+func mergeObject(dst map[string]cty.Value, v cty.Value) {
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return
+	}
+	for k, e := range v.AsValueMap() {
+		dst[k] = e
+	}
+}
+
+// evalString evaluates expr to a known string.
+func evalString(expr hcl.Expression, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return "", diags
+	}
+	var err error
+	switch {
+	case v.IsNull():
+		err = errors.New("the value is null")
+	case !v.IsWhollyKnown():
+		err = errors.New("the value is not known (env() and file() need a secret source)")
+	default:
+		v, err = convertString(v)
+	}
+	if err != nil {
+		rng := expr.Range()
+		return "", append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value",
+			Detail:   fmt.Sprintf("Cannot use this value as a string: %v.", err),
+			Subject:  &rng,
+		})
+	}
+	return v.AsString(), diags
+}

@@ -1,0 +1,308 @@
+package definitions
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// rootSchema lists the top-level blocks of an ops repo.
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "host", LabelNames: []string{"name"}},
+		{Type: "group", LabelNames: []string{"name"}},
+		{Type: "credential", LabelNames: []string{"name"}},
+		{Type: "snmp", LabelNames: []string{"name"}},
+		{Type: "window", LabelNames: []string{"name"}},
+		{Type: "notifier", LabelNames: []string{"name"}},
+		{Type: "monitor", LabelNames: []string{"name"}},
+		{Type: "job", LabelNames: []string{"name"}},
+	},
+}
+
+// loader is the state of one Load call.
+type loader struct {
+	fsys  fs.FS
+	defs  *Definitions
+	diags hcl.Diagnostics
+	// static evaluates attributes that are neither per host nor secrets:
+	// only functions, with env() and file() unknown.
+	static *hcl.EvalContext
+	// perHost type-checks per-host expressions against an unknown host.
+	perHost *hcl.EvalContext
+	// first remembers the first definition of each "kind name".
+	first     map[string]hcl.Range
+	refs      []reference
+	sources   map[string]cachedSource
+	templates map[string]hcl.Expression
+	locations map[string]*time.Location
+}
+
+// reference is a name used by one block that another block must define.
+type reference struct {
+	kind  string // block type: "group", "credential", "host", ...
+	name  string
+	rng   hcl.Range
+	extra string // appended to the detail
+}
+
+// Load reads every *.hcl file under the root of fsys (dot-folders skipped),
+// decodes and validates the definitions, and returns them with all
+// diagnostics, sorted by file and position. commit is recorded as is.
+//
+// Load always returns a non-nil *Definitions; when diags has errors it is
+// partial and must not be acted on. Load reads nothing but fsys.
+func Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) {
+	l := &loader{
+		fsys: fsys,
+		defs: &Definitions{
+			Commit:      commit,
+			Hosts:       map[string]*Host{},
+			Groups:      map[string]*Group{},
+			Credentials: map[string]*Credential{},
+			SNMP:        map[string]*SNMPProfile{},
+			Windows:     map[string]*Window{},
+			Notifiers:   map[string]*Notifier{},
+			Monitors:    map[string]*Monitor{},
+			Jobs:        map[string]*Job{},
+			Files:       map[string]*hcl.File{},
+			FS:          fsys,
+		},
+		first:     map[string]hcl.Range{},
+		sources:   map[string]cachedSource{},
+		templates: map[string]hcl.Expression{},
+		locations: map[string]*time.Location{},
+	}
+	l.static = evalContext(&secretRecorder{}, cty.NilVal)
+	l.perHost = evalContext(&secretRecorder{}, unknownHost())
+
+	files := l.parseFiles()
+	content, diags := hcl.MergeFiles(files).Content(rootSchema)
+	l.diags = append(l.diags, diags...)
+
+	// Blocks others refer to first, so checks that need them can run.
+	order := []string{"group", "credential", "snmp", "window", "notifier", "host", "monitor", "job"}
+	for _, typ := range order {
+		for _, b := range content.Blocks {
+			if b.Type == typ {
+				l.decodeBlock(b)
+			}
+		}
+	}
+	l.defs.index = buildIndex(l.defs.Hosts)
+	l.checkReferences()
+	l.checkTargets()
+	sortDiagnostics(l.diags)
+	return l.defs, l.diags
+}
+
+// parseFiles finds and parses every definitions file. Files over the size
+// cap or nested too deeply get a diagnostic and are not parsed.
+func (l *loader) parseFiles() []*hcl.File {
+	var paths []string
+	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			l.diags = append(l.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read definitions",
+				Detail:   err.Error(),
+				Subject:  fileStart(p),
+			})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(p, ".hcl") && !strings.HasPrefix(d.Name(), ".") {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read definitions", Detail: err.Error()})
+	}
+	slices.Sort(paths)
+
+	parser := hclparse.NewParser()
+	var files []*hcl.File
+	for _, p := range paths {
+		_, src, err := readRepoFile(l.fsys, p)
+		if err != nil {
+			summary := "Cannot read definitions file"
+			switch {
+			case errors.Is(err, errTooLarge):
+				summary = "File too large"
+			case errors.Is(err, errEscapes):
+				summary = "File outside the repository"
+			}
+			l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf("%v; the file was not loaded.", err), Subject: fileStart(p)})
+			continue
+		}
+		if d := checkNesting(src, p, false); d != nil {
+			l.diags = append(l.diags, d)
+			l.defs.Files[p] = &hcl.File{Bytes: src}
+			continue
+		}
+		f, diags := parser.ParseHCL(src, p)
+		l.diags = append(l.diags, diags...)
+		if f != nil {
+			files = append(files, f)
+			l.defs.Files[p] = f
+		}
+	}
+	return files
+}
+
+// fileStart is a range at the first byte of a file.
+func fileStart(name string) *hcl.Range {
+	return &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
+}
+
+func (l *loader) decodeBlock(b *hcl.Block) {
+	name := b.Labels[0]
+	rng := b.DefRange
+	if !l.checkName(b) || !l.unique(b.Type, name, rng) {
+		return
+	}
+	switch b.Type {
+	case "host":
+		if h := l.decodeHost(b); h != nil {
+			l.defs.Hosts[name] = h
+		}
+	case "group":
+		if g := l.decodeGroup(b); g != nil {
+			l.defs.Groups[name] = g
+		}
+	case "credential":
+		if c := l.decodeCredential(b); c != nil {
+			l.defs.Credentials[name] = c
+		}
+	case "snmp":
+		if p := l.decodeSNMP(b); p != nil {
+			l.defs.SNMP[name] = p
+		}
+	case "window":
+		if w := l.decodeWindow(b); w != nil {
+			l.defs.Windows[name] = w
+		}
+	case "notifier":
+		if n := l.decodeNotifier(b); n != nil {
+			l.defs.Notifiers[name] = n
+		}
+	case "monitor":
+		if m := l.decodeMonitor(b); m != nil {
+			l.defs.Monitors[name] = m
+		}
+	case "job":
+		if j := l.decodeJob(b); j != nil {
+			l.defs.Jobs[name] = j
+		}
+	}
+}
+
+// checkName refuses names that would be unsafe in URLs, commit status
+// contexts and log fields.
+func (l *loader) checkName(b *hcl.Block) bool {
+	name := b.Labels[0]
+	if validName(name) {
+		return true
+	}
+	rng := b.DefRange
+	if len(b.LabelRanges) > 0 {
+		rng = b.LabelRanges[0]
+	}
+	l.errorf(rng, "Invalid name", fmt.Sprintf("%s name %q must start with a letter or digit and hold only letters, digits, '-', '_' and '.' (at most 128 characters).", b.Type, name))
+	return false
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '-' || r == '_' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// unique records the first definition of kind/name and reports any later one.
+func (l *loader) unique(kind, name string, rng hcl.Range) bool {
+	key := kind + " " + name
+	if prev, ok := l.first[key]; ok {
+		l.errorf(rng, "Duplicate "+kind, fmt.Sprintf("%s %q was already defined; previous definition at %s:%d.", kind, name, prev.Filename, prev.Start.Line))
+		return false
+	}
+	l.first[key] = rng
+	return true
+}
+
+func (l *loader) errorf(rng hcl.Range, summary, detail string) {
+	l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()})
+}
+
+func (l *loader) warnf(rng hcl.Range, summary, detail string) {
+	l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: detail, Subject: rng.Ptr()})
+}
+
+// sortDiagnostics orders diagnostics by file, then position; diagnostics
+// without a place come first.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		switch {
+		case a.Subject == nil && b.Subject == nil:
+			return 0
+		case a.Subject == nil:
+			return -1
+		case b.Subject == nil:
+			return 1
+		}
+		if c := cmp.Compare(a.Subject.Filename, b.Subject.Filename); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Subject.Start.Line, b.Subject.Start.Line); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte)
+	})
+}
+
+// template parses a file step source once per Load.
+func (l *loader) template(real string, src []byte, rng hcl.Range) (hcl.Expression, bool) {
+	if e, ok := l.templates[real]; ok {
+		return e, e != nil
+	}
+	l.templates[real] = nil
+	l.defs.Files[real] = &hcl.File{Bytes: src}
+	if d := checkNesting(src, real, true); d != nil {
+		l.diags = append(l.diags, d)
+		return nil, false
+	}
+	expr, diags := hclsyntax.ParseTemplate(src, real, hcl.InitialPos)
+	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() {
+		return nil, false
+	}
+	l.checkHostExpr(expr)
+	l.templates[real] = expr
+	return expr, true
+}

@@ -1,0 +1,158 @@
+package definitions
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// checkReferences reports names used by one block that no block defines.
+// Groups need no block of their own: a group exists when a host is in it.
+func (l *loader) checkReferences() {
+	d := l.defs
+	for _, r := range l.refs {
+		var ok bool
+		switch r.kind {
+		case "credential":
+			_, ok = d.Credentials[r.name]
+		case "snmp":
+			_, ok = d.SNMP[r.name]
+		case "window":
+			_, ok = d.Windows[r.name]
+		case "notifier":
+			_, ok = d.Notifiers[r.name]
+		case "monitor":
+			_, ok = d.Monitors[r.name]
+		case "host":
+			_, ok = d.Hosts[r.name]
+		case "target group":
+			_, ok = d.Groups[r.name]
+			ok = ok || len(d.index.byGroup[r.name]) > 0
+		}
+		if ok {
+			continue
+		}
+		kind := strings.TrimPrefix(r.kind, "target ")
+		detail := fmt.Sprintf("No %s %q is defined.", blockNoun(kind), r.name)
+		if kind == "group" {
+			detail = fmt.Sprintf("No host is in group %q and no group block defines it.", r.name)
+		}
+		if s := l.suggest(kind, r.name); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		l.errorf(r.rng, "Unknown "+blockNoun(kind), detail+r.extra)
+	}
+	// Hosts may name groups that have no block; that is how most groups
+	// are made. Nothing to check there.
+}
+
+func blockNoun(kind string) string {
+	if kind == "snmp" {
+		return "SNMP profile"
+	}
+	return kind
+}
+
+// suggest returns a defined name close to name, for "did you mean".
+func (l *loader) suggest(kind, name string) string {
+	var names []string
+	d := l.defs
+	switch kind {
+	case "credential":
+		names = keys(d.Credentials)
+	case "snmp":
+		names = keys(d.SNMP)
+	case "window":
+		names = keys(d.Windows)
+	case "notifier":
+		names = keys(d.Notifiers)
+	case "monitor":
+		names = keys(d.Monitors)
+	case "host":
+		if len(d.Hosts) > 2000 {
+			return ""
+		}
+		names = keys(d.Hosts)
+	case "group":
+		names = append(keys(d.Groups), keys(d.index.byGroup)...)
+	}
+	slices.Sort(names)
+	best, bestDist := "", 3
+	for _, n := range names {
+		if dist := levenshtein(name, n, bestDist); dist < bestDist {
+			best, bestDist = n, dist
+		}
+	}
+	return best
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// levenshtein is the edit distance of a and b, or max when it is at least max.
+func levenshtein(a, b string, max int) int {
+	if d := len(a) - len(b); d >= max || -d >= max {
+		return max
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], max)
+}
+
+// checkTargets warns about jobs and monitors that match no host, and
+// reports snmp monitors on hosts without an SNMP profile.
+func (l *loader) checkTargets() {
+	d := l.defs
+	for _, name := range slices.Sorted(mapKeys(d.Jobs)) {
+		j := d.Jobs[name]
+		if j.Targets.DeclRange.Filename != "" && len(d.Select(j.Targets)) == 0 {
+			l.warnf(j.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of job %q match no host.", name))
+		}
+	}
+	for _, name := range slices.Sorted(mapKeys(d.Monitors)) {
+		m := d.Monitors[name]
+		if m.Targets.DeclRange.Filename == "" {
+			continue
+		}
+		hosts := d.Select(m.Targets)
+		if len(hosts) == 0 {
+			l.warnf(m.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of monitor %q match no host.", name))
+		}
+		if m.Check.Kind != CheckSNMP {
+			continue
+		}
+		var missing []string
+		for _, h := range hosts {
+			if h.SNMP == "" {
+				missing = append(missing, h.Name)
+			}
+		}
+		if len(missing) > 0 {
+			more := ""
+			if len(missing) > 5 {
+				more = fmt.Sprintf(" and %d more", len(missing)-5)
+				missing = missing[:5]
+			}
+			l.errorf(m.Check.DeclRange, "Missing SNMP profile", fmt.Sprintf("snmp checks need the host's snmp profile; %s%s have none.", strings.Join(missing, ", "), more))
+		}
+	}
+}

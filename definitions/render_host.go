@@ -1,0 +1,178 @@
+package definitions
+
+import (
+	"fmt"
+	"io/fs"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// RenderStep evaluates step s of job for host h: the run command, the
+// script's bytes (read from d.FS), or the file template rendered for h.
+// src supplies env() and file(); with a nil src they are unknown and any
+// step using them fails to render. HostStep.Secrets lists every value
+// env() and file() returned, so executors can redact it.
+func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (*HostStep, hcl.Diagnostics) {
+	rec := &secretRecorder{src: src}
+	ctx := evalContext(rec, d.HostObject(h))
+	hs := &HostStep{
+		Job:        job.Name,
+		Name:       s.Name,
+		Kind:       s.Kind,
+		Timeout:    s.Timeout,
+		Idempotent: s.Idempotent,
+	}
+	var diags hcl.Diagnostics
+	switch s.Kind {
+	case StepRun:
+		if s.Run == nil {
+			return nil, stepDiag(s, "The step has no run command.")
+		}
+		hs.Command, diags = evalString(s.Run, ctx)
+	case StepScript:
+		b, err := fs.ReadFile(d.FS, s.Script)
+		if err != nil {
+			return nil, stepDiag(s, fmt.Sprintf("Cannot read script: %v.", err))
+		}
+		hs.Script = b
+	case StepFile:
+		if s.File == nil {
+			return nil, stepDiag(s, "The step has no file block.")
+		}
+		f := s.File
+		hs.Destination, hs.Mode, hs.Owner, hs.Group = f.Destination, f.Mode, f.Owner, f.Group
+		var content string
+		content, diags = d.renderTemplate(f.Source, ctx)
+		hs.Content = []byte(content)
+	default:
+		return nil, stepDiag(s, fmt.Sprintf("Unknown step kind %q.", s.Kind))
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	hs.Secrets = rec.values
+	return hs, diags
+}
+
+func stepDiag(s *Step, detail string) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render step", Detail: detail, Subject: s.DeclRange.Ptr()}}
+}
+
+// renderTemplate reads and renders a file step source. Templates are parsed
+// on each call: a Definitions value is never written after Load.
+func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
+	_, src, err := readRepoFile(d.FS, name)
+	if err != nil {
+		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read template", Detail: err.Error(), Subject: fileStart(name)}}
+	}
+	if diag := checkNesting(src, name, true); diag != nil {
+		return "", hcl.Diagnostics{diag}
+	}
+	expr, diags := hclsyntax.ParseTemplate(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return "", diags
+	}
+	return evalString(expr, ctx)
+}
+
+// RenderCheck evaluates monitor m's check for host h. A tcp check without
+// an address probes the host's address; an snmp check gets the host's SNMP
+// profile with its secrets resolved from src.
+func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostCheck, hcl.Diagnostics) {
+	rec := &secretRecorder{src: src}
+	ctx := evalContext(rec, d.HostObject(h))
+	c := &m.Check
+	hc := &HostCheck{
+		Monitor:   m.Name,
+		Kind:      c.Kind,
+		Timeout:   m.Timeout,
+		Status:    c.Status,
+		BodyMatch: c.BodyMatch,
+		Insecure:  c.Insecure,
+		Port:      c.Port,
+		OIDs:      c.OIDs,
+		Rate:      c.Rate,
+		WarnAbove: c.WarnAbove,
+		CritAbove: c.CritAbove,
+		WarnBelow: c.WarnBelow,
+		CritBelow: c.CritBelow,
+	}
+	var diags hcl.Diagnostics
+	switch c.Kind {
+	case CheckCommand:
+		hc.Command, diags = evalRequired(c.Run, ctx, c)
+	case CheckHTTP:
+		hc.URL, diags = evalRequired(c.URL, ctx, c)
+	case CheckTCP:
+		hc.Address = h.Address
+		if c.Address != nil {
+			hc.Address, diags = evalString(c.Address, ctx)
+		}
+	case CheckSNMP:
+		p := d.SNMP[h.SNMP]
+		if p == nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing SNMP profile", Detail: fmt.Sprintf("Host %q has no SNMP profile %q.", h.Name, h.SNMP), Subject: c.DeclRange.Ptr()}}
+		}
+		hc.SNMP, diags = d.snmpAccess(p, h, rec)
+	default:
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown check kind", Detail: fmt.Sprintf("%q is not a check kind.", c.Kind), Subject: c.DeclRange.Ptr()}}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	hc.Secrets = rec.values
+	return hc, diags
+}
+
+func evalRequired(expr hcl.Expression, ctx *hcl.EvalContext, c *Check) (string, hcl.Diagnostics) {
+	if expr == nil {
+		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render check", Detail: "The check has no command or URL.", Subject: c.DeclRange.Ptr()}}
+	}
+	return evalString(expr, ctx)
+}
+
+func (d *Definitions) snmpAccess(p *SNMPProfile, h *Host, rec *secretRecorder) (*SNMPAccess, hcl.Diagnostics) {
+	a := &SNMPAccess{
+		Address: h.Address, Port: p.Port, Version: p.Version, User: p.User,
+		AuthProtocol: p.AuthProtocol, PrivProtocol: p.PrivProtocol,
+		Timeout: p.Timeout, Retries: p.Retries,
+	}
+	var diags hcl.Diagnostics
+	for _, s := range []struct {
+		secret *Secret
+		dst    *string
+	}{{p.Community, &a.Community}, {p.AuthPassphrase, &a.AuthPassphrase}, {p.PrivPassphrase, &a.PrivPassphrase}} {
+		v, ds := resolve(s.secret, rec)
+		diags = append(diags, ds...)
+		*s.dst = v
+	}
+	return a, diags
+}
+
+// ResolveSecret evaluates a daemon-side value with src. A nil secret is the
+// empty string. With a nil src, a secret using env() or file() is an error.
+func (d *Definitions) ResolveSecret(s *Secret, src SecretSource) (string, hcl.Diagnostics) {
+	return resolve(s, &secretRecorder{src: src})
+}
+
+func resolve(s *Secret, rec *secretRecorder) (string, hcl.Diagnostics) {
+	if s == nil || s.Expr == nil {
+		return "", nil
+	}
+	v, diags := evalString(s.Expr, evalContext(rec, cty.NilVal))
+	if !diags.HasErrors() {
+		rec.record(v)
+	}
+	return v, diags
+}
+
+// Credential returns the credential h logs in with, or nil when h uses the
+// local transport or names a credential that is not defined.
+func (d *Definitions) Credential(h *Host) *Credential {
+	if h.Transport == "local" {
+		return nil
+	}
+	return d.Credentials[h.Credential]
+}
