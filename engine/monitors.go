@@ -1,0 +1,450 @@
+package engine
+
+import (
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"hash/fnv"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+// MonitorResult is one check result with the alert state after it.
+type MonitorResult struct {
+	Monitor string
+	Host    string
+	Result  CheckResult
+	State   AlertState
+}
+
+// ResultSink records monitor results (metrics, state) durably.
+type ResultSink interface {
+	RecordResult(ctx context.Context, r MonitorResult) error
+}
+
+// NotificationSink delivers notifications to the named notifiers. It must
+// not block on delivery: implementations queue and retry on their own.
+type NotificationSink interface {
+	Notify(ctx context.Context, notifiers []string, n Notification)
+}
+
+// MonitorRunnerOptions configures a MonitorRunner.
+type MonitorRunnerOptions struct {
+	Checker       Checker
+	Secrets       definitions.SecretSource
+	Results       ResultSink       // optional
+	Notifications NotificationSink // optional
+	Logger        zerolog.Logger
+	// Concurrency bounds checks in flight; default 256.
+	Concurrency int
+	Now         func() time.Time
+}
+
+// MonitorRunner runs every monitor on each of its target hosts at its
+// interval, spread over the interval so checks do not fire together.
+//
+// Run owns one scheduling goroutine and at most Concurrency check
+// goroutines; all stop when Run's context ends and Run waits for them.
+type MonitorRunner struct {
+	opts MonitorRunnerOptions
+	wake chan struct{}
+
+	mu      sync.Mutex
+	entries map[entryKey]*monitorEntry
+	queue   entryQueue
+	defs    *definitions.Definitions
+	held    map[string]int // host -> active waves holding its alerts
+}
+
+type entryKey struct{ monitor, host string }
+
+// monitorEntry is one (monitor, host) pair: what to run, when, and its state.
+type monitorEntry struct {
+	key         entryKey
+	fingerprint [32]byte
+	monitor     *definitions.Monitor
+	endpoint    Endpoint
+	check       *definitions.HostCheck
+	renderErr   string
+	window      *WindowSchedule
+	due         time.Time
+	running     bool
+	removed     bool
+	index       int // in queue; -1 when not queued
+	state       AlertState
+}
+
+// NewMonitorRunner returns a runner with no monitors; ApplyConfig loads them.
+func NewMonitorRunner(opts MonitorRunnerOptions) *MonitorRunner {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 256
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &MonitorRunner{
+		opts:    opts,
+		wake:    make(chan struct{}, 1),
+		entries: map[entryKey]*monitorEntry{},
+		held:    map[string]int{},
+	}
+}
+
+// ApplyConfig swaps in the monitors of defs, like a config reload: a
+// (monitor, host) whose rendered check, host and credential are unchanged
+// keeps its schedule, state and history; a changed one starts afresh; a
+// removed one stops. It returns the monitors removed entirely.
+func (r *MonitorRunner) ApplyConfig(defs *definitions.Definitions) (removed []string) {
+	now := r.opts.Now()
+	next := map[entryKey]*monitorEntry{}
+	for _, m := range defs.Monitors {
+		var win *WindowSchedule
+		if w, ok := defs.Windows[m.Window]; ok && m.Window != "" {
+			win, _ = ParseWindow(w.Cron, w.Duration, w.Location) // validated at load
+		}
+		for _, h := range defs.Select(m.Targets) {
+			e := &monitorEntry{key: entryKey{m.Name, h.Name}, monitor: m, window: win, index: -1}
+			e.endpoint = Endpoint{Host: h, Credential: defs.Credential(h)}
+			if e.endpoint.Credential != nil && e.endpoint.Credential.Passphrase != nil {
+				p, diags := defs.ResolveSecret(e.endpoint.Credential.Passphrase, r.opts.Secrets)
+				if diags.HasErrors() {
+					e.renderErr = diags.Error()
+				}
+				e.endpoint.Passphrase = p
+			}
+			c, diags := defs.RenderCheck(m, h, r.opts.Secrets)
+			if diags.HasErrors() {
+				e.renderErr = diags.Error()
+			}
+			e.check = c
+			e.fingerprint = fingerprint(m, h, e.endpoint, c, e.renderErr)
+			next[e.key] = e
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	stillThere := map[string]bool{}
+	for k := range next {
+		stillThere[k.monitor] = true
+	}
+	kept := map[entryKey]bool{}
+	for k, old := range r.entries {
+		if n, ok := next[k]; ok && n.fingerprint == old.fingerprint {
+			// Unchanged: keep the entry with its schedule and state, pointing
+			// at the new (equal) definitions.
+			old.monitor, old.endpoint, old.check, old.window = n.monitor, n.endpoint, n.check, n.window
+			next[k] = old
+			kept[k] = true
+			continue
+		}
+		old.removed = true
+		if old.index >= 0 {
+			heap.Remove(&r.queue, old.index)
+		}
+		if !stillThere[k.monitor] {
+			removed = append(removed, k.monitor)
+		}
+	}
+	for k, e := range next {
+		if !kept[k] {
+			e.due = now.Add(jitter(k, e.monitor.Interval))
+			heap.Push(&r.queue, e)
+		}
+	}
+	r.entries = next
+	r.defs = defs
+	sort.Strings(removed)
+	removed = dedupe(removed)
+	for _, m := range removed {
+		r.opts.Logger.Info().Str("monitor", m).Msg("monitor removed; its checks stopped")
+	}
+	r.signal()
+	return removed
+}
+
+// Run schedules checks until ctx ends, then waits for checks in flight.
+func (r *MonitorRunner) Run(ctx context.Context) error {
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		now := r.opts.Now()
+		var due []*monitorEntry
+		for r.queue.Len() > 0 && !r.queue[0].due.After(now) {
+			e := heap.Pop(&r.queue).(*monitorEntry)
+			e.running = true
+			due = append(due, e)
+		}
+		wait := time.Hour
+		if r.queue.Len() > 0 {
+			wait = r.queue[0].due.Sub(now)
+		}
+		r.mu.Unlock()
+
+		for _, e := range due {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			wg.Add(1)
+			go func(e *monitorEntry) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				r.runEntry(ctx, e)
+			}(e)
+		}
+		if len(due) > 0 {
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+func (r *MonitorRunner) runEntry(ctx context.Context, e *monitorEntry) {
+	res := r.check(ctx, e)
+	r.mu.Lock()
+	e.running = false
+	if e.removed || ctx.Err() != nil {
+		r.mu.Unlock()
+		return
+	}
+	sup := r.suppression(e, res.At)
+	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, sup)
+	snapshot := e.state
+	e.due = res.At.Add(e.monitor.Interval)
+	if e.due.Before(r.opts.Now()) {
+		e.due = r.opts.Now()
+	}
+	heap.Push(&r.queue, e)
+	notify := e.monitor.Notify
+	r.mu.Unlock()
+	r.signal()
+
+	if r.opts.Results != nil {
+		if err := r.opts.Results.RecordResult(ctx, MonitorResult{Monitor: e.key.monitor, Host: e.key.host, Result: res, State: snapshot}); err != nil {
+			r.opts.Logger.Warn().Err(err).Str("monitor", e.key.monitor).Str("host", e.key.host).Msg("record check result")
+		}
+	}
+	r.send(ctx, notify, notes)
+}
+
+// check runs e's check once, bounded by the monitor's timeout.
+func (r *MonitorRunner) check(ctx context.Context, e *monitorEntry) CheckResult {
+	start := r.opts.Now()
+	if e.renderErr != "" || e.check == nil {
+		return CheckResult{State: StateUnknown, Output: "cannot render check: " + e.renderErr, At: start}
+	}
+	timeout := e.monitor.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res := r.opts.Checker.Check(cctx, e.endpoint, e.check)
+	if res.At.IsZero() {
+		res.At = start
+	}
+	return res
+}
+
+// CheckNow runs the check of (monitor, host) immediately, feeds the result
+// into its state like a scheduled run, and returns it. Health gates use it
+// to read fresh results through the same path as monitoring.
+func (r *MonitorRunner) CheckNow(ctx context.Context, monitor, host string) (CheckResult, bool) {
+	r.mu.Lock()
+	e, ok := r.entries[entryKey{monitor, host}]
+	r.mu.Unlock()
+	if !ok {
+		return CheckResult{}, false
+	}
+	res := r.check(ctx, e)
+	r.mu.Lock()
+	var notes []Notification
+	if !e.removed {
+		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
+	}
+	notify := e.monitor.Notify
+	r.mu.Unlock()
+	r.send(ctx, notify, notes)
+	return res, true
+}
+
+// Hold holds alerts of hosts in an active rollout wave; checks still run
+// and their results still count.
+func (r *MonitorRunner) Hold(hosts []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range hosts {
+		r.held[h]++
+	}
+}
+
+// Release ends a Hold and sends the held alerts that still fire.
+func (r *MonitorRunner) Release(ctx context.Context, hosts []string) {
+	type pending struct {
+		notify []string
+		notes  []Notification
+	}
+	var out []pending
+	r.mu.Lock()
+	now := r.opts.Now()
+	released := map[string]bool{}
+	for _, h := range hosts {
+		if r.held[h]--; r.held[h] <= 0 {
+			delete(r.held, h)
+			released[h] = true
+		}
+	}
+	for k, e := range r.entries {
+		if released[k.host] {
+			if n := e.state.Release(k.monitor, k.host, now, r.suppression(e, now)); len(n) > 0 {
+				out = append(out, pending{e.monitor.Notify, n})
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range out {
+		r.send(ctx, p.notify, p.notes)
+	}
+}
+
+// MonitorHostState is the current state of one (monitor, host).
+type MonitorHostState struct {
+	Monitor string
+	Host    string
+	Muted   bool
+	Held    bool
+	AlertState
+}
+
+// States lists the state of every (monitor, host), sorted.
+func (r *MonitorRunner) States() []MonitorHostState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.opts.Now()
+	out := make([]MonitorHostState, 0, len(r.entries))
+	for k, e := range r.entries {
+		sup := r.suppression(e, now)
+		out = append(out, MonitorHostState{Monitor: k.monitor, Host: k.host, Muted: sup.Muted, Held: sup.Held, AlertState: e.state})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Monitor != out[j].Monitor {
+			return out[i].Monitor < out[j].Monitor
+		}
+		return out[i].Host < out[j].Host
+	})
+	return out
+}
+
+func (r *MonitorRunner) suppression(e *monitorEntry, at time.Time) Suppression {
+	var s Suppression
+	if e.window != nil {
+		s.Muted, _ = e.window.OpenAt(at)
+	}
+	s.Held = r.held[e.key.host] > 0
+	return s
+}
+
+func (r *MonitorRunner) send(ctx context.Context, notifiers []string, notes []Notification) {
+	if r.opts.Notifications == nil || len(notifiers) == 0 {
+		return
+	}
+	for _, n := range notes {
+		r.opts.Notifications.Notify(ctx, notifiers, n)
+	}
+}
+
+func (r *MonitorRunner) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// jitter spreads first runs over the interval, stably per (monitor, host),
+// so a restart does not make all checks fire together.
+func jitter(k entryKey, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(k.monitor))
+	h.Write([]byte{0})
+	h.Write([]byte(k.host))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// fingerprint identifies what an entry does; secrets only enter it hashed.
+func fingerprint(m *definitions.Monitor, h *definitions.Host, ep Endpoint, c *definitions.HostCheck, renderErr string) [32]byte {
+	b, _ := json.Marshal(struct {
+		Interval, Timeout    time.Duration
+		AlertAfter           int
+		Notify               []string
+		Window               string
+		Address              string
+		Port                 int
+		Transport            string
+		Credential           any
+		Passphrase, RenderEr string
+		Check                *definitions.HostCheck
+	}{m.Interval, m.Timeout, m.AlertAfter, m.Notify, m.Window, h.Address, h.Port, h.Transport, credentialKey(ep.Credential), ep.Passphrase, renderErr, c})
+	return sha256.Sum256(b)
+}
+
+func credentialKey(c *definitions.Credential) any {
+	if c == nil {
+		return nil
+	}
+	return []any{c.Name, c.User, c.PrivateKeyFile, c.KnownHostsFile, c.UseAgent, c.Become}
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// entryQueue is a min-heap of entries by due time.
+type entryQueue []*monitorEntry
+
+func (q entryQueue) Len() int           { return len(q) }
+func (q entryQueue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q entryQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index = i
+	q[j].index = j
+}
+func (q *entryQueue) Push(x any) {
+	e := x.(*monitorEntry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *entryQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*q = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+const monitorRepo = `
+credential "default" {
+  user             = "ops"
+  private_key_file = "/keys/ops"
+  known_hosts_file = "/keys/known_hosts"
+}
+host "web-01" {
+  address = "10.0.0.1"
+  groups  = ["web"]
+}
+host "web-02" {
+  address = "10.0.0.2"
+  groups  = ["web"]
+}
+host "db-01" {
+  address = "10.0.0.3"
+  groups  = ["db"]
+}
+notifier "ops" {
+  type = "webhook"
+  url  = env("OPS_URL")
+}
+monitor "web-http" {
+  targets { groups = ["web"] }
+  interval = "1s"
+  check "http" { url = "http://${host.address}:8080/healthz" }
+  alert_after = 2
+  notify      = ["ops"]
+}
+monitor "db-tcp" {
+  targets { groups = ["db"] }
+  interval = "1s"
+  check "tcp" { port = 5432 }
+}
+`
+
+func loadMonitors(t *testing.T, src string, interval time.Duration) *definitions.Definitions {
+	t.Helper()
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(src)}}, "")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for _, m := range defs.Monitors {
+		m.Interval = interval
+	}
+	return defs
+}
+
+// scriptedChecker returns the state set per host and counts calls.
+type scriptedChecker struct {
+	mu       sync.Mutex
+	states   map[string]CheckState
+	calls    map[string]int
+	inflight int
+	peak     int
+}
+
+func (c *scriptedChecker) Check(_ context.Context, ep Endpoint, hc *definitions.HostCheck) CheckResult {
+	c.mu.Lock()
+	c.calls[hc.Monitor+"/"+ep.Host.Name]++
+	c.inflight++
+	if c.inflight > c.peak {
+		c.peak = c.inflight
+	}
+	st := c.states[ep.Host.Name]
+	c.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	c.mu.Lock()
+	c.inflight--
+	c.mu.Unlock()
+	return CheckResult{State: st, Output: st.String(), At: time.Now()}
+}
+
+func (c *scriptedChecker) set(host string, s CheckState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.states[host] = s
+}
+
+func (c *scriptedChecker) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[key]
+}
+
+type recordedNotes struct {
+	mu    sync.Mutex
+	notes []Notification
+}
+
+func (r *recordedNotes) Notify(_ context.Context, _ []string, n Notification) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, n)
+}
+
+func (r *recordedNotes) list() []Notification {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Notification(nil), r.notes...)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func startRunner(t *testing.T, r *MonitorRunner) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestMonitorRunnerRunsEveryTargetAndAlertsOnce(t *testing.T) {
+	chk := &scriptedChecker{states: map[string]CheckState{}, calls: map[string]int{}}
+	notes := &recordedNotes{}
+	r := NewMonitorRunner(MonitorRunnerOptions{Checker: chk, Notifications: notes, Concurrency: 2})
+	r.ApplyConfig(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	startRunner(t, r)
+
+	for _, k := range []string{"web-http/web-01", "web-http/web-02", "db-tcp/db-01"} {
+		eventually(t, k+" checked 3 times", func() bool { return chk.count(k) >= 3 })
+	}
+	if chk.count("web-http/db-01") != 0 || chk.count("db-tcp/web-01") != 0 {
+		t.Fatal("a monitor ran on a host outside its targets")
+	}
+
+	chk.set("web-02", StateCritical)
+	eventually(t, "an alert", func() bool { return len(notes.list()) >= 1 })
+	n0 := chk.count("web-http/web-02")
+	eventually(t, "more checks", func() bool { return chk.count("web-http/web-02") >= n0+5 })
+	if got := notes.list(); len(got) != 1 || got[0].Kind != NotifyAlert || got[0].Host != "web-02" || got[0].State != StateCritical {
+		t.Fatalf("notifications = %+v, want one CRITICAL alert for web-02", got)
+	}
+	chk.set("web-02", StateOK)
+	eventually(t, "a recovery", func() bool { return len(notes.list()) == 2 })
+	if got := notes.list()[1]; got.Kind != NotifyRecovery {
+		t.Fatalf("second notification = %+v, want recovery", got)
+	}
+	chk.mu.Lock()
+	peak := chk.peak
+	chk.mu.Unlock()
+	if peak > 2 {
+		t.Fatalf("%d checks in flight with Concurrency 2", peak)
+	}
+}
+
+func TestMonitorRunnerReloadKeepsUnchangedState(t *testing.T) {
+	chk := &scriptedChecker{states: map[string]CheckState{"db-01": StateCritical}, calls: map[string]int{}}
+	r := NewMonitorRunner(MonitorRunnerOptions{Checker: chk})
+	r.ApplyConfig(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	startRunner(t, r)
+	state := func(m, h string) MonitorHostState {
+		for _, s := range r.States() {
+			if s.Monitor == m && s.Host == h {
+				return s
+			}
+		}
+		t.Fatalf("no state for %s/%s", m, h)
+		return MonitorHostState{}
+	}
+	eventually(t, "db-01 failing 3 times", func() bool { return state("db-tcp", "db-01").Consecutive >= 3 })
+
+	// Same definitions again: the state carries on.
+	r.ApplyConfig(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	if c := state("db-tcp", "db-01").Consecutive; c < 3 {
+		t.Fatalf("unchanged monitor lost its state on reload (consecutive %d)", c)
+	}
+
+	// Changed check: starts afresh. Removed monitor: stops and is reported.
+	changed := loadMonitors(t, monitorRepo, 20*time.Millisecond)
+	changed.Monitors["db-tcp"].Check.Port = 5433
+	delete(changed.Monitors, "web-http")
+	removed := r.ApplyConfig(changed)
+	if len(removed) != 1 || removed[0] != "web-http" {
+		t.Fatalf("removed = %v, want [web-http]", removed)
+	}
+	if c := state("db-tcp", "db-01").Consecutive; c >= 3 {
+		t.Fatalf("changed monitor kept its old state (consecutive %d)", c)
+	}
+	before := chk.count("web-http/web-01")
+	time.Sleep(100 * time.Millisecond)
+	if after := chk.count("web-http/web-01"); after > before+1 {
+		t.Fatalf("removed monitor still runs (%d -> %d)", before, after)
+	}
+}
+
+func TestMonitorRunnerHoldsAlertsDuringWave(t *testing.T) {
+	chk := &scriptedChecker{states: map[string]CheckState{"web-01": StateCritical}, calls: map[string]int{}}
+	notes := &recordedNotes{}
+	r := NewMonitorRunner(MonitorRunnerOptions{Checker: chk, Notifications: notes})
+	r.Hold([]string{"web-01"})
+	r.ApplyConfig(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	startRunner(t, r)
+	eventually(t, "checks while held", func() bool { return chk.count("web-http/web-01") >= 4 })
+	if n := notes.list(); len(n) != 0 {
+		t.Fatalf("held host alerted: %+v", n)
+	}
+	// The gate still sees the result.
+	res, ok := r.CheckNow(context.Background(), "web-http", "web-01")
+	if !ok || res.State != StateCritical {
+		t.Fatalf("CheckNow = %+v, %v", res, ok)
+	}
+	r.Release(context.Background(), []string{"web-01"})
+	eventually(t, "held alert sent", func() bool { return len(notes.list()) == 1 })
+}

@@ -1,0 +1,272 @@
+package webhooks
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// staticEnv is a SecretSource over a map.
+type staticEnv map[string]string
+
+func (e staticEnv) Env(name string) (string, bool)  { v, ok := e[name]; return v, ok }
+func (e staticEnv) ReadFile(string) ([]byte, error) { return nil, io.EOF }
+
+func envSecret(t *testing.T, name string) *definitions.Secret {
+	t.Helper()
+	expr, diags := hclsyntax.ParseExpression([]byte(`env("`+name+`")`), "t.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return &definitions.Secret{Expr: expr, Range: expr.Range()}
+}
+
+func notification() engine.Notification {
+	v := 97.5
+	return engine.Notification{
+		Kind: engine.NotifyAlert, Monitor: "disk-root", Host: "web-01",
+		State: engine.StateCritical, Previous: engine.StateOK, Value: &v,
+		Message: "DISK CRITICAL - free space: / 2%", Since: time.Date(2026, 11, 29, 1, 2, 3, 0, time.UTC),
+	}
+}
+
+func runNotifiers(t *testing.T, n *Notifiers) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func waitRecords(t *testing.T, n *Notifiers, want int) []DeliveryRecord {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if r := n.Recent(); len(r) >= want {
+			return r
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %d delivery records; have %v", want, n.Recent())
+	return nil
+}
+
+func TestWebhookNotifierPostsJSONAndRetries(t *testing.T) {
+	var calls atomic.Int32
+	got := make(chan webhookPayload, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		var p webhookPayload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			t.Errorf("decode: %v", err)
+		}
+		got <- p
+	}))
+	defer srv.Close()
+
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"ops": {Name: "ops", Type: "webhook", URL: envSecret(t, "OPS_URL")},
+	}}
+	n := NewNotifiers(NotifiersOptions{Backoff: 10 * time.Millisecond, PublicURL: "http://ripple.test/"})
+	if err := n.ApplyConfig(defs, staticEnv{"OPS_URL": srv.URL + "/hook?token=s3cret"}); err != nil {
+		t.Fatal(err)
+	}
+	runNotifiers(t, n)
+	n.Notify(context.Background(), []string{"ops"}, notification())
+
+	p := <-got
+	if p.Monitor != "disk-root" || p.Host != "web-01" || p.State != "CRITICAL" || p.PreviousState != "OK" ||
+		p.Value == nil || *p.Value != 97.5 || p.Since != "2026-11-29T01:02:03Z" || p.URL != "http://ripple.test/monitors/disk-root" {
+		t.Errorf("payload = %+v", p)
+	}
+	recs := waitRecords(t, n, 1)
+	if recs[0].Attempts != 2 || recs[0].Error != "" {
+		t.Errorf("record = %+v, want success on attempt 2", recs[0])
+	}
+}
+
+func TestFailedDeliveryIsRecordedWithoutSecret(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "nope", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"chat": {Name: "chat", Type: "slack", URL: envSecret(t, "SLACK_URL")},
+	}}
+	n := NewNotifiers(NotifiersOptions{Attempts: 3, Backoff: time.Millisecond})
+	secretURL := "http://127.0.0.1:1/services/T000/B000/XXXXSECRET"
+	if err := n.ApplyConfig(defs, staticEnv{"SLACK_URL": secretURL}); err != nil {
+		t.Fatal(err)
+	}
+	runNotifiers(t, n)
+	n.Notify(context.Background(), []string{"chat"}, notification())
+	rec := waitRecords(t, n, 1)[0]
+	if rec.Attempts != 3 || rec.Error == "" {
+		t.Fatalf("record = %+v, want 3 failed attempts", rec)
+	}
+	if strings.Contains(rec.Error, "XXXXSECRET") {
+		t.Fatalf("delivery error leaks the webhook url: %s", rec.Error)
+	}
+}
+
+func TestSlackMessageFormat(t *testing.T) {
+	got := make(chan map[string]string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got <- m
+	}))
+	defer srv.Close()
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"chat": {Name: "chat", Type: "slack", URL: envSecret(t, "SLACK_URL")},
+	}}
+	n := NewNotifiers(NotifiersOptions{})
+	if err := n.ApplyConfig(defs, staticEnv{"SLACK_URL": srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	runNotifiers(t, n)
+	rec := notification()
+	rec.Kind, rec.State = engine.NotifyRecovery, engine.StateOK
+	n.Notify(context.Background(), []string{"chat"}, rec)
+	m := <-got
+	if !strings.HasPrefix(m["text"], "[ripple] RECOVERED disk-root on web-01") {
+		t.Errorf("slack text = %q", m["text"])
+	}
+}
+
+func TestApplyConfigReportsUnresolvableSecret(t *testing.T) {
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"ops": {Name: "ops", Type: "webhook", URL: envSecret(t, "MISSING")},
+	}}
+	n := NewNotifiers(NotifiersOptions{})
+	if err := n.ApplyConfig(defs, staticEnv{}); err == nil || !strings.Contains(err.Error(), "notifier ops") {
+		t.Fatalf("err = %v, want one naming notifier ops", err)
+	}
+}
+
+func TestEmailRequiresSTARTTLS(t *testing.T) {
+	for _, offerTLS := range []bool{true, false} {
+		srv := startSMTP(t, offerTLS)
+		d := starttlsDialer{tlsConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // self-signed test server
+		err := d.Send(context.Background(), emailMessage{
+			server: srv.addr, from: "ripple@example.test", to: []string{"ops@example.test"},
+			subject: "[ripple] CRITICAL disk-root on web-01", body: "disk full",
+		})
+		if offerTLS {
+			if err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			msg := srv.message()
+			if !srv.tlsUsed() || !strings.Contains(msg, "Subject: [ripple] CRITICAL disk-root on web-01") || !strings.Contains(msg, "disk full") {
+				t.Errorf("tls=%v message=%q", srv.tlsUsed(), msg)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+			t.Errorf("server without STARTTLS: err = %v", err)
+		}
+	}
+}
+
+// smtpServer is a minimal SMTP server on loopback, enough to accept one
+// message over STARTTLS with a self-signed certificate.
+type smtpServer struct {
+	addr string
+	mu   sync.Mutex
+	msg  string
+	tls  bool
+}
+
+func (s *smtpServer) message() string { s.mu.Lock(); defer s.mu.Unlock(); return s.msg }
+func (s *smtpServer) tlsUsed() bool   { s.mu.Lock(); defer s.mu.Unlock(); return s.tls }
+
+func startSMTP(t *testing.T, offerTLS bool) *smtpServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	cert := httptest.NewTLSServer(http.NotFoundHandler())
+	tlsCfg := cert.TLS.Clone()
+	cert.Close()
+	s := &smtpServer{addr: ln.Addr().String()}
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		var c net.Conn = conn
+		r := bufio.NewReader(c)
+		say := func(l string) { io.WriteString(c, l+"\r\n") }
+		say("220 test ESMTP")
+		inData := false
+		var data strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if inData {
+				if line == ".\r\n" {
+					inData = false
+					s.mu.Lock()
+					s.msg = data.String()
+					s.mu.Unlock()
+					say("250 ok")
+					continue
+				}
+				data.WriteString(line)
+				continue
+			}
+			cmd := strings.ToUpper(strings.TrimSpace(line))
+			switch {
+			case strings.HasPrefix(cmd, "EHLO"):
+				if offerTLS {
+					say("250-test")
+					say("250 STARTTLS")
+				} else {
+					say("250 test")
+				}
+			case cmd == "STARTTLS":
+				say("220 go ahead")
+				tc := tls.Server(conn, tlsCfg)
+				if err := tc.Handshake(); err != nil {
+					return
+				}
+				s.mu.Lock()
+				s.tls = true
+				s.mu.Unlock()
+				c = tc
+				r = bufio.NewReader(c)
+			case cmd == "DATA":
+				say("354 go")
+				inData = true
+			case cmd == "QUIT":
+				say("221 bye")
+				return
+			default:
+				say("250 ok")
+			}
+		}
+	}()
+	return s
+}
