@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -22,6 +23,9 @@ func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	if !v.IsWhollyKnown() {
+		if !usesSecretFunc(a.Expr) {
+			return cty.NilVal, false // a syntax error, already reported
+		}
 		l.errorf(a.Expr.Range(), "Secret not allowed here", fmt.Sprintf("%q cannot use env() or file(): those are read on the daemon only, for secrets and per-host strings.", a.Name))
 		return cty.NilVal, false
 	}
@@ -328,4 +332,20 @@ func (l *loader) oneOf(attrs hcl.Attributes, name string, dst *string, allowed .
 
 func convertString(v cty.Value) (cty.Value, error) {
 	return convert.Convert(v, cty.String)
+}
+
+// usesSecretFunc reports whether expr calls env() or file().
+func usesSecretFunc(expr hcl.Expression) bool {
+	node, ok := expr.(hclsyntax.Node)
+	if !ok {
+		return false
+	}
+	found := false
+	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		if fc, ok := n.(*hclsyntax.FunctionCallExpr); ok && (fc.Name == "env" || fc.Name == "file") {
+			found = true
+		}
+		return nil
+	})
+	return found
 }

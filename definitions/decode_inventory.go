@@ -110,7 +110,7 @@ func (l *loader) decodeCredential(b *hcl.Block) *Credential {
 	c.Passphrase = l.secret(a, "passphrase")
 	l.boolean(a, "agent", &c.UseAgent)
 	l.oneOf(a, "become", &c.Become, "sudo")
-	if c.PrivateKeyFile == "" && !c.UseAgent && a["private_key_file"] == nil {
+	if c.PrivateKeyFile == "" && !c.UseAgent && a["private_key_file"] == nil && a["agent"] == nil {
 		l.errorf(b.DefRange, "Missing authentication", "A credential needs private_key_file, or agent = true to use the daemon's ssh-agent.")
 	}
 	return c

@@ -1,0 +1,5 @@
+host "a" {
+  address = "a.example"
+  transport = "local"
+  labels = { os = } # ERROR: Invalid expression
+}
