@@ -143,6 +143,9 @@ func Start(t testing.TB, opts Options) *Fleet {
 	f.PublicKey = userPub
 	f.KeyFile = filepath.Join(dir, "id_ed25519")
 	mustWrite(t, f.KeyFile, userPEM, 0o600)
+	if err := os.Mkdir(f.home(), 0o755); err != nil {
+		t.Fatalf("sshfleet: %v", err)
+	}
 	authKeys := filepath.Join(dir, "authorized_keys")
 	mustWrite(t, authKeys, ssh.MarshalAuthorizedKey(userPub), 0o600)
 
@@ -257,8 +260,9 @@ X11Forwarding no
 PrintMotd no
 PrintLastLog no
 UseDNS no
+SetEnv HOME=%s
 %s
-`, h.Address, h.Port, h.keyFile, pidFile, authKeys, f.opts.LogLevel, f.opts.MaxStartups, f.opts.ExtraConfig)
+`, h.Address, h.Port, h.keyFile, pidFile, authKeys, f.opts.LogLevel, f.opts.MaxStartups, f.home(), f.opts.ExtraConfig)
 }
 
 // start picks a free port for host i (unless it has one), writes its config
@@ -460,6 +464,11 @@ func descendants(root int) []int {
 	}
 	return out
 }
+
+// home is the HOME of every session: an empty directory, so that the
+// machine's own shell start-up files (~/.bashrc, which Debian's bash reads
+// for ssh commands and which may be slow) do not run in tests.
+func (f *Fleet) home() string { return filepath.Join(f.Dir, "home") }
 
 // Log returns what host i's sshd logged so far (at Options.LogLevel).
 func (f *Fleet) Log(i int) string {
