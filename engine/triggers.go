@@ -61,3 +61,16 @@ type DeliveryStore interface {
 	// it was already recorded.
 	RecordDelivery(ctx context.Context, id, event string) (isNew bool, err error)
 }
+
+// StatusNotifier is woken after SetStatus queued a commit status, so the
+// outbox worker delivers it without waiting for its next poll. Notify never
+// blocks.
+type StatusNotifier interface {
+	Notify()
+}
+
+// PlanCommenter keeps one plan comment on a pull request, edited in place
+// on every new plan. body is Markdown.
+type PlanCommenter interface {
+	UpsertPlanComment(ctx context.Context, prNumber int, body string) error
+}
