@@ -32,7 +32,9 @@ type fakeClock struct {
 	sleeps []time.Duration
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now().Add(-2 * time.Hour).Truncate(time.Second)} }
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Now().Add(-2 * time.Hour).Truncate(time.Second)}
+}
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
