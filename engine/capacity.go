@@ -6,12 +6,6 @@ import (
 	"time"
 )
 
-// MetricPoint is one stored sample of a metric.
-type MetricPoint struct {
-	At    time.Time
-	Value float64
-}
-
 // Forecast is when a metric is expected to reach its limit, from a
 // least-squares line through its history.
 type Forecast struct {

@@ -46,17 +46,6 @@ type FiringStore interface {
 	RecordFiring(ctx context.Context, f Firing) error
 }
 
-// Clock is time for the scheduler; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // SchedulerOptions configures a Scheduler.
 type SchedulerOptions struct {
 	Starter ScheduledRunStarter
@@ -89,7 +78,7 @@ type scheduleEntry struct {
 // NewScheduler returns a Scheduler with no jobs; ApplyConfig loads them.
 func NewScheduler(opts SchedulerOptions) *Scheduler {
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = RealClock{}
 	}
 	if opts.MissedLookback <= 0 {
 		opts.MissedLookback = 7 * 24 * time.Hour
