@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ripple-ops/ripple/definitions"
@@ -72,13 +73,7 @@ func (c *Checker) checkSNMP(ctx context.Context, ep engine.Endpoint, check *defi
 	vbs, err := c.snmp.get(ctx, key, acc, request, timeout)
 	target := key.Address + ":" + strconv.Itoa(key.Port)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || isSNMPTimeout(err) {
-			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return unknownf("check canceled")
-			}
-			return criticalf("SNMP %s: no response within %s", target, roundDuration(timeout))
-		}
-		return unknownf("SNMP %s: %v", target, err)
+		return snmpErrorResult(ctx, target, acc, err, timeout)
 	}
 	at := c.now()
 	upPDU, upOK := vbs[oidSysUpTime]
@@ -160,8 +155,19 @@ func formatSNMPNumber(v float64, rate bool) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// isSNMPTimeout reports whether gosnmp gave up waiting for a reply.
-func isSNMPTimeout(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "timeout") || strings.Contains(s, "i/o timeout")
+// snmpErrorResult classifies a failed poll: no answer is CRITICAL (the
+// device or its agent is down), anything else UNKNOWN.
+func snmpErrorResult(ctx context.Context, target string, acc *definitions.SNMPAccess, err error, timeout time.Duration) engine.CheckResult {
+	switch {
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return unknownf("check canceled")
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return criticalf("SNMP %s: no response within %s", target, roundDuration(timeout))
+	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused"):
+		return criticalf("SNMP %s: no response: port unreachable", target)
+	case strings.Contains(err.Error(), "timeout"):
+		attempts := max(acc.Retries, 0) + 1
+		return criticalf("SNMP %s: no response (%d attempts)", target, attempts)
+	}
+	return unknownf("SNMP %s: %v", target, err)
 }
