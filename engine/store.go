@@ -140,3 +140,49 @@ type Store interface {
 
 	Close() error
 }
+
+// MetricSample is one stored value of one metric of one (monitor, host).
+type MetricSample struct {
+	Monitor string
+	Host    string
+	Metric  string
+	At      time.Time
+	Value   float64
+}
+
+// MetricPoint is one point of a queried series. Points older than the raw
+// retention are 5-minute averages stamped with the start of their bucket.
+type MetricPoint struct {
+	At    time.Time
+	Value float64
+}
+
+// MetricStore keeps check metrics as time series.
+type MetricStore interface {
+	// AppendMetrics stores samples durably, in one commit.
+	AppendMetrics(ctx context.Context, samples []MetricSample) error
+	// QueryMetrics returns the points of one series with from <= At < to,
+	// oldest first.
+	QueryMetrics(ctx context.Context, monitor, host, metric string, from, to time.Time) ([]MetricPoint, error)
+}
+
+// MonitorRecord is the persisted part of the alert state of one
+// (monitor, host), so that a restart neither re-sends nor forgets an alert.
+type MonitorRecord struct {
+	Monitor     string
+	Host        string
+	State       CheckState
+	Since       time.Time
+	Consecutive int
+	Firing      bool
+	Notified    bool
+	LastOutput  string
+	LastAt      time.Time
+}
+
+// MonitorStateStore keeps the latest MonitorRecord per (monitor, host).
+type MonitorStateStore interface {
+	SaveMonitorState(ctx context.Context, m MonitorRecord) error
+	// MonitorStates lists every record, ordered by monitor then host.
+	MonitorStates(ctx context.Context) ([]MonitorRecord, error)
+}

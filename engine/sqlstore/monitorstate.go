@@ -1,0 +1,58 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// SaveMonitorState replaces the record of (m.Monitor, m.Host).
+func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO monitor_state (monitor, host, state, since, consecutive,
+				firing, notified, last_output, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (monitor, host) DO UPDATE SET state = excluded.state, since = excluded.since,
+				consecutive = excluded.consecutive, firing = excluded.firing, notified = excluded.notified,
+				last_output = excluded.last_output, last_at = excluded.last_at`,
+			m.Monitor, m.Host, int(m.State), nanos(m.Since), m.Consecutive, boolInt(m.Firing), boolInt(m.Notified),
+			m.LastOutput, nanos(m.LastAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save state of monitor %s on %s: %w", m.Monitor, m.Host, err)
+	}
+	return nil
+}
+
+// MonitorStates lists every saved record, by monitor then host.
+func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT monitor, host, state, since, consecutive, firing, notified,
+		last_output, last_at FROM monitor_state ORDER BY monitor, host`)
+	if err != nil {
+		return nil, fmt.Errorf("monitor states: %w", err)
+	}
+	defer rows.Close()
+	var out []engine.MonitorRecord
+	for rows.Next() {
+		var (
+			m                engine.MonitorRecord
+			state            int
+			since, lastAt    int64
+			firing, notified int
+		)
+		if err := rows.Scan(&m.Monitor, &m.Host, &state, &since, &m.Consecutive, &firing, &notified,
+			&m.LastOutput, &lastAt); err != nil {
+			return nil, fmt.Errorf("monitor states: %w", err)
+		}
+		m.State = engine.CheckState(state)
+		m.Since, m.LastAt = fromNanos(since), fromNanos(lastAt)
+		m.Firing, m.Notified = firing != 0, notified != 0
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("monitor states: %w", err)
+	}
+	return out, nil
+}
