@@ -224,3 +224,18 @@ func TestMonitorRunnerHoldsAlertsDuringWave(t *testing.T) {
 	r.Release(context.Background(), []string{"web-01"})
 	eventually(t, "held alert sent", func() bool { return len(notes.list()) == 1 })
 }
+
+func TestRestoredFiringAlertIsNotSentAgain(t *testing.T) {
+	chk := &scriptedChecker{states: map[string]CheckState{"web-01": StateCritical}, calls: map[string]int{}}
+	notes := &recordedNotes{}
+	r := NewMonitorRunner(MonitorRunnerOptions{Checker: chk, Notifications: notes})
+	r.ApplyConfig(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	r.RestoreStates([]MonitorRecord{{Monitor: "web-http", Host: "web-01", State: StateCritical, Consecutive: 5, Firing: true, Notified: true}})
+	startRunner(t, r)
+	eventually(t, "checks", func() bool { return chk.count("web-http/web-01") >= 3 })
+	if n := notes.list(); len(n) != 0 {
+		t.Fatalf("restart re-sent an alert: %+v", n)
+	}
+	chk.set("web-01", StateOK)
+	eventually(t, "recovery after restart", func() bool { return len(notes.list()) == 1 && notes.list()[0].Kind == NotifyRecovery })
+}
