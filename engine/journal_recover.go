@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+// DefinitionsLoader returns the definitions of the ops repo at commit.
+type DefinitionsLoader func(ctx context.Context, commit string) (*definitions.Definitions, error)
+
+// unfinishedStates are the states Recover looks at.
+var unfinishedStates = []RunState{RunQueued, RunRunning, RunWaitingApproval, RunWaitingWindow, RunNeedsOperator}
+
+// Recover resolves, at start-up, every run an earlier process left
+// unfinished, so that none stays running or pending forever:
+//
+//   - host-steps that finished are kept; planned ones run;
+//   - a host-step started but not finished runs again only if its step is
+//     idempotent; otherwise the run stops in needs_operator with a message
+//     naming the host and the step (an operator's approval counts the step
+//     as done, an abort ends the run under its on_failure policy);
+//   - a run whose commit can no longer be loaded ends in error;
+//   - a run waiting for approval keeps waiting unless it was approved or
+//     aborted meanwhile.
+//
+// Runs of one job are carried on one after the other, oldest first; runs
+// of different jobs concurrently. Recover returns when every run it
+// executes has stopped (see Execute), with their latest records.
+func (r *Rollout) Recover(ctx context.Context, load DefinitionsLoader) ([]*Run, error) {
+	runs, err := r.opts.Store.ListRuns(ctx, RunFilter{States: unfinishedStates})
+	if err != nil {
+		return nil, fmt.Errorf("list unfinished runs: %w", err)
+	}
+	byJob := map[string][]*Run{}
+	var jobs []string
+	for _, run := range runs {
+		if _, ok := byJob[run.Job]; !ok {
+			jobs = append(jobs, run.Job)
+		}
+		byJob[run.Job] = append(byJob[run.Job], run)
+	}
+	sort.Strings(jobs)
+
+	out := make([][]*Run, len(jobs))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, job := range jobs {
+		list := byJob[job]
+		sort.Slice(list, func(a, b int) bool { return list[a].ID < list[b].ID })
+		g.Go(func() error {
+			for _, run := range list {
+				got, err := r.recoverOne(gctx, load, run)
+				if err != nil {
+					return err
+				}
+				out[i] = append(out[i], got)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var all []*Run
+	for _, l := range out {
+		all = append(all, l...)
+	}
+	return all, nil
+}
+
+func (r *Rollout) recoverOne(ctx context.Context, load DefinitionsLoader, run *Run) (*Run, error) {
+	log := r.log.With().Int64("run", run.ID).Str("job", run.Job).Str("state", string(run.State)).Logger()
+	if run.State == RunWaitingApproval {
+		ev, err := r.opts.Store.Events(ctx, run.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read events of run %d: %w", run.ID, err)
+		}
+		l := eventLog(ev)
+		_, approved := l.approvedSince(EventWaitApproval)
+		_, aborted := l.find(EventAbort)
+		if !approved && !aborted {
+			log.Info().Msg("run still waits for approval")
+			return run, nil
+		}
+	}
+	defs, err := load(ctx, run.Commit)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot load the run's commit; ending the run in error")
+		return r.closeRun(ctx, run, RunError, fmt.Sprintf("cannot load commit %s to resume: %v", shortCommit(run.Commit), err))
+	}
+	log.Info().Msg("recovering run")
+	return r.Execute(ctx, defs, run.ID)
+}
+
+// closeRun ends a run that cannot be executed, touching no host.
+func (r *Rollout) closeRun(ctx context.Context, run *Run, state RunState, msg string) (*Run, error) {
+	now := r.opts.Clock.Now()
+	if err := r.setStatus(ctx, run, "error", msg); err != nil {
+		return nil, err
+	}
+	if err := r.opts.Store.AddEvent(ctx, Event{RunID: run.ID, At: now, Actor: "ripple", Action: EventFinish, Reason: string(state) + ": " + msg}); err != nil {
+		return nil, fmt.Errorf("record finish of run %d: %w", run.ID, err)
+	}
+	run.State, run.Summary, run.Error, run.Finished, run.Updated = state, msg, msg, now, now
+	if err := r.opts.Store.UpdateRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("update run %d: %w", run.ID, err)
+	}
+	return run, nil
+}

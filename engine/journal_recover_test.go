@@ -1,0 +1,333 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+func (f *fixture) loader() DefinitionsLoader {
+	return func(_ context.Context, commit string) (*definitions.Definitions, error) {
+		if commit != f.defs.Commit {
+			return nil, fmt.Errorf("no commit %s", commit)
+		}
+		return f.defs, nil
+	}
+}
+
+// seed writes a run with the given journal rows straight into the store,
+// as a process that died would have left them.
+func (f *fixture) seed(state RunState, waves [][]string, current int, rows []HostStep, events ...Event) *Run {
+	f.t.Helper()
+	ctx := context.Background()
+	run := &Run{Job: "app", Commit: f.defs.Commit, State: state, Waves: waves, CurrentWave: current}
+	if state != RunQueued {
+		run.Started = f.clock.Now()
+	}
+	if err := f.store.CreateRun(ctx, run); err != nil {
+		f.t.Fatal(err)
+	}
+	for i := range rows {
+		rows[i].RunID = run.ID
+		f.store.upsert(rows[i])
+	}
+	for _, e := range events {
+		e.RunID = run.ID
+		f.store.events[run.ID] = append(f.store.events[run.ID], e)
+	}
+	return run
+}
+
+func row(wave int, host, step string, phase StepPhase, st StepStatus) HostStep {
+	return HostStep{Wave: wave, Host: host, Step: step, Phase: phase, Result: StepResult{Status: st}}
+}
+
+func TestRecoverHalfWrittenJournals(t *testing.T) {
+	waves := [][]string{{"h01"}, {"h02", "h03"}}
+	all := func(phase StepPhase) []HostStep { // wave 1 finished, wave 2 in phase
+		return []HostStep{
+			row(0, "h01", "one", PhaseFinished, StepOK), row(0, "h01", "two", PhaseFinished, StepOK),
+			row(1, "h02", "one", phase, ""), row(1, "h02", "two", PhasePlanned, ""),
+			row(1, "h03", "one", PhasePlanned, ""), row(1, "h03", "two", PhasePlanned, ""),
+		}
+	}
+	cases := []struct {
+		name       string
+		state      RunState
+		current    int
+		rows       []HostStep
+		idempotent bool
+		want       RunState
+		wantCalls  map[string]int // host/step -> calls
+		wantError  string
+	}{
+		{name: "queued, never started", state: RunQueued, want: RunSucceeded,
+			wantCalls: map[string]int{"h01/one": 1, "h02/one": 1, "h03/two": 1}},
+		{name: "wave planned, nothing started", state: RunRunning, current: 1, rows: all(PhasePlanned), want: RunSucceeded,
+			wantCalls: map[string]int{"h01/one": 0, "h02/one": 1, "h03/two": 1}},
+		{name: "wave finished, current wave not advanced", state: RunRunning, current: 0,
+			rows: all(PhasePlanned)[:2], want: RunSucceeded,
+			wantCalls: map[string]int{"h01/one": 0, "h01/two": 0, "h02/one": 1}},
+		{name: "started, not idempotent", state: RunRunning, current: 1, rows: all(PhaseStarted), want: RunNeedsOperator,
+			wantCalls: map[string]int{"h02/one": 0, "h03/one": 0},
+			wantError: "step one on h02 was interrupted and is not idempotent"},
+		{name: "started, idempotent", state: RunRunning, current: 1, rows: all(PhaseStarted), idempotent: true, want: RunSucceeded,
+			wantCalls: map[string]int{"h02/one": 1, "h02/two": 1, "h01/one": 0}},
+		{name: "finished failed step is kept", state: RunRunning, current: 1,
+			rows: append(all(PhasePlanned)[:2], HostStep{Wave: 1, Host: "h02", Step: "one", Phase: PhaseFinished, Result: StepResult{Status: StepFailed, Error: "boom"}}),
+			want: RunFailed, wantCalls: map[string]int{"h02/one": 0, "h02/two": 0, "h03/one": 1},
+			wantError: "h02: step one failed: boom"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 3)
+			f.job.Steps[0].Idempotent = tc.idempotent
+			run := f.seed(tc.state, waves, tc.current, tc.rows)
+			got, err := f.rollout().Recover(context.Background(), f.loader())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].ID != run.ID {
+				t.Fatalf("recovered %v", got)
+			}
+			if got[0].State != tc.want {
+				t.Fatalf("state %s (%s), want %s", got[0].State, got[0].Error, tc.want)
+			}
+			if !strings.Contains(got[0].Error, tc.wantError) {
+				t.Fatalf("error %q lacks %q", got[0].Error, tc.wantError)
+			}
+			for hs, n := range tc.wantCalls {
+				h, s, _ := strings.Cut(hs, "/")
+				if c := f.exec.count(h, s); c != n {
+					t.Errorf("%s ran %d times, want %d", hs, c, n)
+				}
+			}
+			if st := f.store.status(run.Commit, "app"); st.State == "pending" {
+				t.Errorf("status left pending: %+v", st)
+			}
+		})
+	}
+}
+
+func TestNeedsOperatorApproveCountsStepDone(t *testing.T) {
+	f := newFixture(t, 2)
+	run := f.seed(RunRunning, [][]string{{"h01", "h02"}}, 0, []HostStep{
+		row(0, "h01", "one", PhaseStarted, ""), row(0, "h01", "two", PhasePlanned, ""),
+		row(0, "h02", "one", PhaseFinished, StepOK), row(0, "h02", "two", PhasePlanned, ""),
+	})
+	r := f.rollout()
+	got := f.execute(r, run.ID)
+	if got.State != RunNeedsOperator {
+		t.Fatalf("state %s", got.State)
+	}
+	if st := f.store.status(run.Commit, "app"); st.State != "error" || !strings.Contains(st.Description, "needs operator: step one on h01") {
+		t.Fatalf("status %+v", st)
+	}
+	// Executing again without an operator changes nothing.
+	if got = f.execute(r, run.ID); got.State != RunNeedsOperator || len(f.exec.snapshot()) != 0 {
+		t.Fatalf("state %s after a plain re-run, %d calls", got.State, len(f.exec.snapshot()))
+	}
+	if err := r.Approve(context.Background(), run.ID, "erin", "checked h01 by hand"); err != nil {
+		t.Fatal(err)
+	}
+	got = f.execute(r, run.ID)
+	if got.State != RunSucceeded {
+		t.Fatalf("state %s: %s", got.State, got.Error)
+	}
+	if f.exec.count("h01", "one") != 0 || f.exec.count("h01", "two") != 1 || f.exec.count("h02", "one") != 0 {
+		t.Fatalf("calls %+v", f.exec.snapshot())
+	}
+	rows, _ := f.store.HostSteps(context.Background(), run.ID)
+	for _, hs := range rows {
+		if hs.Host == "h01" && hs.Step == "one" && !strings.Contains(hs.Result.Error, "counted as done by erin") {
+			t.Fatalf("resolved row %+v", hs)
+		}
+	}
+}
+
+func TestNeedsOperatorAbortRollsBack(t *testing.T) {
+	f := newFixture(t, 2)
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	run := f.seed(RunRunning, [][]string{{"h01"}, {"h02"}}, 1, []HostStep{
+		row(0, "h01", "one", PhaseFinished, StepOK), row(0, "h01", "two", PhaseFinished, StepOK),
+		row(1, "h02", "one", PhaseStarted, ""), row(1, "h02", "two", PhasePlanned, ""),
+	})
+	r := f.rollout()
+	if got := f.execute(r, run.ID); got.State != RunNeedsOperator {
+		t.Fatalf("state %s", got.State)
+	}
+	if err := r.Abort(context.Background(), run.ID, "fay", "host is broken"); err != nil {
+		t.Fatal(err)
+	}
+	got := f.execute(r, run.ID)
+	if got.State != RunAborted {
+		t.Fatalf("state %s", got.State)
+	}
+	if f.exec.count("h01", "undo") != 1 || f.exec.count("h02", "undo") != 1 || f.exec.count("h02", "one") != 0 {
+		t.Fatalf("calls %+v", f.exec.snapshot())
+	}
+}
+
+func TestRecoverMidRollbackContinuesIt(t *testing.T) {
+	f := newFixture(t, 3)
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	rb := func(host string, phase StepPhase) HostStep {
+		return HostStep{Wave: 0, Host: host, Step: "undo", Rollback: true, Phase: phase, Result: StepResult{Status: StepOK}}
+	}
+	f.job.Rollback[0].Idempotent = true
+	f.seed(RunRunning, [][]string{{"h01", "h02", "h03"}}, 0, []HostStep{
+		row(0, "h01", "one", PhaseFinished, StepOK), row(0, "h01", "two", PhaseFinished, StepFailed),
+		row(0, "h02", "one", PhaseFinished, StepOK), row(0, "h02", "two", PhaseFinished, StepOK),
+		row(0, "h03", "one", PhasePlanned, ""), row(0, "h03", "two", PhasePlanned, ""),
+		rb("h01", PhaseFinished), rb("h02", PhaseStarted),
+	}, Event{Action: EventRollback, Reason: "wave 1/1 failed: 1/3 hosts failed (max_failures 0)\nh01: step two failed"})
+	got, err := f.rollout().Recover(context.Background(), f.loader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].State != RunFailed || !strings.Contains(got[0].Error, "wave 1/1 failed") {
+		t.Fatalf("state %s error %q", got[0].State, got[0].Error)
+	}
+	if f.exec.count("h01", "undo") != 0 || f.exec.count("h02", "undo") != 1 || f.exec.count("h03", "undo") != 0 {
+		t.Fatalf("calls %+v", f.exec.snapshot())
+	}
+}
+
+func TestRecoverEndsRunWhoseCommitIsGone(t *testing.T) {
+	f := newFixture(t, 1)
+	run := f.seed(RunRunning, [][]string{{"h01"}}, 0, nil)
+	f.store.runs[run.ID] = func() Run { r := f.store.runs[run.ID]; r.Commit = "gone"; return r }()
+	got, err := f.rollout().Recover(context.Background(), f.loader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].State != RunError || !strings.Contains(got[0].Error, "cannot load commit gone") {
+		t.Fatalf("state %s error %q", got[0].State, got[0].Error)
+	}
+	if st := f.store.status("gone", "app"); st.State != "error" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestCrashAtEveryWrite kills the store (as the process dying) after each
+// possible number of writes of a run, then recovers in a new Rollout until
+// the run ends, operators approving whatever needs them. Whatever the
+// crash point: the run ends in the expected final state, no non-idempotent
+// step ran twice on a host, and no status stays pending.
+func TestCrashAtEveryWrite(t *testing.T) {
+	variants := []struct {
+		name    string
+		setup   func(f *fixture)
+		waves   []int
+		want    RunState
+		onceAll []string // non-idempotent steps
+	}{
+		{"success", func(f *fixture) { f.job.Steps[1].Idempotent = true }, []int{1, 2, 3}, RunSucceeded, []string{"one"}},
+		{"approval", func(f *fixture) { f.job.Rollout.ApproveAfter = 1 }, []int{1, 5}, RunSucceeded, []string{"one", "two"}},
+		{"failure and rollback", func(f *fixture) {
+			f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+			f.exec.behave = func(host, step string) StepResult {
+				if host == "h03" && step == "two" {
+					return StepResult{Status: StepFailed, Error: "boom"}
+				}
+				return StepResult{Status: StepOK}
+			}
+		}, []int{1, 2, 3}, RunFailed, []string{"one", "two", "undo"}},
+		{"gate", func(f *fixture) { f.addGate(0, 0) }, []int{2, 4}, RunSucceeded, []string{"one", "two"}},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			// A clean run first, to count its writes.
+			ref := newFixture(t, 6)
+			v.setup(ref)
+			total := writesOf(t, ref, v.waves)
+			for n := 0; n < total; n++ {
+				f := newFixture(t, 6)
+				v.setup(f)
+				crashRecover(t, f, v.waves, n, v.want, v.onceAll)
+			}
+		})
+	}
+}
+
+func writesOf(t *testing.T, f *fixture, waves []int) int {
+	r := f.rollout(func(o *RolloutOptions) { o.ReturnOnWait = true })
+	run := f.submit(r, f.waves(waves...))
+	before := f.store.writes
+	for range 5 {
+		got := f.execute(r, run.ID)
+		if got.State.Final() {
+			return f.store.writes - before
+		}
+		if err := r.Approve(context.Background(), run.ID, "op", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("reference run did not finish")
+	return 0
+}
+
+func crashRecover(t *testing.T, f *fixture, waves []int, n int, want RunState, once []string) {
+	t.Helper()
+	ctx := context.Background()
+	r := f.rollout(func(o *RolloutOptions) { o.ReturnOnWait = true })
+	run := f.submit(r, f.waves(waves...))
+	f.store.crashAfter = f.store.writes + n
+	// The live process: executes, and approves when asked, until it dies.
+	for crashed := false; !crashed; {
+		got, err := r.Execute(ctx, f.defs, run.ID)
+		switch {
+		case errors.Is(err, errCrashed):
+			crashed = true
+		case err != nil:
+			t.Fatalf("crash after %d writes: Execute returned %v", n, err)
+		case got.State.Final():
+			t.Fatalf("crash after %d writes: run finished before the crash", n)
+		default:
+			crashed = errors.Is(r.Approve(ctx, run.ID, "op", ""), errCrashed)
+		}
+	}
+	f.store.revive()
+	var got *Run
+	operator := false
+	for range 6 {
+		rr := f.rollout(func(o *RolloutOptions) { o.ReturnOnWait = true })
+		runs, err := rr.Recover(ctx, f.loader())
+		if err != nil {
+			t.Fatalf("crash after %d writes: recover: %v", n, err)
+		}
+		if len(runs) == 0 {
+			break
+		}
+		got = runs[0]
+		if got.State.Final() {
+			break
+		}
+		operator = operator || got.State == RunNeedsOperator
+		if err := rr.Approve(ctx, got.ID, "op", "after crash"); err != nil {
+			t.Fatalf("crash after %d writes: state %s: %v", n, got.State, err)
+		}
+	}
+	final, _ := f.store.GetRun(ctx, run.ID)
+	// An operator who counts an interrupted step as done may change the
+	// outcome; the run must still end.
+	if final.State != want && !(operator && final.State.Final()) {
+		t.Fatalf("crash after %d writes: state %s (%s), want %s", n, final.State, final.Error, want)
+	}
+	for _, h := range f.waves(waves...) {
+		for _, host := range h {
+			for _, s := range once {
+				if c := f.exec.count(host, s); c > 1 {
+					t.Fatalf("crash after %d writes: %s ran %d times on %s", n, s, c, host)
+				}
+			}
+		}
+	}
+	if st := f.store.status(run.Commit, "app"); st.State == "pending" {
+		t.Fatalf("crash after %d writes: status left pending: %+v", n, st)
+	}
+}

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+// A failure reason is a headline, then details on further lines. Commit
+// statuses show the headline; run errors show it all, lines joined by "; ".
+
+// headline returns the first line of a reason.
+func headline(reason string) string {
+	h, _, _ := strings.Cut(reason, "\n")
+	return h
+}
+
+// flatten joins a reason's lines for a one-line message.
+func flatten(reason string) string {
+	return strings.ReplaceAll(reason, "\n", "; ")
+}
+
+// hostOutcome is what happened to one host of a wave.
+type hostOutcome struct {
+	host    string
+	failed  bool
+	skipped bool // never started: the run was aborted first
+	step    string
+	status  StepStatus
+	err     string
+}
+
+// waveVerdict decides whether a wave whose hosts all ran fails its failure
+// budget (reason: headline, then the failed hosts): it fails when failures exceed max_failures (a count, or a
+// percentage of the wave). Unreachable and timed-out hosts are failures;
+// hosts skipped by an abort are not. reason is empty when the wave passes.
+func waveVerdict(b definitions.Budget, outcomes []hostOutcome) (fail bool, reason string) {
+	size := len(outcomes)
+	var failed []hostOutcome
+	for _, o := range outcomes {
+		if o.failed {
+			failed = append(failed, o)
+		}
+	}
+	if !budgetExceeded(b, len(failed), size) {
+		return false, ""
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%d/%d hosts failed (max_failures %s)", len(failed), size, budgetString(b))
+	for i, o := range failed {
+		if i == 3 {
+			fmt.Fprintf(&sb, "\nand %d more", len(failed)-3)
+			break
+		}
+		fmt.Fprintf(&sb, "\n%s: %s", o.host, o.summary())
+	}
+	return true, sb.String()
+}
+
+func (o hostOutcome) summary() string {
+	s := fmt.Sprintf("step %s %s", o.step, o.status)
+	if o.err != "" {
+		s += ": " + firstLine(o.err)
+	}
+	return s
+}
+
+func budgetString(b definitions.Budget) string {
+	if b.IsPercent {
+		return fmt.Sprintf("%g%%", b.Percent)
+	}
+	return fmt.Sprintf("%d", b.Count)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// onFailure returns the job's failure policy, defaulting to rollback.
+func onFailure(j *definitions.Job) string {
+	if j.Rollout.OnFailure == "halt" {
+		return "halt"
+	}
+	return "rollback"
+}
+
+// maxParallel returns the job's max_parallel, defaulting to 10.
+func maxParallel(j *definitions.Job) int {
+	if j.Rollout.MaxParallel > 0 {
+		return j.Rollout.MaxParallel
+	}
+	return 10
+}

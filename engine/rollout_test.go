@@ -1,0 +1,543 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+func TestWavesRunInOrderWithStepsInOrder(t *testing.T) {
+	f := newFixture(t, 20)
+	f.exec.delay = time.Millisecond
+	run := f.runOnce(1, 2, 10, 7)
+	if run.State != RunSucceeded {
+		t.Fatalf("state %s (%s), want succeeded", run.State, run.Error)
+	}
+	waveOf := map[string]int{}
+	for w, hosts := range run.Waves {
+		for _, h := range hosts {
+			waveOf[h] = w
+		}
+	}
+	calls := f.exec.snapshot()
+	if len(calls) != 40 {
+		t.Fatalf("%d calls, want 40", len(calls))
+	}
+	// Every call of wave w comes before every call of wave w+1, and on each
+	// host "one" comes before "two".
+	lastWave := 0
+	seen := map[string][]string{}
+	for _, c := range calls {
+		w := waveOf[c.host]
+		if w < lastWave {
+			t.Fatalf("call %d on %s (wave %d) after wave %d started", c.seq, c.host, w+1, lastWave+1)
+		}
+		lastWave = w
+		seen[c.host] = append(seen[c.host], c.step)
+	}
+	for h, steps := range seen {
+		if diff := cmp.Diff([]string{"one", "two"}, steps); diff != "" {
+			t.Errorf("steps on %s (-want +got):\n%s", h, diff)
+		}
+	}
+	if st := f.store.status(run.Commit, "app"); st.State != "success" || st.Description != "20/20 hosts ok in 4 waves" {
+		t.Errorf("final status %+v", st)
+	}
+	for _, hs := range f.store.steps[run.ID] {
+		if hs.Phase != PhaseFinished {
+			t.Errorf("row %+v not finished", hs)
+		}
+	}
+	// Statuses on state changes only: queued, per wave start and end, final.
+	var pending []string
+	for _, st := range f.store.statusLog {
+		if st.State == "pending" {
+			pending = append(pending, st.Description)
+		}
+	}
+	want := []string{"queued: 20 hosts in 4 waves",
+		"wave 1/4: 0/20 hosts ok", "wave 1/4: 1/20 hosts ok",
+		"wave 2/4: 1/20 hosts ok", "wave 2/4: 3/20 hosts ok",
+		"wave 3/4: 3/20 hosts ok", "wave 3/4: 13/20 hosts ok",
+		"wave 4/4: 13/20 hosts ok", "wave 4/4: 20/20 hosts ok"}
+	if diff := cmp.Diff(want, pending); diff != "" {
+		t.Errorf("pending statuses (-want +got):\n%s", diff)
+	}
+}
+
+func TestMaxParallelNeverExceeded(t *testing.T) {
+	for _, limit := range []int{1, 3, 8} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			f := newFixture(t, 24)
+			f.job.Rollout.MaxParallel = limit
+			f.exec.delay = 2 * time.Millisecond
+			if run := f.runOnce(4, 20); run.State != RunSucceeded {
+				t.Fatalf("state %s: %s", run.State, run.Error)
+			}
+			if f.exec.maxCur > limit {
+				t.Fatalf("%d steps at once, max_parallel %d", f.exec.maxCur, limit)
+			}
+			if limit > 1 && f.exec.maxCur < 2 {
+				t.Fatalf("no parallelism seen (max %d)", f.exec.maxCur)
+			}
+		})
+	}
+}
+
+func TestFailedStepStopsTheHost(t *testing.T) {
+	f := newFixture(t, 4)
+	f.job.Rollout.MaxFailures = definitions.Budget{Count: 1}
+	f.exec.behave = func(host, step string) StepResult {
+		if host == "h02" && step == "one" {
+			return StepResult{Status: StepFailed, ExitCode: 3, Error: "exit 3"}
+		}
+		return StepResult{Status: StepOK}
+	}
+	run := f.runOnce(4)
+	if run.State != RunSucceeded {
+		t.Fatalf("state %s (%s): one failure is within max_failures 1", run.State, run.Error)
+	}
+	if n := f.exec.count("h02", "two"); n != 0 {
+		t.Fatalf("step two ran %d times on the host that failed step one", n)
+	}
+	if n := f.exec.count("h03", "two"); n != 1 {
+		t.Fatalf("step two ran %d times on h03", n)
+	}
+}
+
+func TestFailureBudget(t *testing.T) {
+	fail := func(st StepStatus) StepResult { return StepResult{Status: st, ExitCode: -1, Error: string(st)} }
+	cases := []struct {
+		name     string
+		budget   definitions.Budget
+		failing  map[string]StepStatus // in wave 2 (h02..h11)
+		wantFail bool
+	}{
+		{"zero budget, no failure", definitions.Budget{}, nil, false},
+		{"zero budget, one failure", definitions.Budget{}, map[string]StepStatus{"h05": StepFailed}, true},
+		{"count 2, two failures", definitions.Budget{Count: 2}, map[string]StepStatus{"h05": StepFailed, "h06": StepTimeout}, false},
+		{"count 2, three failures", definitions.Budget{Count: 2}, map[string]StepStatus{"h05": StepFailed, "h06": StepTimeout, "h07": StepUnreachable}, true},
+		{"20% equalled", definitions.Budget{Percent: 20, IsPercent: true}, map[string]StepStatus{"h05": StepUnreachable, "h06": StepFailed}, false},
+		{"20% exceeded", definitions.Budget{Percent: 20, IsPercent: true}, map[string]StepStatus{"h05": StepUnreachable, "h06": StepFailed, "h07": StepTimeout}, true},
+		{"unreachable counts", definitions.Budget{}, map[string]StepStatus{"h09": StepUnreachable}, true},
+		{"timeout counts", definitions.Budget{}, map[string]StepStatus{"h09": StepTimeout}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 21)
+			f.job.Rollout.MaxFailures = tc.budget
+			f.job.Rollout.MaxParallel = 3
+			f.exec.behave = func(host, step string) StepResult {
+				if st, ok := tc.failing[host]; ok && step == "one" {
+					return fail(st)
+				}
+				return StepResult{Status: StepChanged}
+			}
+			run := f.runOnce(1, 10, 10)
+			if got := run.State == RunFailed; got != tc.wantFail {
+				t.Fatalf("state %s (%s), want failed=%v", run.State, run.Error, tc.wantFail)
+			}
+			wave3Touched := f.exec.count("h12", "one") > 0
+			if tc.wantFail {
+				if wave3Touched {
+					t.Fatal("wave 3 ran after wave 2 exceeded its budget")
+				}
+				if !strings.Contains(run.Error, "wave 2/3 failed") {
+					t.Fatalf("error %q does not name the wave", run.Error)
+				}
+				if st := f.store.status(run.Commit, "app"); st.State != "failure" || utf8.RuneCountInString(st.Description) > 140 || !strings.HasSuffix(st.Description, "; nothing to roll back on 11 hosts (no rollback steps, no file backups)") {
+					t.Fatalf("status %+v", st)
+				}
+			} else if !wave3Touched {
+				t.Fatal("wave 3 did not run although wave 2 stayed within budget")
+			}
+		})
+	}
+}
+
+func TestCanaryFailureRollsBackOnlyTheCanary(t *testing.T) {
+	f := newFixture(t, 20)
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	f.exec.behave = func(host, step string) StepResult {
+		if step == "two" {
+			return StepResult{Status: StepFailed, ExitCode: 1, Error: "nginx: config test failed"}
+		}
+		return StepResult{Status: StepOK}
+	}
+	run := f.runOnce(1, 19)
+	if run.State != RunFailed {
+		t.Fatalf("state %s", run.State)
+	}
+	if diff := cmp.Diff([]string{"h01"}, f.exec.hostsTouched()); diff != "" {
+		t.Fatalf("hosts touched (-want +got):\n%s", diff)
+	}
+	var steps []string
+	for _, c := range f.exec.snapshot() {
+		steps = append(steps, c.step)
+	}
+	if diff := cmp.Diff([]string{"one", "two", "undo"}, steps); diff != "" {
+		t.Fatalf("calls on the canary (-want +got):\n%s", diff)
+	}
+	for _, want := range []string{"wave 1/2 failed", "h01: step two failed: nginx: config test failed", "rolled back 1 hosts"} {
+		if !strings.Contains(run.Error, want) {
+			t.Errorf("error %q lacks %q", run.Error, want)
+		}
+	}
+}
+
+func TestRollbackRestoresFileBackupsWithoutRollbackBlock(t *testing.T) {
+	f := newFixture(t, 3)
+	f.job.Steps = []*definitions.Step{
+		{Name: "conf", Kind: definitions.StepFile, File: &definitions.FileStep{Source: "a", Destination: "/etc/a"}},
+		{Name: "conf2", Kind: definitions.StepFile, File: &definitions.FileStep{Source: "b", Destination: "/etc/b"}},
+		runStep(t, "reload"),
+	}
+	f.defs.FS = fstestMap(map[string]string{"a": "A", "b": "B"})
+	f.exec.behave = func(host, step string) StepResult {
+		switch {
+		case step == "conf":
+			return StepResult{Status: StepChanged, Backup: &Backup{Destination: "/etc/a", Path: "/etc/.a.bak", Existed: true}}
+		case step == "conf2" && host == "h02":
+			return StepResult{Status: StepUnchanged} // nothing written: nothing to restore
+		case step == "conf2":
+			return StepResult{Status: StepChanged, Backup: &Backup{Destination: "/etc/b"}}
+		case host == "h03":
+			return StepResult{Status: StepFailed, Error: "reload failed"}
+		}
+		return StepResult{Status: StepOK}
+	}
+	run := f.runOnce(2, 1)
+	if run.State != RunFailed {
+		t.Fatalf("state %s", run.State)
+	}
+	var restores []string
+	for _, c := range f.exec.snapshot() {
+		if c.restore {
+			restores = append(restores, c.host+":"+c.backup.Destination)
+		}
+	}
+	slices.Sort(restores)
+	want := []string{"h01:/etc/a", "h01:/etc/b", "h02:/etc/a", "h03:/etc/a", "h03:/etc/b"}
+	if diff := cmp.Diff(want, restores); diff != "" {
+		t.Fatalf("restores (-want +got):\n%s", diff)
+	}
+	// Last step first on each host.
+	var h01 []string
+	for _, c := range f.exec.snapshot() {
+		if c.restore && c.host == "h01" {
+			h01 = append(h01, c.backup.Destination)
+		}
+	}
+	if diff := cmp.Diff([]string{"/etc/b", "/etc/a"}, h01); diff != "" {
+		t.Fatalf("restore order on h01 (-want +got):\n%s", diff)
+	}
+}
+
+func TestHaltStopsWithoutRollback(t *testing.T) {
+	f := newFixture(t, 5)
+	f.job.Rollout.OnFailure = "halt"
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	f.exec.behave = func(host, step string) StepResult {
+		if host == "h02" {
+			return StepResult{Status: StepUnreachable, Error: "dial: connection refused"}
+		}
+		return StepResult{Status: StepOK}
+	}
+	run := f.runOnce(1, 4)
+	if run.State != RunFailed || !strings.HasSuffix(run.Error, "halted") {
+		t.Fatalf("state %s error %q", run.State, run.Error)
+	}
+	for _, c := range f.exec.snapshot() {
+		if c.step == "undo" {
+			t.Fatalf("rollback step ran under halt: %+v", c)
+		}
+	}
+}
+
+func TestGateTurningCriticalFailsWithinDeadline(t *testing.T) {
+	f := newFixture(t, 10)
+	f.addGate(30*time.Second, 2*time.Minute)
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	var brokenAt time.Time
+	f.exec.behave = func(host, step string) StepResult {
+		if host == "h01" && step == "two" {
+			brokenAt = f.clock.Now()
+		}
+		return StepResult{Status: StepOK}
+	}
+	f.checker.state = func(_, host string, now time.Time) CheckState {
+		if host == "h01" && !brokenAt.IsZero() && now.Sub(brokenAt) > 10*time.Second {
+			return StateCritical
+		}
+		return StateOK
+	}
+	run := f.runOnce(1, 9)
+	if run.State != RunFailed {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	if !strings.Contains(run.Error, "health gate") || !strings.Contains(run.Error, "health@h01 CRITICAL") {
+		t.Fatalf("error %q", run.Error)
+	}
+	if took := run.Finished.Sub(brokenAt); took > 2*time.Minute+time.Second {
+		t.Fatalf("gate failed %s after the wave, healthy_deadline 2m", took)
+	}
+	if f.exec.count("h02", "one") != 0 {
+		t.Fatal("wave 2 ran after the gate failed")
+	}
+	if f.exec.count("h01", "undo") != 1 {
+		t.Fatal("rollback did not run on the canary")
+	}
+}
+
+func TestGateWaitsMinHealthyTime(t *testing.T) {
+	f := newFixture(t, 4)
+	f.addGate(30*time.Second, 5*time.Minute)
+	var waveEnd time.Time
+	f.exec.behave = func(host, step string) StepResult {
+		waveEnd = f.clock.Now()
+		return StepResult{Status: StepOK}
+	}
+	// Flaps once, early: the continuous-OK timer must restart after it.
+	var first time.Time
+	f.checker.state = func(_, host string, now time.Time) CheckState {
+		if first.IsZero() {
+			first = now
+		}
+		if d := now.Sub(waveEnd); d >= 10*time.Second && d < 12*time.Second {
+			return StateWarning
+		}
+		return StateOK
+	}
+	start := f.clock.Now()
+	run := f.runOnce(2, 2)
+	if run.State != RunSucceeded {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	// Each wave's gate needs 30s of OK after the flap at ~10s.
+	if took := run.Finished.Sub(start); took < 2*30*time.Second {
+		t.Fatalf("run took %s of virtual time; two gates of 30s min_healthy_time", took)
+	}
+}
+
+func TestGateFailingBeforeRunIsNotCounted(t *testing.T) {
+	f := newFixture(t, 6)
+	f.addGate(10*time.Second, time.Minute)
+	f.checker.state = func(_, host string, _ time.Time) CheckState {
+		if host == "h04" {
+			return StateCritical // broken before and after
+		}
+		return StateOK
+	}
+	run := f.runOnce(1, 5)
+	if run.State != RunSucceeded {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	ev, _ := f.store.Events(context.Background(), run.ID)
+	base, ok := eventLog(ev).find(EventGateBaseline)
+	if !ok || base.Reason != "health@h04" {
+		t.Fatalf("baseline event %+v", base)
+	}
+	var reported bool
+	for _, e := range f.events.evs {
+		if e.Kind == ProgressGate && e.Host == "h04" && strings.Contains(e.Message, "not counted") {
+			reported = true
+		}
+	}
+	if !reported {
+		t.Fatal("pre-existing gate failure on h04 was not reported")
+	}
+}
+
+func TestApproveContinues(t *testing.T) {
+	f := newFixture(t, 6)
+	f.job.Rollout.ApproveAfter = 1
+	r := f.rollout()
+	run := f.submit(r, f.waves(1, 5))
+	done := make(chan *Run)
+	go func() { done <- f.execute(r, run.ID) }()
+	waitState(t, f.store, run.ID, RunWaitingApproval)
+	if n := len(f.exec.snapshot()); n != 2 {
+		t.Fatalf("%d calls before approval, want the canary's 2", n)
+	}
+	if st := f.store.status(run.Commit, "app"); st.State != "pending" || !strings.Contains(st.Description, "waiting for approval") {
+		t.Fatalf("status while waiting: %+v", st)
+	}
+	if err := r.Approve(context.Background(), run.ID, "alice", "canary looks fine"); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	if got.State != RunSucceeded || len(f.exec.snapshot()) != 12 {
+		t.Fatalf("state %s, %d calls", got.State, len(f.exec.snapshot()))
+	}
+	ev, _ := f.store.Events(context.Background(), run.ID)
+	e, ok := eventLog(ev).find(EventApprove)
+	if !ok || e.Actor != "alice" || e.Reason != "canary looks fine" {
+		t.Fatalf("approve event %+v", e)
+	}
+}
+
+func TestAbortWhileWaitingRollsBack(t *testing.T) {
+	f := newFixture(t, 6)
+	f.job.Rollout.ApproveAfter = 2
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	r := f.rollout()
+	run := f.submit(r, f.waves(1, 2, 3))
+	done := make(chan *Run)
+	go func() { done <- f.execute(r, run.ID) }()
+	waitState(t, f.store, run.ID, RunWaitingApproval)
+	if err := r.Abort(context.Background(), run.ID, "bob", "wrong config"); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	if got.State != RunAborted || !strings.Contains(got.Error, "aborted by bob: wrong config") {
+		t.Fatalf("state %s error %q", got.State, got.Error)
+	}
+	for _, h := range []string{"h01", "h02", "h03"} {
+		if f.exec.count(h, "undo") != 1 {
+			t.Errorf("no rollback on %s", h)
+		}
+	}
+	if f.exec.count("h04", "one") != 0 {
+		t.Error("wave 3 ran after abort")
+	}
+}
+
+func TestAbortStopsBetweenHosts(t *testing.T) {
+	f := newFixture(t, 6)
+	f.job.Rollout.MaxParallel = 1
+	f.job.Rollout.OnFailure = "halt"
+	f.exec.started = make(chan string, 100)
+	f.exec.block = make(chan struct{})
+	r := f.rollout()
+	run := f.submit(r, f.waves(6))
+	done := make(chan *Run)
+	go func() { done <- f.execute(r, run.ID) }()
+	if got := <-f.exec.started; got != "h01/one" {
+		t.Fatalf("first call %s", got)
+	}
+	if err := r.Abort(context.Background(), run.ID, "carol", ""); err != nil {
+		t.Fatal(err)
+	}
+	close(f.exec.block)
+	got := <-done
+	if got.State != RunAborted {
+		t.Fatalf("state %s", got.State)
+	}
+	// h01 was in the middle of its steps: it finishes them. Nobody else starts.
+	if diff := cmp.Diff([]string{"h01"}, f.exec.hostsTouched()); diff != "" {
+		t.Fatalf("hosts touched (-want +got):\n%s", diff)
+	}
+	if f.exec.count("h01", "two") != 1 {
+		t.Fatal("h01 did not finish its steps")
+	}
+}
+
+func TestReturnOnWaitThenApproveAndExecute(t *testing.T) {
+	f := newFixture(t, 4)
+	f.job.Rollout.ApproveAfter = 1
+	r := f.rollout(func(o *RolloutOptions) { o.ReturnOnWait = true })
+	run := f.execute(r, f.submit(r, f.waves(1, 3)).ID)
+	if run.State != RunWaitingApproval {
+		t.Fatalf("state %s", run.State)
+	}
+	if err := r.Approve(context.Background(), run.ID, "dan", ""); err != nil {
+		t.Fatal(err)
+	}
+	// A new process (new Rollout) carries it on.
+	run = f.execute(f.rollout(), run.ID)
+	if run.State != RunSucceeded {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	for _, h := range []string{"h01", "h02", "h03", "h04"} {
+		if f.exec.count(h, "one") != 1 {
+			t.Errorf("step one ran %d times on %s", f.exec.count(h, "one"), h)
+		}
+	}
+	if err := r.Approve(context.Background(), run.ID, "dan", ""); err == nil {
+		t.Fatal("approving a finished run succeeded")
+	}
+}
+
+func TestOneActiveRunPerJob(t *testing.T) {
+	f := newFixture(t, 2)
+	other := &definitions.Job{Name: "other", Steps: []*definitions.Step{runStep(t, "x")}, Rollout: definitions.Rollout{MaxParallel: 1}}
+	f.defs.Jobs["other"] = other
+	f.exec.started = make(chan string, 100)
+	f.exec.block = make(chan struct{})
+	r := f.rollout()
+	first := f.submit(r, f.waves(2))
+	second := f.submit(r, f.waves(2))
+	third, err := r.Submit(context.Background(), RunRequest{Job: "other", Commit: "c0ffee", Waves: [][]string{{"h01"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan *Run, 3)
+	go func() { results <- f.execute(r, first.ID) }()
+	<-f.exec.started // first holds the job
+	ones := 1
+	go func() { results <- f.execute(r, second.ID) }()
+	waitStatus(t, f.store, "c0ffee", "app", fmt.Sprintf("queued behind run %d", first.ID))
+	go func() { results <- f.execute(r, third.ID) }()
+	// The other job is not held back: its step starts while app's second
+	// run waits for the first.
+	for got := <-f.exec.started; got != "h01/x"; got = <-f.exec.started {
+		if ones++; ones > 2 {
+			t.Fatalf("%s started while the first run still holds the job", got)
+		}
+	}
+	close(f.exec.block)
+	for range 3 {
+		if got := <-results; got.State != RunSucceeded {
+			t.Fatalf("run %d: %s", got.ID, got.State)
+		}
+	}
+	if n := f.exec.count("h01", "one"); n != 2 {
+		t.Fatalf("step one ran %d times on h01, want once per run", n)
+	}
+}
+
+func TestStatusDescriptionFitsAndCountsFirst(t *testing.T) {
+	if got := runningDescription(2, 4, 12, 40, 0); got != "wave 2/4: 12/40 hosts ok" {
+		t.Fatal(got)
+	}
+	if got := runningDescription(2, 4, 12, 40, 3); got != "wave 2/4: 12/40 hosts ok, 3 failed" {
+		t.Fatal(got)
+	}
+	long := truncateDescription(strings.Repeat("é", 300))
+	if n := len([]rune(long)); n != 140 {
+		t.Fatalf("%d runes", n)
+	}
+}
+
+func waitState(t *testing.T, s *memStore, id int64, want RunState) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, _ := s.GetRun(context.Background(), id); r.State == want {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r, _ := s.GetRun(context.Background(), id)
+	t.Fatalf("run %d in state %s, want %s", id, r.State, want)
+}
+
+func waitStatus(t *testing.T, s *memStore, commit, job, desc string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if s.status(commit, job).Description == desc {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("status %+v, want %q", s.status(commit, job), desc)
+}

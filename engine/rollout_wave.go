@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// runWave runs wave w (0-based): plans its host-steps, runs its hosts at
+// most max_parallel at once, then applies the failure budget and the health
+// gate. failReason is non-empty when the wave failed; err is for the
+// journal or ctx, which leave the run to be resumed.
+func (x *runExec) runWave(ctx context.Context, w int) (failReason string, err error) {
+	hosts := x.run.Waves[w]
+	keys := make([]stepKey, 0, len(hosts)*len(x.job.Steps))
+	for _, h := range hosts {
+		for _, st := range x.job.Steps {
+			keys = append(keys, stepKey{wave: w, host: h, step: st.Name})
+		}
+	}
+	if err := x.jr.plan(ctx, keys); err != nil {
+		return "", err
+	}
+
+	x.cntMu.Lock()
+	x.waveOK, x.waveKO = 0, 0
+	runOK := x.runOK
+	x.cntMu.Unlock()
+	total := countHosts(x.run.Waves)
+	x.run.Summary = runningDescription(w+1, len(x.run.Waves), runOK, total, 0)
+	if err := x.save(ctx); err != nil {
+		return "", err
+	}
+	if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
+		return "", err
+	}
+	x.log.Info().Int("wave", w+1).Int("hosts", len(hosts)).Msg("wave starting")
+	x.report(ProgressEvent{Kind: ProgressWaveStart, Wave: w + 1, WaveHosts: len(hosts),
+		Message: fmt.Sprintf("wave %d/%d: %d hosts", w+1, len(x.run.Waves), len(hosts))})
+
+	outcomes := make([]hostOutcome, len(hosts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxParallel(x.job))
+	for i, h := range hosts {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			o, err := x.runHost(gctx, w, h)
+			outcomes[i] = o
+			if err == nil && !o.skipped {
+				x.hostReport(w, len(hosts), o)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+
+	var ran []hostOutcome
+	failed := 0
+	for _, o := range outcomes {
+		if o.skipped {
+			continue
+		}
+		ran = append(ran, o)
+		if o.failed {
+			failed++
+		}
+	}
+	x.run.Summary = runningDescription(w+1, len(x.run.Waves), x.runOK, total, failed)
+	if x.ctl.aborted() {
+		return "", nil
+	}
+	if fail, reason := waveVerdict(x.job.Rollout.MaxFailures, ran); fail {
+		return reason, nil
+	}
+	if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
+		return "", err
+	}
+	return x.gate(ctx, w, hostsOK(outcomes))
+}
+
+// hostsOK lists the hosts of a wave that finished every step: a gate
+// watches only those (a failed host already counts against the budget).
+func hostsOK(outcomes []hostOutcome) []string {
+	var out []string
+	for _, o := range outcomes {
+		if !o.failed && !o.skipped {
+			out = append(out, o.host)
+		}
+	}
+	return out
+}
+
+func (x *runExec) hostReport(w, waveHosts int, o hostOutcome) {
+	x.cntMu.Lock()
+	if o.failed {
+		x.waveKO++
+	} else {
+		x.waveOK++
+		x.runOK++
+	}
+	done, ko := x.waveOK+x.waveKO, x.waveKO
+	x.cntMu.Unlock()
+	ev := ProgressEvent{Kind: ProgressHost, Wave: w + 1, Host: o.host, Failed: o.failed, Step: o.step,
+		WaveHosts: waveHosts, WaveDone: done, WaveFailed: ko}
+	if o.failed {
+		ev.Error = o.summary()
+		x.log.Warn().Str("host", o.host).Str("step", o.step).Str("status", string(o.status)).Str("error", firstLine(o.err)).Msg("host failed")
+	}
+	x.report(ev)
+}
+
+// runHost runs the job's steps in order on one host, skipping those the
+// journal says finished and stopping at the first that does not succeed.
+// A host that has not started yet is skipped once the run is aborted. err
+// is only for the journal and ctx.
+func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome, error) {
+	out := hostOutcome{host: name}
+	started := false
+	for _, st := range x.job.Steps {
+		k := stepKey{wave: w, host: name, step: st.Name}
+		if hs, ok := x.jr.get(k); ok && hs.Phase != PhasePlanned {
+			started = true
+			if hs.Phase == PhaseFinished {
+				out.step, out.status = st.Name, hs.Result.Status
+				if !hs.Result.Status.Succeeded() {
+					out.failed, out.err = true, hs.Result.Error
+					return out, nil
+				}
+				continue
+			}
+		}
+		if !started && x.ctl.aborted() {
+			out.skipped = true
+			return out, nil
+		}
+		started = true
+		out.step = st.Name
+		res, err := x.runStep(ctx, k, func(ctx context.Context, ep Endpoint) (StepResult, error) {
+			hs, err := renderStep(x.defs, x.job, st, ep.Host, x.r.opts.Secrets)
+			if err != nil {
+				return StepResult{}, fmt.Errorf("render step %s for %s: %w", st.Name, name, err)
+			}
+			return x.r.opts.Executor.RunStep(ctx, ep, hs), nil
+		})
+		if err != nil {
+			return out, err
+		}
+		out.status = res.Status
+		if !res.Status.Succeeded() {
+			out.failed = true
+			out.err = res.Error
+			if out.err == "" {
+				out.err = firstLine(res.Stderr)
+			}
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// runStep journals and performs one action on a host: started (durable),
+// then the action, then finished. A preparation error (the host is gone, a
+// secret or template fails) is recorded as a failed result without
+// touching the host. When ctx ends during the action, the row stays
+// "started" and ctx's error is returned: recovery decides later.
+func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Context, Endpoint) (StepResult, error)) (StepResult, error) {
+	start := x.r.opts.Clock.Now()
+	failed := func(msg string) StepResult {
+		return StepResult{Status: StepFailed, ExitCode: -1, Error: msg, Started: start}
+	}
+	if err := x.jr.start(ctx, k); err != nil {
+		return StepResult{}, err
+	}
+	var res StepResult
+	h := x.defs.Hosts[k.host]
+	if h == nil {
+		res = failed(fmt.Sprintf("host %s is not defined at commit %s", k.host, shortCommit(x.run.Commit)))
+	} else if ep, err := x.endpoint(h); err != nil {
+		res = failed(err.Error())
+	} else if r, err := act(ctx, ep); err != nil {
+		res = failed(err.Error())
+	} else {
+		res = r
+	}
+	if err := ctx.Err(); err != nil {
+		return StepResult{}, err
+	}
+	if res.Status == "" {
+		res.Status = StepFailed
+	}
+	if err := x.jr.finish(ctx, k, res); err != nil {
+		return StepResult{}, err
+	}
+	return res, nil
+}
