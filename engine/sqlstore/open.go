@@ -33,6 +33,7 @@ type Store struct {
 var (
 	_ engine.Store             = (*Store)(nil)
 	_ engine.DeliveryStore     = (*Store)(nil)
+	_ engine.MetricStore       = (*Store)(nil)
 	_ engine.MonitorStateStore = (*Store)(nil)
 )
 

@@ -1,0 +1,39 @@
+package sqlstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+func TestMonitorStates(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	at := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	recs := []engine.MonitorRecord{
+		{Monitor: "http", Host: "b", State: engine.StateCritical, Since: at, Consecutive: 3, Firing: true, Notified: true,
+			LastOutput: "connection refused", LastAt: at.Add(time.Minute)},
+		{Monitor: "disk", Host: "a", State: engine.StateOK, LastAt: at},
+		{Monitor: "http", Host: "a", State: engine.StateWarning, Since: at, Consecutive: 1, LastOutput: "slow"},
+		// Replaces the first record.
+		{Monitor: "http", Host: "b", State: engine.StateOK, Since: at.Add(2 * time.Minute), LastOutput: "200 OK",
+			LastAt: at.Add(2 * time.Minute)},
+	}
+	for _, r := range recs {
+		if err := s.SaveMonitorState(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.MonitorStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []engine.MonitorRecord{recs[1], recs[2], recs[3]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("MonitorStates (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,160 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+func TestOpenLocksDataDir(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data", "nested") // Open creates it
+	s1, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, dir)
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open = %v, want ErrLocked", err)
+	}
+	want := fmt.Sprintf("data directory %s is in use by another ripple process (pid %d)", dir, os.Getpid())
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("second Open error = %q, want it to contain %q", err, want)
+	}
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	s2, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenSettings(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	for _, db := range []*sql.DB{s.writer, s.reader} {
+		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+			var got string
+			if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+			}
+		}
+	}
+	var v int
+	if err := s.reader.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != schemaVersion() || v < 1 {
+		t.Errorf("user_version = %d, want %d", v, schemaVersion())
+	}
+	if _, err := s.reader.ExecContext(ctx, "DELETE FROM runs"); err == nil {
+		t.Error("reader pool accepted a write")
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &engine.Run{Job: "web", Commit: "c1"}
+	if err := s.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLastApplied(ctx, "main", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRun(ctx, &engine.Run{Job: "web"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("CreateRun after Close = %v, want ErrClosed", err)
+	}
+
+	s, err = Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetRun(ctx, r.ID); err != nil {
+		t.Errorf("GetRun after reopen: %v", err)
+	}
+	if c, err := s.LastApplied(ctx, "main"); err != nil || c != "c1" {
+		t.Errorf("LastApplied after reopen = %q, %v", c, err)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := schemaVersion() + 1
+	if _, err := s.writer.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", newer)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, dir)
+	if err == nil || !strings.Contains(err.Error(), "newer than this ripple binary") {
+		t.Fatalf("Open of a newer database = %v, want a schema version error", err)
+	}
+	// The failed Open released the lock and did not touch the version.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "ripple.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != newer {
+		t.Errorf("user_version after refused Open = %d, %v; want %d", v, err, newer)
+	}
+	l, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("lock after refused Open: %v", err)
+	}
+	l.unlock()
+}
+
+func TestMigrationsAreWellFormed(t *testing.T) {
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.version != i+1 || strings.TrimSpace(m.sql) == "" {
+			t.Errorf("migration %d: %+v", i, m.name)
+		}
+	}
+}
+
+func TestOpenEmptyDir(t *testing.T) {
+	if _, err := Open(context.Background(), ""); err == nil {
+		t.Error("Open(\"\") succeeded")
+	}
+}
