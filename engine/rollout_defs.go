@@ -3,127 +3,80 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"slices"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/ripple-ops/ripple/definitions"
 )
 
-// This file is the rollout's only contact with definitions' evaluation:
+// This file is the rollout's contact with definitions' evaluation:
 // rendering steps and checks for a host, credentials, and the failure
-// budget rule. The bodies are interim local versions, to be replaced by
-// calls to the definitions package's renderers as they land.
+// budget rule. Diagnostics become plain errors here; they end up in the
+// journal and the run's error, so they must read well on one line.
 
-// budgetExceeded reports whether failures in a wave of size hosts exceed b:
-// strictly more than b.Count, or strictly more than b.Percent of size.
+// budgetExceeded reports whether failures in a wave of size hosts exceed b
+// (strictly; see definitions.Budget.Exceeded).
 func budgetExceeded(b definitions.Budget, failures, size int) bool {
-	if b.IsPercent {
-		return float64(failures)*100 > b.Percent*float64(size)
-	}
-	return failures > b.Count
+	return b.Exceeded(failures, size)
 }
 
 func renderStep(defs *definitions.Definitions, job *definitions.Job, st *definitions.Step, h *definitions.Host, src definitions.SecretSource) (*definitions.HostStep, error) {
-	hs := &definitions.HostStep{Job: job.Name, Name: st.Name, Kind: st.Kind, Timeout: st.Timeout, Idempotent: st.Idempotent}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"host": hostValue(h)}}
-	switch st.Kind {
-	case definitions.StepRun:
-		v, diags := st.Run.Value(ctx)
-		if diags.HasErrors() {
-			return nil, errors.New(diags.Error())
-		}
-		if v.IsNull() || !v.Type().Equals(cty.String) {
-			return nil, fmt.Errorf("step %s: run is not a string", st.Name)
-		}
-		hs.Command = v.AsString()
-	case definitions.StepScript:
-		b, err := fs.ReadFile(defs.FS, st.Script)
-		if err != nil {
-			return nil, fmt.Errorf("step %s: %w", st.Name, err)
-		}
-		hs.Script = b
-	case definitions.StepFile:
-		b, err := fs.ReadFile(defs.FS, st.File.Source)
-		if err != nil {
-			return nil, fmt.Errorf("step %s: %w", st.Name, err)
-		}
-		hs.Content, hs.Destination, hs.Mode = b, st.File.Destination, st.File.Mode
-		hs.Owner, hs.Group = st.File.Owner, st.File.Group
+	hs, diags := defs.RenderStep(job, st, h, src)
+	if diags.HasErrors() {
+		return nil, diagError(diags)
 	}
 	return hs, nil
 }
 
 func renderCheck(defs *definitions.Definitions, m *definitions.Monitor, h *definitions.Host, src definitions.SecretSource) (*definitions.HostCheck, error) {
-	c := m.Check
-	hc := &definitions.HostCheck{Monitor: m.Name, Kind: c.Kind, Timeout: m.Timeout, Port: c.Port, Status: c.Status, Address: h.Address}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"host": hostValue(h)}}
-	eval := func(e hcl.Expression, dst *string) error {
-		if e == nil {
-			return nil
-		}
-		v, diags := e.Value(ctx)
-		if diags.HasErrors() {
-			return errors.New(diags.Error())
-		}
-		if !v.IsNull() && v.Type().Equals(cty.String) {
-			*dst = v.AsString()
-		}
-		return nil
-	}
-	for _, p := range []struct {
-		e   hcl.Expression
-		dst *string
-	}{{c.Run, &hc.Command}, {c.URL, &hc.URL}, {c.Address, &hc.Address}} {
-		if err := eval(p.e, p.dst); err != nil {
-			return nil, err
-		}
+	hc, diags := defs.RenderCheck(m, h, src)
+	if diags.HasErrors() {
+		return nil, diagError(diags)
 	}
 	return hc, nil
 }
 
-func hostValue(h *definitions.Host) cty.Value {
-	return cty.ObjectVal(map[string]cty.Value{
-		"name":    cty.StringVal(h.Name),
-		"address": cty.StringVal(h.Address),
-		"port":    cty.NumberIntVal(int64(h.Port)),
-	})
+// selectHosts returns the hosts t matches.
+func selectHosts(defs *definitions.Definitions, t definitions.Targets) []*definitions.Host {
+	return defs.Select(t)
 }
 
 // endpointFor resolves how to reach h: its credential and the private key
 // passphrase, if any.
 func endpointFor(defs *definitions.Definitions, h *definitions.Host, src definitions.SecretSource) (Endpoint, error) {
-	ep := Endpoint{Host: h}
-	if h.Transport == "local" {
-		return ep, nil
+	ep := Endpoint{Host: h, Credential: defs.Credential(h)}
+	if h.Transport != "local" && ep.Credential == nil {
+		return ep, fmt.Errorf("host %s: credential %q is not defined", h.Name, h.Credential)
 	}
-	name := h.Credential
-	if name == "" {
-		name = "default"
+	if ep.Credential != nil && ep.Credential.Passphrase != nil {
+		p, diags := defs.ResolveSecret(ep.Credential.Passphrase, src)
+		if diags.HasErrors() {
+			return ep, fmt.Errorf("credential %s passphrase: %w", ep.Credential.Name, diagError(diags))
+		}
+		ep.Passphrase = p
 	}
-	ep.Credential = defs.Credentials[name]
 	return ep, nil
 }
 
-// selectHosts returns the hosts t matches.
-func selectHosts(defs *definitions.Definitions, t definitions.Targets) []*definitions.Host {
-	var out []*definitions.Host
-	for _, h := range defs.Hosts {
-		named := slices.Contains(t.Hosts, h.Name)
-		for _, g := range h.Groups {
-			named = named || slices.Contains(t.Groups, g)
+// diagError flattens error diagnostics into one error: "file:line: summary:
+// detail" joined by "; ".
+func diagError(diags hcl.Diagnostics) error {
+	var errs []error
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
 		}
-		if len(t.Hosts) == 0 && len(t.Groups) == 0 {
-			named = len(t.Labels) > 0
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
 		}
-		for k, v := range t.Labels {
-			named = named && h.Labels[k] == v
+		if d.Subject != nil {
+			msg = fmt.Sprintf("%s:%d: %s", d.Subject.Filename, d.Subject.Start.Line, msg)
 		}
-		if named && !slices.Contains(t.Exclude, h.Name) {
-			out = append(out, h)
-		}
+		errs = append(errs, errors.New(msg))
 	}
-	return out
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }

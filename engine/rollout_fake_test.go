@@ -407,13 +407,13 @@ func newFixture(t *testing.T, n int) *fixture {
 		Commit:      "c0ffee",
 		Hosts:       map[string]*definitions.Host{},
 		Groups:      map[string]*definitions.Group{},
-		Credentials: map[string]*definitions.Credential{},
+		Credentials: map[string]*definitions.Credential{"default": {Name: "default", User: "deploy"}},
 		Monitors:    map[string]*definitions.Monitor{},
 		Jobs:        map[string]*definitions.Job{},
 	}
 	for i := 1; i <= n; i++ {
 		defs.Hosts[hostName(i)] = &definitions.Host{Name: hostName(i), Address: fmt.Sprintf("10.0.0.%d", i), Port: 22,
-			Groups: []string{"all"}, Vars: cty.EmptyObjectVal, Transport: "ssh"}
+			Groups: []string{"all"}, Vars: cty.EmptyObjectVal, Transport: "ssh", Credential: "default"}
 	}
 	job := &definitions.Job{
 		Name:    "app",
