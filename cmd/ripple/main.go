@@ -63,6 +63,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print version and build information", runVersion},
+		{"hosts", "hosts trust NAME...: record SSH host keys in known_hosts", runHosts},
 	}
 }
 
