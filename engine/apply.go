@@ -1,0 +1,297 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+// ApplyRepo is the ops repo as apply reads it: revisions and commit trees
+// (engine/gitrepo provides both).
+type ApplyRepo interface {
+	Resolve(rev string) (string, error)
+	FS(commit string) (fs.FS, error)
+}
+
+// Operator answers to runs that wait for one, for ApplyOptions.Decision.
+const (
+	DecisionApprove = "approve"
+	DecisionAbort   = "abort"
+)
+
+// ApplyOptions configures Apply. Repo, Store and Executor are required.
+type ApplyOptions struct {
+	Repo     ApplyRepo
+	Store    Store
+	Executor Executor
+	Checker  Checker
+	Secrets  definitions.SecretSource
+	Progress Progress
+	Logger   zerolog.Logger
+	Clock    Clock         // default RealClock
+	GatePoll time.Duration // see RolloutOptions
+	// Key names the line of history in the store's last-applied record:
+	// the branch name, or "apply".
+	Key string
+	// To is the revision to apply; default "HEAD".
+	To    string
+	Actor string // who runs apply, for events
+	// Decision, when set, answers every run waiting for an operator
+	// (approval after a wave, or an interrupted step) before anything else.
+	Decision string
+	Reason   string
+}
+
+// ApplyResult is what Apply did.
+type ApplyResult struct {
+	From, To string
+	// Diagnostics of loading To; with errors, nothing ran.
+	Diagnostics hcl.Diagnostics
+	// Files are the parsed files of To, for rendering Diagnostics.
+	Files map[string]*hcl.File
+	// Jobs the plan from From to To runs.
+	Jobs []ApplyJob
+	// Runs are every run this Apply executed, resumed or found already
+	// done for To, in order, with their latest records.
+	Runs []*Run
+	// Notes are things the operator should know ("job x already failed at
+	// this commit; not retried").
+	Notes []string
+	// Applied is true when To is now the last applied commit.
+	Applied bool
+}
+
+// Failed reports whether any run ended other than succeeded, or To did not
+// load.
+func (r *ApplyResult) Failed() bool {
+	if r.Diagnostics.HasErrors() {
+		return true
+	}
+	for _, run := range r.Runs {
+		if run.State.Final() && run.State != RunSucceeded {
+			return true
+		}
+	}
+	return false
+}
+
+// Waiting returns the runs stopped for an operator (approval, or an
+// interrupted step that is not idempotent).
+func (r *ApplyResult) Waiting() []*Run {
+	var out []*Run
+	for _, run := range r.Runs {
+		if !run.State.Final() {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// Apply is `ripple apply`: it answers waiting runs if asked, resumes or
+// closes every run an earlier (interrupted) apply left unfinished, plans
+// from the last commit applied under opts.Key to opts.To, runs each
+// changed job in name order, and records To as applied when every job
+// succeeded. A job that already has a run at To is not run again: a
+// failed commit is attempted once (a new commit runs it again). The error
+// is for the store and the repo; failed runs are in the result.
+func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
+	if opts.To == "" {
+		opts.To = "HEAD"
+	}
+	if opts.Key == "" {
+		opts.Key = "apply"
+	}
+	log := opts.Logger.With().Str("component", "apply").Logger()
+	ro := NewRollout(RolloutOptions{
+		Store: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
+		Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
+		ReturnOnWait: true,
+	})
+	res := &ApplyResult{}
+	to, err := opts.Repo.Resolve(opts.To)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", opts.To, err)
+	}
+	res.To = to
+	if res.From, err = opts.Store.LastApplied(ctx, opts.Key); err != nil {
+		return nil, fmt.Errorf("read last applied commit: %w", err)
+	}
+
+	if opts.Decision != "" {
+		if err := decide(ctx, ro, opts); err != nil {
+			return nil, err
+		}
+	}
+
+	// Whatever an earlier apply left unfinished comes first.
+	var loadMu sync.Mutex // Recover loads from one goroutine per job
+	loaded := map[string]*definitions.Definitions{}
+	load := func(_ context.Context, commit string) (*definitions.Definitions, error) {
+		loadMu.Lock()
+		defer loadMu.Unlock()
+		if d := loaded[commit]; d != nil {
+			return d, nil
+		}
+		d, diags, err := loadCommit(opts.Repo, commit)
+		if err != nil {
+			return nil, err
+		}
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("definitions at %s do not load: %w", shortCommit(commit), diagError(diags))
+		}
+		loaded[commit] = d
+		return d, nil
+	}
+	resumed, err := ro.Recover(ctx, load)
+	if err != nil {
+		return nil, err
+	}
+	waiting := false
+	for _, run := range resumed {
+		if run.Commit == to {
+			res.Runs = append(res.Runs, run)
+		} else if !run.State.Final() {
+			res.Runs = append(res.Runs, run)
+		} else {
+			res.Notes = append(res.Notes, fmt.Sprintf("run %d of %s at %s, left unfinished earlier, ended %s", run.ID, run.Job, shortCommit(run.Commit), run.State))
+		}
+		waiting = waiting || !run.State.Final()
+	}
+	if waiting {
+		res.Notes = append(res.Notes, "runs wait for an operator; nothing new starts until they end")
+		return res, nil
+	}
+	if res.From == to {
+		res.Applied = true
+		return res, nil
+	}
+
+	newDefs, diags, err := loadCommit(opts.Repo, to)
+	if err != nil {
+		return nil, err
+	}
+	res.Diagnostics = diags
+	if newDefs != nil {
+		res.Files = newDefs.Files
+	}
+	if diags.HasErrors() {
+		return res, nil
+	}
+	var oldDefs *definitions.Definitions
+	if res.From != "" {
+		d, oldDiags, err := loadCommit(opts.Repo, res.From)
+		switch {
+		case err != nil || oldDiags.HasErrors():
+			log.Warn().Str("commit", shortCommit(res.From)).Msg("last applied commit does not load; planning as if nothing was applied")
+		default:
+			oldDefs = d
+		}
+	}
+	res.Jobs = planApply(oldDefs, newDefs)
+	log.Info().Str("from", shortCommit(res.From)).Str("to", shortCommit(to)).Int("jobs", len(res.Jobs)).Msg("plan")
+
+	for _, j := range res.Jobs {
+		prior, err := opts.Store.ListRuns(ctx, RunFilter{Job: j.Name, Commit: to, Limit: 1})
+		if err != nil {
+			return nil, fmt.Errorf("runs of %s at %s: %w", j.Name, shortCommit(to), err)
+		}
+		if len(prior) > 0 {
+			run := prior[0]
+			if !containsRun(res.Runs, run.ID) {
+				res.Runs = append(res.Runs, run)
+			}
+			if run.State.Final() && run.State != RunSucceeded {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s was attempted at %s (run %d, %s); not retried: push a new commit to run it again", j.Name, shortCommit(to), run.ID, run.State))
+			}
+			if !run.State.Final() {
+				return res, nil
+			}
+			continue
+		}
+		run, err := ro.Submit(ctx, RunRequest{Job: j.Name, Commit: to, Branch: opts.Key, Trigger: "apply",
+			Actor: opts.Actor, Reason: "ripple apply: " + joinReasons(j.Reasons), Waves: j.Waves})
+		if err != nil {
+			return nil, err
+		}
+		run, err = ro.Execute(ctx, newDefs, run.ID)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, run)
+		if !run.State.Final() {
+			return res, nil // waits for an operator
+		}
+	}
+	if res.Failed() {
+		return res, nil
+	}
+	if err := opts.Store.SetLastApplied(ctx, opts.Key, to); err != nil {
+		return nil, fmt.Errorf("record %s as applied: %w", shortCommit(to), err)
+	}
+	res.Applied = true
+	return res, nil
+}
+
+// decide answers every run waiting for an operator.
+func decide(ctx context.Context, ro *Rollout, opts ApplyOptions) error {
+	runs, err := opts.Store.ListRuns(ctx, RunFilter{States: []RunState{RunWaitingApproval, RunNeedsOperator}})
+	if err != nil {
+		return fmt.Errorf("list waiting runs: %w", err)
+	}
+	if len(runs) == 0 {
+		return fmt.Errorf("%s: no run waits for an operator", opts.Decision)
+	}
+	for _, run := range runs {
+		switch opts.Decision {
+		case DecisionApprove:
+			err = ro.Approve(ctx, run.ID, opts.Actor, opts.Reason)
+		case DecisionAbort:
+			err = ro.Abort(ctx, run.ID, opts.Actor, opts.Reason)
+		default:
+			return fmt.Errorf("unknown decision %q", opts.Decision)
+		}
+		if err != nil && !errors.Is(err, ErrNotWaiting) {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadCommit loads the definitions at commit. Diagnostics are about the
+// repo's content; the error is about reading it.
+func loadCommit(repo ApplyRepo, commit string) (*definitions.Definitions, hcl.Diagnostics, error) {
+	fsys, err := repo.FS(commit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read commit %s: %w", shortCommit(commit), err)
+	}
+	d, diags := definitions.Load(fsys, commit)
+	return d, diags, nil
+}
+
+func containsRun(runs []*Run, id int64) bool {
+	for _, r := range runs {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func joinReasons(rs []string) string {
+	s := ""
+	for i, r := range rs {
+		if i > 0 {
+			s += ", "
+		}
+		s += r
+	}
+	return s
+}

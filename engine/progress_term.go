@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"sync"
+)
+
+// TerminalProgress prints live rollout progress for a person. On a TTY it
+// keeps one status line ("app: wave 2/4: 7/10 hosts done, 1 failed") that
+// it rewrites in place, with failed hosts and other news printed above it;
+// otherwise it prints plain lines only, one per piece of news, and a count
+// line when a wave's hosts are done. It is safe for concurrent use.
+type TerminalProgress struct {
+	mu     sync.Mutex
+	w      io.Writer
+	tty    bool
+	status bool // a status line is on screen (tty)
+}
+
+// NewTerminalProgress prints to w; tty selects the in-place status line.
+func NewTerminalProgress(w io.Writer, tty bool) *TerminalProgress {
+	return &TerminalProgress{w: w, tty: tty}
+}
+
+// Report prints ev.
+func (p *TerminalProgress) Report(ev ProgressEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prefix := fmt.Sprintf("%s (run %d)", ev.Job, ev.RunID)
+	wave := fmt.Sprintf("wave %d/%d", ev.Wave, ev.Waves)
+	switch ev.Kind {
+	case ProgressRunStart:
+		p.line("%s: %s, %d hosts in %d waves", prefix, ev.Message, ev.RunHosts, ev.Waves)
+	case ProgressWaveStart:
+		p.line("%s: %s: %d hosts", prefix, wave, ev.WaveHosts)
+		p.statusLine(ev)
+	case ProgressHost:
+		if ev.Failed {
+			p.line("%s: %s: FAILED %s: %s", prefix, wave, ev.Host, ev.Error)
+		}
+		if p.tty {
+			p.statusLine(ev)
+		} else if ev.WaveDone == ev.WaveHosts {
+			p.line("%s: %s: %d/%d hosts done, %d failed", prefix, wave, ev.WaveDone, ev.WaveHosts, ev.WaveFailed)
+		}
+	case ProgressWaveDone:
+		p.line("%s: %s passed (%d/%d hosts ok so far)", prefix, wave, ev.RunOK, ev.RunHosts)
+	case ProgressRunDone:
+		p.line("%s: %s: %s", prefix, ev.State, ev.Message)
+	default:
+		p.line("%s: %s", prefix, ev.Message)
+	}
+}
+
+// line prints one line of news above the status line.
+func (p *TerminalProgress) line(format string, args ...any) {
+	if p.status {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.status = false
+	}
+	fmt.Fprintf(p.w, format+"\n", args...)
+}
+
+func (p *TerminalProgress) statusLine(ev ProgressEvent) {
+	if !p.tty {
+		return
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s: wave %d/%d: %d/%d hosts done, %d failed", ev.Job, ev.Wave, ev.Waves, ev.WaveDone, ev.WaveHosts, ev.WaveFailed)
+	p.status = true
+}
