@@ -1,0 +1,441 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+// Runner carries out runs; *Rollout implements it. The daemon decides
+// which runs to start and hands each to Execute from one worker per job.
+type Runner interface {
+	// Submit records a queued run (and its pending status).
+	Submit(ctx context.Context, req RunRequest) (*Run, error)
+	// Execute carries run id on with defs, the definitions of its commit,
+	// until it is final or needs an operator. When ctx ends it returns
+	// ctx's error and leaves the run to be resumed.
+	Execute(ctx context.Context, defs *definitions.Definitions, id int64) (*Run, error)
+	// Recover resumes or ends the runs an earlier process left unfinished;
+	// the daemon calls it once, before it reconciles.
+	Recover(ctx context.Context, load DefinitionsLoader) ([]*Run, error)
+	Approve(ctx context.Context, id int64, actor, reason string) error
+	Abort(ctx context.Context, id int64, actor, reason string) error
+}
+
+var _ Runner = (*Rollout)(nil)
+
+// DaemonOptions configures a Daemon. Store, Runner and Mirror are required.
+type DaemonOptions struct {
+	Mirror MirrorOptions
+	Store  Store
+	Runner Runner
+	// OnDefinitions is called from the daemon's goroutine with the
+	// definitions of each newly applied commit (and of the base commit at
+	// start-up), so monitors and schedules follow the branch. Optional.
+	OnDefinitions func(defs *definitions.Definitions)
+	// Outbox and Comments are nil when GitHub reporting is off; statuses
+	// are then only kept in the store.
+	Outbox   StatusNotifier
+	Comments PlanCommenter
+	// Poll is the backstop poll interval; 0 disables polling.
+	Poll time.Duration
+	// PublicURL is the base of target_url links ("" leaves them out).
+	PublicURL string
+	// AllowEmpty lets a commit remove every host or every job.
+	AllowEmpty bool
+	// AllowForkPRs plans pull requests from forks too.
+	AllowForkPRs bool
+	// ShutdownTimeout bounds how long Run waits for in-flight steps after
+	// its context ends; 0 means 30s.
+	ShutdownTimeout time.Duration
+	// RetryInterval is the wait before retrying a failed clone or fetch;
+	// 0 means 5s.
+	RetryInterval time.Duration
+	Metrics       *DaemonMetrics // nil: no metrics
+	Logger        zerolog.Logger
+}
+
+// Daemon is the GitOps loop: it mirrors the ops repo, reconciles the last
+// applied commit up to the branch head when triggered, plans pull requests,
+// and hands runs to the Runner.
+//
+// Goroutines: Run's own goroutine owns the mirror (all git access happens
+// there), and one worker goroutine per job with queued runs executes them in
+// order. Run waits for all of them before it returns.
+type Daemon struct {
+	opts    DaemonOptions
+	log     zerolog.Logger
+	metrics *DaemonMetrics
+
+	wake   chan struct{} // one slot: a branch reconcile is due
+	manual chan manualRequest
+	resume chan int64    // runs an operator approved, to carry on if idle
+	prWake chan struct{} // one slot: pull requests are waiting
+
+	mu     sync.Mutex
+	state  DaemonStatus
+	prs    map[int]PullRequestEvent // latest event per pull request
+	accept *acceptRequest
+	defs   *definitions.Definitions // at state.Base; nil before the first load
+
+	queue runQueue
+
+	// Owned by Run's goroutine.
+	mirror   *Mirror
+	verdicts map[string]string // head -> remembered refusal (invalid, empty)
+	posted   map[string]string // "commit context" -> last status recorded
+	seq      int64             // order of commits handed to the runner
+	batches  map[string]*commitBatch
+}
+
+// DaemonStatus is what the daemon is doing, for the API and logs.
+type DaemonStatus struct {
+	Branch string `json:"branch"`
+	Repo   string `json:"repo"`
+	// Head is the branch head at the last fetch.
+	Head string `json:"head,omitempty"`
+	// LastApplied is the last commit whose runs all ended.
+	LastApplied string `json:"last_applied,omitempty"`
+	// Base is the last commit whose runs were started; the next diff starts
+	// here. It runs ahead of LastApplied while runs are in progress.
+	Base      string    `json:"base,omitempty"`
+	Ready     bool      `json:"ready"`
+	Stopping  bool      `json:"stopping,omitempty"`
+	Paused    string    `json:"paused,omitempty"`     // why reconciling waits for an operator
+	Refused   string    `json:"refused,omitempty"`    // why the head is not applied
+	LastError string    `json:"last_error,omitempty"` // last fetch or reconcile error
+	LastFetch time.Time `json:"last_fetch,omitzero"`
+	PollEvery string    `json:"poll,omitempty"`
+}
+
+type acceptRequest struct {
+	head, actor, reason string
+}
+
+// ErrInvalidRequest is returned for an operator request that cannot be
+// carried out as asked (a host that is not a target of the job).
+var ErrInvalidRequest = errors.New("invalid request")
+
+// ErrNotRunning is returned for requests that need the daemon's loop while
+// it is not running (before Run, during shutdown).
+var ErrNotRunning = errors.New("daemon is not running")
+
+// ErrConflict is returned for an operator action that does not fit the
+// daemon's current state (accepting a head that is not the paused one).
+var ErrConflict = errors.New("conflict")
+
+// NewDaemon checks opts and returns a daemon that does nothing until Run.
+func NewDaemon(opts DaemonOptions) (*Daemon, error) {
+	switch {
+	case opts.Store == nil:
+		return nil, errors.New("daemon needs a store")
+	case opts.Runner == nil:
+		return nil, errors.New("daemon needs a runner")
+	case opts.Mirror.URL == "" || opts.Mirror.Dir == "":
+		return nil, errors.New("daemon needs a repository and a mirror directory")
+	}
+	if opts.Mirror.Branch == "" {
+		opts.Mirror.Branch = "main"
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	if opts.RetryInterval <= 0 {
+		opts.RetryInterval = 5 * time.Second
+	}
+	d := &Daemon{
+		opts:     opts,
+		log:      opts.Logger.With().Str("component", "daemon").Logger(),
+		metrics:  opts.Metrics,
+		wake:     make(chan struct{}, 1),
+		prWake:   make(chan struct{}, 1),
+		manual:   make(chan manualRequest),
+		resume:   make(chan int64, 64),
+		prs:      map[int]PullRequestEvent{},
+		verdicts: map[string]string{},
+		posted:   map[string]string{},
+		batches:  map[string]*commitBatch{},
+	}
+	d.state = DaemonStatus{Branch: opts.Mirror.Branch, Repo: redactURL(opts.Mirror.URL)}
+	if opts.Poll > 0 {
+		d.state.PollEvery = opts.Poll.String()
+	}
+	d.queue.init(d)
+	return d, nil
+}
+
+var _ TriggerSink = (*Daemon)(nil)
+
+// Trigger asks for a reconcile of the branch. Triggers coalesce: any number
+// of calls before the loop gets to them cause one reconcile.
+func (d *Daemon) Trigger(source string) {
+	select {
+	case d.wake <- struct{}{}:
+		d.log.Debug().Str("trigger", source).Msg("reconcile requested")
+	default:
+	}
+}
+
+// Push implements TriggerSink: only a push to exactly refs/heads/<branch>
+// that did not delete it triggers. The payload's commits are not used.
+func (d *Daemon) Push(_ context.Context, ev PushEvent) error {
+	if !d.isBranchPush(ev) {
+		d.log.Debug().Str("ref", ev.Ref).Bool("deleted", ev.Deleted).Str("delivery", ev.DeliveryID).Msg("push ignored")
+		return nil
+	}
+	d.Trigger("webhook")
+	return nil
+}
+
+func (d *Daemon) isBranchPush(ev PushEvent) bool {
+	return ev.Ref == "refs/heads/"+d.opts.Mirror.Branch && !ev.Deleted && !ev.Tag
+}
+
+// PullRequest implements TriggerSink: it queues a plan of the pull request
+// if it targets the tracked branch (and is not from a fork, unless allowed).
+func (d *Daemon) PullRequest(_ context.Context, ev PullRequestEvent) error {
+	l := d.log.With().Int("pr", ev.Number).Str("delivery", ev.DeliveryID).Logger()
+	switch {
+	case ev.BaseRef != d.opts.Mirror.Branch:
+		l.Debug().Str("base", ev.BaseRef).Msg("pull request for another branch ignored")
+		return nil
+	case ev.Fork && !d.opts.AllowForkPRs:
+		l.Info().Str("head_repo", ev.HeadRepo).Msg("pull request from a fork not planned (start with --allow-fork-prs to plan them)")
+		return nil
+	case ev.Number <= 0 || !isHexSHA(ev.HeadSHA):
+		return fmt.Errorf("pull request event without number or head commit")
+	}
+	d.mu.Lock()
+	d.prs[ev.Number] = ev
+	d.mu.Unlock()
+	select {
+	case d.prWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Status returns a copy of the daemon's state.
+func (d *Daemon) Status() DaemonStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+// Ready reports whether the repository was fetched and the daemon is not
+// shutting down.
+func (d *Daemon) Ready() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state.Ready && !d.state.Stopping
+}
+
+// Definitions returns the definitions of the base commit, or nil before
+// the first load. The value is read-only.
+func (d *Daemon) Definitions() *definitions.Definitions {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.defs
+}
+
+// Accept resumes reconciling after a force-push paused it: head must be the
+// branch head the daemon paused at. The last applied tree is then diffed
+// against head as usual.
+func (d *Daemon) Accept(_ context.Context, head, actor, reason string) error {
+	d.mu.Lock()
+	paused, cur := d.state.Paused, d.state.Head
+	if paused == "" {
+		d.mu.Unlock()
+		return fmt.Errorf("reconciling is not paused: %w", ErrConflict)
+	}
+	if head == "" || !hasPrefixFold(cur, head) {
+		d.mu.Unlock()
+		return fmt.Errorf("paused at %s, not %s: %w", abbrev(cur), head, ErrConflict)
+	}
+	d.accept = &acceptRequest{head: cur, actor: actor, reason: reason}
+	d.mu.Unlock()
+	d.log.Info().Str("commit", abbrev(cur)).Str("actor", actor).Str("reason", reason).Msg("operator accepted rewritten history")
+	d.Trigger("accept")
+	return nil
+}
+
+// Approve and Abort pass an operator's decision on to the runner, which
+// records who and why.
+func (d *Daemon) Approve(ctx context.Context, runID int64, actor, reason string) error {
+	if err := d.opts.Runner.Approve(ctx, runID, actor, reason); err != nil {
+		return fmt.Errorf("approve run %d: %w", runID, err)
+	}
+	d.log.Info().Int64("run", runID).Str("actor", actor).Str("reason", reason).Msg("run approved")
+	// A run that stopped for an operator (needs_operator, or waiting for
+	// approval after a restart) executes nowhere: the loop carries it on.
+	select {
+	case d.resume <- runID:
+	default:
+		d.log.Warn().Int64("run", runID).Msg("too many approvals at once; approve again to resume this run")
+	}
+	return nil
+}
+
+// Abort ends a run on an operator's request.
+func (d *Daemon) Abort(ctx context.Context, runID int64, actor, reason string) error {
+	if err := d.opts.Runner.Abort(ctx, runID, actor, reason); err != nil {
+		return fmt.Errorf("abort run %d: %w", runID, err)
+	}
+	d.log.Info().Int64("run", runID).Str("actor", actor).Str("reason", reason).Msg("run aborted")
+	return nil
+}
+
+// Run mirrors the repository, recovers unfinished runs, then reconciles on
+// every trigger until ctx ends. On return, every goroutine it started has
+// ended (or the shutdown bound has passed, see DaemonOptions).
+func (d *Daemon) Run(ctx context.Context) error {
+	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuns()
+	err := d.loop(ctx, runCtx)
+
+	d.mu.Lock()
+	d.state.Stopping = true
+	d.mu.Unlock()
+	d.log.Info().Msg("stopping: no new hosts start; waiting for in-flight steps")
+	cancelRuns()
+	if !d.queue.wait(d.opts.ShutdownTimeout) {
+		d.log.Warn().Dur("bound", d.opts.ShutdownTimeout).Msg("in-flight steps did not finish in time; their runs resume on the next start")
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (d *Daemon) loop(ctx, runCtx context.Context) error {
+	if err := d.openMirror(ctx); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.state.Ready = true
+	d.mu.Unlock()
+	recovered, err := d.opts.Runner.Recover(ctx, d.loadCommit)
+	if err != nil {
+		return fmt.Errorf("recover runs: %w", err)
+	}
+	for _, r := range recovered {
+		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Str("state", string(r.State)).Msg("recovered run")
+		if r.State.Final() {
+			d.metrics.runEnded(r.State)
+		}
+	}
+	if err := d.restoreBase(ctx, runCtx); err != nil {
+		return err
+	}
+	var tick <-chan time.Time
+	if d.opts.Poll > 0 {
+		t := time.NewTicker(d.opts.Poll)
+		defer t.Stop()
+		tick = t.C
+	}
+	d.Trigger("start")
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick:
+			d.Trigger("poll")
+		case <-d.wake:
+			d.reconcileOnce(ctx, runCtx)
+		case <-d.prWake:
+			d.planPullRequests(ctx)
+		case id := <-d.resume:
+			d.resumeRun(ctx, runCtx, id)
+		case req := <-d.manual:
+			run, err := d.startManual(ctx, runCtx, req)
+			req.reply <- manualReply{run, err}
+		}
+	}
+}
+
+// openMirror clones or opens the mirror, retrying until ctx ends: a remote
+// that is down at start-up is waited for, with /readyz saying 503.
+func (d *Daemon) openMirror(ctx context.Context) error {
+	for {
+		m, err := OpenMirror(ctx, d.opts.Mirror)
+		if err == nil {
+			d.mirror = m
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d.setError(err)
+		d.log.Error().Err(err).Dur("retry_in", d.opts.RetryInterval).Msg("cannot open the repository mirror")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d.opts.RetryInterval):
+		}
+	}
+}
+
+func (d *Daemon) setError(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil {
+		d.state.LastError = ""
+		return
+	}
+	d.state.LastError = err.Error()
+}
+
+func (d *Daemon) reconcileOnce(ctx, runCtx context.Context) {
+	start := time.Now()
+	err := d.reconcile(ctx, runCtx)
+	result := "ok"
+	if err != nil {
+		result = "error"
+		if ctx.Err() == nil {
+			d.log.Error().Err(err).Msg("reconcile")
+		}
+	}
+	d.setError(err)
+	d.metrics.reconciled(result, time.Since(start))
+}
+
+func abbrev(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func isHexSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(full, prefix string) bool {
+	if len(prefix) < 7 || len(prefix) > len(full) {
+		return false
+	}
+	for i := range len(prefix) {
+		a, b := full[i], prefix[i]
+		if 'A' <= b && b <= 'F' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}

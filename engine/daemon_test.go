@@ -1,0 +1,305 @@
+package engine
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func dmDaemon(t *testing.T, repo *dmRepo, store *dmStore, runner *dmRunner, edit func(*DaemonOptions)) *Daemon {
+	t.Helper()
+	opts := DaemonOptions{
+		Mirror:        MirrorOptions{URL: repo.dir, Branch: "main", Dir: filepath.Join(t.TempDir(), "mirror")},
+		Store:         store,
+		Runner:        runner,
+		RetryInterval: 50 * time.Millisecond,
+		Logger:        zerolog.New(zerolog.NewTestWriter(t)),
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	d, err := NewDaemon(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func dmRun(t *testing.T, d *Daemon) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+func dmWait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestTriggersCoalesce(t *testing.T) {
+	d := dmDaemon(t, &dmRepo{dir: "/nonexistent"}, newDmStore(), &dmRunner{}, nil)
+	for range 10 {
+		d.Trigger("poll")
+		_ = d.Push(context.Background(), PushEvent{Ref: "refs/heads/main"})
+	}
+	if n := len(d.wake); n != 1 {
+		t.Fatalf("queued triggers = %d, want 1", n)
+	}
+	<-d.wake
+	d.Trigger("sighup")
+	if n := len(d.wake); n != 1 {
+		t.Fatalf("after draining, queued triggers = %d, want 1", n)
+	}
+}
+
+func TestPushRefFiltering(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   PushEvent
+		want bool
+	}{
+		{"tracked branch", PushEvent{Ref: "refs/heads/main"}, true},
+		{"force-push to tracked branch", PushEvent{Ref: "refs/heads/main", Forced: true}, true},
+		{"other branch", PushEvent{Ref: "refs/heads/feature"}, false},
+		{"branch with the name as prefix", PushEvent{Ref: "refs/heads/main-old"}, false},
+		{"short ref", PushEvent{Ref: "main"}, false},
+		{"tag named like the branch", PushEvent{Ref: "refs/tags/main", Tag: true}, false},
+		{"deletion of the tracked branch", PushEvent{Ref: "refs/heads/main", Deleted: true}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := dmDaemon(t, &dmRepo{dir: "/nonexistent"}, newDmStore(), &dmRunner{}, nil)
+			if err := d.Push(context.Background(), tc.ev); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(d.wake) == 1; got != tc.want {
+				t.Errorf("triggered = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMergeRollsOutAndRecordsLastApplied(t *testing.T) {
+	repo := newDmRepo(t)
+	head := repo.commit("inventory and job", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+
+	dmWait(t, "last applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == head })
+	runs := store.allRuns()
+	if len(runs) != 1 || runs[0].Job != "hello" || runs[0].Trigger != TriggerCommit || runs[0].Commit != head {
+		t.Fatalf("runs = %+v", runs)
+	}
+	if got := runs[0].Waves; len(got) != 2 || len(got[0]) != 1 || len(got[1]) != 1 {
+		t.Errorf("waves = %v, want [[web-01] [web-02]]", got)
+	}
+	if st, _ := store.status(head, StatusValidate); st.State != "success" {
+		t.Errorf("validate status = %+v", st)
+	}
+
+	// A commit that leaves the job alone runs nothing but is applied.
+	head2 := repo.commit("readme", map[string]string{"README.md": "ops repo\n"})
+	d.Trigger("test")
+	dmWait(t, "second commit applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == head2 })
+	if n := len(store.allRuns()); n != 1 {
+		t.Errorf("runs after an unrelated commit = %d, want 1", n)
+	}
+
+	// Changing the job runs it once more; polling again does not.
+	head3 := repo.commit("change job", map[string]string{"jobs/hello.hcl": strings.Replace(dmJob, "echo hello", "echo hi", 1)})
+	d.Trigger("test")
+	dmWait(t, "third commit applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == head3 })
+	d.Trigger("test")
+	d.Trigger("test")
+	time.Sleep(100 * time.Millisecond)
+	if n := len(store.allRuns()); n != 2 {
+		t.Errorf("runs after changing the job = %d, want 2", n)
+	}
+	if st := d.Status(); st.Head != head3 || st.LastApplied != head3 || !st.Ready {
+		t.Errorf("status = %+v", st)
+	}
+}
+
+func TestInvalidCommitRunsNothingAndIsNotRevalidated(t *testing.T) {
+	repo := newDmRepo(t)
+	good := repo.commit("good", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+	dmWait(t, "first commit applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == good })
+
+	bad := repo.commit("bad", map[string]string{"jobs/hello.hcl": dmJob + "\njob \"broken\" {\n  targets { groups = [\"web\"] }\n  step \"x\" { run = }\n}\n"})
+	d.Trigger("test")
+	dmWait(t, "validate failure", func() bool { st, ok := store.status(bad, StatusValidate); return ok && st.State == "failure" })
+	st, _ := store.status(bad, StatusValidate)
+	if !strings.Contains(st.Description, "jobs/hello.hcl:") {
+		t.Errorf("description %q does not name file:line", st.Description)
+	}
+	if len(st.Description) > 140 {
+		t.Errorf("description longer than 140: %q", st.Description)
+	}
+	for range 3 {
+		d.Trigger("poll")
+		time.Sleep(30 * time.Millisecond)
+	}
+	if n := store.statusCount(bad, StatusValidate); n != 1 {
+		t.Errorf("validate status recorded %d times, want once", n)
+	}
+	if n := len(store.allRuns()); n != 1 {
+		t.Errorf("runs = %d, want only the first commit's", n)
+	}
+	if s := d.Status(); s.LastApplied != good || !strings.Contains(s.Refused, "invalid") {
+		t.Errorf("status = %+v", s)
+	}
+}
+
+func TestForcePushPausesUntilAccepted(t *testing.T) {
+	repo := newDmRepo(t)
+	first := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	second := repo.commit("second", map[string]string{"jobs/hello.hcl": strings.Replace(dmJob, "echo hello", "echo two", 1)})
+	store := newDmStore()
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+	dmWait(t, "second applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == second })
+
+	repo.git("reset", "-q", "--hard", first)
+	rewritten := repo.commit("rewritten", map[string]string{"jobs/hello.hcl": strings.Replace(dmJob, "echo hello", "echo three", 1)})
+	d.Trigger("webhook")
+	dmWait(t, "pause", func() bool { return d.Status().Paused != "" })
+	if n := len(store.allRuns()); n != 1 {
+		t.Fatalf("runs while paused = %d, want 1", n)
+	}
+	if p := d.Status().Paused; !strings.Contains(p, second[:12]) || !strings.Contains(p, rewritten[:12]) {
+		t.Errorf("paused reason %q should name both commits", p)
+	}
+
+	if err := d.Accept(context.Background(), second, "alice", "oops"); err == nil {
+		t.Error("accepting a commit other than the paused head should fail")
+	}
+	if err := d.Accept(context.Background(), rewritten[:10], "alice", "history rewrite reviewed"); err != nil {
+		t.Fatal(err)
+	}
+	dmWait(t, "rewritten applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == rewritten })
+	runs := store.allRuns()
+	if len(runs) != 2 || runs[1].Actor != "alice" || runs[1].Reason == "" {
+		t.Errorf("runs = %+v", runs)
+	}
+	if d.Status().Paused != "" {
+		t.Errorf("still paused: %+v", d.Status())
+	}
+}
+
+func TestRemovingEverythingIsRefused(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "allowed"}[allow], func(t *testing.T) {
+			repo := newDmRepo(t)
+			first := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+			store := newDmStore()
+			runner := &dmRunner{store: store}
+			d := dmDaemon(t, repo, store, runner, func(o *DaemonOptions) { o.AllowEmpty = allow })
+			dmRun(t, d)
+			dmWait(t, "first applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == first })
+
+			empty := repo.commit("remove all jobs", map[string]string{"jobs/hello.hcl": ""})
+			d.Trigger("test")
+			if allow {
+				dmWait(t, "empty commit applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == empty })
+				return
+			}
+			dmWait(t, "refusal", func() bool { st, ok := store.status(empty, StatusValidate); return ok && st.State == "failure" })
+			st, _ := store.status(empty, StatusValidate)
+			if !strings.Contains(st.Description, "every job") || !strings.Contains(st.Description, "--allow-empty") {
+				t.Errorf("description = %q", st.Description)
+			}
+			if a, _ := store.LastApplied(context.Background(), "main"); a != first {
+				t.Errorf("last applied moved to %s", a)
+			}
+		})
+	}
+}
+
+func TestPullRequestPlansWithoutRunning(t *testing.T) {
+	repo := newDmRepo(t)
+	base := repo.commit("base", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	runner := &dmRunner{store: store}
+	comments := &dmComments{}
+	d := dmDaemon(t, repo, store, runner, func(o *DaemonOptions) { o.Comments = comments })
+	dmRun(t, d)
+	dmWait(t, "base applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == base })
+
+	repo.git("checkout", "-q", "-b", "change")
+	prHead := repo.commit("change", map[string]string{"jobs/hello.hcl": strings.Replace(dmJob, "echo hello", "echo pr", 1)})
+	repo.git("update-ref", "refs/pull/7/head", prHead)
+	repo.git("checkout", "-q", "main")
+
+	fork := PullRequestEvent{Number: 8, HeadSHA: prHead, BaseRef: "main", Fork: true, HeadRepo: "evil/fork"}
+	if err := d.PullRequest(context.Background(), fork); err != nil {
+		t.Fatal(err)
+	}
+	ev := PullRequestEvent{Number: 7, Action: "opened", HeadSHA: prHead, BaseRef: "main", HeadRef: "change"}
+	if err := d.PullRequest(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	dmWait(t, "plan status", func() bool { st, ok := store.status(prHead, StatusPlan); return ok && st.State == "success" })
+	st, _ := store.status(prHead, StatusPlan)
+	if st.Description != "1 job, 2 hosts in 2 waves" {
+		t.Errorf("plan description = %q", st.Description)
+	}
+	if st, _ := store.status(prHead, StatusValidate); st.State != "success" {
+		t.Errorf("validate = %+v", st)
+	}
+	got := comments.get()
+	if len(got) != 1 || got[0].pr != 7 || !strings.Contains(got[0].body, "`hello`") {
+		t.Fatalf("comments = %+v", got)
+	}
+	if runner.executedCount() != 1 || len(store.allRuns()) != 1 {
+		t.Errorf("a pull request must not run anything: runs = %+v", store.allRuns())
+	}
+}
+
+type dmComment struct {
+	pr   int
+	body string
+}
+
+type dmComments struct {
+	mu   sync.Mutex
+	list []dmComment
+}
+
+func (f *dmComments) UpsertPlanComment(_ context.Context, pr int, body string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list = append(f.list, dmComment{pr, body})
+	return nil
+}
+
+func (f *dmComments) get() []dmComment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.list)
+}
