@@ -4,9 +4,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // FuzzLoad loads arbitrary bytes as a definitions file, and the same bytes
@@ -41,6 +43,12 @@ job "fuzz-j" {
 }
 `
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A hang is a bug too: dump every goroutine if one input stalls.
+		stall := time.AfterFunc(10*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			panic("FuzzLoad: one input took over 10s:\n" + string(buf[:runtime.Stack(buf, true)]))
+		})
+		defer stall.Stop()
 		fsys := fstest.MapFS{
 			"in.hcl":      {Data: data},
 			"harness.hcl": {Data: []byte(harness)},

@@ -194,3 +194,10 @@ func heredocMarker(s []byte) []byte {
 	}
 	return s[start:j]
 }
+
+// CheckNesting reports an HCL config src nested too deeply to parse safely
+// (see MaxNesting), or nil. Tools that parse HCL themselves, such as
+// ripple fmt, call it first.
+func CheckNesting(src []byte, filename string) *hcl.Diagnostic {
+	return checkNesting(src, filename, false)
+}

@@ -64,6 +64,8 @@ func commands() []command {
 	return []command{
 		{"version", "print version and build information", runVersion},
 		{"hosts", "hosts trust NAME...: record SSH host keys in known_hosts", runHosts},
+		{"validate", "check the definitions in a directory", runValidate},
+		{"fmt", "rewrite HCL files in canonical format", runFmt},
 	}
 }
 
