@@ -1,0 +1,92 @@
+package definitions
+
+import (
+	"cmp"
+	"slices"
+)
+
+// PlanResult is what a merge would do: the jobs that run, with their hosts
+// in waves, and the monitor changes. Its JSON form is `ripple plan --json`
+// and is kept stable for scripts: slices are never nil, so they marshal as
+// [] rather than null.
+type PlanResult struct {
+	From        string       `json:"from"` // "" when the old commit had no parent
+	To          string       `json:"to"`
+	Jobs        []PlannedJob `json:"jobs"`
+	Monitors    MonitorPlan  `json:"monitors"`
+	Diagnostics []Diagnostic `json:"diagnostics"`
+
+	// Removed lists removed jobs, and Inventory the inventory changes;
+	// the text form shows them, the JSON form leaves them out.
+	Removed   []string      `json:"-"`
+	Inventory []BlockChange `json:"-"`
+	// MonitorReasons says why each changed monitor changed.
+	MonitorReasons map[string][]string `json:"-"`
+	// Windows names the window each planned job waits for, if any.
+	Windows map[string]string `json:"-"`
+}
+
+// PlannedJob is a job that will run, its reasons and its hosts per wave.
+type PlannedJob struct {
+	Name    string     `json:"name"`
+	Reasons []string   `json:"reasons"`
+	Waves   [][]string `json:"waves"`
+}
+
+// MonitorPlan lists monitor names by what happens to them.
+type MonitorPlan struct {
+	Added   []string `json:"added"`
+	Changed []string `json:"changed"`
+	Removed []string `json:"removed"`
+}
+
+// Plan turns a change set into the plan for new: for each added or changed
+// job (by name), the hosts that must run it split into waves with the
+// job's rollout wave list (Waves; percentages are of the hosts that run).
+// A job whose change runs nothing is listed with no waves, so a reviewer
+// still sees it. Removed jobs are not planned. Diagnostics is left empty
+// for the caller to fill. Plan is a pure function.
+func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
+	p := &PlanResult{
+		From:           cs.From,
+		To:             cs.To,
+		Jobs:           []PlannedJob{},
+		Diagnostics:    []Diagnostic{},
+		Removed:        []string{},
+		Inventory:      slices.Clone(cs.Inventory),
+		MonitorReasons: cs.Monitors.Reasons,
+		Windows:        map[string]string{},
+		Monitors: MonitorPlan{
+			Added:   nonNil(cs.Monitors.Added),
+			Changed: nonNil(cs.Monitors.Changed),
+			Removed: nonNil(cs.Monitors.Removed),
+		},
+	}
+	for _, jc := range cs.Jobs {
+		if jc.Removed {
+			p.Removed = append(p.Removed, jc.Name)
+			continue
+		}
+		var sizes []WaveSize
+		if j := new.Jobs[jc.Name]; j != nil {
+			sizes = j.Rollout.Waves
+			if j.Window != "" && len(jc.Hosts) > 0 {
+				p.Windows[jc.Name] = j.Window
+			}
+		}
+		waves := Waves(jc.Hosts, sizes)
+		if waves == nil {
+			waves = [][]string{}
+		}
+		p.Jobs = append(p.Jobs, PlannedJob{Name: jc.Name, Reasons: nonNil(jc.Reasons), Waves: waves})
+	}
+	slices.SortFunc(p.Jobs, func(a, b PlannedJob) int { return cmp.Compare(a.Name, b.Name) })
+	return p
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
