@@ -76,8 +76,7 @@ func (c *Checker) checkSNMP(ctx context.Context, ep engine.Endpoint, check *defi
 		return snmpErrorResult(ctx, target, acc, err, timeout)
 	}
 	at := c.now()
-	upPDU, upOK := vbs[oidSysUpTime]
-	uptime, hasUptime := snmpUptime(upPDU, upOK)
+	uptime, hasUptime := snmpUptime(vbs[oidSysUpTime])
 
 	res := engine.CheckResult{State: engine.StateOK}
 	var parts []string

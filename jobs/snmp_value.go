@@ -126,9 +126,9 @@ func snmpNumeric(pdu gosnmp.SnmpPDU) (v snmpValue, err error) {
 }
 
 // snmpUptime reads sysUpTime (TimeTicks) from a varbind, ok false when the
-// agent did not supply it.
-func snmpUptime(pdu gosnmp.SnmpPDU, present bool) (uint32, bool) {
-	if !present || pdu.Type != gosnmp.TimeTicks {
+// agent did not supply it (a zero SnmpPDU included).
+func snmpUptime(pdu gosnmp.SnmpPDU) (uint32, bool) {
+	if pdu.Type != gosnmp.TimeTicks {
 		return 0, false
 	}
 	switch x := pdu.Value.(type) {
