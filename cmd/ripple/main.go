@@ -64,6 +64,7 @@ func commands() []command {
 	return []command{
 		{"version", "print version and build information", runVersion},
 		{"hosts", "hosts trust NAME...: record SSH host keys in known_hosts", runHosts},
+		{"apply", "plan from the last applied commit to REV and roll it out", runApply},
 		{"validate", "check the definitions in a directory", runValidate},
 		{"fmt", "rewrite HCL files in canonical format", runFmt},
 	}

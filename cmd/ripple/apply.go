@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/gitrepo"
+	"github.com/ripple-ops/ripple/engine/sqlstore"
+	"github.com/ripple-ops/ripple/jobs"
+)
+
+// Exit codes of `ripple apply`.
+const (
+	applyExitFailed  = 1 // a job failed, or the definitions do not load
+	applyExitWaiting = 3 // a run waits for an operator: re-run with --approve or --abort
+)
+
+// runApply is `ripple apply`: the one-shot rollout without a daemon. The
+// logic lives in engine.Apply; this wires the git repo, the SQLite store in
+// --data, the SSH and local transports and the checker together.
+func runApply(ctx context.Context, args []string, e env) error {
+	fset := flag.NewFlagSet("apply", flag.ContinueOnError)
+	fset.SetOutput(e.stderr)
+	repoDir := fset.String("repo", ".", "ops repo `DIR` (work tree or bare)")
+	to := fset.String("to", "HEAD", "`REV` to apply")
+	dataDir := fset.String("data", "./ripple-data", "data `DIR` holding the state (SQLite)")
+	approve := fset.Bool("approve", false, "approve the runs waiting for an operator, then carry on")
+	abort := fset.Bool("abort", false, "abort the runs waiting for an operator (their on_failure policy applies)")
+	reason := fset.String("reason", "", "why, recorded with --approve or --abort")
+	logLevel := fset.String("log-level", "error", "log level on stderr: debug, info, warn, error")
+	fset.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: ripple apply [--repo DIR] [--to REV] [--data DIR] [--approve|--abort [--reason TEXT]]\n\n"+
+			"Plans from the last commit applied from the data directory to REV, runs\n"+
+			"each changed job with live progress, and records the result. A re-run\n"+
+			"resumes an interrupted run. Exit status: 0 all applied, 1 a job failed or\n"+
+			"the definitions are invalid, 2 usage, 3 a run waits for an operator.")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{2}
+	}
+	if fset.NArg() > 0 || *approve && *abort {
+		fset.Usage()
+		return exitError{2}
+	}
+	level, err := zerolog.ParseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := zerolog.New(zerolog.ConsoleWriter{Out: e.stderr, NoColor: !applyIsTTY(e.stderr)}).Level(level).With().Timestamp().Logger()
+
+	repo, err := gitrepo.Open(*repoDir)
+	if err != nil {
+		return fmt.Errorf("open repo %s: %w", *repoDir, err)
+	}
+	store, err := sqlstore.Open(ctx, *dataDir)
+	if err != nil {
+		return fmt.Errorf("open data directory %s: %w", *dataDir, err)
+	}
+	defer store.Close()
+
+	sshOpts := jobs.SSHOptions{Logger: &log}
+	ssh := jobs.NewSSH(sshOpts)
+	transport := jobs.NewTransport(ssh, jobs.NewLocal(sshOpts))
+	defer transport.Close()
+	checker := jobs.NewChecker(jobs.CheckerOptions{Commander: transport})
+	defer checker.Close()
+
+	opts := engine.ApplyOptions{
+		Repo:     applyRepo{repo},
+		Store:    store,
+		Executor: transport,
+		Checker:  checker,
+		Secrets:  applySecrets{},
+		Progress: engine.NewTerminalProgress(e.stdout, applyIsTTY(e.stdout)),
+		Logger:   log,
+		Key:      applyHeadBranch(*repoDir),
+		To:       *to,
+		Actor:    applyActor(e),
+		Reason:   *reason,
+	}
+	switch {
+	case *approve:
+		opts.Decision = engine.DecisionApprove
+	case *abort:
+		opts.Decision = engine.DecisionAbort
+	}
+	res, err := engine.Apply(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	return reportApply(e.stdout, e.stderr, res)
+}
+
+// reportApply prints the outcome and picks the exit status.
+func reportApply(stdout, stderr io.Writer, res *engine.ApplyResult) error {
+	if len(res.Diagnostics) > 0 {
+		if err := definitions.WriteDiagnostics(stderr, res.Files, res.Diagnostics, false); err != nil {
+			return err
+		}
+	}
+	if res.Diagnostics.HasErrors() {
+		fmt.Fprintf(stderr, "ripple apply: the definitions at %s are not valid; nothing ran\n", applyShort(res.To))
+		return exitError{applyExitFailed}
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(stdout, "note:", n)
+	}
+	for _, run := range res.Runs {
+		fmt.Fprintf(stdout, "run %d %s at %s: %s: %s\n", run.ID, run.Job, applyShort(run.Commit), run.State, run.Summary)
+	}
+	switch {
+	case res.Failed():
+		fmt.Fprintf(stdout, "%s is not applied\n", applyShort(res.To))
+		return exitError{applyExitFailed}
+	case len(res.Waiting()) > 0:
+		fmt.Fprintf(stdout, "waiting for an operator: check, then `ripple apply --approve` to carry on or `ripple apply --abort`\n")
+		return exitError{applyExitWaiting}
+	case len(res.Runs) == 0 && res.From == res.To:
+		fmt.Fprintf(stdout, "%s is already applied\n", applyShort(res.To))
+	default:
+		fmt.Fprintf(stdout, "%s applied\n", applyShort(res.To))
+	}
+	return nil
+}
+
+// applyRepo adapts gitrepo.Repo to engine.ApplyRepo.
+type applyRepo struct{ r *gitrepo.Repo }
+
+func (t applyRepo) Resolve(rev string) (string, error) { return t.r.Resolve(rev) }
+
+func (t applyRepo) FS(commit string) (fs.FS, error) {
+	f, err := t.r.FS(commit)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// applySecrets resolves env() and file() from this process's environment
+// and disk.
+type applySecrets struct{}
+
+func (applySecrets) Env(name string) (string, bool)       { return os.LookupEnv(name) }
+func (applySecrets) ReadFile(path string) ([]byte, error) { return os.ReadFile(filepath.Clean(path)) }
+
+// applyHeadBranch names the line of history apply records as applied: the
+// branch HEAD is on, or "apply" for a detached HEAD.
+func applyHeadBranch(dir string) string {
+	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return "apply"
+	}
+	ref, err := r.Head()
+	if err != nil || !ref.Name().IsBranch() {
+		return "apply"
+	}
+	return ref.Name().Short()
+}
+
+func applyActor(e env) string {
+	if u := e.getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "ripple"
+}
+
+func applyIsTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+func applyShort(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
