@@ -146,7 +146,7 @@ func (c *Checker) regexp(pattern string) (*regexp.Regexp, error) {
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("body_match %q: %w", pattern, err)
+		return nil, fmt.Errorf("body pattern %q: %w", pattern, err)
 	}
 	if len(c.res) > 4096 { // patterns come from definitions; bound anyway
 		clear(c.res)

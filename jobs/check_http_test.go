@@ -47,7 +47,7 @@ func TestCheckHTTP(t *testing.T) {
 		{name: "custom status", check: definitions.HostCheck{URL: srv.URL + "/created", Status: 201}, state: engine.StateOK, metrics: true},
 		{name: "redirect not followed", check: definitions.HostCheck{URL: srv.URL + "/redirect"}, state: engine.StateCritical, output: "status 302, want 200", metrics: true},
 		{name: "timeout", check: definitions.HostCheck{URL: srv.URL + "/slow", Timeout: 200 * time.Millisecond}, state: engine.StateCritical, output: "timed out after 200ms"},
-		{name: "bad regexp", check: definitions.HostCheck{URL: srv.URL + "/healthz", BodyMatch: `(`}, state: engine.StateUnknown, output: "body_match"},
+		{name: "bad regexp", check: definitions.HostCheck{URL: srv.URL + "/healthz", BodyMatch: `(`}, state: engine.StateUnknown, output: "body pattern"},
 		{name: "bad url", check: definitions.HostCheck{URL: "ftp://x"}, state: engine.StateUnknown, output: "invalid http check URL"},
 	}
 	for _, tt := range tests {
