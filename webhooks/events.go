@@ -95,8 +95,8 @@ func parsePullRequest(e *github.PullRequestEvent, deliveryID string) (parsed, er
 		number = pr.GetNumber()
 	}
 	headSHA := pr.GetHead().GetSHA()
-	if number <= 0 || headSHA == "" {
-		return parsed{}, fmt.Errorf("%w: pull_request without number or head sha", errMalformed)
+	if number <= 0 || !isHexSHA(headSHA) {
+		return parsed{}, fmt.Errorf("%w: pull_request without number or full head sha", errMalformed)
 	}
 	headRepo := pr.GetHead().GetRepo().GetFullName()
 	baseRepo := pr.GetBase().GetRepo().GetFullName()
@@ -118,6 +118,19 @@ func parsePullRequest(e *github.PullRequestEvent, deliveryID string) (parsed, er
 		Sender: e.GetSender().GetLogin(),
 	}
 	return parsed{repo: repo, pr: ev}, nil
+}
+
+// isHexSHA accepts a full SHA-1 (40) or SHA-256 (64) object name.
+func isHexSHA(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func isZeroSHA(sha string) bool {

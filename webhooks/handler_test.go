@@ -347,6 +347,13 @@ func TestHandlerForwardsEvents(t *testing.T) {
 			wantCode: 400, wantStatus: StatusBadRequest,
 		},
 		{
+			name: "pull request with a short head sha", event: "pull_request",
+			body: func(t testing.TB) []byte {
+				return edit(t, fixture(t, "pull_request/opened.payload.json"), `"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821"`, `"sha": "ec26c3e"`)
+			},
+			wantCode: 400, wantStatus: StatusBadRequest,
+		},
+		{
 			name: "push without repository", event: "push", body: func(testing.TB) []byte { return []byte(`{"ref": "refs/heads/main"}`) },
 			wantCode: 400, wantStatus: StatusBadRequest,
 		},
