@@ -1,0 +1,281 @@
+// Package httpapi is ripple's HTTP surface: health and readiness probes,
+// Prometheus metrics, the GitHub webhook endpoint (when a secret is
+// configured) and the /api/v1 JSON API with bearer-token roles.
+//
+// It starts no goroutines; the caller serves the handler with NewServer,
+// whose timeouts suit a daemon facing the internet.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// Backend is what the API drives; *engine.Daemon implements it.
+type Backend interface {
+	Status() engine.DaemonStatus
+	// Ready reports whether the repository is fetched and the daemon is
+	// not shutting down.
+	Ready() bool
+	// Definitions are those of the applied commit; nil before the first.
+	Definitions() *definitions.Definitions
+	Approve(ctx context.Context, runID int64, actor, reason string) error
+	Abort(ctx context.Context, runID int64, actor, reason string) error
+	StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error)
+	Accept(ctx context.Context, head, actor, reason string) error
+	Trigger(source string)
+}
+
+var _ Backend = (*engine.Daemon)(nil)
+
+// Options configures the handler. Backend and Store are required.
+type Options struct {
+	Backend Backend
+	Store   engine.Store
+	// Tokens authenticate /api/v1; nil refuses every API request.
+	Tokens *Tokens
+	// Webhook serves POST /webhooks/github; nil leaves the route out
+	// (no secret, no endpoint).
+	Webhook http.Handler
+	// Registry is served at /metrics; see NewRegistry.
+	Registry *prometheus.Registry
+	// PublicURL is the base of run links in responses.
+	PublicURL string
+	Logger    zerolog.Logger
+}
+
+// Handler is the daemon's http.Handler.
+type Handler struct {
+	opts       Options
+	log        zerolog.Logger
+	mux        *http.ServeMux
+	stopping   atomic.Bool
+	deliveries *prometheus.CounterVec
+}
+
+// NewRegistry returns a private registry with the Go and process
+// collectors and ripple_build_info.
+func NewRegistry(version string) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ripple_build_info",
+		Help: "Always 1; labelled with the ripple version.",
+	}, []string{"version"})
+	info.WithLabelValues(version).Set(1)
+	reg.MustRegister(info)
+	return reg
+}
+
+// New builds the handler with Go 1.22 method-and-path patterns.
+func New(opts Options) *Handler {
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
+	h := &Handler{opts: opts, log: opts.Logger.With().Str("component", "http").Logger(), mux: http.NewServeMux()}
+	h.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ripple_webhook_deliveries_total",
+		Help: "Webhook deliveries answered 2xx, by GitHub event (push, pull_request, ping, other).",
+	}, []string{"event"})
+	for _, e := range []string{"push", "pull_request", "ping", "other"} {
+		h.deliveries.WithLabelValues(e)
+	}
+	if err := opts.Registry.Register(h.deliveries); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			h.deliveries = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+
+	m := h.mux
+	m.HandleFunc("GET /livez", h.livez)
+	m.HandleFunc("GET /healthz", h.livez)
+	m.HandleFunc("GET /readyz", h.readyz)
+	m.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))
+	if opts.Webhook != nil {
+		m.Handle("POST /webhooks/github", h.countDeliveries(opts.Webhook))
+	}
+
+	m.Handle("GET /api/v1/status", h.auth(RoleViewer, h.getStatus))
+	m.Handle("POST /api/v1/reconcile", h.auth(RoleOperator, h.postReconcile))
+	m.Handle("GET /api/v1/runs", h.auth(RoleViewer, h.listRuns))
+	m.Handle("GET /api/v1/runs/{id}", h.auth(RoleViewer, h.getRun))
+	m.Handle("POST /api/v1/runs/{id}/approve", h.auth(RoleOperator, h.approveRun))
+	m.Handle("POST /api/v1/runs/{id}/abort", h.auth(RoleOperator, h.abortRun))
+	m.Handle("GET /api/v1/jobs", h.auth(RoleViewer, h.listJobs))
+	m.Handle("GET /api/v1/jobs/{job}", h.auth(RoleViewer, h.getJob))
+	m.Handle("POST /api/v1/jobs/{job}/runs", h.auth(RoleOperator, h.startRun))
+	m.Handle("GET /api/v1/hosts", h.auth(RoleViewer, h.listHosts))
+	m.Handle("GET /api/v1/commits/{sha}", h.auth(RoleViewer, h.getCommit))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	h.mux.ServeHTTP(sw, r)
+	h.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code).Dur("took", time.Since(start)).Msg("request")
+}
+
+// SetStopping flips /readyz to 503; call it when shutdown begins, before
+// the server drains.
+func (h *Handler) SetStopping() { h.stopping.Store(true) }
+
+func (h *Handler) livez(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	st := h.opts.Backend.Status()
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"store", h.opts.Store != nil},
+		{"repository", st.Ready},
+		{"shutdown", !h.stopping.Load() && !st.Stopping},
+	}
+	ready := true
+	var b strings.Builder
+	for _, c := range checks {
+		mark := "[+]"
+		if !c.ok {
+			mark, ready = "[-]", false
+		}
+		b.WriteString(mark + c.name + "\n")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	if _, verbose := r.URL.Query()["verbose"]; verbose {
+		_, _ = w.Write([]byte(b.String()))
+	}
+	if ready {
+		_, _ = w.Write([]byte("ok\n"))
+	} else {
+		_, _ = w.Write([]byte("not ready\n"))
+	}
+}
+
+func (h *Handler) countDeliveries(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		if sw.code/100 != 2 {
+			return
+		}
+		ev := r.Header.Get("X-GitHub-Event")
+		switch ev {
+		case "push", "pull_request", "ping":
+		default:
+			ev = "other"
+		}
+		h.deliveries.WithLabelValues(ev).Inc()
+	})
+}
+
+type ctxKey struct{}
+
+// auth checks the bearer token and role, then calls next with the
+// caller's identity in the request context.
+func (h *Handler) auth(need Role, next func(http.ResponseWriter, *http.Request, Identity)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ripple"`)
+			writeError(w, http.StatusUnauthorized, "missing bearer token")
+			return
+		}
+		id, ok := h.opts.Tokens.lookup(tok)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ripple", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unknown token")
+			return
+		}
+		if !id.Role.allows(need) {
+			writeError(w, http.StatusForbidden, "token "+id.Name+" has role "+string(id.Role)+"; this needs "+string(need))
+			return
+		}
+		next(w, r, id)
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	a := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(a, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.code, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, Error{Error: msg})
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// NewServer returns an http.Server for h with timeouts: slow clients cannot
+// hold connections, and webhook bodies (up to 25 MiB) still fit.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}

@@ -1,0 +1,273 @@
+package httpapi
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// The JSON shapes of /api/v1. The CLI decodes the same types.
+
+// Error is the body of every error response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// Run is a run as listed.
+type Run struct {
+	ID          int64      `json:"id"`
+	Job         string     `json:"job"`
+	Commit      string     `json:"commit"`
+	Branch      string     `json:"branch,omitempty"`
+	Trigger     string     `json:"trigger"`
+	Actor       string     `json:"actor,omitempty"`
+	Reason      string     `json:"reason,omitempty"`
+	State       string     `json:"state"`
+	Waves       [][]string `json:"waves"`
+	CurrentWave int        `json:"current_wave"`
+	Summary     string     `json:"summary,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	Created     time.Time  `json:"created,omitzero"`
+	Started     time.Time  `json:"started,omitzero"`
+	Finished    time.Time  `json:"finished,omitzero"`
+	Updated     time.Time  `json:"updated,omitzero"`
+	URL         string     `json:"url,omitempty"`
+}
+
+// RunDetail is a run with its waves, each host's step results and the
+// audit events (who approved or aborted, and why).
+type RunDetail struct {
+	Run
+	WaveDetails []Wave  `json:"wave_details"`
+	Events      []Event `json:"events"`
+}
+
+// Wave is one wave of a run.
+type Wave struct {
+	Number int        `json:"number"` // 1-based
+	State  string     `json:"state"`  // pending, running, done
+	Hosts  []HostRun  `json:"hosts"`
+	Counts WaveCounts `json:"counts"`
+}
+
+// WaveCounts counts a wave's hosts by outcome.
+type WaveCounts struct {
+	OK      int `json:"ok"`
+	Failed  int `json:"failed"`
+	Running int `json:"running"`
+	Pending int `json:"pending"`
+}
+
+// HostRun is what happened on one host of a run.
+type HostRun struct {
+	Host  string       `json:"host"`
+	State string       `json:"state"` // pending, running, ok, failed
+	Steps []StepResult `json:"steps"`
+}
+
+// StepResult is one journal row.
+type StepResult struct {
+	Step       string    `json:"step"`
+	Rollback   bool      `json:"rollback,omitempty"`
+	Phase      string    `json:"phase"`
+	Status     string    `json:"status,omitempty"`
+	ExitCode   int       `json:"exit_code"`
+	Stdout     string    `json:"stdout,omitempty"`
+	Stderr     string    `json:"stderr,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Started    time.Time `json:"started,omitzero"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// Event is an audit record of a run.
+type Event struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// Job is a job at the applied commit, with its recent runs.
+type Job struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	File        string   `json:"file"`
+	Line        int      `json:"line"`
+	Hosts       []string `json:"hosts"`
+	Steps       []string `json:"steps"`
+	Schedule    string   `json:"schedule,omitempty"`
+	Window      string   `json:"window,omitempty"`
+	LastRun     *Run     `json:"last_run,omitempty"`
+	Runs        []Run    `json:"runs,omitempty"` // detail only
+}
+
+// Host is one host of the inventory at the applied commit.
+type Host struct {
+	Name    string            `json:"name"`
+	Address string            `json:"address"`
+	Port    int               `json:"port"`
+	Groups  []string          `json:"groups"`
+	Labels  map[string]string `json:"labels"`
+	Jobs    []string          `json:"jobs"`
+}
+
+// Commit is what ripple did for one commit.
+type Commit struct {
+	SHA      string         `json:"sha"`
+	Statuses []CommitStatus `json:"statuses"`
+	Runs     []Run          `json:"runs"`
+}
+
+// CommitStatus is one status context on a commit.
+type CommitStatus struct {
+	Context     string    `json:"context"`
+	State       string    `json:"state"`
+	Description string    `json:"description"`
+	TargetURL   string    `json:"target_url,omitempty"`
+	Updated     time.Time `json:"updated,omitzero"`
+}
+
+// RunRequest is the body of POST /api/v1/jobs/{job}/runs.
+type RunRequest struct {
+	Reason string   `json:"reason"`
+	Hosts  []string `json:"hosts"`
+}
+
+// ActionRequest is the body of approve, abort and reconcile.
+type ActionRequest struct {
+	Reason string `json:"reason"`
+	// Accept is the rewritten branch head an operator accepts
+	// (reconcile only).
+	Accept string `json:"accept,omitempty"`
+}
+
+func runJSON(r *engine.Run, publicURL string) Run {
+	out := Run{
+		ID: r.ID, Job: r.Job, Commit: r.Commit, Branch: r.Branch, Trigger: r.Trigger,
+		Actor: r.Actor, Reason: r.Reason, State: string(r.State), Waves: r.Waves,
+		CurrentWave: r.CurrentWave, Summary: r.Summary, Error: r.Error,
+		Created: r.Created, Started: r.Started, Finished: r.Finished, Updated: r.Updated,
+	}
+	if out.Waves == nil {
+		out.Waves = [][]string{}
+	}
+	if publicURL != "" {
+		out.URL = publicURL + "/runs/" + itoa(r.ID)
+	}
+	return out
+}
+
+func runDetail(r *engine.Run, steps []engine.HostStep, events []engine.Event, publicURL string) RunDetail {
+	out := RunDetail{Run: runJSON(r, publicURL), WaveDetails: []Wave{}, Events: []Event{}}
+	byHost := map[string][]engine.HostStep{}
+	for _, s := range steps {
+		byHost[s.Host] = append(byHost[s.Host], s)
+	}
+	for i, hosts := range r.Waves {
+		w := Wave{Number: i + 1, Hosts: []HostRun{}}
+		for _, h := range hosts {
+			hr := HostRun{Host: h, Steps: []StepResult{}}
+			for _, s := range byHost[h] {
+				hr.Steps = append(hr.Steps, StepResult{
+					Step: s.Step, Rollback: s.Rollback, Phase: string(s.Phase), Status: string(s.Result.Status),
+					ExitCode: s.Result.ExitCode, Stdout: s.Result.Stdout, Stderr: s.Result.Stderr, Error: s.Result.Error,
+					Started: s.Result.Started, DurationMS: s.Result.Duration.Milliseconds(),
+				})
+			}
+			hr.State = hostState(byHost[h])
+			switch hr.State {
+			case "ok":
+				w.Counts.OK++
+			case "failed":
+				w.Counts.Failed++
+			case "running":
+				w.Counts.Running++
+			default:
+				w.Counts.Pending++
+			}
+			w.Hosts = append(w.Hosts, hr)
+		}
+		switch {
+		case w.Counts.Pending == len(hosts):
+			w.State = "pending"
+		case w.Counts.Running > 0 || w.Counts.Pending > 0:
+			w.State = "running"
+		default:
+			w.State = "done"
+		}
+		out.WaveDetails = append(out.WaveDetails, w)
+	}
+	for _, e := range events {
+		out.Events = append(out.Events, Event{At: e.At, Actor: e.Actor, Action: e.Action, Reason: e.Reason})
+	}
+	return out
+}
+
+// hostState sums up a host's journal rows: failed if a forward step
+// failed, running while one is started, ok when all finished well.
+func hostState(rows []engine.HostStep) string {
+	if len(rows) == 0 {
+		return "pending"
+	}
+	state := "ok"
+	for _, s := range rows {
+		if s.Rollback {
+			continue
+		}
+		switch s.Phase {
+		case engine.PhaseFinished:
+			if !s.Result.Status.Succeeded() {
+				return "failed"
+			}
+		case engine.PhaseStarted:
+			state = "running"
+		default:
+			if state == "ok" {
+				state = "pending"
+			}
+		}
+	}
+	return state
+}
+
+func jobJSON(defs *definitions.Definitions, j *definitions.Job) Job {
+	out := Job{
+		Name: j.Name, Description: j.Description, File: j.DeclRange.Filename, Line: j.DeclRange.Start.Line,
+		Hosts: []string{}, Steps: []string{}, Schedule: j.Schedule, Window: j.Window,
+	}
+	for _, h := range defs.Select(j.Targets) {
+		out.Hosts = append(out.Hosts, h.Name)
+	}
+	for _, s := range j.Steps {
+		out.Steps = append(out.Steps, s.Name)
+	}
+	return out
+}
+
+func hostJSON(h *definitions.Host, jobs []string) Host {
+	out := Host{Name: h.Name, Address: h.Address, Port: h.Port, Groups: h.Groups, Labels: h.Labels, Jobs: jobs}
+	if out.Groups == nil {
+		out.Groups = []string{}
+	}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	if out.Jobs == nil {
+		out.Jobs = []string{}
+	}
+	return out
+}
+
+// jobsByHost maps each host to the jobs that target it, sorted.
+func jobsByHost(defs *definitions.Definitions) map[string][]string {
+	out := map[string][]string{}
+	for _, name := range slices.Sorted(maps.Keys(defs.Jobs)) {
+		for _, h := range defs.Select(defs.Jobs[name].Targets) {
+			out[h.Name] = append(out[h.Name], name)
+		}
+	}
+	return out
+}
