@@ -27,7 +27,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -36,6 +35,15 @@ import (
 
 // SSHDPath is the OpenSSH server binary the fleet runs.
 const SSHDPath = "/usr/sbin/sshd"
+
+// TB is the part of testing.TB the fleet uses, so that programs (the
+// benchmark) can start a fleet too. *testing.T and *testing.B satisfy it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Cleanup(func())
+}
 
 // Options configures a fleet.
 type Options struct {
@@ -80,7 +88,7 @@ type Fleet struct {
 	User           string // the current user; sshd logs in as this user
 	Dir            string // fleet root directory
 
-	t    testing.TB
+	t    TB
 	opts Options
 
 	mu    sync.Mutex
@@ -95,7 +103,7 @@ type proc struct {
 // Start starts opts.Hosts sshd processes concurrently and waits until each
 // accepts SSH connections. If sshd is missing, the test fails when the CI
 // environment variable is set and is skipped otherwise.
-func Start(t testing.TB, opts Options) *Fleet {
+func Start(t TB, opts Options) *Fleet {
 	t.Helper()
 	if _, err := os.Stat(SSHDPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -197,7 +205,7 @@ func Start(t testing.TB, opts Options) *Fleet {
 
 // shortTempDir is a private temp directory with a short path (sshd and
 // unix sockets dislike long paths), removed at cleanup.
-func shortTempDir(t testing.TB) string {
+func shortTempDir(t TB) string {
 	dir, err := os.MkdirTemp("", "sshfleet")
 	if err != nil {
 		t.Fatalf("sshfleet: %v", err)
@@ -206,7 +214,7 @@ func shortTempDir(t testing.TB) string {
 	return dir
 }
 
-func mustWrite(t testing.TB, path string, data []byte, mode os.FileMode) {
+func mustWrite(t TB, path string, data []byte, mode os.FileMode) {
 	if err := os.WriteFile(path, data, mode); err != nil {
 		t.Fatalf("sshfleet: %v", err)
 	}
@@ -230,7 +238,7 @@ func newKey() (ssh.PublicKey, []byte, error) {
 	return sshPub, pem.EncodeToMemory(block), nil
 }
 
-func (f *Fleet) writeKnownHosts(t testing.TB) {
+func (f *Fleet) writeKnownHosts(t TB) {
 	var b bytes.Buffer
 	for _, h := range f.Hosts {
 		b.WriteString(knownhosts.Line([]string{knownhosts.Normalize(h.HostPort())}, h.pubKey))
@@ -374,6 +382,28 @@ func (f *Fleet) StopHost(i int) {
 	}
 }
 
+// FreezeHost stops (SIGSTOP) host i's sshd and all its session processes:
+// the host stays connected at the TCP level but never answers, like a hung
+// machine or a black-holed network path. ThawHost resumes it.
+func (f *Fleet) FreezeHost(i int) { f.signalHost(i, syscall.SIGSTOP) }
+
+// ThawHost resumes a host stopped by FreezeHost.
+func (f *Fleet) ThawHost(i int) { f.signalHost(i, syscall.SIGCONT) }
+
+func (f *Fleet) signalHost(i int, sig syscall.Signal) {
+	f.mu.Lock()
+	p := f.procs[i]
+	f.mu.Unlock()
+	if p == nil {
+		return
+	}
+	pid := p.cmd.Process.Pid
+	syscall.Kill(pid, sig)
+	for _, d := range descendants(pid) {
+		syscall.Kill(d, sig)
+	}
+}
+
 // StartHost starts host i again on the same address, port and host key.
 func (f *Fleet) StartHost(i int) {
 	f.t.Helper()
@@ -410,10 +440,10 @@ func (f *Fleet) Stop() {
 // walking /proc parent links from its pid), then reaps it.
 func stopProc(p *proc) {
 	pid := p.cmd.Process.Pid
+	p.cmd.Process.Signal(syscall.SIGKILL)
 	for _, d := range descendants(pid) {
 		syscall.Kill(d, syscall.SIGKILL)
 	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
