@@ -4,11 +4,15 @@
 // evaluation of commands, checks and templates.
 //
 // The package is pure. Load reads only the fs.FS it is given, never the
-// network, the process environment or the daemon's disk; it logs nothing and
-// starts no goroutines. env() and file() are daemon-side functions: without
-// a SecretSource (validate, plan) they evaluate to unknown values, so a
-// pull request can never read a secret. A *Definitions returned by Load is
-// read-only and safe to share between goroutines.
+// network, the process environment or the daemon's disk, and logs nothing.
+// env() and file() are daemon-side functions: without a SecretSource
+// (validate, plan) they evaluate to unknown values, so a pull request can
+// never read a secret.
+//
+// Goroutines: Load parses files on up to GOMAXPROCS goroutines of its own
+// and waits for all of them before it returns; nothing else here starts
+// one. A *Definitions returned by Load is read-only and safe to share
+// between goroutines.
 //
 // The language itself is documented in docs/hcl.md.
 package definitions

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -138,9 +139,16 @@ func (l *loader) parseFiles() []*hcl.File {
 	}
 	slices.Sort(paths)
 
-	parser := hclparse.NewParser()
-	var files []*hcl.File
-	for _, p := range paths {
+	// Read sequentially, then lex and parse in parallel: parsing is most
+	// of a large repo's load time. Each file gets its own parse, so no
+	// parser cache can hand back a stale file.
+	type parsed struct {
+		src   []byte
+		file  *hcl.File
+		diags hcl.Diagnostics
+	}
+	results := make([]parsed, len(paths))
+	for i, p := range paths {
 		_, src, err := readRepoFile(l.fsys, p)
 		if err != nil {
 			summary := "Cannot read definitions file"
@@ -150,19 +158,40 @@ func (l *loader) parseFiles() []*hcl.File {
 			case errors.Is(err, errEscapes):
 				summary = "File outside the repository"
 			}
-			l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf("%v; the file was not loaded.", err), Subject: fileStart(p)})
+			results[i].diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf("%v; the file was not loaded.", err), Subject: fileStart(p)}}
 			continue
 		}
-		if d := checkNesting(src, p, false); d != nil {
-			l.diags = append(l.diags, d)
-			l.defs.Files[p] = &hcl.File{Bytes: src}
+		results[i].src = src
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range results {
+		r := &results[i]
+		if r.src == nil {
 			continue
 		}
-		f, diags := parser.ParseHCL(src, p)
-		l.diags = append(l.diags, diags...)
-		if f != nil {
-			files = append(files, f)
-			l.defs.Files[p] = f
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if d := checkNesting(r.src, paths[i], false); d != nil {
+				r.diags = hcl.Diagnostics{d}
+				return
+			}
+			r.file, r.diags = hclsyntax.ParseConfig(r.src, paths[i], hcl.InitialPos)
+		}()
+	}
+	wg.Wait()
+
+	var files []*hcl.File
+	for i, r := range results {
+		l.diags = append(l.diags, r.diags...)
+		switch {
+		case r.file != nil:
+			files = append(files, r.file)
+			l.defs.Files[paths[i]] = r.file
+		case r.src != nil:
+			l.defs.Files[paths[i]] = &hcl.File{Bytes: r.src}
 		}
 	}
 	return files
