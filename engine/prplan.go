@@ -69,7 +69,7 @@ func (d *Daemon) planPullRequest(ctx context.Context, ev PullRequestEvent, base 
 	}
 	d.setStatus(ctx, CommitStatus{Commit: hs, Context: StatusPlan, State: state, Description: desc})
 	l.Info().Str("plan", plan.Summary()).Msg("pull request planned")
-	return d.comment(ctx, ev.Number, planComment(base.Commit, hs, plan, diags))
+	return d.comment(ctx, ev.Number, planComment(hs, plan, diags))
 }
 
 func (d *Daemon) comment(ctx context.Context, pr int, body string) error {
@@ -82,15 +82,16 @@ func (d *Daemon) comment(ctx context.Context, pr int, body string) error {
 	return nil
 }
 
-// planComment renders the pull request's plan comment in Markdown. Names
-// come from the repository, so they are shown as code and never as markup.
-func planComment(from, to string, p *commitPlan, diags hcl.Diagnostics) string {
+// planComment renders the pull request's plan comment in Markdown: the
+// summary, a table of jobs, and the full text plan. Names come from the
+// repository, so they are shown as code and never as markup.
+func planComment(to string, p *definitions.PlanResult, diags hcl.Diagnostics) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### ripple plan for %s\n\n", code(abbrev(to)))
-	if from != "" {
-		fmt.Fprintf(&b, "Against %s, the last applied commit of the tracked branch.\n\n", code(abbrev(from)))
+	if p.From != "" {
+		fmt.Fprintf(&b, "Against %s, the last applied commit of the tracked branch.\n\n", code(abbrev(p.From)))
 	}
-	fmt.Fprintf(&b, "**%s**\n\n", p.Summary())
+	fmt.Fprintf(&b, "**%s**\n\n", escapeCell(p.Summary()))
 	if len(p.Jobs) > 0 {
 		b.WriteString("| job | hosts | waves | why |\n| --- | ---: | --- | --- |\n")
 		for _, j := range p.Jobs {
@@ -98,31 +99,15 @@ func planComment(from, to string, p *commitPlan, diags hcl.Diagnostics) string {
 			for i, w := range j.Waves {
 				sizes[i] = fmt.Sprint(len(w))
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", code(j.Name), j.hosts(), strings.Join(sizes, " → "), escapeCell(strings.Join(j.Reasons, "; ")))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", code(j.Name), countWaveHosts(j.Waves), strings.Join(sizes, " → "), escapeCell(strings.Join(j.Reasons, "; ")))
 		}
 		b.WriteString("\n")
-		for _, j := range p.Jobs {
-			if j.hosts() == 0 {
-				continue
-			}
-			fmt.Fprintf(&b, "<details><summary>%s: hosts per wave</summary>\n\n", escapeCell(j.Name))
-			for i, w := range j.Waves {
-				fmt.Fprintf(&b, "%d. %s\n", i+1, escapeCell(strings.Join(w, ", ")))
-			}
-			b.WriteString("\n</details>\n\n")
-		}
 	}
-	for _, m := range []struct {
-		what  string
-		names []string
-	}{{"added", p.Monitors.Added}, {"changed", p.Monitors.Changed}, {"removed", p.Monitors.Removed}} {
-		if len(m.names) > 0 {
-			quoted := make([]string, len(m.names))
-			for i, n := range m.names {
-				quoted[i] = code(n)
-			}
-			fmt.Fprintf(&b, "Monitors %s: %s\n\n", m.what, strings.Join(quoted, ", "))
-		}
+	var text strings.Builder
+	if err := p.WriteText(&text); err == nil {
+		b.WriteString("<details><summary>Full plan</summary>\n\n```text\n")
+		b.WriteString(strings.ReplaceAll(text.String(), "```", "'''"))
+		b.WriteString("```\n\n</details>\n\n")
 	}
 	if s := definitions.ShortDiagnostics(diags); s != "" {
 		fmt.Fprintf(&b, "Validation: %s\n\n", escapeCell(s))

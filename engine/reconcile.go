@@ -213,7 +213,7 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 
 // startCommitRuns records one run per planned job (or adopts the runs a
 // previous process already recorded for this commit) and queues them.
-func (d *Daemon) startCommitRuns(ctx, runCtx context.Context, commit string, defs *definitions.Definitions, plan *commitPlan, actor, reason string) error {
+func (d *Daemon) startCommitRuns(ctx, runCtx context.Context, commit string, defs *definitions.Definitions, plan *definitions.PlanResult, actor, reason string) error {
 	d.seq++
 	batch := &commitBatch{commit: commit, seq: d.seq, committed: d.commitTime(commit)}
 	existing, err := d.opts.Store.ListRuns(ctx, RunFilter{Commit: commit})
@@ -233,7 +233,7 @@ func (d *Daemon) startCommitRuns(ctx, runCtx context.Context, commit string, def
 	}
 	var runs []*Run
 	for _, j := range plan.Jobs {
-		if j.hosts() == 0 {
+		if countWaveHosts(j.Waves) == 0 {
 			continue
 		}
 		r, err := d.opts.Runner.Submit(ctx, RunRequest{
