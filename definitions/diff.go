@@ -166,24 +166,31 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 			reasons, runAll = append(reasons, sourceKind(nj, p)+" "+p+" changed"), true
 		}
 	}
+	oldTargets := map[string]bool{}
+	for _, h := range dt.old.Select(oj.Targets) {
+		oldTargets[h.Name] = true
+	}
+	var fresh []string
+	for _, h := range targets {
+		if !oldTargets[h] {
+			fresh = append(fresh, h)
+		}
+	}
 	if runAll {
+		if len(fresh) > 0 {
+			reasons = append(reasons, "new hosts match targets: "+nameList(fresh))
+		}
 		return &JobChange{Name: nj.Name, Reasons: reasons, Hosts: targets}
 	}
 
 	// What the job does is unchanged: it runs where its hosts are new or
 	// changed in a way it can see.
-	oldTargets := map[string]bool{}
-	for _, h := range dt.old.Select(oj.Targets) {
-		oldTargets[h.Name] = true
-	}
 	run := map[string]bool{}
-	var fresh []string
 	var refs *hostRefs
 	hostCauses := map[string][]string{} // cause -> hosts
 	sharedCauses := map[string]bool{}
 	for _, h := range targets {
 		if !oldTargets[h] {
-			fresh = append(fresh, h)
 			run[h] = true
 			continue
 		}

@@ -104,11 +104,14 @@ func writeInventory(b *strings.Builder, changes []BlockChange) {
 
 // Summary is the plan in one line: "3 jobs, 214 hosts in 5 waves; 1
 // monitor added, 2 changed". Hosts are counted once however many jobs run
-// on them.
+// on them; waves are added up over jobs.
 func (p *PlanResult) Summary() string {
 	hosts := map[string]bool{}
-	waves := 0
+	waves, running := 0, 0
 	for _, j := range p.Jobs {
+		if len(j.Waves) > 0 {
+			running++
+		}
 		waves += len(j.Waves)
 		for _, w := range j.Waves {
 			for _, h := range w {
@@ -117,8 +120,11 @@ func (p *PlanResult) Summary() string {
 		}
 	}
 	var parts []string
-	if len(p.Jobs) > 0 {
-		parts = append(parts, fmt.Sprintf("%s, %s in %s", plural(len(p.Jobs), "job"), plural(len(hosts), "host"), plural(waves, "wave")))
+	if running > 0 {
+		parts = append(parts, fmt.Sprintf("%s, %s in %s", plural(running, "job"), plural(len(hosts), "host"), plural(waves, "wave")))
+	}
+	if idle := len(p.Jobs) - running; idle > 0 {
+		parts = append(parts, fmt.Sprintf("%s changed without running", plural(idle, "job")))
 	}
 	var mons []string
 	m := p.Monitors

@@ -67,6 +67,7 @@ func commands() []command {
 		{"apply", "plan from the last applied commit to REV and roll it out", runApply},
 		{"validate", "check the definitions in a directory", runValidate},
 		{"fmt", "rewrite HCL files in canonical format", runFmt},
+		{"plan", "show what a merge would do: jobs, hosts per wave, monitors", runPlan},
 	}
 }
 

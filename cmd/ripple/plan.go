@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine/gitrepo"
+)
+
+// runPlan is `ripple plan`: what merging --to would do, compared with
+// --from, read straight from the git object store. Exit status: 0 planned,
+// 1 the --to commit does not load (or git fails), 2 usage.
+func runPlan(_ context.Context, args []string, e env) error {
+	fset := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fset.SetOutput(e.stderr)
+	repoDir := fset.String("repo", ".", "ops repo `DIR` (work tree, a directory in it, or a bare repo)")
+	fromRev := fset.String("from", "", "`REV` to compare with (default: the first parent of --to; none for a root commit)")
+	toRev := fset.String("to", "HEAD", "`REV` to plan")
+	asJSON := fset.Bool("json", false, "print the plan as JSON on stdout")
+	noColor := fset.Bool("no-color", false, "never color diagnostics (default: color only on a terminal)")
+	fset.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--json]\n\n"+
+			"Shows what a merge of REV would do: the jobs that run, with their hosts\n"+
+			"per wave and why, and the monitors added, changed or removed. Both\n"+
+			"commits are read from git; nothing is checked out and no host is\n"+
+			"contacted. Exit status: 0 planned, 1 REV does not load, 2 usage.")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{2}
+	}
+	if fset.NArg() > 0 {
+		fset.Usage()
+		return exitError{2}
+	}
+
+	repo, err := gitrepo.Open(*repoDir)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	to, err := repo.Resolve(*toRev)
+	if err != nil {
+		return fmt.Errorf("plan: --to: %w", err)
+	}
+	var from string
+	if *fromRev != "" {
+		if from, err = repo.Resolve(*fromRev); err != nil {
+			return fmt.Errorf("plan: --from: %w", err)
+		}
+	} else if from, err = repo.Parent(to); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+
+	newFS, err := repo.FS(to)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	newDefs, diags := definitions.Load(newFS, to)
+	var oldDefs *definitions.Definitions
+	if from != "" {
+		oldFS, err := repo.FS(from)
+		if err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		var oldDiags hcl.Diagnostics
+		oldDefs, oldDiags = definitions.Load(oldFS, from)
+		if oldDiags.HasErrors() {
+			// The old side only decides what counts as changed: compare
+			// with what did load, and say so.
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Old commit does not load",
+				Detail: fmt.Sprintf("Commit %s (--from) does not load (%s); the plan compares with the blocks that loaded, so it may list more than changed.",
+					shortCommit(from), definitions.ShortDiagnostics(oldDiags)),
+			})
+		}
+	}
+
+	var p *definitions.PlanResult
+	if diags.HasErrors() {
+		// Nothing is planned from a commit that does not load.
+		p = definitions.Plan(&definitions.ChangeSet{From: from, To: to}, newDefs)
+	} else {
+		p = definitions.Plan(definitions.Diff(oldDefs, newDefs), newDefs)
+	}
+	p.Diagnostics = definitions.DiagnosticList(diags)
+
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+	} else {
+		color := !*noColor && isTerminal(e.stderr) && e.getenv("NO_COLOR") == ""
+		if err := definitions.WriteDiagnostics(e.stderr, newDefs.Files, diags, color); err != nil {
+			return err
+		}
+		if diags.HasErrors() {
+			nerr, nwarn := countDiagnostics(diags)
+			fmt.Fprintf(e.stderr, "%s, %s: commit %s does not load; nothing planned.\n", plural(nerr, "error"), plural(nwarn, "warning"), shortCommit(to))
+		} else if err := p.WriteText(e.stdout); err != nil {
+			return err
+		}
+	}
+	if diags.HasErrors() {
+		return exitError{1}
+	}
+	return nil
+}
+
+// shortCommit abbreviates a commit id for messages.
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
