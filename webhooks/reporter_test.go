@@ -60,6 +60,9 @@ type memOutbox struct {
 	seq     int
 	entries map[[2]string]*outboxEntry
 	failGet error
+	// afterPending, when set, runs once after PendingStatuses returned
+	// (outside the lock), to simulate a state queued mid-delivery.
+	afterPending func()
 }
 
 type outboxEntry struct {
@@ -101,6 +104,10 @@ func (o *memOutbox) PendingStatuses(_ context.Context, limit int) ([]engine.Comm
 			break
 		}
 		out = append(out, e.status)
+	}
+	if f := o.afterPending; f != nil {
+		o.afterPending = nil
+		defer func() { go f() }()
 	}
 	return out, nil
 }
@@ -230,6 +237,36 @@ func TestReporterSendsOnlyLatestQueuedState(t *testing.T) {
 	got := env.gh.Statuses(sha1Commit)
 	if len(got) != 1 || got[0].State != "success" || got[0].Description != "20/20 hosts ok in 3 waves" {
 		t.Fatalf("statuses = %+v, want only the final success", got)
+	}
+}
+
+func TestReporterKeepsStateQueuedDuringDelivery(t *testing.T) {
+	env := newReporterEnv(t)
+	env.outbox.SetStatus(status(sha1Commit, "ripple/job/web", "pending", "wave 1/2"))
+	queued := make(chan struct{})
+	env.outbox.afterPending = func() {
+		env.outbox.SetStatus(status(sha1Commit, "ripple/job/web", "success", "2/2 waves ok"))
+		close(queued)
+	}
+	flush(t, env.r)
+	<-queued
+	flush(t, env.r) // in case the newer state landed after the first pass read the outbox
+	got, _ := env.gh.LatestStatus(sha1Commit, "ripple/job/web")
+	if got.State != "success" || env.outbox.pending() != 0 {
+		t.Fatalf("latest = %+v, pending %d; the state queued during delivery was lost", got, env.outbox.pending())
+	}
+}
+
+func TestReporterDropsRejectedStatus(t *testing.T) {
+	env := newReporterEnv(t)
+	env.outbox.SetStatus(status(sha1Commit, "ripple/job/web", "done", "not a GitHub state"))
+	env.outbox.SetStatus(status(sha2Commit, "ripple/job/web", "success", "ok"))
+	flush(t, env.r)
+	if env.outbox.pending() != 0 || len(env.gh.Statuses(sha2Commit)) != 1 || len(env.posts()) != 2 {
+		t.Fatalf("pending %d, posts %d", env.outbox.pending(), len(env.posts()))
+	}
+	if !strings.Contains(env.logs.String(), "GitHub rejected the status") {
+		t.Fatal("rejection not logged")
 	}
 }
 
