@@ -120,8 +120,9 @@ func (p *snmpPool) closeAll() {
 
 // get fetches oids from the target in chunks of the client's MaxOids and
 // returns the varbinds by normalized OID. Any error (including a panic in
-// gosnmp's decoder) closes the client, so the next poll starts afresh (and
-// rediscovers a restarted v3 agent's engine).
+// gosnmp's decoder) closes the client, so the next request starts afresh;
+// a reused client that fails other than by timeout is retried once at once
+// with a new client (a restarted v3 agent refuses the cached engine time).
 func (p *snmpPool) get(ctx context.Context, key snmpTargetKey, acc *definitions.SNMPAccess, oids []string, timeout time.Duration) (map[string]gosnmp.SnmpPDU, error) {
 	t := p.target(key)
 	select {
@@ -130,6 +131,20 @@ func (p *snmpPool) get(ctx context.Context, key snmpTargetKey, acc *definitions.
 		return nil, fmt.Errorf("wait for SNMP client of %s: %w", key.Address, ctx.Err())
 	}
 	defer func() { <-t.sem }()
+	reused := t.g != nil
+	out, err := t.getLocked(ctx, key, acc, oids, timeout)
+	if err != nil && reused && ctx.Err() == nil && !strings.Contains(err.Error(), "timeout") {
+		// A reused v3 client holds the agent's engine boots and time; after
+		// an agent restart its requests are refused. Retry once afresh,
+		// with a new discovery, so a reboot does not cost a poll.
+		out, err = t.getLocked(ctx, key, acc, oids, timeout)
+	}
+	return out, err
+}
+
+// getLocked runs one Get round on the target's client, creating it if
+// needed. The caller holds t.sem.
+func (t *snmpTarget) getLocked(ctx context.Context, key snmpTargetKey, acc *definitions.SNMPAccess, oids []string, timeout time.Duration) (map[string]gosnmp.SnmpPDU, error) {
 	if t.g == nil {
 		g, err := newGoSNMP(key, acc, timeout)
 		if err != nil {

@@ -44,7 +44,8 @@ func snmpEndpoint() engine.Endpoint {
 }
 
 func snmpCheck(acc *definitions.SNMPAccess, oids ...string) *definitions.HostCheck {
-	return &definitions.HostCheck{Monitor: "m", Kind: definitions.CheckSNMP, Timeout: 3 * time.Second, OIDs: oids, SNMP: acc}
+	// Generous: snmpd forks the pass script per OID, slow on a loaded machine.
+	return &definitions.HostCheck{Monitor: "m", Kind: definitions.CheckSNMP, Timeout: 10 * time.Second, OIDs: oids, SNMP: acc}
 }
 
 func TestSNMPGetV2c(t *testing.T) {
@@ -112,7 +113,7 @@ func TestSNMPGetV2c(t *testing.T) {
 	if res.State != engine.StateCritical || !strings.Contains(res.Output, "no response") {
 		t.Errorf("wrong community: %v %q", res.State, res.Output)
 	}
-	if time.Since(start) > 2*time.Second {
+	if time.Since(start) > 5*time.Second {
 		t.Errorf("wrong community took %v", time.Since(start))
 	}
 	if strings.Contains(res.Output, "ripple-test") {
@@ -159,17 +160,12 @@ func TestSNMPv3Users(t *testing.T) {
 		t.Errorf("%d SNMP clients, want one per user and profile (%d)", n, len(testSNMPUsers)+2)
 	}
 
-	// A restarted agent (new engine boots): the client recovers by itself.
+	// A restarted agent (new engine boots): the cached client is refused,
+	// and the check retries at once with a fresh discovery.
 	d.restart(t)
-	var res engine.CheckResult
-	for range 3 {
-		res = c.Check(context.Background(), snmpEndpoint(), snmpCheck(d.v3(testSNMPUsers[1]), oidTestGauge))
-		if res.State == engine.StateOK {
-			break
-		}
-	}
+	res := c.Check(context.Background(), snmpEndpoint(), snmpCheck(d.v3(testSNMPUsers[1]), oidTestGauge))
 	if res.State != engine.StateOK {
-		t.Errorf("after agent restart: %v %q", res.State, res.Output)
+		t.Errorf("first poll after agent restart: %v %q", res.State, res.Output)
 	}
 }
 
@@ -271,7 +267,9 @@ func TestSNMPConcurrentPollsShareOneClient(t *testing.T) {
 			if i%4 >= 2 {
 				acc = d.v3(testSNMPUsers[0])
 			}
-			res := c.Check(context.Background(), snmpEndpoint(), snmpCheck(acc, oid))
+			hc := snmpCheck(acc, oid)
+			hc.Timeout = time.Minute // includes waiting for the target's client
+			res := c.Check(context.Background(), snmpEndpoint(), hc)
 			if res.State != engine.StateOK || len(res.Metrics) != 1 || res.Metrics[0].Value != want {
 				errs <- res.State.String() + " " + res.Output
 			}
@@ -296,7 +294,7 @@ func TestSNMPNoAgent(t *testing.T) {
 	if res.State != engine.StateCritical {
 		t.Errorf("no agent: %v %q, want CRITICAL", res.State, res.Output)
 	}
-	if time.Since(start) > 2*time.Second {
+	if time.Since(start) > 5*time.Second {
 		t.Errorf("took %v", time.Since(start))
 	}
 	res = c.Check(context.Background(), snmpEndpoint(), &definitions.HostCheck{Kind: definitions.CheckSNMP, OIDs: []string{oidTestGauge}})

@@ -187,12 +187,12 @@ func (s *testSNMPD) Set(t *testing.T, name, value string) {
 // v2c returns an access profile for the community.
 func (s *testSNMPD) v2c() *definitions.SNMPAccess {
 	return &definitions.SNMPAccess{Address: "127.0.0.1", Port: s.Port, Version: "2c", Community: s.Community,
-		Timeout: 500 * time.Millisecond, Retries: 1}
+		Timeout: 2 * time.Second, Retries: 1}
 }
 
 // v3 returns an access profile for a test user.
 func (s *testSNMPD) v3(u testSNMPUser) *definitions.SNMPAccess {
 	return &definitions.SNMPAccess{Address: "127.0.0.1", Port: s.Port, Version: "3", User: u.Name,
 		AuthProtocol: u.GoAuth, AuthPassphrase: u.AuthPass, PrivProtocol: u.GoPriv, PrivPassphrase: u.PrivPass,
-		Timeout: 500 * time.Millisecond, Retries: 1}
+		Timeout: 2 * time.Second, Retries: 1}
 }
