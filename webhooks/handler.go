@@ -30,6 +30,8 @@ const (
 	// maxDeliveryIDLen rejects absurd X-GitHub-Delivery values (GitHub
 	// sends a GUID).
 	maxDeliveryIDLen = 128
+	// maxEventLen bounds X-GitHub-Event (the longest real name is ~40).
+	maxEventLen = 64
 )
 
 // Response status strings, the value of {"status": ...} in every answer.
@@ -171,7 +173,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 	}
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	if event == "" || delivery == "" || len(delivery) > maxDeliveryIDLen {
+	if event == "" || len(event) > maxEventLen || delivery == "" || len(delivery) > maxDeliveryIDLen {
 		return http.StatusBadRequest, StatusBadRequest
 	}
 	sig := r.Header.Get("X-Hub-Signature-256")
