@@ -20,14 +20,15 @@ import (
 // store interfaces. It is safe for concurrent use. See the package
 // documentation for the durability model.
 type Store struct {
-	dir    string
-	path   string
-	lock   *dirLock
-	writer *sql.DB // one connection, used only by gc's goroutine and migrate
-	reader *sql.DB // query_only pool
-	gc     *groupCommitter
-	now    func() time.Time
-	closed atomic.Bool
+	dir     string
+	path    string
+	lock    *dirLock
+	writer  *sql.DB // one connection, used only by gc's goroutine and migrate
+	reader  *sql.DB // query_only pool
+	gc      *groupCommitter
+	journal journalStmts // prepared on writer
+	now     func() time.Time
+	closed  atomic.Bool
 }
 
 var (
@@ -93,6 +94,9 @@ func open(ctx context.Context, dataDir string, o options) (_ *Store, err error) 
 		return nil, fmt.Errorf("open %s: %w", s.path, err)
 	}
 	if err := migrate(ctx, s.writer, s.path); err != nil {
+		return nil, err
+	}
+	if s.journal, err = prepareJournal(ctx, s.writer); err != nil {
 		return nil, err
 	}
 	if s.reader, err = openDB(ctx, s.path, true); err != nil {
@@ -168,6 +172,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	s.journal.close()
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
