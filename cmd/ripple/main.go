@@ -63,6 +63,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print version and build information", runVersion},
+		{"serve", "run the GitOps daemon: watch, roll out, plan pull requests, serve the API", runServe},
 		{"hosts", "hosts trust NAME...: record SSH host keys in known_hosts", runHosts},
 		{"apply", "plan from the last applied commit to REV and roll it out", runApply},
 		{"validate", "check the definitions in a directory", runValidate},

@@ -1,0 +1,390 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/httpapi"
+	"github.com/ripple-ops/ripple/engine/sqlstore"
+	"github.com/ripple-ops/ripple/jobs"
+	"github.com/ripple-ops/ripple/webhooks"
+)
+
+// serveConfig is `ripple serve`'s effective configuration. Secrets are
+// never held here: only the paths of the files that hold them.
+type serveConfig struct {
+	repo, branch, data, listen string
+	poll                       time.Duration
+	publicURL                  string
+	githubRepo, githubAPIURL   string
+	githubTokenFile            string
+	webhookSecretFile          string
+	apiTokensFile              string
+	logFormat, logLevel        string
+
+	repoTokenFile, repoSSHKeyFile, repoKnownHostsFile string
+	allowEmpty, allowForkPRs                          bool
+	shutdownTimeout                                   time.Duration
+}
+
+func (c *serveConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.repo, "repo", "", "ops repo: local `PATH`, https://... or ssh://... / git@host:path (required)")
+	fs.StringVar(&c.branch, "branch", "main", "tracked `BRANCH`; only refs/heads/BRANCH triggers")
+	fs.StringVar(&c.data, "data", "./ripple-data", "data `DIR` (SQLite store, mirror clone)")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR`: API, webhooks, metrics")
+	fs.DurationVar(&c.poll, "poll", time.Minute, "backstop poll `INTERVAL` (0 disables polling)")
+	fs.StringVar(&c.publicURL, "public-url", "", "base `URL` of links in statuses and comments (default from --listen)")
+	fs.StringVar(&c.githubRepo, "github-repo", "", "`OWNER/NAME` to report statuses and plan comments to")
+	fs.StringVar(&c.githubAPIURL, "github-api-url", "https://api.github.com/", "GitHub API `URL` (GitHub Enterprise, tests)")
+	fs.StringVar(&c.githubTokenFile, "github-token-file", "", "`FILE` holding the token for statuses and comments")
+	fs.StringVar(&c.webhookSecretFile, "webhook-secret-file", "", "`FILE` holding the webhook secret; enables POST /webhooks/github")
+	fs.StringVar(&c.apiTokensFile, "api-tokens-file", "", "`FILE` of API tokens, lines `TOKEN ROLE [NAME]` (viewer, operator)")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "log `FORMAT`: console, json or auto (console on a TTY)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&c.repoTokenFile, "repo-token-file", "", "`FILE` holding a token for an https --repo")
+	fs.StringVar(&c.repoSSHKeyFile, "repo-ssh-key-file", "", "private key `FILE` for an ssh --repo")
+	fs.StringVar(&c.repoKnownHostsFile, "repo-known-hosts-file", "", "known_hosts `FILE` for an ssh --repo (host keys are always verified)")
+	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a commit that removes every host or every job")
+	fs.BoolVar(&c.allowForkPRs, "allow-fork-prs", false, "plan pull requests from forks too")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
+}
+
+// parseServeFlags parses args, then fills every flag not given on the
+// command line from RIPPLE_<NAME> (dashes as underscores): flag > env >
+// default.
+func parseServeFlags(args []string, e env) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	c.flags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: ripple serve --repo REPO [flags]\n\nThe GitOps daemon: watches the branch (poll and webhook), rolls out each\nmerge, plans pull requests, serves the API and metrics. Every flag can also\nbe set as RIPPLE_<NAME> in the environment, e.g. RIPPLE_POLL=30s.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, exitError{2}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "ripple serve: unexpected argument %q\n", fs.Arg(0))
+		return nil, exitError{2}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || envErr != nil {
+			return
+		}
+		name := "RIPPLE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := e.getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		fmt.Fprintf(e.stderr, "ripple serve: %v\n", envErr)
+		return nil, exitError{2}
+	}
+	if err := c.check(); err != nil {
+		fmt.Fprintf(e.stderr, "ripple serve: %v\n", err)
+		return nil, exitError{2}
+	}
+	return c, nil
+}
+
+func (c *serveConfig) check() error {
+	switch {
+	case c.repo == "":
+		return errors.New("--repo is required")
+	case c.poll < 0:
+		return errors.New("--poll must not be negative")
+	case c.webhookSecretFile != "" && c.githubRepo == "":
+		return errors.New("--webhook-secret-file needs --github-repo: only that repository's deliveries are accepted")
+	case c.githubRepo != "" && strings.Count(c.githubRepo, "/") != 1:
+		return fmt.Errorf("--github-repo %q is not OWNER/NAME", c.githubRepo)
+	}
+	switch c.logFormat {
+	case "auto", "console", "json":
+	default:
+		return fmt.Errorf("--log-format %q: want auto, console or json", c.logFormat)
+	}
+	if _, err := zerolog.ParseLevel(c.logLevel); err != nil || c.logLevel == "" {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	if c.publicURL == "" {
+		host := c.listen
+		if h, p, err := net.SplitHostPort(c.listen); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
+			host = net.JoinHostPort("127.0.0.1", p)
+		}
+		c.publicURL = "http://" + host
+	}
+	c.publicURL = strings.TrimRight(c.publicURL, "/")
+	return nil
+}
+
+func newServeLogger(c *serveConfig, w io.Writer) zerolog.Logger {
+	level, _ := zerolog.ParseLevel(c.logLevel)
+	console := c.logFormat == "console"
+	if c.logFormat == "auto" {
+		f, ok := w.(*os.File)
+		console = ok && isatty.IsTerminal(f.Fd())
+	}
+	if console {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Str("service", "ripple").Logger()
+}
+
+// logConfig logs the effective configuration. Secrets are only ever file
+// paths here, and credentials in the repo URL are redacted.
+func (c *serveConfig) log(l zerolog.Logger) {
+	repo := c.repo
+	if u, err := url.Parse(repo); err == nil && u.User != nil {
+		repo = u.Redacted()
+	}
+	l.Info().Str("version", version).Str("repo", repo).Str("branch", c.branch).Str("data", c.data).
+		Str("listen", c.listen).Dur("poll", c.poll).Str("public_url", c.publicURL).
+		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
+		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
+		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
+		Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).
+		Msg("starting ripple serve")
+}
+
+// runServe is `ripple serve`: it wires the store, transports, rollout
+// engine, GitHub reporting, webhooks, daemon and HTTP API, runs them until
+// SIGINT or SIGTERM, and shuts down in order: readiness off, daemon
+// drained, HTTP closed, store closed.
+func runServe(ctx context.Context, args []string, e env) error {
+	c, err := parseServeFlags(args, e)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	log := newServeLogger(c, e.stderr)
+	c.log(log)
+
+	store, err := sqlstore.Open(ctx, c.data)
+	if err != nil {
+		return fmt.Errorf("open data directory %s: %w", c.data, err)
+	}
+	defer store.Close()
+
+	var tokens *httpapi.Tokens
+	if c.apiTokensFile != "" {
+		if tokens, err = httpapi.LoadTokens(c.apiTokensFile); err != nil {
+			return err
+		}
+	} else {
+		log.Warn().Msg("no --api-tokens-file: every /api/v1 request is refused")
+	}
+
+	sshOpts := jobs.SSHOptions{Logger: &log}
+	transport := jobs.NewTransport(jobs.NewSSH(sshOpts), jobs.NewLocal(sshOpts))
+	defer transport.Close()
+	checker := jobs.NewChecker(jobs.CheckerOptions{Commander: transport})
+	defer checker.Close()
+	secrets := serveSecrets{}
+
+	var reporter *webhooks.GitHubReporter
+	if c.githubRepo != "" && c.githubTokenFile != "" {
+		if reporter, err = newReporter(c, store, log); err != nil {
+			return err
+		}
+	} else if c.githubRepo != "" {
+		log.Warn().Msg("--github-repo without --github-token-file: statuses are kept locally only")
+	}
+	notifyOutbox := func() {
+		if reporter != nil {
+			reporter.Notify()
+		}
+	}
+
+	reg := httpapi.NewRegistry(version)
+	rollout := engine.NewRollout(engine.RolloutOptions{
+		Store: store, Executor: transport, Checker: checker, Secrets: secrets,
+		Progress: engine.ProgressFunc(func(engine.ProgressEvent) { notifyOutbox() }),
+		Logger:   log,
+		RunURL:   func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
+	})
+	monitors := engine.NewMonitorRunner(engine.MonitorRunnerOptions{
+		Checker: checker, Secrets: secrets, Logger: log,
+		Results: engine.StoreResultSink{Metrics: store, States: store},
+	})
+	dopts := engine.DaemonOptions{
+		Mirror: engine.MirrorOptions{
+			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
+			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
+		},
+		Store: store, Runner: rollout, Poll: c.poll, PublicURL: c.publicURL,
+		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
+		Metrics: engine.NewDaemonMetrics(reg), Logger: log,
+		OnDefinitions: func(defs *definitions.Definitions) { monitors.ApplyConfig(defs) },
+	}
+	if reporter != nil {
+		dopts.Outbox, dopts.Comments = reporter, reporter
+	}
+	daemon, err := engine.NewDaemon(dopts)
+	if err != nil {
+		return err
+	}
+
+	var hook http.Handler
+	if c.webhookSecretFile != "" {
+		secret, err := readSecret(c.webhookSecretFile)
+		if err != nil {
+			return err
+		}
+		if hook, err = webhooks.NewHandler(webhooks.HandlerOptions{
+			Secret: []byte(secret), Repos: []string{c.githubRepo}, Sink: daemon, Deliveries: store, Logger: log,
+		}); err != nil {
+			return err
+		}
+	}
+	api := httpapi.New(httpapi.Options{
+		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
+	})
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	srv := httpapi.NewServer(c.listen, api)
+	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
+
+	return serveRun(ctx, log, c, srv, ln, api, daemon, reporter, monitors)
+}
+
+// serveRun runs the components until ctx ends and shuts them down in
+// order. Every goroutine belongs to one errgroup and is waited for.
+func serveRun(ctx context.Context, log zerolog.Logger, c *serveConfig, srv *http.Server, ln net.Listener,
+	api *httpapi.Handler, daemon *engine.Daemon, reporter *webhooks.GitHubReporter, monitors *engine.MonitorRunner) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	daemonCtx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDaemon()
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+
+	g := new(errgroup.Group)
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	daemonDone := make(chan error, 1)
+	g.Go(func() error {
+		err := daemon.Run(daemonCtx)
+		daemonDone <- err
+		return err
+	})
+	g.Go(func() error { return monitors.Run(bgCtx) })
+	if reporter != nil {
+		g.Go(func() error {
+			if err := reporter.Run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for {
+			select {
+			case <-bgCtx.Done():
+				return nil
+			case <-hup:
+				log.Info().Msg("SIGHUP: reconciling now")
+				daemon.Trigger("sighup")
+			}
+		}
+	})
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+	case runErr = <-daemonDone:
+		daemonDone <- runErr
+		log.Error().Err(runErr).Msg("daemon stopped")
+	}
+	api.SetStopping()
+	stopDaemon()
+	runErr = <-daemonDone
+	// Let the outbox deliver the final statuses the drain produced.
+	if reporter != nil {
+		reporter.Notify()
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn().Err(err).Msg("http shutdown")
+	}
+	stopBackground()
+	if err := g.Wait(); err != nil && runErr == nil {
+		runErr = err
+	}
+	log.Info().Msg("stopped")
+	return runErr
+}
+
+func newReporter(c *serveConfig, store engine.Store, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
+	token, err := readSecret(c.githubTokenFile)
+	if err != nil {
+		return nil, err
+	}
+	apiURL := c.githubAPIURL
+	if apiURL == "https://api.github.com/" || apiURL == "https://api.github.com" {
+		apiURL = ""
+	}
+	client, err := webhooks.NewGitHubClient(apiURL, token, nil)
+	if err != nil {
+		return nil, err
+	}
+	owner, name, _ := strings.Cut(c.githubRepo, "/")
+	return webhooks.NewGitHubReporter(webhooks.GitHubReporterOptions{Client: client, Owner: owner, Repo: name, Store: store, Logger: log})
+}
+
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret file: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", path)
+	}
+	return s, nil
+}
+
+// serveSecrets resolves env() and file() in definitions from the daemon's
+// environment and disk, for runs and monitors only (never plans).
+type serveSecrets struct{}
+
+func (serveSecrets) Env(name string) (string, bool)       { return os.LookupEnv(name) }
+func (serveSecrets) ReadFile(path string) ([]byte, error) { return os.ReadFile(filepath.Clean(path)) }
