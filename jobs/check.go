@@ -52,13 +52,13 @@ type CheckerOptions struct {
 // one SNMP client per target and the previous counter samples for rates;
 // Close releases the clients. It starts no goroutines.
 type Checker struct {
-	cmd      Commander
-	http     *http.Client
-	insecure *http.Client
-	now      func() time.Time
+	cmd            Commander
+	httpClient     *http.Client
+	insecureClient *http.Client
+	now            func() time.Time
 
-	reMu sync.Mutex
-	res  map[string]*regexp.Regexp
+	patternsMu sync.Mutex
+	patterns   map[string]*regexp.Regexp
 
 	snmp *snmpPool
 }
@@ -68,18 +68,18 @@ var _ engine.Checker = (*Checker)(nil)
 // NewChecker returns a Checker. Call Close when done with it.
 func NewChecker(opts CheckerOptions) *Checker {
 	c := &Checker{
-		cmd:  opts.Commander,
-		now:  opts.Now,
-		http: opts.HTTPClient,
-		res:  make(map[string]*regexp.Regexp),
+		cmd:        opts.Commander,
+		now:        opts.Now,
+		httpClient: opts.HTTPClient,
+		patterns:   make(map[string]*regexp.Regexp),
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.http == nil {
-		c.http = newCheckHTTPClient(false)
+	if c.httpClient == nil {
+		c.httpClient = newCheckHTTPClient(false)
 	}
-	c.insecure = newCheckHTTPClient(true)
+	c.insecureClient = newCheckHTTPClient(true)
 	c.snmp = newSNMPPool(opts.SNMPIdleTimeout, opts.SNMPRateTTL, c.now)
 	return c
 }
@@ -87,8 +87,8 @@ func NewChecker(opts CheckerOptions) *Checker {
 // Close closes idle HTTP connections and every SNMP client. The Checker
 // stays usable: clients are reopened on demand.
 func (c *Checker) Close() error {
-	c.http.CloseIdleConnections()
-	c.insecure.CloseIdleConnections()
+	c.httpClient.CloseIdleConnections()
+	c.insecureClient.CloseIdleConnections()
 	c.snmp.closeAll()
 	return nil
 }
@@ -136,22 +136,22 @@ func (c *Checker) Check(ctx context.Context, ep engine.Endpoint, check *definiti
 	}
 }
 
-// regexp returns the compiled pattern, cached: monitors reuse a handful of
-// patterns thousands of times a minute.
-func (c *Checker) regexp(pattern string) (*regexp.Regexp, error) {
-	c.reMu.Lock()
-	defer c.reMu.Unlock()
-	if re, ok := c.res[pattern]; ok {
+// bodyPattern returns the compiled pattern, cached: monitors reuse a
+// handful of patterns thousands of times a minute.
+func (c *Checker) bodyPattern(pattern string) (*regexp.Regexp, error) {
+	c.patternsMu.Lock()
+	defer c.patternsMu.Unlock()
+	if re, ok := c.patterns[pattern]; ok {
 		return re, nil
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, fmt.Errorf("body pattern %q: %w", pattern, err)
 	}
-	if len(c.res) > 4096 { // patterns come from definitions; bound anyway
-		clear(c.res)
+	if len(c.patterns) > 4096 { // patterns come from definitions; bound anyway
+		clear(c.patterns)
 	}
-	c.res[pattern] = re
+	c.patterns[pattern] = re
 	return re, nil
 }
 
