@@ -1,0 +1,34 @@
+job "nginx-config" {
+  description = "nginx config for the web tier"
+  targets {
+    groups = ["web"]
+  }
+  step "config" {
+    file {
+      source      = "../files/nginx.conf.tmpl"
+      destination = "/etc/nginx/nginx.conf"
+      mode        = "0644"
+    }
+  }
+  step "reload" {
+    run     = "nginx -t && systemctl reload nginx"
+    timeout = "30s"
+  }
+  rollout {
+    waves        = [1, "50%"]
+    max_failures = "25%"
+    health_gate {
+      monitors         = ["web-http"]
+      min_healthy_time = "30s"
+      healthy_deadline = "5m"
+    }
+  }
+}
+
+job "nginx-pkg" {
+  targets { groups = ["web"] }
+  step "install" {
+    run = "apt-get install -y nginx=${host.vars.nginx_version}"
+  }
+  rollout { waves = [1, "100%"] }
+}

@@ -1,0 +1,18 @@
+group "web" {
+  description = "public web tier"
+  vars        = { nginx_version = "1.24.0-1", nginx_workers = 6 }
+}
+
+group "tokyo" { vars = { dc = "tyo1" } }
+group "osaka" { vars = { dc = "osa1" } }
+
+window "weekend-night" {
+  cron     = "0 1 * * SAT"
+  duration = "4h"
+  timezone = "Asia/Tokyo"
+}
+
+notifier "ops-chat" {
+  type = "webhook"
+  url  = env("OPS_WEBHOOK_URL")
+}
