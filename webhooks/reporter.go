@@ -86,6 +86,7 @@ type GitHubReporter struct {
 	now         func() time.Time
 	sleep       func(context.Context, time.Duration) error
 	notify      chan struct{} // one slot: coalesced wake-ups
+	flushMu     sync.Mutex    // one Flush at a time (Run's and any caller's)
 
 	mu           sync.Mutex // serializes GitHub calls; guards the fields below
 	lastWrite    time.Time
@@ -181,8 +182,11 @@ func (r *GitHubReporter) Run(ctx context.Context) error {
 // Flush delivers pending statuses until the outbox is empty. Rate limits
 // and transient errors are waited out and retried (the outbox is re-read
 // after each wait, so a state that was superseded meanwhile is not sent);
-// it returns early only when ctx ends or the store fails.
+// it returns early only when ctx ends or the store fails. Concurrent calls
+// (e.g. a final Flush at shutdown while Run is busy) take turns.
 func (r *GitHubReporter) Flush(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
 	failures := 0
 	for {
 		pending, err := r.store.PendingStatuses(ctx, outboxBatch)
