@@ -14,6 +14,9 @@ import (
 // value evaluates a static attribute (no host, no secrets) and converts it
 // to ty. ok is false when the attribute is null or an error was reported.
 func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
+	if v, ok := literalValue(a.Expr, ty); ok {
+		return v, true
+	}
 	v, diags := a.Expr.Value(l.static)
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
