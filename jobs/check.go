@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -95,14 +96,20 @@ func (c *Checker) Close() error {
 
 // Check runs one check, bounded by check.Timeout (DefaultCheckTimeout when
 // zero) and by ctx. It never panics: a panic inside an executor becomes
-// UNKNOWN. At and Duration are always set; Output is one line, capped and
+// UNKNOWN, and so does a check whose ctx was canceled. At and Duration are always set; Output is one line, capped and
 // with check.Secrets redacted.
 func (c *Checker) Check(ctx context.Context, ep engine.Endpoint, check *definitions.HostCheck) (res engine.CheckResult) {
 	start := c.now()
 	var secrets []string
+	parent := ctx
 	defer func() {
 		if r := recover(); r != nil {
 			res = engine.CheckResult{State: engine.StateUnknown, Output: fmt.Sprintf("check panicked: %v", r)}
+		}
+		if errors.Is(parent.Err(), context.Canceled) {
+			// The caller gave up (shutdown, monitor removed): whatever the
+			// executor saw says nothing about the service.
+			res = engine.CheckResult{State: engine.StateUnknown, Output: "check canceled"}
 		}
 		res.At = start
 		res.Duration = c.now().Sub(start)

@@ -52,3 +52,24 @@ func TestCheckTCP(t *testing.T) {
 		t.Errorf("bad port: %v %q", res.State, res.Output)
 	}
 }
+
+func TestCheckCanceledIsUnknown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c := NewChecker(CheckerOptions{Commander: checkTestShell{}})
+	for _, hc := range []*definitions.HostCheck{
+		{Kind: definitions.CheckTCP, Address: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port},
+		{Kind: definitions.CheckHTTP, URL: "http://" + ln.Addr().String() + "/"},
+		{Kind: definitions.CheckCommand, Command: "sleep 1"},
+	} {
+		res := c.Check(ctx, localEndpoint(), hc)
+		if res.State != engine.StateUnknown || res.Output != "check canceled" || res.At.IsZero() {
+			t.Errorf("%s: %+v, want UNKNOWN check canceled", hc.Kind, res)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"math"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,4 +231,25 @@ func FuzzSNMPReply(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSNMPRatesConcurrent(t *testing.T) {
+	r := newSNMPRates(0)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := snmpRateKey{Monitor: "m", Host: "h" + strconv.Itoa(g), OID: ".1"}
+			for i := range 100 {
+				rate, reason, ok := r.observe(key, counterSample{Value: uint64(i * 10), Bits: 64, At: t0.Add(time.Duration(i) * time.Second)})
+				if i > 0 && (!ok || rate != 10) {
+					t.Errorf("series %d poll %d: %v %q %v", g, i, rate, reason, ok)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
