@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ripple-ops/ripple/engine/httpapi"
+)
+
+// apiClient talks to a running daemon's /api/v1 for the operator commands
+// (runs, show, approve, abort, run, status, hosts).
+type apiClient struct {
+	server string
+	token  string
+	http   *http.Client
+	json   bool
+	e      env
+}
+
+// clientFlags are the flags every operator command takes.
+type clientFlags struct {
+	server, tokenFile string
+	json              bool
+}
+
+func (f *clientFlags) register(fs *flag.FlagSet, e env) {
+	server := e.getenv("RIPPLE_SERVER")
+	if server == "" {
+		server = "http://127.0.0.1:8080"
+	}
+	fs.StringVar(&f.server, "server", server, "daemon `URL` (env RIPPLE_SERVER)")
+	fs.StringVar(&f.tokenFile, "token-file", e.getenv("RIPPLE_TOKEN_FILE"), "`FILE` holding the API token (env RIPPLE_TOKEN_FILE, or the token itself in RIPPLE_TOKEN)")
+	fs.BoolVar(&f.json, "json", false, "print JSON for scripts instead of a table")
+}
+
+// client builds the API client. The token comes from --token-file, else
+// RIPPLE_TOKEN; it never appears on the command line.
+func (f *clientFlags) client(e env) (*apiClient, error) {
+	token := strings.TrimSpace(e.getenv("RIPPLE_TOKEN"))
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read token: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if !strings.HasPrefix(f.server, "http://") && !strings.HasPrefix(f.server, "https://") {
+		return nil, fmt.Errorf("--server %q must start with http:// or https://", f.server)
+	}
+	return &apiClient{
+		server: strings.TrimRight(f.server, "/"),
+		token:  token,
+		http:   &http.Client{Timeout: 30 * time.Second},
+		json:   f.json,
+		e:      e,
+	}, nil
+}
+
+// apiError is an error answer from the daemon.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.status) }
+
+// do sends a request and decodes a JSON answer into out (when non-nil).
+// The raw body is returned for --json output.
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e httpapi.Error
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return nil, &apiError{status: resp.StatusCode, msg: e.Error}
+		}
+		return nil, &apiError{status: resp.StatusCode, msg: strings.TrimSpace(string(raw))}
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return nil, fmt.Errorf("decode answer: %w", err)
+		}
+	}
+	return raw, nil
+}
+
+// printJSON writes the daemon's answer as is, for scripts.
+func (c *apiClient) printJSON(raw []byte) {
+	c.e.stdout.Write(bytes.TrimSpace(raw))
+	fmt.Fprintln(c.e.stdout)
+}
+
+// parseClient parses an operator command's flags, interspersed with its
+// positional arguments, and checks their count. It returns exitError{2}
+// on usage errors.
+func parseClient(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, exitError{2}
+	}
+	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
+		fs.Usage()
+		return nil, exitError{2}
+	}
+	return pos, nil
+}
+
+func newClientFlagSet(name, usage string, e env) (*flag.FlagSet, *clientFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	cf := &clientFlags{}
+	cf.register(fs, e)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs, cf
+}
+
+// clientRun is the common shape of an operator command: parse, build the
+// client, act; a help request exits 0.
+func clientRun(args []string, e env, name, usage string, minPos, maxPos int, define func(fs *flag.FlagSet),
+	act func(c *apiClient, pos []string) error) error {
+	fs, cf := newClientFlagSet(name, usage, e)
+	if define != nil {
+		define(fs)
+	}
+	pos, err := parseClient(fs, args, minPos, maxPos)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	return act(c, pos)
+}
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	default:
+		return t.Local().Format("2006-01-02")
+	}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}

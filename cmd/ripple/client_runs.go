@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ripple-ops/ripple/engine/httpapi"
+)
+
+// runRuns is `ripple runs`: recent runs, newest first.
+func runRuns(ctx context.Context, args []string, e env) error {
+	var job, state string
+	var limit int
+	return clientRun(args, e, "runs", "usage: ripple runs [--job JOB] [--state STATE[,STATE]] [--limit N] [--json]\n\nLists recent runs, newest first.", 0, 0,
+		func(fs *flag.FlagSet) {
+			fs.StringVar(&job, "job", "", "only runs of `JOB`")
+			fs.StringVar(&state, "state", "", "only runs in `STATES` (comma-separated: running, failed, ...)")
+			fs.IntVar(&limit, "limit", 20, "at most `N` runs")
+		},
+		func(c *apiClient, _ []string) error {
+			q := url.Values{}
+			if job != "" {
+				q.Set("job", job)
+			}
+			if state != "" {
+				q.Set("state", state)
+			}
+			q.Set("limit", strconv.Itoa(limit))
+			var runs []httpapi.Run
+			raw, err := c.do(ctx, "GET", "/api/v1/runs?"+q.Encode(), nil, &runs)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(raw)
+				return nil
+			}
+			tw := newTable(e.stdout)
+			fmt.Fprintln(tw, "ID\tJOB\tSTATE\tCOMMIT\tTRIGGER\tACTOR\tCREATED\tSUMMARY")
+			for _, r := range runs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Job, r.State, shortSHA(r.Commit), r.Trigger, r.Actor, ago(r.Created), r.Summary)
+			}
+			return tw.Flush()
+		})
+}
+
+// runShow is `ripple show RUN`: a run with its waves and failing hosts.
+func runShow(ctx context.Context, args []string, e env) error {
+	return clientRun(args, e, "show", "usage: ripple show RUN [--json]\n\nShows a run: its waves, each host's result and the first line of every failure.", 1, 1, nil,
+		func(c *apiClient, pos []string) error {
+			id, err := parseRunID(pos[0], e)
+			if err != nil {
+				return err
+			}
+			var d httpapi.RunDetail
+			raw, err := c.do(ctx, "GET", "/api/v1/runs/"+id, nil, &d)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(raw)
+				return nil
+			}
+			printRunDetail(e, &d)
+			return nil
+		})
+}
+
+func printRunDetail(e env, d *httpapi.RunDetail) {
+	w := e.stdout
+	fmt.Fprintf(w, "run %d  %s  %s\n", d.ID, d.Job, strings.ToUpper(d.State))
+	fmt.Fprintf(w, "  commit   %s (%s)\n", d.Commit, d.Trigger)
+	if d.Actor != "" || d.Reason != "" {
+		fmt.Fprintf(w, "  by       %s: %s\n", d.Actor, d.Reason)
+	}
+	if d.Summary != "" {
+		fmt.Fprintf(w, "  summary  %s\n", d.Summary)
+	}
+	if d.Error != "" {
+		fmt.Fprintf(w, "  error    %s\n", firstLine(d.Error))
+	}
+	if d.URL != "" {
+		fmt.Fprintf(w, "  url      %s\n", d.URL)
+	}
+	for _, wave := range d.WaveDetails {
+		fmt.Fprintf(w, "  wave %d/%d  %-8s %s  ok %d  failed %d  running %d  pending %d\n", wave.Number, len(d.WaveDetails), wave.State,
+			progressBar(wave.Counts.OK+wave.Counts.Failed, len(wave.Hosts), 20), wave.Counts.OK, wave.Counts.Failed, wave.Counts.Running, wave.Counts.Pending)
+		for _, h := range wave.Hosts {
+			if h.State != "failed" {
+				continue
+			}
+			msg := ""
+			for _, s := range h.Steps {
+				if s.Phase == "finished" && s.Status != "ok" && s.Status != "changed" && s.Status != "unchanged" && !s.Rollback {
+					msg = fmt.Sprintf("step %s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, firstLine(s.Error+" "+s.Stderr))
+				}
+			}
+			fmt.Fprintf(w, "    FAILED %s  %s\n", h.Host, strings.TrimSpace(msg))
+		}
+	}
+	for _, ev := range d.Events {
+		fmt.Fprintf(w, "  %s  %s by %s  %s\n", ev.At.Local().Format(time.DateTime), ev.Action, ev.Actor, ev.Reason)
+	}
+}
+
+func progressBar(done, total, width int) string {
+	if total <= 0 {
+		return "[" + strings.Repeat(" ", width) + "]"
+	}
+	n := done * width / total
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+// runApprove is `ripple approve RUN [--reason TEXT]`.
+func runApprove(ctx context.Context, args []string, e env) error {
+	return runAction(ctx, args, e, "approve", "usage: ripple approve RUN [--reason TEXT] [--json]\n\nLets a run waiting for an operator go on. Needs an operator token.")
+}
+
+// runAbort is `ripple abort RUN [--reason TEXT]`.
+func runAbort(ctx context.Context, args []string, e env) error {
+	return runAction(ctx, args, e, "abort", "usage: ripple abort RUN [--reason TEXT] [--json]\n\nStops a run between hosts; its on_failure policy applies. Needs an operator token.")
+}
+
+func runAction(ctx context.Context, args []string, e env, action, usage string) error {
+	var reason string
+	return clientRun(args, e, action, usage, 1, 1,
+		func(fs *flag.FlagSet) { fs.StringVar(&reason, "reason", "", "why; recorded with your token's name") },
+		func(c *apiClient, pos []string) error {
+			id, err := parseRunID(pos[0], e)
+			if err != nil {
+				return err
+			}
+			var r httpapi.Run
+			raw, err := c.do(ctx, "POST", "/api/v1/runs/"+id+"/"+action, httpapi.ActionRequest{Reason: reason}, &r)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(raw)
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "run %d %s: %s requested; now %s\n", r.ID, r.Job, action, r.State)
+			return nil
+		})
+}
+
+// runRun is `ripple run JOB`: a manual run at the applied commit.
+func runRun(ctx context.Context, args []string, e env) error {
+	var hosts, reason string
+	var wait bool
+	var interval time.Duration
+	return clientRun(args, e, "run", "usage: ripple run JOB [--hosts a,b] [--reason TEXT] [--wait] [--json]\n\nStarts a run of JOB at the applied commit, on all its hosts or the ones named.\nWith --wait, follows it to the end; the exit status is 1 unless it succeeded.", 1, 1,
+		func(fs *flag.FlagSet) {
+			fs.StringVar(&hosts, "hosts", "", "comma-separated `HOSTS` (default: every target of the job)")
+			fs.StringVar(&reason, "reason", "", "why; recorded with your token's name")
+			fs.BoolVar(&wait, "wait", false, "follow the run until it ends")
+			fs.DurationVar(&interval, "interval", time.Second, "poll `INTERVAL` with --wait")
+		},
+		func(c *apiClient, pos []string) error {
+			req := httpapi.RunRequest{Reason: reason}
+			for _, h := range strings.Split(hosts, ",") {
+				if h = strings.TrimSpace(h); h != "" {
+					req.Hosts = append(req.Hosts, h)
+				}
+			}
+			var r httpapi.Run
+			raw, err := c.do(ctx, "POST", "/api/v1/jobs/"+url.PathEscape(pos[0])+"/runs", req, &r)
+			if err != nil {
+				return err
+			}
+			if !wait {
+				if c.json {
+					c.printJSON(raw)
+				} else {
+					fmt.Fprintf(e.stdout, "run %d of %s queued on %d hosts in %d waves\n", r.ID, r.Job, countHosts(r.Waves), len(r.Waves))
+				}
+				return nil
+			}
+			return waitRun(ctx, c, e, r.ID, interval)
+		})
+}
+
+// waitRun polls a run until it is final, printing a line whenever its
+// progress changes.
+func waitRun(ctx context.Context, c *apiClient, e env, id int64, interval time.Duration) error {
+	last := ""
+	for {
+		var d httpapi.RunDetail
+		raw, err := c.do(ctx, "GET", "/api/v1/runs/"+strconv.FormatInt(id, 10), nil, &d)
+		if err != nil {
+			return err
+		}
+		line := fmt.Sprintf("run %d %s: %s %s", d.ID, d.Job, d.State, d.Summary)
+		if line != last && !c.json {
+			fmt.Fprintf(e.stdout, "%s  %s\n", time.Now().Format(time.TimeOnly), line)
+			last = line
+		}
+		switch d.State {
+		case "succeeded", "failed", "aborted", "error":
+			if c.json {
+				c.printJSON(raw)
+			} else {
+				printRunDetail(e, &d)
+			}
+			if d.State != "succeeded" {
+				return exitError{1}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+func countHosts(waves [][]string) int {
+	n := 0
+	for _, w := range waves {
+		n += len(w)
+	}
+	return n
+}
+
+func parseRunID(s string, e env) (string, error) {
+	if n, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64); err == nil && n > 0 {
+		return strconv.FormatInt(n, 10), nil
+	}
+	fmt.Fprintf(e.stderr, "ripple: %q is not a run id\n", s)
+	return "", exitError{2}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/httpapi"
+)
+
+// runStatus is `ripple status [REV]`: the daemon's state, or what ripple
+// did for one commit (its statuses and runs).
+func runStatus(ctx context.Context, args []string, e env) error {
+	return clientRun(args, e, "status", "usage: ripple status [COMMIT] [--json]\n\nWithout COMMIT: the daemon's branch, head, last applied commit and whether it\nis paused. With a full commit sha: its ripple/* statuses and runs.", 0, 1, nil,
+		func(c *apiClient, pos []string) error {
+			if len(pos) == 1 {
+				return commitStatus(ctx, c, e, pos[0])
+			}
+			var st engine.DaemonStatus
+			raw, err := c.do(ctx, "GET", "/api/v1/status", nil, &st)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(raw)
+				return nil
+			}
+			tw := newTable(e.stdout)
+			fmt.Fprintf(tw, "repo\t%s\n", st.Repo)
+			fmt.Fprintf(tw, "branch\t%s\n", st.Branch)
+			fmt.Fprintf(tw, "head\t%s\n", orDash(st.Head))
+			fmt.Fprintf(tw, "last applied\t%s\n", orDash(st.LastApplied))
+			if st.Base != st.LastApplied {
+				fmt.Fprintf(tw, "in progress\t%s\n", orDash(st.Base))
+			}
+			fmt.Fprintf(tw, "ready\t%v\n", st.Ready && !st.Stopping)
+			fmt.Fprintf(tw, "last fetch\t%s\n", ago(st.LastFetch))
+			if st.Paused != "" {
+				fmt.Fprintf(tw, "PAUSED\t%s\n", st.Paused)
+			}
+			if st.Refused != "" {
+				fmt.Fprintf(tw, "refused\t%s\n", st.Refused)
+			}
+			if st.LastError != "" {
+				fmt.Fprintf(tw, "last error\t%s\n", st.LastError)
+			}
+			return tw.Flush()
+		})
+}
+
+func commitStatus(ctx context.Context, c *apiClient, e env, sha string) error {
+	if len(sha) != 40 || strings.Trim(strings.ToLower(sha), "0123456789abcdef") != "" {
+		fmt.Fprintf(e.stderr, "ripple status: %q is not a full 40-character commit sha\n", sha)
+		return exitError{2}
+	}
+	var cm httpapi.Commit
+	raw, err := c.do(ctx, "GET", "/api/v1/commits/"+sha, nil, &cm)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "commit %s\n", cm.SHA)
+	tw := newTable(e.stdout)
+	fmt.Fprintln(tw, "CONTEXT\tSTATE\tDESCRIPTION")
+	for _, s := range cm.Statuses {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Context, s.State, s.Description)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(cm.Runs) > 0 {
+		fmt.Fprintln(e.stdout)
+		tw = newTable(e.stdout)
+		fmt.Fprintln(tw, "RUN\tJOB\tSTATE\tSUMMARY")
+		for _, r := range cm.Runs {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.ID, r.Job, r.State, r.Summary)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// runHostsCommand is `ripple hosts`: the inventory at the applied commit,
+// from the daemon; `ripple hosts trust ...` records SSH host keys locally.
+func runHostsCommand(ctx context.Context, args []string, e env) error {
+	if len(args) > 0 && args[0] == "trust" {
+		return runHosts(ctx, args, e)
+	}
+	return clientRun(args, e, "hosts", "usage: ripple hosts [--json]\n       ripple hosts trust [--dir DIR] NAME...\n\nLists the hosts of the applied commit with their groups and jobs.", 0, 0, nil,
+		func(c *apiClient, _ []string) error {
+			var hosts []httpapi.Host
+			raw, err := c.do(ctx, "GET", "/api/v1/hosts", nil, &hosts)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(raw)
+				return nil
+			}
+			tw := newTable(e.stdout)
+			fmt.Fprintln(tw, "HOST\tADDRESS\tGROUPS\tLABELS\tJOBS")
+			for _, h := range hosts {
+				labels := make([]string, 0, len(h.Labels))
+				for k, v := range h.Labels {
+					labels = append(labels, k+"="+v)
+				}
+				sort.Strings(labels)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Name, h.Address, orDash(strings.Join(h.Groups, ",")), orDash(strings.Join(labels, ",")), orDash(strings.Join(h.Jobs, ",")))
+			}
+			return tw.Flush()
+		})
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
