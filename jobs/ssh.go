@@ -127,6 +127,7 @@ func (s *SSH) exec(ctx context.Context, ep engine.Endpoint, cmd string, stdin io
 	defer c.release()
 	defer sess.Close()
 
+	started := time.Now()
 	waited := make(chan error, 1)
 	go func() { waited <- sess.Wait() }() // ends at exit status or session close below
 
@@ -166,8 +167,8 @@ func (s *SSH) exec(ctx context.Context, ep engine.Endpoint, cmd string, stdin io
 		}
 		return res, s.connLost(ep, c, err)
 	}
-	if timeout > 0 && res.ExitCode == exitTimedOut {
-		// the remote timeout(1) fired before ours
+	if timeout > 0 && res.ExitCode == exitTimedOut && time.Since(started) >= timeout {
+		// the remote timeout(1) fired before our timer
 		res.TimedOut = true
 	}
 	return res, nil

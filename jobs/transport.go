@@ -80,3 +80,10 @@ func (t *Transport) Close() error {
 	}
 	return nil
 }
+
+// The check executors run command checks through any transport.
+var (
+	_ Commander = (*SSH)(nil)
+	_ Commander = (*Local)(nil)
+	_ Commander = (*Transport)(nil)
+)

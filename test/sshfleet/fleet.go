@@ -326,7 +326,7 @@ func (f *Fleet) spawn(i int) error {
 		cmd.Wait()
 		close(p.done)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
 		case <-p.done:
@@ -334,14 +334,16 @@ func (f *Fleet) spawn(i int) error {
 			return fmt.Errorf("sshd for %s exited: %s", h.Name, lastLines(log, 5))
 		default:
 		}
-		if greets(h.HostPort()) {
+		// Watching the kernel's socket table costs nothing; probing with
+		// a connection would make sshd fork and re-exec for each probe.
+		if listening(h.Address, h.Port) {
 			break
 		}
 		if time.Now().After(deadline) {
 			stopProc(p)
-			return fmt.Errorf("sshd for %s not ready after 10s", h.Name)
+			return fmt.Errorf("sshd for %s not ready after 30s", h.Name)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	f.mu.Lock()
 	f.procs[i] = p
@@ -357,17 +359,25 @@ func lastLines(b []byte, n int) string {
 	return strings.Join(lines, "; ")
 }
 
-// greets reports whether an SSH server answers at hostPort with its banner.
-func greets(hostPort string) bool {
-	c, err := net.DialTimeout("tcp", hostPort, time.Second)
+// listening reports whether a socket listens on addr:port (IPv4), from
+// /proc/net/tcp, whose local addresses are little-endian hex "0100017F:1F90".
+func listening(addr string, port int) bool {
+	ip := net.ParseIP(addr).To4()
+	if ip == nil {
+		return false
+	}
+	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], port)
+	b, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
 		return false
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	buf := make([]byte, 4)
-	n, _ := c.Read(buf)
-	return n == 4 && string(buf) == "SSH-"
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[1] == want && f[3] == "0A" { // 0A: TCP_LISTEN
+			return true
+		}
+	}
+	return false
 }
 
 // StopHost stops host i: its sshd and every process it spawned (sessions),
