@@ -9,9 +9,9 @@
 // (validate, plan) they evaluate to unknown values, so a pull request can
 // never read a secret.
 //
-// Goroutines: Load parses files on up to GOMAXPROCS goroutines of its own
-// and waits for all of them before it returns; nothing else here starts
-// one. A *Definitions returned by Load is read-only and safe to share
+// Goroutines: Load parses files and decodes host blocks on up to
+// GOMAXPROCS goroutines of its own and waits for all of them before it
+// returns; nothing else here starts one. A *Definitions returned by Load is read-only and safe to share
 // between goroutines.
 //
 // The language itself is documented in docs/hcl.md.

@@ -93,10 +93,18 @@ func Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) {
 	// Blocks others refer to first, so checks that need them can run.
 	order := []string{"group", "credential", "snmp", "window", "notifier", "host", "monitor", "job"}
 	for _, typ := range order {
+		var blocks hcl.Blocks
 		for _, b := range content.Blocks {
 			if b.Type == typ {
-				l.decodeBlock(b)
+				blocks = append(blocks, b)
 			}
+		}
+		if typ == "host" {
+			l.decodeHosts(blocks)
+			continue
+		}
+		for _, b := range blocks {
+			l.decodeBlock(b)
 		}
 	}
 	l.defs.index = buildIndex(l.defs.Hosts)
@@ -200,6 +208,42 @@ func (l *loader) parseFiles() []*hcl.File {
 // fileStart is a range at the first byte of a file.
 func fileStart(name string) *hcl.Range {
 	return &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
+}
+
+// decodeHosts decodes host blocks, the bulk of a large inventory, on up to
+// GOMAXPROCS goroutines. Names are checked first, in order, so duplicates
+// are reported against the first definition; each worker then decodes with
+// its own diagnostics and references, merged back in block order.
+func (l *loader) decodeHosts(blocks hcl.Blocks) {
+	var accepted hcl.Blocks
+	for _, b := range blocks {
+		if l.checkName(b) && l.unique(b.Type, b.Labels[0], b.DefRange) {
+			accepted = append(accepted, b)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(accepted)/256+1)
+	parts := make([]*loader, workers)
+	hosts := make([]*Host, len(accepted))
+	var wg sync.WaitGroup
+	for w := range workers {
+		part := &loader{fsys: l.fsys, static: l.static, perHost: l.perHost}
+		parts[w] = part
+		wg.Go(func() {
+			for i := w; i < len(accepted); i += workers {
+				hosts[i] = part.decodeHost(accepted[i])
+			}
+		})
+	}
+	wg.Wait()
+	for _, part := range parts {
+		l.diags = append(l.diags, part.diags...)
+		l.refs = append(l.refs, part.refs...)
+	}
+	for _, h := range hosts {
+		if h != nil {
+			l.defs.Hosts[h.Name] = h
+		}
+	}
 }
 
 func (l *loader) decodeBlock(b *hcl.Block) {
