@@ -302,3 +302,28 @@ func TestSNMPNoAgent(t *testing.T) {
 		t.Errorf("no profile: %v %q", res.State, res.Output)
 	}
 }
+
+func TestSNMPManyOIDsAreChunked(t *testing.T) {
+	d := startSNMPD(t)
+	c := NewChecker(CheckerOptions{})
+	defer c.Close()
+	// More OIDs than one request may carry (gosnmp.MaxOids = 60): the
+	// gauge plus sysORUpTime.1..70 (a few rows exist, the rest do not).
+	oids := []string{oidTestGauge}
+	for i := 1; i <= 70; i++ {
+		oids = append(oids, ".1.3.6.1.2.1.1.9.1.4."+strconv.Itoa(i))
+	}
+	res := c.Check(context.Background(), snmpEndpoint(), snmpCheck(d.v2c(), oids...))
+	if strings.Contains(res.Output, "MaxOids") {
+		t.Fatalf("not chunked: %q", res.Output)
+	}
+	found := false
+	for _, m := range res.Metrics {
+		if m.Name == "value:1.3.6.1.4.1.99999.3.0" && m.Value == 42 {
+			found = true
+		}
+	}
+	if !found || len(res.Metrics) < 2 || res.State != engine.StateUnknown {
+		t.Errorf("got %v %q (%d metrics)", res.State, res.Output, len(res.Metrics))
+	}
+}

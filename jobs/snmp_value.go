@@ -23,7 +23,7 @@ type snmpValue struct {
 
 // errSNMPNoValue marks varbinds that carry no value (noSuchObject,
 // noSuchInstance, endOfMibView).
-var errSNMPNoValue = errors.New("no value")
+var errSNMPNoValue = errors.New("not present on the agent")
 
 // normalizeOID returns oid with one leading dot, as gosnmp names varbinds,
 // or an error when it is not a dotted numeric OID.
@@ -70,13 +70,13 @@ func snmpNumeric(pdu gosnmp.SnmpPDU) (v snmpValue, err error) {
 	v = snmpValue{OID: pdu.Name, Type: pdu.Type}
 	switch pdu.Type {
 	case gosnmp.NoSuchObject:
-		return v, fmt.Errorf("noSuchObject: %w", errSNMPNoValue)
+		return v, fmt.Errorf("noSuchObject, %w", errSNMPNoValue)
 	case gosnmp.NoSuchInstance:
-		return v, fmt.Errorf("noSuchInstance: %w", errSNMPNoValue)
+		return v, fmt.Errorf("noSuchInstance, %w", errSNMPNoValue)
 	case gosnmp.EndOfMibView:
-		return v, fmt.Errorf("endOfMibView: %w", errSNMPNoValue)
+		return v, fmt.Errorf("endOfMibView, %w", errSNMPNoValue)
 	case gosnmp.Null:
-		return v, fmt.Errorf("null value: %w", errSNMPNoValue)
+		return v, fmt.Errorf("null value, %w", errSNMPNoValue)
 	}
 	switch x := pdu.Value.(type) {
 	case int:
