@@ -140,18 +140,6 @@ func (j *journal) touched() map[string]int {
 	return out
 }
 
-// hasRollbackRows reports whether a rollback was planned already.
-func (j *journal) hasRollbackRows() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for k := range j.rows {
-		if k.rollback {
-			return true
-		}
-	}
-	return false
-}
-
 func sortHostSteps(rows []HostStep) {
 	sort.Slice(rows, func(a, b int) bool {
 		x, y := rows[a], rows[b]

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,11 +29,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	rippleBin = filepath.Join(dir, "ripple")
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if out, err := exec.Command(gobin, "build", "-o", rippleBin, "github.com/ripple-ops/ripple/cmd/ripple").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", rippleBin, "github.com/ripple-ops/ripple/cmd/ripple").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build ripple: %v\n%s", err, out)
 		os.RemoveAll(dir)
 		os.Exit(1)
