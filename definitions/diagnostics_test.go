@@ -49,3 +49,14 @@ func TestDiagnosticHelpers(t *testing.T) {
 		t.Errorf("diagnostics not sorted by file:\n%s", out)
 	}
 }
+
+func TestDuplicateNamesFirstDefinition(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.hcl":     {Data: []byte("group \"g\" {}\n\n\ngroup \"x\" {}\n")},
+		"sub/b.hcl": {Data: []byte("group \"x\" {}\n")},
+	}
+	_, diags := Load(fsys, "")
+	if len(diags) != 1 || diags[0].Summary != "Duplicate group" || !strings.Contains(diags[0].Detail, "previous definition at a.hcl:4") || diags[0].Subject.Filename != "sub/b.hcl" {
+		t.Errorf("diagnostics:\n%s", allDiags(diags))
+	}
+}
