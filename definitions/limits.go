@@ -110,7 +110,9 @@ func checkNesting(src []byte, filename string, template bool) *hcl.Diagnostic {
 			} else if i+1 < len(src) && src[i+1] == '*' {
 				end := bytes.Index(src[i+2:], []byte("*/"))
 				if end < 0 {
-					return nil // unterminated comment: the parser reports it
+					// Unterminated: keep scanning as code, so nothing the
+					// parser might read as code goes uncounted.
+					continue
 				}
 				for _, b := range src[i : i+2+end] {
 					if b == '\n' {
@@ -180,11 +182,14 @@ func heredocMarker(s []byte) []byte {
 		j++
 	}
 	start := j
+	// Like hclsyntax: an identifier, starting with a letter or '_'. Anything
+	// this scanner takes for a heredoc must be one for the parser too, or
+	// code inside it would go uncounted.
+	if j >= len(s) || !(s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z') {
+		return nil
+	}
 	for j < len(s) && (s[j] == '_' || s[j] == '-' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
 		j++
-	}
-	if j == start {
-		return nil
 	}
 	if j < len(s) && s[j] == '\r' {
 		j++

@@ -65,3 +65,20 @@ func TestDotFoldersSkipped(t *testing.T) {
 		t.Errorf("hosts %v groups %v", d.Hosts, d.Groups)
 	}
 }
+
+// TestNestingScannerAgreesWithParser checks inputs where the pre-scan must
+// treat text as code because the parser does.
+func TestNestingScannerAgreesWithParser(t *testing.T) {
+	deep := strings.Repeat("(", 200000)
+	for _, src := range []string{
+		"x = 1 /* " + deep,               // unterminated block comment
+		"x = <<1EOF\n" + deep,            // not a heredoc: the marker starts with a digit
+		"x = \"a\n" + deep,               // a string ends at the newline
+		"x = <<EOF\nEOF\n" + deep,        // heredoc closed, code again
+		"x = \"${\"${" + deep + "}\"}\"", // interpolations nest
+	} {
+		if d := checkNesting([]byte(src), "x.hcl", false); d == nil {
+			t.Errorf("%.30q...: not refused", src)
+		}
+	}
+}
