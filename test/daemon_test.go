@@ -1,0 +1,442 @@
+package test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ripple-ops/ripple/engine/httpapi"
+	"github.com/ripple-ops/ripple/test/githubfake"
+	"github.com/ripple-ops/ripple/test/sshfleet"
+	"github.com/ripple-ops/ripple/webhooks"
+)
+
+// The e2e daemon tests run `ripple serve` (built by TestMain) as a
+// subprocess against a real git repository the test commits to, a real
+// sshd fleet and the GitHub fake. Polling is off: every reconcile after the
+// first is triggered by a signed webhook, built from the fixture payloads.
+
+const (
+	dmGitHubRepo = "Codertocat/Hello-World" // the fixtures' repository
+	dmOperator   = "e2e-operator-token-0123456789"
+	dmSecret     = "e2e-webhook-secret"
+)
+
+type dmEnv struct {
+	t      *testing.T
+	repo   string // the ops repo's work tree (the daemon's --repo)
+	data   string
+	dir    string
+	addr   string
+	fake   *githubfake.Server
+	fleet  *sshfleet.Fleet
+	cmd    *exec.Cmd
+	done   chan error
+	logs   int
+	client *http.Client
+}
+
+func newDmEnv(t *testing.T, hosts int) *dmEnv {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git binary not found")
+	}
+	e := &dmEnv{t: t, dir: t.TempDir(), client: &http.Client{Timeout: 10 * time.Second}}
+	e.repo = filepath.Join(e.dir, "ops")
+	e.data = filepath.Join(e.dir, "data")
+	e.fleet = sshfleet.Start(t, sshfleet.Options{Hosts: hosts})
+	e.fake = githubfake.New(t)
+	e.fake.RequireToken("gh-token")
+	for name, body := range map[string]string{"gh-token": "gh-token\n", "secret": dmSecret + "\n", "tokens": dmOperator + " operator e2e\n"} {
+		if err := os.WriteFile(filepath.Join(e.dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(e.repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.git("init", "-q", "-b", "main")
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *dmEnv) git(args ...string) string {
+	e.t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Dir = e.repo
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files ("" deletes one) and commits; it returns the sha.
+func (e *dmEnv) commit(msg string, files map[string]string) string {
+	e.t.Helper()
+	for name, body := range files {
+		p := filepath.Join(e.repo, name)
+		if body == "" {
+			_ = os.Remove(p)
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.git("add", "-A")
+	e.git("commit", "-q", "--allow-empty", "-m", msg)
+	return e.git("rev-parse", "HEAD")
+}
+
+// start runs `ripple serve` and waits until /readyz answers 200.
+func (e *dmEnv) start() {
+	e.t.Helper()
+	if e.addr == "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.addr = l.Addr().String()
+		l.Close()
+	}
+	e.logs++
+	logf, err := os.Create(filepath.Join(e.dir, fmt.Sprintf("serve-%d.log", e.logs)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.cmd = exec.Command(rippleBin, "serve",
+		"--repo", e.repo, "--data", e.data, "--listen", e.addr, "--poll", "0",
+		"--github-repo", dmGitHubRepo, "--github-api-url", e.fake.URL(),
+		"--github-token-file", filepath.Join(e.dir, "gh-token"),
+		"--webhook-secret-file", filepath.Join(e.dir, "secret"),
+		"--api-tokens-file", filepath.Join(e.dir, "tokens"),
+		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
+	e.cmd.Stdout, e.cmd.Stderr = logf, logf
+	e.cmd.Env = append(os.Environ(), "HOME="+e.dir)
+	if err := e.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.cmd.Wait(); logf.Close() }() // received by stop or kill
+	e.done = done
+	e.waitFor("daemon ready", 20*time.Second, func() bool {
+		resp, err := e.client.Get("http://" + e.addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// kill sends SIGKILL to the daemon and reaps it.
+func (e *dmEnv) kill() {
+	e.t.Helper()
+	if e.cmd == nil {
+		return
+	}
+	_ = e.cmd.Process.Kill()
+	<-e.done
+	e.cmd = nil
+}
+
+// stop ends the daemon with SIGTERM (SIGKILL after 15s) and shows its log
+// when the test failed.
+func (e *dmEnv) stop() {
+	if e.cmd != nil {
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.done:
+		case <-time.After(15 * time.Second):
+			_ = e.cmd.Process.Kill()
+			<-e.done
+		}
+		e.cmd = nil
+	}
+	if e.t.Failed() {
+		for i := 1; i <= e.logs; i++ {
+			b, _ := os.ReadFile(filepath.Join(e.dir, fmt.Sprintf("serve-%d.log", i)))
+			e.t.Logf("serve log %d:\n%s", i, lastLinesOf(string(b), 60))
+		}
+	}
+}
+
+func lastLinesOf(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e *dmEnv) waitFor(what string, timeout time.Duration, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitStatus waits until the fake holds a final (or the wanted) status for
+// (sha, context) and returns it.
+func (e *dmEnv) waitStatus(sha, context, state string) githubfake.Status {
+	e.t.Helper()
+	var st githubfake.Status
+	e.waitFor(fmt.Sprintf("%s %s on %.12s", context, state, sha), 40*time.Second, func() bool {
+		var ok bool
+		st, ok = e.fake.LatestStatus(sha, context)
+		return ok && st.State == state
+	})
+	return st
+}
+
+// webhook posts a signed delivery and returns the HTTP status.
+func (e *dmEnv) webhook(event, delivery string, body []byte) int {
+	e.t.Helper()
+	req, err := http.NewRequest("POST", "http://"+e.addr+"/webhooks/github", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	req.Header.Set("X-Hub-Signature-256", webhooks.Sign([]byte(dmSecret), body))
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// pushPayload edits the fixture of a new-branch push into an ordinary push
+// of the tracked branch from before to after.
+func pushPayload(t *testing.T, before, after string) []byte {
+	t.Helper()
+	p := loadFixture(t, "push/with-new-branch.payload.json")
+	p["ref"] = "refs/heads/main"
+	p["before"], p["after"] = before, after
+	p["created"], p["deleted"], p["forced"] = false, false, false
+	return mustJSON(t, p)
+}
+
+// prPayload edits the opened fixture into a same-repository pull request
+// number n into main whose head is sha.
+func prPayload(t *testing.T, action string, n int, sha string) []byte {
+	t.Helper()
+	p := loadFixture(t, "pull_request/opened.payload.json")
+	p["action"], p["number"] = action, n
+	pr := p["pull_request"].(map[string]any)
+	pr["number"] = n
+	pr["head"].(map[string]any)["sha"] = sha
+	pr["head"].(map[string]any)["ref"] = "feature"
+	pr["base"].(map[string]any)["ref"] = "main"
+	return mustJSON(t, p)
+}
+
+func loadFixture(t *testing.T, name string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "webhooks", "testdata", "github-webhooks", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// runs lists the daemon's runs through the API.
+func (e *dmEnv) runs(query string) []httpapi.Run {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+e.addr+"/api/v1/runs?"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+dmOperator)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []httpapi.Run
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func dmJob(name, run string, extra string) string {
+	return fmt.Sprintf("job %q {\n  targets { groups = [\"fleet\"] }\n  step \"main\" {\n    run = %q\n%s  }\n  rollout { waves = [1, \"100%%\"] }\n}\n", name, run, extra)
+}
+
+// TestDaemonMergePushPullRequest walks one daemon through the life of an
+// ops repo: the first merge rolls out, a signed push triggers at once (poll
+// is off) and its redelivery runs nothing, a failing job and an invalid
+// commit report on their commits, and a pull request gets one plan comment
+// that is edited on the next push.
+func TestDaemonMergePushPullRequest(t *testing.T) {
+	e := newDmEnv(t, 3)
+	first := e.commit("inventory and hello", map[string]string{
+		"hosts.hcl":      e.fleet.HCL(),
+		"jobs/hello.hcl": dmJob("hello", "echo hello from ${host.name}", ""),
+	})
+	e.start()
+
+	// The first commit rolls out on start-up.
+	if st := e.waitStatus(first, "ripple/validate", "success"); st.Repo != dmGitHubRepo {
+		t.Errorf("status posted to %q", st.Repo)
+	}
+	st := e.waitStatus(first, "ripple/job/hello", "success")
+	if !strings.HasPrefix(st.TargetURL, "http://"+e.addr+"/runs/") {
+		t.Errorf("target_url = %q", st.TargetURL)
+	}
+
+	// A merge, announced by a signed push: applied without polling.
+	second := e.commit("change hello", map[string]string{"jobs/hello.hcl": dmJob("hello", "echo hi from ${host.name}", "")})
+	push := pushPayload(t, first, second)
+	if code := e.webhook("push", "delivery-1", push); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	e.waitStatus(second, "ripple/job/hello", "success")
+
+	// The same delivery again is answered but not acted on: the commit made
+	// since stays unapplied until a new delivery arrives.
+	third := e.commit("add broken job", map[string]string{"jobs/broken.hcl": dmJob("broken", "echo cannot >&2; exit 3", "")})
+	if code := e.webhook("push", "delivery-1", push); code != http.StatusOK {
+		t.Fatalf("redelivery answered %d, want 200", code)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if got := e.runs("limit=100"); len(got) != 2 {
+		t.Fatalf("runs after a redelivery = %d, want 2", len(got))
+	}
+	if _, ok := e.fake.LatestStatus(third, "ripple/validate"); ok {
+		t.Fatal("a redelivered push must not trigger a reconcile")
+	}
+
+	// A failing job ends failure with its failing hosts counted.
+	if code := e.webhook("push", "delivery-2", pushPayload(t, second, third)); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	st = e.waitStatus(third, "ripple/job/broken", "failure")
+	if !regexp.MustCompile(`\d+ (of \d+ )?hosts? failed|\d+ failed`).MatchString(st.Description) {
+		t.Errorf("failure description %q does not count the failing hosts", st.Description)
+	}
+	if _, ok := e.fake.LatestStatus(third, "ripple/job/hello"); ok {
+		t.Error("an unchanged job got a status")
+	}
+
+	// An invalid commit gets ripple/validate failure naming file:line and
+	// runs nothing.
+	invalid := e.commit("typo", map[string]string{"jobs/typo.hcl": "job \"typo\" {\n  targets { groups = [\"fleet\"] }\n  step \"x\" { run = }\n}\n"})
+	if code := e.webhook("push", "delivery-3", pushPayload(t, third, invalid)); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	st = e.waitStatus(invalid, "ripple/validate", "failure")
+	if !strings.Contains(st.Description, "jobs/typo.hcl:3") {
+		t.Errorf("validate description %q does not name jobs/typo.hcl:3", st.Description)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got := e.runs("limit=100"); len(got) != 3 {
+		t.Errorf("runs after an invalid commit = %d, want 3", len(got))
+	}
+
+	// A pull request is validated and planned, never run, and keeps one
+	// plan comment that the next push edits.
+	e.git("checkout", "-q", "-b", "feature", third)
+	pr1 := e.commit("pr: change hello", map[string]string{"jobs/hello.hcl": dmJob("hello", "echo pr from ${host.name}", "")})
+	e.git("update-ref", "refs/pull/5/head", pr1)
+	if code := e.webhook("pull_request", "delivery-pr-1", prPayload(t, "opened", 5, pr1)); code != http.StatusAccepted {
+		t.Fatalf("pull_request answered %d", code)
+	}
+	e.waitStatus(pr1, "ripple/validate", "success")
+	plan := e.waitStatus(pr1, "ripple/plan", "success")
+	if !strings.Contains(plan.Description, "1 job, 3 hosts") {
+		t.Errorf("plan description = %q", plan.Description)
+	}
+	e.waitFor("plan comment", 20*time.Second, func() bool { return len(e.fake.Comments(5)) == 1 })
+
+	pr2 := e.commit("pr: and a new job", map[string]string{"jobs/extra.hcl": dmJob("extra", "true", "")})
+	e.git("update-ref", "refs/pull/5/head", pr2)
+	if code := e.webhook("pull_request", "delivery-pr-2", prPayload(t, "synchronize", 5, pr2)); code != http.StatusAccepted {
+		t.Fatalf("pull_request answered %d", code)
+	}
+	e.waitStatus(pr2, "ripple/plan", "success")
+	e.waitFor("plan comment edited", 20*time.Second, func() bool {
+		c := e.fake.Comments(5)
+		return len(c) == 1 && strings.Contains(c[0].Body, pr2[:12])
+	})
+	if c := e.fake.Comments(5); len(c) != 1 || c[0].Edits < 1 {
+		t.Errorf("comments = %+v, want one comment edited in place", c)
+	}
+	if got := e.runs("limit=100"); len(got) != 3 {
+		t.Errorf("a pull request started runs: %d runs, want 3", len(got))
+	}
+}
+
+// TestDaemonKilledMidRunResumes kills the daemon with SIGKILL while a run
+// is between waves and checks that a restart finishes it: the job's status
+// ends final and no status of the commit stays pending.
+func TestDaemonKilledMidRunResumes(t *testing.T) {
+	e := newDmEnv(t, 3)
+	base := e.commit("inventory", map[string]string{"hosts.hcl": e.fleet.HCL()})
+	e.start()
+	e.waitStatus(base, "ripple/validate", "success")
+
+	slow := e.commit("slow job", map[string]string{
+		"jobs/slow.hcl": "job \"slow\" {\n  targets { groups = [\"fleet\"] }\n  step \"wait\" {\n    run        = \"sleep 1\"\n    idempotent = true\n  }\n  rollout { waves = [1] }\n}\n",
+	})
+	if code := e.webhook("push", "kill-1", pushPayload(t, base, slow)); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	e.waitFor("the run to be running", 20*time.Second, func() bool {
+		r := e.runs("job=slow")
+		return len(r) == 1 && r[0].State == "running"
+	})
+	time.Sleep(1200 * time.Millisecond)
+	e.kill()
+
+	e.start()
+	e.waitStatus(slow, "ripple/job/slow", "success")
+	e.waitFor("last applied", 20*time.Second, func() bool {
+		r := e.runs("job=slow")
+		return len(r) == 1 && r[0].State == "succeeded"
+	})
+	// Give the outbox a moment, then no context may be left pending.
+	time.Sleep(1500 * time.Millisecond)
+	for _, ctx := range []string{"ripple/validate", "ripple/job/slow"} {
+		if st, ok := e.fake.LatestStatus(slow, ctx); !ok || st.State == "pending" {
+			t.Errorf("%s on the killed commit = %+v (found %v)", ctx, st, ok)
+		}
+	}
+	if n := len(e.runs("limit=100")); n != 1 {
+		t.Errorf("runs = %d, want the one resumed run", n)
+	}
+}
