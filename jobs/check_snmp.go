@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,7 +72,7 @@ func (c *Checker) checkSNMP(ctx context.Context, ep engine.Endpoint, check *defi
 
 	key := snmpKey(addr, acc)
 	vbs, err := c.snmp.get(ctx, key, acc, request, timeout)
-	target := key.Address + ":" + strconv.Itoa(key.Port)
+	target := net.JoinHostPort(key.Address, strconv.Itoa(key.Port))
 	if err != nil {
 		return snmpErrorResult(ctx, target, acc, err, timeout)
 	}
