@@ -113,6 +113,8 @@ func Diff(old, new *Definitions) *ChangeSet {
 		}
 	}
 	dt.hosts = hostDeltas(old, new, changedGroups, changedCreds)
+	dt.changedHosts = slices.Sorted(maps.Keys(dt.hosts))
+	dt.moved = movedHosts(old, new)
 	dt.templates = map[string][]hcl.Traversal{}
 
 	for _, name := range slices.Sorted(maps.Keys(new.Jobs)) {
@@ -135,13 +137,17 @@ type differ struct {
 	old, new       *Definitions
 	oldIdx, newIdx *sourceIndex
 	hosts          map[string][]hostCause
-	templates      map[string][]hcl.Traversal // parsed new templates
+	// changedHosts lists, sorted, the hosts in both commits with causes.
+	changedHosts []string
+	// moved lists, sorted, the hosts whose membership in any targets may
+	// have changed: added, removed, or with other groups or labels.
+	moved     []string
+	templates map[string][]hcl.Traversal // parsed new templates
 }
 
 func (dt *differ) job(nj, oj *Job) *JobChange {
-	targets := hostNamesOf(dt.new.Select(nj.Targets))
 	if oj == nil {
-		return &JobChange{Name: nj.Name, Reasons: []string{"new job"}, Hosts: targets}
+		return &JobChange{Name: nj.Name, Reasons: []string{"new job"}, Hosts: hostNamesOf(dt.new.Select(nj.Targets))}
 	}
 	var reasons []string
 	runAll := false
@@ -166,42 +172,32 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 			reasons, runAll = append(reasons, sourceKind(nj, p)+" "+p+" changed"), true
 		}
 	}
-	oldTargets := map[string]bool{}
-	for _, h := range dt.old.Select(oj.Targets) {
-		oldTargets[h.Name] = true
-	}
-	var fresh []string
-	for _, h := range targets {
-		if !oldTargets[h] {
-			fresh = append(fresh, h)
-		}
+
+	fresh := dt.newlyMatching(oj.Targets, nj.Targets)
+	if len(fresh) > 0 {
+		reasons = append(reasons, "new hosts match targets: "+nameList(fresh))
 	}
 	if runAll {
-		if len(fresh) > 0 {
-			reasons = append(reasons, "new hosts match targets: "+nameList(fresh))
-		}
-		return &JobChange{Name: nj.Name, Reasons: reasons, Hosts: targets}
+		return &JobChange{Name: nj.Name, Reasons: reasons, Hosts: hostNamesOf(dt.new.Select(nj.Targets))}
 	}
 
-	// What the job does is unchanged: it runs where its hosts are new or
+	// What the job does is unchanged: it runs where its hosts are new, or
 	// changed in a way it can see.
 	run := map[string]bool{}
+	for _, h := range fresh {
+		run[h] = true
+	}
 	var refs *hostRefs
 	hostCauses := map[string][]string{} // cause -> hosts
 	sharedCauses := map[string]bool{}
-	for _, h := range targets {
-		if !oldTargets[h] {
-			run[h] = true
-			continue
-		}
-		causes := dt.hosts[h]
-		if len(causes) == 0 {
+	for _, h := range dt.changedHosts {
+		if run[h] || !matchTargets(oj.Targets, dt.old.Hosts[h]) || !matchTargets(nj.Targets, dt.new.Hosts[h]) {
 			continue
 		}
 		if refs == nil {
 			refs = jobHostRefs(nj, dt.new.FS, dt.templates)
 		}
-		for _, c := range causes {
+		for _, c := range dt.hosts[h] {
 			if !refs.sees(c) {
 				continue
 			}
@@ -213,9 +209,6 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 			}
 		}
 	}
-	if len(fresh) > 0 {
-		reasons = append(reasons, "new hosts match targets: "+nameList(fresh))
-	}
 	for _, c := range slices.Sorted(maps.Keys(sharedCauses)) {
 		reasons = append(reasons, c)
 	}
@@ -226,6 +219,23 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 		return nil
 	}
 	return &JobChange{Name: nj.Name, Reasons: reasons, Hosts: slices.Sorted(maps.Keys(run))}
+}
+
+// newlyMatching lists, sorted, the hosts that newTargets selects in the
+// new definitions and oldTargets did not select in the old ones. With
+// unchanged targets only hosts whose membership changed (added, removed,
+// other groups or labels) can differ, so only those are checked.
+func (dt *differ) newlyMatching(oldTargets, newTargets Targets) []string {
+	if !targetsEqual(oldTargets, newTargets) {
+		return missingFrom(hostNamesOf(dt.new.Select(newTargets)), hostNamesOf(dt.old.Select(oldTargets)))
+	}
+	var out []string
+	for _, h := range dt.moved {
+		if matchTargets(newTargets, dt.new.Hosts[h]) && !matchTargets(oldTargets, dt.old.Hosts[h]) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // jobPartReasons explains a changed job block part by part. steps reports
@@ -288,7 +298,7 @@ func sourceKind(j *Job, path string) string {
 
 func (dt *differ) monitors(mc *MonitorChanges) {
 	for _, name := range slices.Sorted(maps.Keys(dt.new.Monitors)) {
-		om := dt.old.Monitors[name]
+		om, nm := dt.old.Monitors[name], dt.new.Monitors[name]
 		if om == nil {
 			mc.Added = append(mc.Added, name)
 			continue
@@ -297,12 +307,10 @@ func (dt *differ) monitors(mc *MonitorChanges) {
 		if !sameBlock(dt.oldIdx, dt.newIdx, "monitor", name) {
 			reasons = append(reasons, "monitor block changed")
 		}
-		oldHosts := hostNamesOf(dt.old.Select(om.Targets))
-		newHosts := hostNamesOf(dt.new.Select(dt.new.Monitors[name].Targets))
-		if added := missingFrom(newHosts, oldHosts); len(added) > 0 {
+		if added := dt.newlyMatching(om.Targets, nm.Targets); len(added) > 0 {
 			reasons = append(reasons, "now checks "+nameList(added))
 		}
-		if removed := missingFrom(oldHosts, newHosts); len(removed) > 0 {
+		if removed := dt.noLongerMatching(om.Targets, nm.Targets); len(removed) > 0 {
 			reasons = append(reasons, "no longer checks "+nameList(removed))
 		}
 		if len(reasons) > 0 {
@@ -315,6 +323,20 @@ func (dt *differ) monitors(mc *MonitorChanges) {
 			mc.Removed = append(mc.Removed, name)
 		}
 	}
+}
+
+// noLongerMatching is newlyMatching the other way round.
+func (dt *differ) noLongerMatching(oldTargets, newTargets Targets) []string {
+	if !targetsEqual(oldTargets, newTargets) {
+		return missingFrom(hostNamesOf(dt.old.Select(oldTargets)), hostNamesOf(dt.new.Select(newTargets)))
+	}
+	var out []string
+	for _, h := range dt.moved {
+		if matchTargets(oldTargets, dt.old.Hosts[h]) && !matchTargets(newTargets, dt.new.Hosts[h]) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // inventory compares every block that is neither a job nor a monitor.
@@ -405,6 +427,49 @@ func appendGroupChanges(out []BlockChange, old, new map[string]*Group) []BlockCh
 		}
 	}
 	return appendRemoved(out, "group", keysOf(old), keysOf(new))
+}
+
+// movedHosts lists, sorted, the hosts that are in only one of old and new
+// or whose groups or labels differ: the only hosts unchanged targets can
+// select differently.
+func movedHosts(old, new *Definitions) []string {
+	var out []string
+	for name, nh := range new.Hosts {
+		oh := old.Hosts[name]
+		if oh == nil || !slices.Equal(oh.Groups, nh.Groups) || !maps.Equal(oh.Labels, nh.Labels) {
+			out = append(out, name)
+		}
+	}
+	for name := range old.Hosts {
+		if new.Hosts[name] == nil {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// targetsEqual reports whether two target selections are the same.
+func targetsEqual(a, b Targets) bool {
+	return slices.Equal(a.Hosts, b.Hosts) && slices.Equal(a.Groups, b.Groups) &&
+		maps.Equal(a.Labels, b.Labels) && slices.Equal(a.Exclude, b.Exclude)
+}
+
+// matchTargets reports whether t selects h, by the rules of Select; a nil
+// host matches nothing.
+func matchTargets(t Targets, h *Host) bool {
+	if h == nil {
+		return false
+	}
+	switch {
+	case len(t.Hosts) > 0 || len(t.Groups) > 0:
+		if !slices.Contains(t.Hosts, h.Name) && !slices.ContainsFunc(t.Groups, func(g string) bool { return slices.Contains(h.Groups, g) }) {
+			return false
+		}
+	case len(t.Labels) == 0:
+		return false
+	}
+	return matchesLabels(h, t.Labels) && !slices.Contains(t.Exclude, h.Name)
 }
 
 // credentialExecChanged reports whether commands would run as someone

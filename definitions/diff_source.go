@@ -64,16 +64,25 @@ func (idx *sourceIndex) block(kind, name string) *hclsyntax.Block {
 	return idx.blocks[kind][name]
 }
 
+// source returns the bytes of rng, if the index has its file.
+func (idx *sourceIndex) source(rng hcl.Range) ([]byte, bool) {
+	f := idx.files[rng.Filename]
+	if f == nil || rng.Start.Byte < 0 || rng.End.Byte > len(f.Bytes) || rng.Start.Byte > rng.End.Byte {
+		return nil, false
+	}
+	return f.Bytes[rng.Start.Byte:rng.End.Byte], true
+}
+
 // digestOf normalizes the source text in rng and hashes it. Whitespace,
 // newlines and comments do not count, so `ripple fmt` and a new comment
 // never change a block; everything else does, including the text of
 // strings and heredocs. ok is false when the source is not available.
 func (idx *sourceIndex) digestOf(rng hcl.Range) (d digest, ok bool) {
-	f := idx.files[rng.Filename]
-	if f == nil || rng.Start.Byte < 0 || rng.End.Byte > len(f.Bytes) || rng.Start.Byte > rng.End.Byte {
+	src, ok := idx.source(rng)
+	if !ok {
 		return d, false
 	}
-	toks, _ := hclsyntax.LexConfig(f.Bytes[rng.Start.Byte:rng.End.Byte], rng.Filename, rng.Start)
+	toks, _ := hclsyntax.LexConfig(src, rng.Filename, rng.Start)
 	h := sha256.New()
 	var hdr [binary.MaxVarintLen64 * 2]byte
 	for _, t := range toks {
@@ -97,6 +106,11 @@ func sameBlock(oldIdx, newIdx *sourceIndex, kind, name string) bool {
 	ob, nb := oldIdx.block(kind, name), newIdx.block(kind, name)
 	if ob == nil || nb == nil {
 		return false
+	}
+	if src, ok := oldIdx.source(ob.Range()); ok {
+		if dst, ok := newIdx.source(nb.Range()); ok && bytes.Equal(src, dst) {
+			return true // the usual case, without lexing
+		}
 	}
 	od, ok1 := oldIdx.digestOf(ob.Range())
 	nd, ok2 := newIdx.digestOf(nb.Range())

@@ -1,12 +1,14 @@
 package definitions
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 )
 
 // diffBase is the ops repo most diff cases start from.
@@ -312,4 +314,39 @@ func TestDiffHandBuilt(t *testing.T) {
 	if diff := cmp.Diff(want, cs.Jobs); diff != "" {
 		t.Errorf("jobs (-want +got):\n%s", diff)
 	}
+}
+
+// TestMatchTargetsAgreesWithSelect: the diff's per-host matcher and Select
+// must select the same hosts, or incremental plans would drift.
+func TestMatchTargetsAgreesWithSelect(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		names := []string{"a", "b", "c", "d", "e"}
+		groups := []string{"g1", "g2", "g3"}
+		pick := func(label string, from []string) []string {
+			return rapid.SliceOfDistinct(rapid.SampledFrom(from), rapid.ID).Draw(t, label)
+		}
+		labels := func(label string) map[string]string {
+			return rapid.MapOfN(rapid.SampledFrom([]string{"os", "rack"}), rapid.SampledFrom([]string{"x", "y"}), 0, 2).Draw(t, label)
+		}
+		d := &Definitions{Hosts: map[string]*Host{}}
+		for _, n := range pick("hosts", names) {
+			d.Hosts[n] = &Host{Name: n, Groups: pick("groups "+n, groups), Labels: labels("labels " + n)}
+		}
+		tg := Targets{
+			Hosts:   pick("target hosts", append(names, "zz")),
+			Groups:  pick("target groups", append(groups, "g9")),
+			Labels:  labels("target labels"),
+			Exclude: pick("exclude", names),
+		}
+		want := hostNamesOf(d.Select(tg))
+		var got []string
+		for _, h := range sortedHosts(d.Hosts) {
+			if matchTargets(tg, h) {
+				got = append(got, h.Name)
+			}
+		}
+		if !slices.Equal(want, got) {
+			t.Fatalf("Select = %v, matchTargets = %v for %+v", want, got, tg)
+		}
+	})
 }
