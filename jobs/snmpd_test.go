@@ -129,7 +129,7 @@ func (s *testSNMPD) start() error {
 		select {
 		case err := <-exited:
 			s.cmd = nil
-			return fmt.Errorf("snmpd exited: %v", err)
+			return fmt.Errorf("snmpd exited: %w", err)
 		default:
 		}
 		if s.answers() {
