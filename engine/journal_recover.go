@@ -29,8 +29,10 @@ var unfinishedStates = []RunState{RunQueued, RunRunning, RunWaitingApproval, Run
 //     aborted meanwhile.
 //
 // Runs of one job are carried on one after the other, oldest first; runs
-// of different jobs concurrently. Recover returns when every run it
-// executes has stopped (see Execute), with their latest records.
+// of different jobs concurrently. Recover never blocks on an operator: a
+// run that reaches its approval point stops there (as with ReturnOnWait),
+// to be carried on by Execute after Approve. It returns when every run it
+// executed has ended or stopped, with their latest records.
 func (r *Rollout) Recover(ctx context.Context, load DefinitionsLoader) ([]*Run, error) {
 	runs, err := r.opts.Store.ListRuns(ctx, RunFilter{States: unfinishedStates})
 	if err != nil {
@@ -93,7 +95,7 @@ func (r *Rollout) recoverOne(ctx context.Context, load DefinitionsLoader, run *R
 		return r.closeRun(ctx, run, RunError, fmt.Sprintf("cannot load commit %s to resume: %v", shortCommit(run.Commit), err))
 	}
 	log.Info().Msg("recovering run")
-	return r.Execute(ctx, defs, run.ID)
+	return r.execute(ctx, defs, run.ID, true)
 }
 
 // closeRun ends a run that cannot be executed, touching no host.

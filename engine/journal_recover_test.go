@@ -331,3 +331,23 @@ func crashRecover(t *testing.T, f *fixture, waves []int, n int, want RunState, o
 		t.Fatalf("crash after %d writes: status left pending: %+v", n, st)
 	}
 }
+
+func TestRecoverNeverBlocksOnApproval(t *testing.T) {
+	f := newFixture(t, 3)
+	f.job.Rollout.ApproveAfter = 1
+	f.seed(RunQueued, [][]string{{"h01"}, {"h02", "h03"}}, 0, nil)
+	r := f.rollout() // a daemon's Rollout: Execute would block on approval
+	got, err := r.Recover(context.Background(), f.loader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].State != RunWaitingApproval {
+		t.Fatalf("recovered %+v", got)
+	}
+	if err := r.Approve(context.Background(), got[0].ID, "op", ""); err != nil {
+		t.Fatal(err)
+	}
+	if run := f.execute(r, got[0].ID); run.State != RunSucceeded {
+		t.Fatalf("state %s", run.State)
+	}
+}

@@ -164,6 +164,10 @@ func (r *Rollout) Submit(ctx context.Context, req RunRequest) (*Run, error) {
 // returns ctx's error and leaves the run as the journal has it, to be
 // resumed later; a step that was running stays "started".
 func (r *Rollout) Execute(ctx context.Context, defs *definitions.Definitions, id int64) (*Run, error) {
+	return r.execute(ctx, defs, id, r.opts.ReturnOnWait)
+}
+
+func (r *Rollout) execute(ctx context.Context, defs *definitions.Definitions, id int64, returnOnWait bool) (*Run, error) {
 	run, err := r.opts.Store.GetRun(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load run %d: %w", id, err)
@@ -195,6 +199,7 @@ func (r *Rollout) Execute(ctx context.Context, defs *definitions.Definitions, id
 		defs: defs,
 		run:  run,
 		ctl:  ctl,
+		wait: !returnOnWait,
 		log:  r.log.With().Int64("run", run.ID).Str("job", run.Job).Str("commit", shortCommit(run.Commit)).Logger(),
 		eps:  map[string]endpointResult{},
 	}

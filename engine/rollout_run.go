@@ -20,6 +20,7 @@ type runExec struct {
 	job  *definitions.Job
 	run  *Run
 	ctl  *runControl
+	wait bool // block while waiting for approval (else return)
 	log  zerolog.Logger
 	jr   *journal
 	ev   eventLog
@@ -173,7 +174,7 @@ func (x *runExec) awaitApproval(ctx context.Context, w int) (stop bool, err erro
 			x.log.Info().Int("wave", w).Msg("waiting for approval")
 			x.report(ProgressEvent{Kind: ProgressWaiting, Wave: w, Message: x.run.Summary + fmt.Sprintf(" (run %d)", x.run.ID)})
 		}
-		if x.r.opts.ReturnOnWait {
+		if !x.wait {
 			return true, nil
 		}
 		select {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -266,14 +267,19 @@ func TestGateTurningCriticalFailsWithinDeadline(t *testing.T) {
 	f := newFixture(t, 10)
 	f.addGate(30*time.Second, 2*time.Minute)
 	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	var mu sync.Mutex
 	var brokenAt time.Time
 	f.exec.behave = func(host, step string) StepResult {
+		mu.Lock()
+		defer mu.Unlock()
 		if host == "h01" && step == "two" {
 			brokenAt = f.clock.Now()
 		}
 		return StepResult{Status: StepOK}
 	}
 	f.checker.state = func(_, host string, now time.Time) CheckState {
+		mu.Lock()
+		defer mu.Unlock()
 		if host == "h01" && !brokenAt.IsZero() && now.Sub(brokenAt) > 10*time.Second {
 			return StateCritical
 		}
@@ -300,17 +306,18 @@ func TestGateTurningCriticalFailsWithinDeadline(t *testing.T) {
 func TestGateWaitsMinHealthyTime(t *testing.T) {
 	f := newFixture(t, 4)
 	f.addGate(30*time.Second, 5*time.Minute)
+	var mu sync.Mutex
 	var waveEnd time.Time
 	f.exec.behave = func(host, step string) StepResult {
+		mu.Lock()
+		defer mu.Unlock()
 		waveEnd = f.clock.Now()
 		return StepResult{Status: StepOK}
 	}
 	// Flaps once, early: the continuous-OK timer must restart after it.
-	var first time.Time
 	f.checker.state = func(_, host string, now time.Time) CheckState {
-		if first.IsZero() {
-			first = now
-		}
+		mu.Lock()
+		defer mu.Unlock()
 		if d := now.Sub(waveEnd); d >= 10*time.Second && d < 12*time.Second {
 			return StateWarning
 		}
