@@ -71,6 +71,7 @@ if [ -n "$PSSH" ]; then
   end=$(now)
   ok=$(grep -c '\[SUCCESS\]' "$work/pssh.out" || true)
   pssh_rate=$(rate "$N" "$start" "$end")
+  [ "$ok" -lt "$N" ] && { echo "parallel-ssh failures (first 3):"; grep -v '\[SUCCESS\]' "$work/pssh.out" | head -n 3; }
   echo "pssh_ok=$ok pssh_total=$N pssh_seconds=$(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.3f", e-s}') pssh_hosts_per_sec=$pssh_rate"
 else
   echo "parallel-ssh not installed: skipped"
@@ -92,6 +93,7 @@ if [ -n "$ANSIBLE" ]; then
   end=$(now)
   ok=$(grep -cE '\| (CHANGED|SUCCESS)' "$work/ansible.out" || true)
   ansible_rate=$(rate "$AN" "$start" "$end")
+  [ "$ok" -lt "$AN" ] && { echo "ansible failures (first 3):"; grep -vE '\| (CHANGED|SUCCESS)' "$work/ansible.out" | head -n 3 | cut -c1-300; }
   echo "ansible_ok=$ok ansible_total=$AN ansible_seconds=$(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.3f", e-s}') ansible_hosts_per_sec=$ansible_rate"
 else
   echo "ansible not installed: skipped"

@@ -450,10 +450,17 @@ func (f *Fleet) Stop() {
 // walking /proc parent links from its pid), then reaps it.
 func stopProc(p *proc) {
 	pid := p.cmd.Process.Pid
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	for _, d := range descendants(pid) {
+	// Freeze the tree first so that nothing forks or is reparented to init
+	// (and out of our sight) while we list it.
+	syscall.Kill(pid, syscall.SIGSTOP)
+	tree := descendants(pid)
+	for _, d := range tree {
+		syscall.Kill(d, syscall.SIGSTOP)
+	}
+	for _, d := range append(descendants(pid), tree...) {
 		syscall.Kill(d, syscall.SIGKILL)
 	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
