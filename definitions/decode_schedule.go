@@ -3,6 +3,9 @@ package definitions
 import (
 	"fmt"
 	"time"
+	// Timezones are checked against the embedded database, so whether a
+	// repo is valid never depends on the tzdata of the machine checking it.
+	_ "time/tzdata"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/robfig/cron/v3"
