@@ -68,6 +68,10 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	if err != nil {
 		return err
 	}
+	return applyMigrations(ctx, db, path, ms)
+}
+
+func applyMigrations(ctx context.Context, db *sql.DB, path string, ms []migration) error {
 	var cur int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&cur); err != nil {
 		return fmt.Errorf("read schema version: %w", err)

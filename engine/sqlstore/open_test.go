@@ -158,3 +158,38 @@ func TestOpenEmptyDir(t *testing.T) {
 		t.Error("Open(\"\") succeeded")
 	}
 }
+
+func TestFailedMigrationLeavesWholeVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := openDB(ctx, path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ms := []migration{
+		{version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x INTEGER);"},
+		{version: 2, name: "0002_b.sql", sql: "CREATE TABLE b (x INTEGER); INSERT INTO nope VALUES (1);"},
+	}
+	err = applyMigrations(ctx, db, path, ms)
+	if err == nil || !strings.Contains(err.Error(), "0002_b.sql") {
+		t.Fatalf("applyMigrations = %v, want an error naming 0002_b.sql", err)
+	}
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != 1 {
+		t.Errorf("user_version = %d, %v; want 1", v, err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'b'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("table b of the failed migration exists (%d, %v)", n, err)
+	}
+	// Fixed, the migration applies from where it stopped.
+	ms[1].sql = "CREATE TABLE b (x INTEGER);"
+	if err := applyMigrations(ctx, db, path, ms); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != 2 {
+		t.Errorf("user_version after fix = %d, %v; want 2", v, err)
+	}
+}
