@@ -116,6 +116,7 @@ func Diff(old, new *Definitions) *ChangeSet {
 	dt.changedHosts = slices.Sorted(maps.Keys(dt.hosts))
 	dt.moved = movedHosts(old, new)
 	dt.templates = map[string][]hcl.Traversal{}
+	dt.sameFiles = map[string]bool{}
 
 	for _, name := range slices.Sorted(maps.Keys(new.Jobs)) {
 		if jc := dt.job(new.Jobs[name], old.Jobs[name]); jc != nil {
@@ -143,6 +144,7 @@ type differ struct {
 	// have changed: added, removed, or with other groups or labels.
 	moved     []string
 	templates map[string][]hcl.Traversal // parsed new templates
+	sameFiles map[string]bool            // sameFile results by path
 }
 
 func (dt *differ) job(nj, oj *Job) *JobChange {
@@ -166,7 +168,7 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 	}
 	if !runAll {
 		for _, p := range nj.SourceFiles {
-			if slices.Contains(oj.SourceFiles, p) && sameFile(dt.old.FS, dt.new.FS, p) {
+			if slices.Contains(oj.SourceFiles, p) && dt.sameFile(p) {
 				continue
 			}
 			reasons, runAll = append(reasons, sourceKind(nj, p)+" "+p+" changed"), true
@@ -219,6 +221,17 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 		return nil
 	}
 	return &JobChange{Name: nj.Name, Reasons: reasons, Hosts: slices.Sorted(maps.Keys(run))}
+}
+
+// sameFile reports whether path has the same content in both commits;
+// jobs often share templates, so each path is read once.
+func (dt *differ) sameFile(path string) bool {
+	same, ok := dt.sameFiles[path]
+	if !ok {
+		same = sameFile(dt.old.FS, dt.new.FS, path)
+		dt.sameFiles[path] = same
+	}
+	return same
 }
 
 // newlyMatching lists, sorted, the hosts that newTargets selects in the

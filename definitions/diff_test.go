@@ -1,6 +1,7 @@
 package definitions
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -349,4 +350,33 @@ func TestMatchTargetsAgreesWithSelect(t *testing.T) {
 			t.Fatalf("Select = %v, matchTargets = %v for %+v", want, got, tg)
 		}
 	})
+}
+
+// TestDiffSelf: a commit compared with itself changes nothing, and
+// compared with nothing, every job runs on all its targets.
+func TestDiffSelf(t *testing.T) {
+	for _, dir := range []string{"testdata/valid/design_example", "testdata/plan/base"} {
+		t.Run(dir, func(t *testing.T) {
+			d, diags := Load(os.DirFS(dir), "c")
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			if cs := Diff(d, d); !cs.Empty() {
+				t.Errorf("Diff(d, d) = %+v, want empty", cs)
+			}
+			cs := Diff(nil, d)
+			if len(cs.Jobs) != len(d.Jobs) {
+				t.Fatalf("Diff(nil, d) has %d jobs, want %d", len(cs.Jobs), len(d.Jobs))
+			}
+			for _, jc := range cs.Jobs {
+				want := hostNamesOf(d.Select(d.Jobs[jc.Name].Targets))
+				if !slices.Equal(jc.Hosts, want) {
+					t.Errorf("job %s runs on %v, want all targets %v", jc.Name, jc.Hosts, want)
+				}
+			}
+			if len(cs.Monitors.Added) != len(d.Monitors) {
+				t.Errorf("Diff(nil, d) adds %d monitors, want %d", len(cs.Monitors.Added), len(d.Monitors))
+			}
+		})
+	}
 }
