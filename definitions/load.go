@@ -110,6 +110,7 @@ func Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) {
 	l.defs.index = buildIndex(l.defs.Hosts)
 	l.checkReferences()
 	l.checkTargets()
+	l.checkHostVars()
 	sortDiagnostics(l.diags)
 	return l.defs, l.diags
 }
