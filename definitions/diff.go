@@ -211,9 +211,7 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 			}
 		}
 	}
-	for _, c := range slices.Sorted(maps.Keys(sharedCauses)) {
-		reasons = append(reasons, c)
-	}
+	reasons = append(reasons, slices.Sorted(maps.Keys(sharedCauses))...)
 	for _, c := range slices.Sorted(maps.Keys(hostCauses)) {
 		reasons = append(reasons, c+": "+nameList(hostCauses[c]))
 	}

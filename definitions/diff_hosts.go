@@ -128,7 +128,7 @@ func changedKeys(a, b cty.Value) map[string]bool {
 }
 
 func valueMap(v cty.Value) map[string]cty.Value {
-	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() && !v.Type().IsMapType() {
 		return nil
 	}
 	return v.AsValueMap()
