@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // checkHostVars reports per-host strings and templates that use
@@ -22,8 +23,12 @@ func (l *loader) checkHostVars() {
 			return k
 		}
 		k := map[string]bool{}
-		for name := range d.HostObject(h).GetAttr("vars").Type().AttributeTypes() {
-			k[name] = true
+		for _, v := range hostVarSources(d, h) {
+			if v != cty.NilVal && v.Type().IsObjectType() {
+				for name := range v.Type().AttributeTypes() {
+					k[name] = true
+				}
+			}
 		}
 		keys[h] = k
 		return k
@@ -73,7 +78,7 @@ func (l *loader) checkHostVars() {
 	}
 	for _, name := range slices.Sorted(mapKeys(d.Jobs)) {
 		j := d.Jobs[name]
-		hosts := d.Select(j.Targets)
+		hosts := l.selected[&j.Targets]
 		for _, s := range slices.Concat(j.Steps, j.Rollback) {
 			check(s.Run, hosts)
 			if s.File != nil {
@@ -83,7 +88,7 @@ func (l *loader) checkHostVars() {
 	}
 	for _, name := range slices.Sorted(mapKeys(d.Monitors)) {
 		m := d.Monitors[name]
-		hosts := d.Select(m.Targets)
+		hosts := l.selected[&m.Targets]
 		check(m.Check.Run, hosts)
 		check(m.Check.URL, hosts)
 		check(m.Check.Address, hosts)
@@ -109,4 +114,15 @@ func hostKeyRef(tr hcl.Traversal) (kind, key string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// hostVarSources lists the vars objects merged into host.vars for h.
+func hostVarSources(d *Definitions, h *Host) []cty.Value {
+	out := make([]cty.Value, 0, len(h.Groups)+1)
+	for _, g := range h.Groups {
+		if grp := d.Groups[g]; grp != nil {
+			out = append(out, grp.Vars)
+		}
+	}
+	return append(out, h.Vars)
 }

@@ -46,6 +46,9 @@ type loader struct {
 	sources   map[string]cachedSource
 	templates map[string]hcl.Expression
 	locations map[string]*time.Location
+	// selected caches the hosts of each job's and monitor's targets for
+	// the checks after decoding.
+	selected map[*Targets][]*Host
 }
 
 // reference is a name used by one block that another block must define.

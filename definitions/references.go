@@ -122,9 +122,12 @@ func levenshtein(a, b string, max int) int {
 // reports snmp monitors on hosts without an SNMP profile.
 func (l *loader) checkTargets() {
 	d := l.defs
+	l.selected = map[*Targets][]*Host{}
 	for _, name := range slices.Sorted(mapKeys(d.Jobs)) {
 		j := d.Jobs[name]
-		if j.Targets.DeclRange.Filename != "" && len(d.Select(j.Targets)) == 0 {
+		hosts := d.Select(j.Targets)
+		l.selected[&j.Targets] = hosts
+		if j.Targets.DeclRange.Filename != "" && len(hosts) == 0 {
 			l.warnf(j.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of job %q match no host.", name))
 		}
 	}
@@ -134,6 +137,7 @@ func (l *loader) checkTargets() {
 			continue
 		}
 		hosts := d.Select(m.Targets)
+		l.selected[&m.Targets] = hosts
 		if len(hosts) == 0 {
 			l.warnf(m.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of monitor %q match no host.", name))
 		}

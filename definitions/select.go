@@ -80,7 +80,7 @@ func (d *Definitions) Select(t Targets) []*Host {
 	}
 	out := make([]*Host, 0, len(candidates))
 	for _, h := range candidates {
-		if matchesLabels(h, t.Labels) && !slices.Contains(t.Exclude, h.Name) {
+		if matchesLabels(h, t.Labels) && (len(t.Exclude) == 0 || !slices.Contains(t.Exclude, h.Name)) {
 			out = append(out, h)
 		}
 	}
@@ -88,6 +88,9 @@ func (d *Definitions) Select(t Targets) []*Host {
 }
 
 func matchesLabels(h *Host, labels map[string]string) bool {
+	if len(labels) == 0 {
+		return true
+	}
 	for k, v := range labels {
 		if got, ok := h.Labels[k]; !ok || got != v {
 			return false
