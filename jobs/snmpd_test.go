@@ -116,7 +116,8 @@ func freeUDPPort(t *testing.T) int {
 // start launches snmpd and waits until it answers a v2c GET.
 func (s *testSNMPD) start() error {
 	cmd := exec.Command(s.bin, "-f", "-C", "-c", filepath.Join(s.Dir, "snmpd.conf"),
-		"--persistentDir="+filepath.Join(s.Dir, "var"), "-Lf", filepath.Join(s.Dir, "snmpd.log"))
+		"--persistentDir="+filepath.Join(s.Dir, "var"), "-Lf", filepath.Join(s.Dir, "snmpd.log"),
+		"-I", "-smux") // no SMUX listener: as root it would bind 0.0.0.0:199
 	cmd.Env = append(os.Environ(), "MIBS=", "MIBDIRS="+filepath.Join(s.Dir, "no-mibs"))
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("run %s: %w", s.bin, err)

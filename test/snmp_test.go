@@ -81,7 +81,8 @@ func startSNMPE2E(t *testing.T) *snmpE2EAgent {
 func (a *snmpE2EAgent) start(t *testing.T, bin string) {
 	t.Helper()
 	cmd := exec.Command(bin, "-f", "-C", "-c", filepath.Join(a.dir, "snmpd.conf"),
-		"--persistentDir="+filepath.Join(a.dir, "var"), "-Lf", filepath.Join(a.dir, "snmpd.log"))
+		"--persistentDir="+filepath.Join(a.dir, "var"), "-Lf", filepath.Join(a.dir, "snmpd.log"),
+		"-I", "-smux") // no SMUX listener: as root it would bind 0.0.0.0:199
 	cmd.Env = append(os.Environ(), "MIBS=", "MIBDIRS="+filepath.Join(a.dir, "no-mibs"))
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start snmpd: %v", err)
