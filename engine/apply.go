@@ -84,7 +84,7 @@ func (r *ApplyResult) Failed() bool {
 }
 
 // Waiting returns the runs stopped for an operator (approval, or an
-// interrupted step that is not idempotent).
+// interrupted step that is not idempotent) or for a maintenance window.
 func (r *ApplyResult) Waiting() []*Run {
 	var out []*Run
 	for _, run := range r.Runs {
@@ -166,7 +166,7 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		waiting = waiting || !run.State.Final()
 	}
 	if waiting {
-		res.Notes = append(res.Notes, "runs wait for an operator; nothing new starts until they end")
+		res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; nothing new starts until they end")
 		return res, nil
 	}
 	if res.From == to {

@@ -105,6 +105,12 @@ func (x *runExec) execute(ctx context.Context) (*Run, error) {
 				return x.abortNow(ctx)
 			}
 		}
+		if stop, err := x.awaitWindow(ctx, w); err != nil || stop {
+			return x.run, err
+		}
+		if x.ctl.aborted() {
+			return x.abortNow(ctx)
+		}
 		failReason, err := x.runWave(ctx, w)
 		if err != nil {
 			return nil, err

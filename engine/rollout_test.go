@@ -548,3 +548,43 @@ func waitStatus(t *testing.T, s *memStore, commit, job, desc string) {
 	}
 	t.Fatalf("status %+v, want %q", s.status(commit, job), desc)
 }
+
+func TestWavesStartOnlyInsideTheWindow(t *testing.T) {
+	f := newFixture(t, 3)
+	f.defs.Windows = map[string]*definitions.Window{"night": {Name: "night", Cron: "0 1 * * *", Duration: 30 * time.Minute, Timezone: "UTC", Location: time.UTC}}
+	f.job.Window = "night"
+	f.job.Rollout.Pause = time.Hour
+	var mu sync.Mutex
+	var starts []time.Time
+	f.exec.behave = func(host, step string) StepResult {
+		mu.Lock()
+		defer mu.Unlock()
+		if step == "one" {
+			starts = append(starts, f.clock.Now())
+		}
+		return StepResult{Status: StepOK}
+	}
+	// A Rollout that does not wait stops in waiting_window.
+	r := f.rollout(func(o *RolloutOptions) { o.ReturnOnWait = true })
+	run := f.execute(r, f.submit(r, f.waves(1, 2)).ID)
+	if run.State != RunWaitingWindow || len(starts) != 0 {
+		t.Fatalf("state %s, %d starts", run.State, len(starts))
+	}
+	if st := f.store.status(run.Commit, "app"); !strings.Contains(st.Description, "waits for window night (opens 2026-01-01T01:00:00Z)") {
+		t.Fatalf("status %+v", st)
+	}
+	// One that waits runs wave 1 at 01:00 and, after the pause closes the
+	// window, wave 2 at 01:00 the next day.
+	run = f.execute(f.rollout(), run.ID)
+	if run.State != RunSucceeded {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	want := []string{"2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z", "2026-01-02T01:00:00Z"}
+	var got []string
+	for _, s := range starts {
+		got = append(got, s.Format(time.RFC3339))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("wave starts (-want +got):\n%s", diff)
+	}
+}

@@ -25,7 +25,7 @@ import (
 // Exit codes of `ripple apply`.
 const (
 	applyExitFailed  = 1 // a job failed, or the definitions do not load
-	applyExitWaiting = 3 // a run waits for an operator: re-run with --approve or --abort
+	applyExitWaiting = 3 // a run waits for an operator (--approve, --abort) or a maintenance window
 )
 
 // runApply is `ripple apply`: the one-shot rollout without a daemon. The
@@ -46,7 +46,8 @@ func runApply(ctx context.Context, args []string, e env) error {
 			"Plans from the last commit applied from the data directory to REV, runs\n"+
 			"each changed job with live progress, and records the result. A re-run\n"+
 			"resumes an interrupted run. Exit status: 0 all applied, 1 a job failed or\n"+
-			"the definitions are invalid, 2 usage, 3 a run waits for an operator.")
+			"the definitions are invalid, 2 usage, 3 a run waits for an operator or\n"+
+			"a maintenance window.")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -130,7 +131,13 @@ func reportApply(stdout, stderr io.Writer, res *engine.ApplyResult) error {
 		fmt.Fprintf(stdout, "%s is not applied\n", applyShort(res.To))
 		return exitError{applyExitFailed}
 	case len(res.Waiting()) > 0:
-		fmt.Fprintf(stdout, "waiting for an operator: check, then `ripple apply --approve` to carry on or `ripple apply --abort`\n")
+		for _, run := range res.Waiting() {
+			if run.State == engine.RunWaitingWindow {
+				fmt.Fprintf(stdout, "run %d waits for its maintenance window: run `ripple apply` again once it is open\n", run.ID)
+			} else {
+				fmt.Fprintf(stdout, "run %d waits for an operator: check, then `ripple apply --approve` to carry on or `ripple apply --abort`\n", run.ID)
+			}
+		}
 		return exitError{applyExitWaiting}
 	case len(res.Runs) == 0 && res.From == res.To:
 		fmt.Fprintf(stdout, "%s is already applied\n", applyShort(res.To))
