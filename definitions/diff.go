@@ -167,11 +167,19 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 		}
 	}
 	if !runAll {
-		for _, p := range nj.SourceFiles {
-			if slices.Contains(oj.SourceFiles, p) && dt.sameFile(p) {
-				continue
+		// Files the steps read: a change runs the job. Files only the
+		// rollback steps read are reported, like a rollback block change.
+		oldSrc := append(stepSources(oj.Steps), stepSources(oj.Rollback)...)
+		newSrc := stepSources(nj.Steps)
+		for _, src := range newSrc {
+			if !slices.Contains(oldSrc, src) || !dt.sameFile(src.path) {
+				reasons, runAll = append(reasons, src.kind+" "+src.path+" changed"), true
 			}
-			reasons, runAll = append(reasons, sourceKind(nj, p)+" "+p+" changed"), true
+		}
+		for _, src := range stepSources(nj.Rollback) {
+			if !slices.Contains(newSrc, src) && (!slices.Contains(oldSrc, src) || !dt.sameFile(src.path)) {
+				reasons = append(reasons, "rollback "+src.kind+" "+src.path+" changed")
+			}
 		}
 	}
 
@@ -297,14 +305,30 @@ func jobPartReasons(op, np blockParts) (reasons []string, steps bool) {
 	return reasons, steps
 }
 
-// sourceKind names what a job reads from path: "template" or "script".
-func sourceKind(j *Job, path string) string {
-	for _, s := range append(slices.Clone(j.Steps), j.Rollback...) {
-		if s.Kind == StepFile && s.File != nil && s.File.Source == path {
-			return "template"
+// source is a repo file a step reads.
+type source struct {
+	path string
+	kind string // "template" or "script"
+}
+
+// stepSources lists the files steps read, in order, without duplicates.
+func stepSources(steps []*Step) []source {
+	var out []source
+	for _, s := range steps {
+		var src source
+		switch {
+		case s.Kind == StepFile && s.File != nil && s.File.Source != "":
+			src = source{s.File.Source, "template"}
+		case s.Kind == StepScript && s.Script != "":
+			src = source{s.Script, "script"}
+		default:
+			continue
+		}
+		if !slices.Contains(out, src) {
+			out = append(out, src)
 		}
 	}
-	return "script"
+	return out
 }
 
 func (dt *differ) monitors(mc *MonitorChanges) {

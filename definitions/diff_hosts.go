@@ -171,8 +171,9 @@ func (r *hostRefs) sees(c hostCause) bool {
 // using everything.
 func jobHostRefs(j *Job, fsys fs.FS, templates map[string][]hcl.Traversal) *hostRefs {
 	r := &hostRefs{attrs: map[string]bool{}, varKeys: map[string]bool{}}
-	steps := append(slices.Clone(j.Steps), j.Rollback...)
-	for _, s := range steps {
+	// Rollback steps are left out: they run only when a run fails, and a
+	// change to them alone runs nothing either.
+	for _, s := range j.Steps {
 		switch s.Kind {
 		case StepRun:
 			if s.Run != nil {

@@ -64,6 +64,14 @@ job "nginx-config" {
   }
   step "reload" { run = "systemctl reload nginx" }
   rollout { waves = [1, "50%"] }
+  rollback {
+    step "restore" {
+      file {
+        source      = "../files/nginx.conf.safe.tmpl"
+        destination = "/etc/nginx/nginx.conf"
+      }
+    }
+  }
 }
 
 job "pkg" {
@@ -77,8 +85,9 @@ job "db-backup" {
   step "backup" { script = "../scripts/backup.sh" }
 }
 `,
-	"files/nginx.conf.tmpl": "worker_processes ${host.vars.workers};\n",
-	"scripts/backup.sh":     "#!/bin/sh\npg_dumpall > /var/backups/all.sql\n",
+	"files/nginx.conf.tmpl":      "worker_processes ${host.vars.workers};\n",
+	"files/nginx.conf.safe.tmpl": "worker_processes ${host.vars.safe_workers};\n",
+	"scripts/backup.sh":          "#!/bin/sh\npg_dumpall > /var/backups/all.sql\n",
 }
 
 func mapFS(files map[string]string) fstest.MapFS {
@@ -218,6 +227,16 @@ host "db-01"`}},
 			name:  "rollout and description changes run nothing",
 			edits: map[string][]string{"jobs/web.hcl": {`s/waves = [1, "50%"] => waves = [1, "100%"]`, `s/nginx config => the nginx config`}},
 			jobs:  []JobChange{{Name: "nginx-config", Reasons: []string{"description changed", "rollout changed"}, Hosts: []string{}}},
+		},
+		{
+			name:  "rollback template change runs nothing",
+			edits: map[string][]string{"files/nginx.conf.safe.tmpl": {"worker_processes 1;\n"}},
+			jobs:  []JobChange{{Name: "nginx-config", Reasons: []string{"rollback template files/nginx.conf.safe.tmpl changed"}, Hosts: []string{}}},
+		},
+		{
+			name:      "a var only rollback steps use runs nothing",
+			edits:     map[string][]string{"inventory.hcl": {`s/workers = 4 } => workers = 4, safe_workers = 1 }`}},
+			inventory: []BlockChange{{Kind: "group", Name: "web", Action: Changed, Reasons: []string{"vars changed"}}},
 		},
 		{
 			name:  "changed step runs everywhere",
