@@ -399,6 +399,94 @@ func TestDaemonMergePushPullRequest(t *testing.T) {
 	if got := e.runs("limit=100"); len(got) != 3 {
 		t.Errorf("a pull request started runs: %d runs, want 3", len(got))
 	}
+
+	// A pull request from a fork gets no plan (no --allow-fork-prs).
+	forkHead := e.commit("fork change", map[string]string{"jobs/fork.hcl": dmJob("fork", "true", "")})
+	e.git("update-ref", "refs/pull/6/head", forkHead)
+	fork := loadFixture(t, "pull_request/opened.payload.json")
+	fork["number"] = 6
+	fpr := fork["pull_request"].(map[string]any)
+	fpr["number"] = 6
+	fpr["head"].(map[string]any)["sha"] = forkHead
+	fpr["head"].(map[string]any)["repo"].(map[string]any)["full_name"] = "mallory/Hello-World"
+	fpr["base"].(map[string]any)["ref"] = "main"
+	if code := e.webhook("pull_request", "delivery-fork", mustJSON(t, fork)); code/100 != 2 {
+		t.Fatalf("fork pull_request answered %d", code)
+	}
+
+	// A bad signature is refused and changes nothing.
+	req, _ := http.NewRequest("POST", "http://"+e.addr+"/webhooks/github", bytes.NewReader(push))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", "delivery-forged")
+	req.Header.Set("X-Hub-Signature-256", webhooks.Sign([]byte("wrong secret"), push))
+	if resp, err := e.client.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("forged delivery: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// A force-push that drops the last applied commit pauses until an
+	// operator accepts the new head; then the last applied tree is diffed
+	// against it.
+	e.git("checkout", "-q", "main")
+	e.git("reset", "-q", "--hard", second)
+	rewritten := e.commit("rewritten history", map[string]string{"jobs/hello.hcl": dmJob("hello", "echo rewritten on ${host.name}", "")})
+	forced := loadFixture(t, "push/with-new-branch.payload.json")
+	forced["ref"], forced["before"], forced["after"] = "refs/heads/main", invalid, rewritten
+	forced["created"], forced["forced"] = false, true
+	if code := e.webhook("push", "delivery-force", mustJSON(t, forced)); code != http.StatusAccepted {
+		t.Fatalf("force-push answered %d", code)
+	}
+	e.waitFor("pause", 20*time.Second, func() bool {
+		st := e.status()
+		return strings.Contains(st["paused"], third[:12]) && st["head"] == rewritten
+	})
+	if _, ok := e.fake.LatestStatus(rewritten, "ripple/job/hello"); ok {
+		t.Fatal("a paused daemon ran a job")
+	}
+	if code := e.post("/api/v1/reconcile", `{"accept":"`+rewritten[:10]+`","reason":"history rewrite reviewed"}`); code != http.StatusAccepted {
+		t.Fatalf("accept answered %d", code)
+	}
+	e.waitStatus(rewritten, "ripple/job/hello", "success")
+	if r := e.runs("job=hello&limit=1"); len(r) != 1 || r[0].Actor != "e2e" || r[0].Commit != rewritten {
+		t.Errorf("accepted run = %+v", r)
+	}
+	if _, ok := e.fake.LatestStatus(forkHead, "ripple/plan"); ok {
+		t.Error("a fork pull request was planned")
+	}
+}
+
+func (e *dmEnv) status() map[string]string {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+e.addr+"/api/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+dmOperator)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+func (e *dmEnv) post(path, body string) int {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+e.addr+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+dmOperator)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestDaemonKilledMidRunResumes kills the daemon with SIGKILL while a run
