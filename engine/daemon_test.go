@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -302,4 +304,76 @@ func (f *dmComments) get() []dmComment {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.list)
+}
+
+func TestRestartAdoptsRunsOfStartedCommit(t *testing.T) {
+	repo := newDmRepo(t)
+	first := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	second := repo.commit("second", map[string]string{"jobs/hello.hcl": strings.Replace(dmJob, "echo hello", "echo two", 1)})
+	store := newDmStore()
+	ctx := context.Background()
+	_ = store.SetLastApplied(ctx, "main", first)
+	// The previous process started second's run and died; recovery ended it.
+	_ = store.CreateRun(ctx, &Run{Job: "hello", Commit: second, Branch: "main", Trigger: TriggerCommit, State: RunSucceeded})
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+
+	dmWait(t, "second applied", func() bool { a, _ := store.LastApplied(ctx, "main"); return a == second })
+	if n := len(store.allRuns()); n != 1 {
+		t.Errorf("runs = %d: a commit whose runs were recorded must not get a second set", n)
+	}
+	if st := d.Status(); st.Base != second {
+		t.Errorf("base = %s, want %s", st.Base, second)
+	}
+}
+
+func TestApproveResumesRunStoppedForOperator(t *testing.T) {
+	repo := newDmRepo(t)
+	head := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	ctx := context.Background()
+	_ = store.SetLastApplied(ctx, "main", head)
+	stopped := &Run{Job: "hello", Commit: head, Branch: "main", Trigger: TriggerManual, State: RunNeedsOperator, Waves: [][]string{{"web-01"}}}
+	_ = store.CreateRun(ctx, stopped)
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+	dmWait(t, "ready", func() bool { return d.Status().Head == head })
+
+	if err := d.Approve(ctx, stopped.ID, "alice", "checked the host"); err != nil {
+		t.Fatal(err)
+	}
+	dmWait(t, "the run carried on", func() bool { r, _ := store.GetRun(ctx, stopped.ID); return r.State == RunSucceeded })
+	runner.mu.Lock()
+	defer runner.mu.Unlock()
+	if len(runner.approved) != 1 || runner.approved[0] != fmt.Sprintf("%d alice checked the host", stopped.ID) {
+		t.Errorf("approvals = %v", runner.approved)
+	}
+}
+
+func TestManualRun(t *testing.T) {
+	repo := newDmRepo(t)
+	head := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+	ctx := context.Background()
+	dmWait(t, "applied", func() bool { a, _ := store.LastApplied(ctx, "main"); return a == head })
+
+	if _, err := d.StartRun(ctx, "hello", []string{"db-99"}, "alice", "x"); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("unknown host: err = %v, want ErrInvalidRequest", err)
+	}
+	if _, err := d.StartRun(ctx, "nope", nil, "alice", "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown job: err = %v, want ErrNotFound", err)
+	}
+	r, err := d.StartRun(ctx, "hello", []string{"web-02"}, "alice", "rotate logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Trigger != TriggerManual || r.Actor != "alice" || r.Reason != "rotate logs" || r.Commit != head || len(r.Waves) != 1 || r.Waves[0][0] != "web-02" {
+		t.Errorf("run = %+v", r)
+	}
+	dmWait(t, "manual run executed", func() bool { got, _ := store.GetRun(ctx, r.ID); return got.State == RunSucceeded })
 }
