@@ -55,6 +55,15 @@ type Options struct {
 	Registry *prometheus.Registry
 	// PublicURL is the base of run links in responses.
 	PublicURL string
+	// Monitors is the live monitor state for /api/v1/monitors; nil falls
+	// back to the state persisted in Store, when it keeps one.
+	Monitors MonitorSource
+	// Metrics is read by /api/v1/monitors/{monitor} and /api/v1/capacity;
+	// nil means no series and no forecasts.
+	Metrics engine.MetricStore
+	// EventPoll is how often a run's event stream reads the store;
+	// 0 is DefaultEventPoll.
+	EventPoll time.Duration
 	Logger    zerolog.Logger
 }
 
@@ -122,6 +131,10 @@ func New(opts Options) *Handler {
 	m.Handle("POST /api/v1/jobs/{job}/runs", h.auth(RoleOperator, h.startRun))
 	m.Handle("GET /api/v1/hosts", h.auth(RoleViewer, h.listHosts))
 	m.Handle("GET /api/v1/commits/{sha}", h.auth(RoleViewer, h.getCommit))
+	m.Handle("GET /api/v1/runs/{id}/events", h.auth(RoleViewer, h.runEvents))
+	m.Handle("GET /api/v1/monitors", h.auth(RoleViewer, h.listMonitors))
+	m.Handle("GET /api/v1/monitors/{monitor}", h.auth(RoleViewer, h.getMonitor))
+	m.Handle("GET /api/v1/capacity", h.auth(RoleViewer, h.getCapacity))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -1,0 +1,274 @@
+package httpapi
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// MonitorSource is the live alert state of every (monitor, host);
+// *engine.MonitorRunner implements it.
+type MonitorSource interface {
+	States() []engine.MonitorHostState
+}
+
+var _ MonitorSource = (*engine.MonitorRunner)(nil)
+
+// MetricNamer lists the metrics stored for one (monitor, host). A
+// MetricStore that implements it lets monitor pages show every series;
+// without it they show the monitor's limited metrics and the check kind's
+// usual ones.
+type MetricNamer interface {
+	MetricNames(ctx context.Context, monitor, host string) ([]string, error)
+}
+
+// seriesWindow is how far back GET /api/v1/monitors/{monitor} reads values.
+const seriesWindow = 6 * time.Hour
+
+// MonitorHost is the state of one monitor on one host.
+type MonitorHost struct {
+	Monitor     string    `json:"monitor"`
+	Host        string    `json:"host"`
+	State       string    `json:"state"` // OK, WARNING, CRITICAL, UNKNOWN; PENDING before the first result
+	Since       time.Time `json:"since,omitzero"`
+	Consecutive int       `json:"consecutive"` // consecutive non-OK results
+	Firing      bool      `json:"firing"`
+	Flapping    bool      `json:"flapping"`
+	FlapPercent float64   `json:"flap_percent"`
+	Muted       bool      `json:"muted"` // a maintenance window the monitor names is open
+	Held        bool      `json:"held"`  // the host is in an active rollout wave
+	LastOutput  string    `json:"last_output,omitempty"`
+	LastAt      time.Time `json:"last_at,omitzero"`
+}
+
+// Monitor is a monitor at the applied commit with its state per host.
+type Monitor struct {
+	Name       string             `json:"name"`
+	Kind       string             `json:"kind,omitempty"`
+	Interval   string             `json:"interval,omitempty"`
+	AlertAfter int                `json:"alert_after,omitempty"`
+	Notify     []string           `json:"notify"`
+	Window     string             `json:"window,omitempty"`
+	Limits     map[string]float64 `json:"limits"`
+	File       string             `json:"file,omitempty"`
+	Line       int                `json:"line,omitempty"`
+	Counts     map[string]int     `json:"counts"` // hosts by state
+	Hosts      []MonitorHost      `json:"hosts"`
+	Series     []Series           `json:"series,omitempty"` // detail only
+}
+
+// Series is the recent values of one metric of one (monitor, host).
+type Series struct {
+	Host   string  `json:"host"`
+	Metric string  `json:"metric"`
+	Points []Point `json:"points"`
+}
+
+// Point is one value of a series.
+type Point struct {
+	At    time.Time `json:"t"`
+	Value float64   `json:"v"`
+}
+
+// StatePending is the state of a (monitor, host) with no result yet.
+const StatePending = "PENDING"
+
+// MonitorStates returns every monitor of the applied commit (and any
+// monitor that still has state after being removed), sorted by name, each
+// with its target hosts' states. src may be nil: the persisted states of
+// store are used when it is a MonitorStateStore.
+func MonitorStates(ctx context.Context, defs *definitions.Definitions, src MonitorSource, store any) ([]Monitor, error) {
+	states, err := monitorHostStates(ctx, src, store)
+	if err != nil {
+		return nil, err
+	}
+	byMonitor := map[string]map[string]MonitorHost{}
+	for _, s := range states {
+		if byMonitor[s.Monitor] == nil {
+			byMonitor[s.Monitor] = map[string]MonitorHost{}
+		}
+		byMonitor[s.Monitor][s.Host] = s
+	}
+	names := map[string]bool{}
+	for n := range byMonitor {
+		names[n] = true
+	}
+	if defs != nil {
+		for n := range defs.Monitors {
+			names[n] = true
+		}
+	}
+	out := make([]Monitor, 0, len(names))
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		m := Monitor{Name: name, Notify: []string{}, Limits: map[string]float64{}, Counts: map[string]int{}, Hosts: []MonitorHost{}}
+		have := byMonitor[name]
+		var targets []string
+		if defs != nil && defs.Monitors[name] != nil {
+			d := defs.Monitors[name]
+			m.Kind, m.AlertAfter, m.Window = string(d.Check.Kind), d.AlertAfter, d.Window
+			m.Interval = d.Interval.String()
+			m.File, m.Line = d.DeclRange.Filename, d.DeclRange.Start.Line
+			if d.Notify != nil {
+				m.Notify = d.Notify
+			}
+			if d.Limits != nil {
+				m.Limits = d.Limits
+			}
+			for _, h := range defs.Select(d.Targets) {
+				targets = append(targets, h.Name)
+			}
+		} else {
+			targets = slices.Sorted(maps.Keys(have))
+		}
+		for _, h := range targets {
+			mh, ok := have[h]
+			if !ok {
+				mh = MonitorHost{Monitor: name, Host: h, State: StatePending}
+			}
+			m.Counts[mh.State]++
+			m.Hosts = append(m.Hosts, mh)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]MonitorHost, error) {
+	var out []MonitorHost
+	if src != nil {
+		for _, s := range src.States() {
+			out = append(out, MonitorHost{
+				Monitor: s.Monitor, Host: s.Host, State: s.State.String(), Since: s.Since,
+				Consecutive: s.Consecutive, Firing: s.Firing, Flapping: s.Flapping, FlapPercent: s.FlapPercent,
+				Muted: s.Muted, Held: s.Held, LastOutput: s.LastOutput, LastAt: s.LastAt,
+			})
+		}
+		return out, nil
+	}
+	ms, ok := store.(engine.MonitorStateStore)
+	if !ok {
+		return nil, nil
+	}
+	recs, err := ms.MonitorStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		out = append(out, MonitorHost{
+			Monitor: r.Monitor, Host: r.Host, State: r.State.String(), Since: r.Since,
+			Consecutive: r.Consecutive, Firing: r.Firing, LastOutput: r.LastOutput, LastAt: r.LastAt,
+		})
+	}
+	return out, nil
+}
+
+// MonitorSeries reads the values of m's metrics on each of its hosts from
+// now-window to now. Series without points are left out.
+func MonitorSeries(ctx context.Context, metrics engine.MetricStore, m Monitor, now time.Time, window time.Duration) ([]Series, error) {
+	out := []Series{}
+	if metrics == nil {
+		return out, nil
+	}
+	namer, _ := metrics.(MetricNamer)
+	for _, h := range m.Hosts {
+		var names []string
+		if namer != nil {
+			n, err := namer.MetricNames(ctx, m.Name, h.Host)
+			if err != nil {
+				return nil, err
+			}
+			names = n
+		} else {
+			names = guessMetricNames(m)
+		}
+		for _, metric := range names {
+			pts, err := metrics.QueryMetrics(ctx, m.Name, h.Host, metric, now.Add(-window), now.Add(time.Second))
+			if err != nil {
+				return nil, err
+			}
+			if len(pts) == 0 {
+				continue
+			}
+			s := Series{Host: h.Host, Metric: metric, Points: make([]Point, 0, len(pts))}
+			for _, p := range pts {
+				s.Points = append(s.Points, Point{At: p.At, Value: p.Value})
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// guessMetricNames is the limited metrics plus what the check kind
+// usually records (docs/checks.md).
+func guessMetricNames(m Monitor) []string {
+	names := map[string]bool{}
+	for k := range m.Limits {
+		names[k] = true
+	}
+	switch definitions.CheckKind(m.Kind) {
+	case definitions.CheckHTTP, definitions.CheckTCP:
+		names["time"] = true
+	case definitions.CheckSNMP:
+		names["value"], names["rate"] = true, true
+	}
+	return slices.Sorted(maps.Keys(names))
+}
+
+func (h *Handler) listMonitors(w http.ResponseWriter, r *http.Request, _ Identity) {
+	out, err := MonitorStates(r.Context(), h.opts.Backend.Definitions(), h.opts.Monitors, h.opts.Store)
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) getMonitor(w http.ResponseWriter, r *http.Request, _ Identity) {
+	name := r.PathValue("monitor")
+	all, err := MonitorStates(r.Context(), h.opts.Backend.Definitions(), h.opts.Monitors, h.opts.Store)
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	i := slices.IndexFunc(all, func(m Monitor) bool { return m.Name == name })
+	if i < 0 {
+		writeError(w, http.StatusNotFound, "no monitor "+strconv.Quote(name))
+		return
+	}
+	m := all[i]
+	window := seriesWindow
+	if s := r.URL.Query().Get("window"); s != "" {
+		d, err := parseDays(s)
+		if err != nil || d <= 0 || d > 90*24*time.Hour {
+			writeError(w, http.StatusBadRequest, "window must be a duration up to 90d, like 6h or 7d")
+			return
+		}
+		window = d
+	}
+	if m.Series, err = MonitorSeries(r.Context(), h.opts.Metrics, m, time.Now(), window); err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+// parseDays is time.ParseDuration that also takes a whole number of days
+// ("30d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
