@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // Sizes of the generated fleet repo (issue 2: plan 10,000 hosts, 500
@@ -127,7 +128,10 @@ func genFleet(v2 bool) fstest.MapFS {
 // and plans the result: what `ripple plan` and the daemon do per commit.
 func BenchmarkPlan10k(b *testing.B) {
 	v1, v2 := genFleet(false), genFleet(true)
+	var cpu time.Duration
+	n := 0
 	for b.Loop() {
+		startCPU := processCPU() // see bench_test.go
 		old, diags := Load(v1, "v1")
 		if diags.HasErrors() {
 			b.Fatal(diags.Error())
@@ -137,10 +141,15 @@ func BenchmarkPlan10k(b *testing.B) {
 			b.Fatal(diags.Error())
 		}
 		p := Plan(Diff(old, new), new)
+		cpu += processCPU() - startCPU
+		n++
 		if len(p.Jobs) == 0 {
 			b.Fatal("empty plan")
 		}
 	}
+	// CPU time (all threads, GC included) stays meaningful on a busy
+	// machine, where ns/op is mostly waiting.
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(n), "cpu-ms/op")
 }
 
 // BenchmarkDiff10k measures Diff and Plan alone on the same repo.
@@ -153,9 +162,15 @@ func BenchmarkDiff10k(b *testing.B) {
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
+	var cpu time.Duration
+	n := 0
 	for b.Loop() {
+		startCPU := processCPU()
 		Plan(Diff(old, new), new)
+		cpu += processCPU() - startCPU
+		n++
 	}
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(n), "cpu-ms/op")
 }
 
 // TestPlan10kShape checks that the benchmark plans what its generator
