@@ -217,6 +217,7 @@ func (q *runQueue) wait(timeout time.Duration) bool {
 
 type manualRequest struct {
 	job, actor, reason string
+	trigger            string
 	hosts              []string
 	reply              chan manualReply // buffered, one slot
 }
@@ -230,7 +231,32 @@ type manualReply struct {
 // target host when empty). The run is handed to the daemon's loop, which
 // owns the runs' context; the call returns once the run is recorded.
 func (d *Daemon) StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*Run, error) {
-	req := manualRequest{job: job, hosts: hosts, actor: actor, reason: reason, reply: make(chan manualReply, 1)}
+	return d.submit(ctx, manualRequest{job: job, hosts: hosts, actor: actor, reason: reason, trigger: TriggerManual})
+}
+
+var _ ScheduledRunStarter = (*Daemon)(nil)
+
+// StartScheduled implements ScheduledRunStarter: a run of job on all its
+// hosts at the base commit, unless the job has a run that is not final yet
+// (then started is false and nothing is queued).
+func (d *Daemon) StartScheduled(ctx context.Context, job string, firing time.Time) (bool, error) {
+	active, err := d.opts.Store.ListRuns(ctx, RunFilter{Job: job, States: []RunState{RunQueued, RunRunning, RunWaitingApproval, RunWaitingWindow, RunNeedsOperator}, Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("runs of %s: %w", job, err)
+	}
+	if len(active) > 0 {
+		return false, nil
+	}
+	reason := "schedule " + firing.UTC().Format(time.RFC3339)
+	if _, err := d.submit(ctx, manualRequest{job: job, actor: "schedule", reason: reason, trigger: TriggerSchedule}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// submit hands a run request to the loop and waits for the recorded run.
+func (d *Daemon) submit(ctx context.Context, req manualRequest) (*Run, error) {
+	req.reply = make(chan manualReply, 1)
 	select {
 	case d.manual <- req:
 	case <-ctx.Done():
@@ -259,7 +285,7 @@ func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*R
 		return nil, fmt.Errorf("job %q targets no host: %w", req.job, ErrInvalidRequest)
 	}
 	run, err := d.opts.Runner.Submit(ctx, RunRequest{
-		Job: req.job, Commit: base, Branch: d.opts.Mirror.Branch, Trigger: TriggerManual,
+		Job: req.job, Commit: base, Branch: d.opts.Mirror.Branch, Trigger: req.trigger,
 		Actor: req.actor, Reason: req.reason, Waves: j.Waves,
 	})
 	if err != nil {
@@ -268,7 +294,7 @@ func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*R
 	if d.opts.Outbox != nil {
 		d.opts.Outbox.Notify()
 	}
-	d.log.Info().Int64("run", run.ID).Str("job", req.job).Str("actor", req.actor).Str("reason", req.reason).Int("hosts", j.hosts()).Msg("manual run queued")
+	d.log.Info().Int64("run", run.ID).Str("job", req.job).Str("trigger", req.trigger).Str("actor", req.actor).Str("reason", req.reason).Int("hosts", j.hosts()).Msg("run queued")
 	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs})
 	return run, nil
 }

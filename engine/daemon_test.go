@@ -377,3 +377,30 @@ func TestManualRun(t *testing.T) {
 	}
 	dmWait(t, "manual run executed", func() bool { got, _ := store.GetRun(ctx, r.ID); return got.State == RunSucceeded })
 }
+
+func TestScheduledRunSkipsWhileJobIsActive(t *testing.T) {
+	repo := newDmRepo(t)
+	head := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+	ctx := context.Background()
+	dmWait(t, "applied", func() bool { a, _ := store.LastApplied(ctx, "main"); return a == head })
+
+	busy := &Run{Job: "hello", Commit: head, Trigger: TriggerManual, State: RunWaitingApproval}
+	_ = store.CreateRun(ctx, busy)
+	firing := time.Date(2026, 11, 29, 2, 0, 0, 0, time.UTC)
+	if started, err := d.StartScheduled(ctx, "hello", firing); err != nil || started {
+		t.Fatalf("with an active run: started=%v err=%v, want a skip", started, err)
+	}
+	busy.State = RunSucceeded
+	_ = store.UpdateRun(ctx, busy)
+	if started, err := d.StartScheduled(ctx, "hello", firing); err != nil || !started {
+		t.Fatalf("started=%v err=%v", started, err)
+	}
+	runs, _ := store.ListRuns(ctx, RunFilter{Job: "hello", Limit: 1})
+	if r := runs[0]; r.Trigger != TriggerSchedule || r.Actor != "schedule" || !strings.Contains(r.Reason, "2026-11-29T02:00:00Z") || countWaveHosts(r.Waves) != 2 {
+		t.Errorf("scheduled run = %+v", r)
+	}
+}

@@ -267,6 +267,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
+		Monitors: monitors, Metrics: store,
 	})
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
