@@ -160,9 +160,11 @@ func (r *Rollout) Submit(ctx context.Context, req RunRequest) (*Run, error) {
 // needs_operator, or (with ReturnOnWait) waits for approval; otherwise it
 // blocks while the run waits for approval.
 //
-// defs must be the definitions of the run's commit. When ctx ends, Execute
-// returns ctx's error and leaves the run as the journal has it, to be
-// resumed later; a step that was running stays "started".
+// defs must be the definitions of the run's commit. When ctx ends, no new
+// step starts; steps already running finish (each within its timeout) and
+// are journaled; then Execute returns ctx's error and leaves the run as
+// the journal has it, to be resumed later. Only a process that dies
+// mid-step leaves a step "started" for Recover to resolve.
 func (r *Rollout) Execute(ctx context.Context, defs *definitions.Definitions, id int64) (*Run, error) {
 	return r.execute(ctx, defs, id, r.opts.ReturnOnWait)
 }

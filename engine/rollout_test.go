@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -586,5 +587,47 @@ func TestWavesStartOnlyInsideTheWindow(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("wave starts (-want +got):\n%s", diff)
+	}
+}
+
+func TestCancelDrainsInFlightSteps(t *testing.T) {
+	f := newFixture(t, 4)
+	f.job.Rollout.MaxParallel = 2
+	f.exec.started = make(chan string, 100)
+	f.exec.block = make(chan struct{})
+	r := f.rollout()
+	run := f.submit(r, f.waves(4))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Execute(ctx, f.defs, run.ID)
+		errc <- err
+	}()
+	<-f.exec.started
+	<-f.exec.started // two hosts in flight
+	cancel()
+	time.Sleep(10 * time.Millisecond)
+	close(f.exec.block) // the in-flight steps finish after the cancel
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Execute returned %v", err)
+	}
+	rows, _ := f.store.HostSteps(context.Background(), run.ID)
+	for _, hs := range rows {
+		if hs.Phase == PhaseStarted {
+			t.Fatalf("row %+v left started after a graceful stop", hs)
+		}
+	}
+	if n := len(f.exec.snapshot()); n != 2 {
+		t.Fatalf("%d steps ran, want the 2 in flight", n)
+	}
+	// The next process carries on without an operator.
+	got := f.execute(f.rollout(), run.ID)
+	if got.State != RunSucceeded {
+		t.Fatalf("state %s: %s", got.State, got.Error)
+	}
+	for _, h := range []string{"h01", "h02", "h03", "h04"} {
+		if n := f.exec.count(h, "one"); n != 1 {
+			t.Errorf("step one ran %d times on %s", n, h)
+		}
 	}
 }

@@ -169,9 +169,14 @@ func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome,
 // runStep journals and performs one action on a host: started (durable),
 // then the action, then finished. A preparation error (the host is gone, a
 // secret or template fails) is recorded as a failed result without
-// touching the host. When ctx ends during the action, the row stays
-// "started" and ctx's error is returned: recovery decides later.
+// touching the host. No action starts once ctx has ended; one that started
+// runs to its end (each step has its own timeout) and its result is
+// journaled before ctx's error is returned, so a shutdown drains in-flight
+// steps instead of leaving them for recovery to guess about.
 func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Context, Endpoint) (StepResult, error)) (StepResult, error) {
+	if err := ctx.Err(); err != nil {
+		return StepResult{}, err
+	}
 	start := x.r.opts.Clock.Now()
 	failed := func(msg string) StepResult {
 		return StepResult{Status: StepFailed, ExitCode: -1, Error: msg, Started: start}
@@ -179,25 +184,23 @@ func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Conte
 	if err := x.jr.start(ctx, k); err != nil {
 		return StepResult{}, err
 	}
+	drain := context.WithoutCancel(ctx)
 	var res StepResult
 	h := x.defs.Hosts[k.host]
 	if h == nil {
 		res = failed(fmt.Sprintf("host %s is not defined at commit %s", k.host, shortCommit(x.run.Commit)))
 	} else if ep, err := x.endpoint(h); err != nil {
 		res = failed(err.Error())
-	} else if r, err := act(ctx, ep); err != nil {
+	} else if r, err := act(drain, ep); err != nil {
 		res = failed(err.Error())
 	} else {
 		res = r
 	}
-	if err := ctx.Err(); err != nil {
-		return StepResult{}, err
-	}
 	if res.Status == "" {
 		res.Status = StepFailed
 	}
-	if err := x.jr.finish(ctx, k, res); err != nil {
+	if err := x.jr.finish(drain, k, res); err != nil {
 		return StepResult{}, err
 	}
-	return res, nil
+	return res, ctx.Err()
 }

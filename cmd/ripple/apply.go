@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"os/user"
 	"path/filepath"
+	"syscall"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/mattn/go-isatty"
@@ -102,8 +104,27 @@ func runApply(ctx context.Context, args []string, e env) error {
 	case *abort:
 		opts.Decision = engine.DecisionAbort
 	}
+	// On the first interrupt no new step starts and running ones finish;
+	// a second one quits at once (what is running is then resolved by the
+	// next apply).
+	done := make(chan struct{})
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(e.stderr, "ripple apply: interrupted: waiting for running steps to finish (interrupt again to quit now)")
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+		case <-done:
+		}
+	}()
 	res, err := engine.Apply(ctx, opts)
+	close(done)
+	<-drained
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("apply interrupted; run `ripple apply` again to resume: %w", err)
+		}
 		return fmt.Errorf("apply: %w", err)
 	}
 	return reportApply(e.stdout, e.stderr, res)
