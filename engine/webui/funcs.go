@@ -1,0 +1,96 @@
+package webui
+
+import (
+	"fmt"
+	"html/template"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ripple-ops/ripple/engine/httpapi"
+)
+
+// funcs are the template helpers. None of them returns template.HTML:
+// everything from the repository or the fleet stays escaped.
+var funcs = template.FuncMap{
+	"short": func(s string) string {
+		if len(s) > 10 {
+			return s[:10]
+		}
+		return s
+	},
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	},
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.Local().Format("2006-01-02")
+	},
+	"took": func(a, b time.Time) string {
+		if a.IsZero() || b.IsZero() {
+			return ""
+		}
+		return b.Sub(a).Round(time.Second).String()
+	},
+	"pct": func(n, total int) int {
+		if total <= 0 {
+			return 0
+		}
+		return n * 100 / total
+	},
+	"cls":   func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "_")) },
+	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"num": func(f float64) string {
+		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", f), "0"), ".")
+	},
+	"signed": func(f float64) string {
+		s := strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", f), "0"), ".")
+		if f > 0 {
+			s = "+" + s
+		}
+		return s
+	},
+	"first":    firstLine,
+	"hostErr":  hostErr,
+	"join":     strings.Join,
+	"add":      func(a, b int) int { return a + b },
+	"query":    url.QueryEscape,
+	"approves": func(s string) bool { return s == "waiting_approval" || s == "needs_operator" },
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+// hostErr is the first line of why a host failed: its first failed
+// forward step, with the error or stderr.
+func hostErr(h httpapi.HostRun) string {
+	for _, s := range h.Steps {
+		if s.Rollback || s.Phase != "finished" || s.Status == "ok" || s.Status == "changed" || s.Status == "unchanged" {
+			continue
+		}
+		msg := s.Error
+		if msg == "" {
+			msg = s.Stderr
+		}
+		if msg == "" {
+			msg = s.Stdout
+		}
+		return fmt.Sprintf("%s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, firstLine(msg))
+	}
+	return ""
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

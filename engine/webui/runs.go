@@ -1,0 +1,139 @@
+package webui
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/httpapi"
+)
+
+type runData struct {
+	httpapi.RunDetail
+	Final    bool
+	Approve  bool   // the run waits for an operator
+	Selected string // the host whose output is open (?host=)
+	Detail   []httpapi.HostRun
+	Done     int
+	Total    int
+}
+
+// loadRun reads a run for its page: the detail, and which hosts get an
+// output panel (every failed or running host and the selected one, so a
+// page over 10,000 hosts stays small).
+func (u *UI) loadRun(ctx context.Context, id int64, selected string) (runData, error) {
+	d, err := httpapi.LoadRunDetail(ctx, u.opts.Store, id, "")
+	if err != nil {
+		return runData{}, err
+	}
+	out := runData{RunDetail: d, Final: engine.RunState(d.State).Final(), Selected: selected}
+	out.Approve = d.State == string(engine.RunWaitingApproval) || d.State == string(engine.RunNeedsOperator)
+	var failed, other []httpapi.HostRun
+	for _, w := range d.WaveDetails {
+		out.Total += len(w.Hosts)
+		out.Done += w.Counts.OK + w.Counts.Failed
+		for _, h := range w.Hosts {
+			switch {
+			case h.State == "failed":
+				failed = append(failed, h)
+			case h.State == "running" || h.Host == selected:
+				other = append(other, h)
+			}
+		}
+	}
+	out.Detail = append(failed, other...)
+	return out, nil
+}
+
+func pathRunID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+func (u *UI) runPage(w http.ResponseWriter, r *http.Request, v *view) {
+	id, ok := pathRunID(r)
+	if !ok {
+		u.fail(w, r, http.StatusBadRequest, "run id must be a positive number")
+		return
+	}
+	host := r.URL.Query().Get("host")
+	d, err := u.loadRun(r.Context(), id, host)
+	if err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	v.Title, v.Data = "Run "+strconv.FormatInt(id, 10)+" "+d.Job, d
+	if !d.Final {
+		v.Live = "/runs/" + strconv.FormatInt(id, 10) + "/live"
+		if host != "" {
+			v.Live += "?host=" + urlQueryEscape(host)
+		}
+		v.Refresh = 5
+	}
+	u.render(w, r, http.StatusOK, "run", "layout", v)
+}
+
+// runLive streams the live part of a run page as Server-Sent Events: each
+// event's data is the re-rendered HTML of that part.
+func (u *UI) runLive(w http.ResponseWriter, r *http.Request, v *view) {
+	id, ok := pathRunID(r)
+	if !ok {
+		u.fail(w, r, http.StatusBadRequest, "run id must be a positive number")
+		return
+	}
+	host := r.URL.Query().Get("host")
+	httpapi.StreamEvents(w, r, httpapi.StreamOptions{Event: "update", Poll: u.opts.EventPoll, Stopping: u.opts.Stopping},
+		func(ctx context.Context) ([]byte, bool, error) {
+			d, err := u.loadRun(ctx, id, host)
+			if err != nil {
+				return nil, false, err
+			}
+			v.Data = d
+			b, err := u.fragment("run", "live", v)
+			return b, d.Final, err
+		})
+}
+
+func (u *UI) approve(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
+	u.runAction(w, r, who, u.opts.Backend.Approve)
+}
+
+func (u *UI) abort(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
+	u.runAction(w, r, who, u.opts.Backend.Abort)
+}
+
+func (u *UI) runAction(w http.ResponseWriter, r *http.Request, who httpapi.Identity, act func(ctx context.Context, id int64, actor, reason string) error) {
+	id, ok := pathRunID(r)
+	if !ok {
+		u.fail(w, r, http.StatusBadRequest, "run id must be a positive number")
+		return
+	}
+	if err := act(r.Context(), id, who.Name, formReason(r)); err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/runs/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+func (u *UI) startRun(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
+	var hosts []string
+	for _, h := range strings.FieldsFunc(r.PostFormValue("hosts"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' }) {
+		hosts = append(hosts, h)
+	}
+	run, err := u.opts.Backend.StartRun(r.Context(), r.PathValue("job"), hosts, who.Name, formReason(r))
+	if err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/runs/"+strconv.FormatInt(run.ID, 10), http.StatusSeeOther)
+}
+
+func formReason(r *http.Request) string {
+	s := strings.TrimSpace(r.PostFormValue("reason"))
+	if len(s) > 1000 {
+		s = s[:1000]
+	}
+	return s
+}
