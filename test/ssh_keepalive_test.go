@@ -16,13 +16,13 @@ import (
 // being handed to the next step.
 func TestSSHKeepaliveEvictsHungConnection(t *testing.T) {
 	f := sshfleet.Start(t, sshfleet.Options{Hosts: 1, LogLevel: "INFO"})
-	s := newSSH(t, jobs.SSHOptions{KeepaliveInterval: 200 * time.Millisecond, KeepaliveTimeout: 300 * time.Millisecond})
+	s := newSSH(t, jobs.SSHOptions{KeepaliveInterval: 500 * time.Millisecond, KeepaliveTimeout: time.Second})
 	ctx := testCtx(t)
 	ep := f.Endpoint(0)
 	wantStatus(t, "first", s.RunStep(ctx, ep, runStep(definitions.StepRun, "true")), engine.StepOK)
 
 	f.FreezeHost(0)
-	time.Sleep(1500 * time.Millisecond) // several keepalive rounds
+	time.Sleep(3 * time.Second) // two keepalive rounds at least
 	f.ThawHost(0)
 
 	// Without eviction the old connection (alive again after the thaw)

@@ -34,7 +34,7 @@ PSSH=$(command -v parallel-ssh || command -v pssh || true)
 ANSIBLE=$(command -v ansible || true)
 
 now() { date +%s.%N; }
-rate() { awk -v n="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.1f", n / (e - s) }'; }
+rate() { awk -v n="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.2f", n / (e - s) }'; }
 
 echo "building sshbench..."
 (cd "$root" && timeout 300 go build -o "$work/sshbench" ./test/bench/sshbench)

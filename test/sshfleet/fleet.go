@@ -93,6 +93,10 @@ type Fleet struct {
 
 	mu    sync.Mutex
 	procs []*proc // by host index; nil when stopped
+
+	tcpMu     sync.Mutex
+	tcpAt     time.Time
+	tcpListen map[string]bool // listening local addresses, hex as in /proc/net/tcp
 }
 
 type proc struct {
@@ -336,14 +340,14 @@ func (f *Fleet) spawn(i int) error {
 		}
 		// Watching the kernel's socket table costs nothing; probing with
 		// a connection would make sshd fork and re-exec for each probe.
-		if listening(h.Address, h.Port) {
+		if f.listening(h.Address, h.Port) {
 			break
 		}
 		if time.Now().After(deadline) {
 			stopProc(p)
 			return fmt.Errorf("sshd for %s not ready after 30s", h.Name)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(25 * time.Millisecond)
 	}
 	f.mu.Lock()
 	f.procs[i] = p
@@ -361,23 +365,27 @@ func lastLines(b []byte, n int) string {
 
 // listening reports whether a socket listens on addr:port (IPv4), from
 // /proc/net/tcp, whose local addresses are little-endian hex "0100017F:1F90".
-func listening(addr string, port int) bool {
+// The table is read at most every 20ms, however many hosts are starting.
+func (f *Fleet) listening(addr string, port int) bool {
 	ip := net.ParseIP(addr).To4()
 	if ip == nil {
 		return false
 	}
 	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], port)
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 3 && f[1] == want && f[3] == "0A" { // 0A: TCP_LISTEN
-			return true
+	f.tcpMu.Lock()
+	defer f.tcpMu.Unlock()
+	if time.Since(f.tcpAt) > 20*time.Millisecond {
+		f.tcpAt = time.Now()
+		f.tcpListen = map[string]bool{}
+		b, _ := os.ReadFile("/proc/net/tcp")
+		for _, line := range strings.Split(string(b), "\n") {
+			fl := strings.Fields(line)
+			if len(fl) > 3 && fl[3] == "0A" { // 0A: TCP_LISTEN
+				f.tcpListen[fl[1]] = true
+			}
 		}
 	}
-	return false
+	return f.tcpListen[want]
 }
 
 // StopHost stops host i: its sshd and every process it spawned (sessions),
