@@ -318,6 +318,9 @@ func crashRecover(t *testing.T, f *fixture, waves []int, n int, want RunState, o
 	if final.State != want && (!operator || !final.State.Final()) {
 		t.Fatalf("crash after %d writes: state %s (%s), want %s", n, final.State, final.Error, want)
 	}
+	if final.State == RunSucceeded && !strings.HasPrefix(final.Summary, "6/6 hosts ok") {
+		t.Fatalf("crash after %d writes: summary %q", n, final.Summary)
+	}
 	for _, h := range f.waves(waves...) {
 		for _, host := range h {
 			for _, s := range once {

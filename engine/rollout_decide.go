@@ -26,6 +26,7 @@ type hostOutcome struct {
 	host    string
 	failed  bool
 	skipped bool // never started: the run was aborted first
+	already bool // every step had finished before this execution (a resume)
 	step    string
 	status  StepStatus
 	err     string

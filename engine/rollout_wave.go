@@ -104,7 +104,9 @@ func (x *runExec) hostReport(w, waveHosts int, o hostOutcome) {
 		x.waveKO++
 	} else {
 		x.waveOK++
-		x.runOK++
+		if !o.already { // counted by countRunOK when the run resumed
+			x.runOK++
+		}
 	}
 	done, ko := x.waveOK+x.waveKO, x.waveKO
 	x.cntMu.Unlock()
@@ -122,7 +124,7 @@ func (x *runExec) hostReport(w, waveHosts int, o hostOutcome) {
 // A host that has not started yet is skipped once the run is aborted. err
 // is only for the journal and ctx.
 func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome, error) {
-	out := hostOutcome{host: name}
+	out := hostOutcome{host: name, already: true}
 	started := false
 	for _, st := range x.job.Steps {
 		k := stepKey{wave: w, host: name, step: st.Name}
@@ -142,7 +144,7 @@ func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome,
 			return out, nil
 		}
 		started = true
-		out.step = st.Name
+		out.step, out.already = st.Name, false
 		res, err := x.runStep(ctx, k, func(ctx context.Context, ep Endpoint) (StepResult, error) {
 			hs, err := renderStep(x.defs, x.job, st, ep.Host, x.r.opts.Secrets)
 			if err != nil {
