@@ -294,6 +294,7 @@ func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
 
 type monitorData struct {
 	Monitor httpapi.Monitor
+	Window  string
 	Rows    []monitorRow
 }
 
@@ -315,12 +316,21 @@ func (u *UI) monitorPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	m := all[i]
-	series, err := httpapi.MonitorSeries(r.Context(), u.opts.Metrics, m, u.opts.Now(), 6*time.Hour)
+	window, ws := 6*time.Hour, r.URL.Query().Get("window")
+	if ws != "" {
+		if window, err = httpapi.ParseHorizon(ws); err != nil || window > 90*24*time.Hour {
+			u.fail(w, r, http.StatusBadRequest, "window must be a duration up to 90d, like 6h or 7d")
+			return
+		}
+	} else {
+		ws = "6h"
+	}
+	series, err := httpapi.MonitorSeries(r.Context(), u.opts.Metrics, m, u.opts.Now(), window)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
 	}
-	d := monitorData{Monitor: m}
+	d := monitorData{Monitor: m, Window: ws}
 	for _, h := range m.Hosts {
 		row := monitorRow{MonitorHost: h}
 		for _, s := range series {

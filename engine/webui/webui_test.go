@@ -1,0 +1,175 @@
+package webui
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+func TestSignIn(t *testing.T) {
+	f := newFixture(t)
+	code, body, _ := f.get(t, "/jobs/nginx-config", "")
+	if code != 401 || !strings.Contains(body, `name="token"`) || !strings.Contains(body, `value="/jobs/nginx-config"`) {
+		t.Fatalf("no session: %d\n%s", code, body)
+	}
+	code, _, hdr := f.get(t, "/runs/1?host=web-01&token="+viewerToken, "")
+	if code != 303 || hdr.Get("Location") != "/runs/1?host=web-01" {
+		t.Fatalf("?token=: %d %v", code, hdr)
+	}
+	ck := hdr.Get("Set-Cookie")
+	for _, want := range []string{CookieName + "=" + viewerToken, "HttpOnly", "SameSite=Strict", "Path=/"} {
+		if !strings.Contains(ck, want) {
+			t.Errorf("cookie %q lacks %q", ck, want)
+		}
+	}
+	if code, _, _ := f.get(t, "/?token=nope-nope-nope-nope", ""); code != 401 {
+		t.Errorf("bad ?token=: %d", code)
+	}
+	req, _ := http.NewRequest("POST", f.srv.URL+"/login", strings.NewReader(url.Values{"token": {operatorToken}, "next": {"//evil.example/x"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	code, _, hdr = f.send(t, req)
+	if code != 303 || hdr.Get("Location") != "/" || !strings.Contains(hdr.Get("Set-Cookie"), operatorToken) {
+		t.Errorf("login: %d %v", code, hdr)
+	}
+	for _, next := range []string{"https://evil.example/", "//evil.example", `/\evil.example`, "javascript:alert(1)", ""} {
+		if got := safeNext(next); got != "/" {
+			t.Errorf("safeNext(%q) = %q", next, got)
+		}
+	}
+	if got := safeNext("/runs/3?host=a"); got != "/runs/3?host=a" {
+		t.Errorf("safeNext kept %q", got)
+	}
+}
+
+func TestPagesRenderAndEscape(t *testing.T) {
+	f := newFixture(t)
+	r := f.newRun(t, engine.RunRunning)
+	r.host(0, "web-01", false)
+	r.host(1, "web-02", true)
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"Fleet health", "nginx-config", "web-http", "nginx &lt;script&gt;alert(1)&lt;/script&gt; config", "HTTP CRITICAL 503 &lt;b&gt;Service Unavailable&lt;/b&gt;", "data-poll="}},
+		{"/runs/1", []string{"wave 1/4", `class="host ok"`, `class="host failed"`, "gzip_typo", "data-sse=\"/runs/1/live\""}},
+		{"/runs/1?host=web-01", []string{`id="h-web-01" open`, "reload done on web-01"}},
+		{"/jobs/nginx-config", []string{"nginx &lt;script&gt;", "ops/main.hcl", "config</span> → <span class=\"mono\">reload", "1, 3, 4, 4"}},
+		{"/monitors/web-http", []string{"<svg class=\"chart\"", "<polyline points=\"0.0,", "flapping 34.2%", "held", "&lt;b&gt;Service"}},
+		{"/monitors/disk-root?window=10d", []string{"limit 100", "Last 10d"}},
+		{"/hosts/web-04", []string{"10.0.0.4:22", "web-http", "CRITICAL", "#1"}},
+		{"/capacity", []string{"disk-root", "badge critical"}},
+		{"/capacity?horizon=1y", []string{"horizon"}},
+	} {
+		code, body, hdr := f.get(t, tc.path, viewerToken)
+		if code != 200 && !(tc.path == "/capacity?horizon=1y" && code == 400) {
+			t.Errorf("%s: %d\n%s", tc.path, code, body)
+			continue
+		}
+		if !strings.HasPrefix(hdr.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s: CSP %q", tc.path, hdr.Get("Content-Security-Policy"))
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %q", tc.path, w)
+			}
+		}
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<b>Service") {
+			t.Errorf("%s: repo or fleet text not escaped", tc.path)
+		}
+	}
+	for _, p := range []string{"/runs/99", "/jobs/nope", "/monitors/nope", "/hosts/nope", "/nope"} {
+		if code, _, _ := f.get(t, p, viewerToken); code != 404 {
+			t.Errorf("%s: %d", p, code)
+		}
+	}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func TestActionsNeedOperatorAndCSRF(t *testing.T) {
+	f := newFixture(t)
+	r := f.newRun(t, engine.RunWaitingApproval)
+	r.host(0, "web-01", false)
+
+	_, viewerPage, _ := f.get(t, "/runs/1", viewerToken)
+	if strings.Contains(viewerPage, `id="approve"`) || strings.Contains(viewerPage, `id="abort"`) {
+		t.Error("a viewer sees action buttons")
+	}
+	if !strings.Contains(viewerPage, "Waiting for an operator") {
+		t.Error("a viewer is not told the run waits")
+	}
+	_, opPage, _ := f.get(t, "/runs/1", operatorToken)
+	if !strings.Contains(opPage, `id="approve"`) || !strings.Contains(opPage, `id="abort"`) {
+		t.Fatal("an operator sees no approve/abort")
+	}
+	m := csrfRE.FindStringSubmatch(opPage)
+	if m == nil {
+		t.Fatal("no csrf field")
+	}
+	opCSRF := m[1]
+	_, _, _ = f.get(t, "/", viewerToken)
+	viewerCSRF := csrfRE.FindStringSubmatch(viewerPage)[1]
+
+	post := func(token, path string, form url.Values) (int, http.Header) {
+		req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if token != "" {
+			req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		}
+		code, _, hdr := f.send(t, req)
+		return code, hdr
+	}
+	if code, _ := post("", "/runs/1/approve", url.Values{"csrf": {opCSRF}}); code != 401 {
+		t.Errorf("no session: %d", code)
+	}
+	if code, _ := post(operatorToken, "/runs/1/approve", url.Values{"reason": {"x"}}); code != 403 {
+		t.Errorf("no csrf: %d", code)
+	}
+	if code, _ := post(operatorToken, "/runs/1/approve", url.Values{"csrf": {viewerCSRF}}); code != 403 {
+		t.Errorf("another session's csrf: %d", code)
+	}
+	if code, _ := post(viewerToken, "/runs/1/approve", url.Values{"csrf": {viewerCSRF}}); code != 403 {
+		t.Errorf("viewer approve: %d", code)
+	}
+	if f.backend.lastCall() != "" {
+		t.Fatalf("refused requests reached the backend: %s", f.backend.lastCall())
+	}
+	code, hdr := post(operatorToken, "/runs/1/approve", url.Values{"csrf": {opCSRF}, "reason": {"canary fine"}})
+	if code != 303 || hdr.Get("Location") != "/runs/1" || f.backend.lastCall() != `approve 1 alice "canary fine"` {
+		t.Errorf("approve: %d %v %s", code, hdr, f.backend.lastCall())
+	}
+	if code, _ := post(operatorToken, "/runs/1/approve", url.Values{"csrf": {opCSRF}}); code != 409 {
+		t.Errorf("second approve: %d", code)
+	}
+	code, hdr = post(operatorToken, "/jobs/nginx-config/run", url.Values{"csrf": {opCSRF}, "reason": {"rotate"}, "hosts": {"web-01, web-02"}})
+	if code != 303 || hdr.Get("Location") != "/runs/2" || f.backend.lastCall() != `run nginx-config [web-01 web-02] alice "rotate"` {
+		t.Errorf("run now: %d %v %s", code, hdr, f.backend.lastCall())
+	}
+	if code, _ := post(operatorToken, "/logout", url.Values{"csrf": {opCSRF}}); code != 303 {
+		t.Errorf("logout: %d", code)
+	}
+	_, jobPage, _ := f.get(t, "/jobs/nginx-config", viewerToken)
+	if strings.Contains(jobPage, `id="run-now"`) {
+		t.Error("a viewer sees the run-now form")
+	}
+}
+
+func TestLiveStreamRendersPart(t *testing.T) {
+	f := newFixture(t)
+	r := f.newRun(t, engine.RunSucceeded)
+	r.host(0, "web-01", false)
+	code, body, hdr := f.get(t, "/runs/1/live", viewerToken)
+	if code != 200 || hdr.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %v", code, hdr)
+	}
+	if !strings.Contains(body, "event: update\n") || !strings.Contains(body, "data: <h2>Waves</h2>") && !strings.Contains(body, "wave 1/4") || !strings.HasSuffix(body, "event: end\nid: 2\ndata: {}\n\n") {
+		t.Errorf("stream:\n%s", body)
+	}
+	if code, _, _ := f.get(t, "/runs/1/live", ""); code != 401 {
+		t.Errorf("no session: %d", code)
+	}
+}
