@@ -75,6 +75,8 @@ func commands() []command {
 		{"validate", "check the definitions in a directory", runValidate},
 		{"fmt", "rewrite HCL files in canonical format", runFmt},
 		{"plan", "show what a merge would do: jobs, hosts per wave, monitors", runPlan},
+		{"demo", "watch ripple roll out, halt and roll back on an in-process lab fleet", runDemo},
+		{"lab", "lab up: a fleet of SSH servers on loopback for trying jobs", runLab},
 	}
 }
 
