@@ -24,6 +24,7 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 	"github.com/ripple-ops/ripple/engine/sqlstore"
+	"github.com/ripple-ops/ripple/engine/webui"
 	"github.com/ripple-ops/ripple/jobs"
 	"github.com/ripple-ops/ripple/webhooks"
 )
@@ -269,11 +270,18 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
 		Monitors: monitors, Metrics: store,
 	})
+	ui, err := webui.New(webui.Options{
+		Backend: daemon, Store: store, Tokens: tokens, Monitors: monitors, Metrics: store,
+		Stopping: func() bool { return daemon.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("web ui: %w", err)
+	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
-	srv := httpapi.NewServer(c.listen, api)
+	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
 	return serveRun(ctx, log, c, srv, ln, api, daemon, reporter, monitors)
