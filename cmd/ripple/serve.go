@@ -232,10 +232,30 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Logger:   log,
 		RunURL:   func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
 	})
+	notifiers := webhooks.NewNotifiers(webhooks.NotifiersOptions{PublicURL: c.publicURL, Logger: log})
 	monitors := engine.NewMonitorRunner(engine.MonitorRunnerOptions{
-		Checker: checker, Secrets: secrets, Logger: log,
+		Checker: checker, Secrets: secrets, Logger: log, Notifications: notifiers,
 		Results: engine.StoreResultSink{Metrics: store, States: store},
 	})
+	// applyDefinitions runs in the daemon's goroutine for each applied
+	// commit: notifiers, then monitors, whose alert state is restored from
+	// the store the first time.
+	restored := false
+	applyDefinitions := func(defs *definitions.Definitions) {
+		if err := notifiers.ApplyConfig(defs, secrets); err != nil {
+			log.Warn().Err(err).Msg("some notifiers were left out")
+		}
+		monitors.ApplyConfig(defs)
+		if !restored {
+			restored = true
+			recs, err := store.MonitorStates(ctx)
+			if err != nil {
+				log.Warn().Err(err).Msg("restore monitor states")
+				return
+			}
+			monitors.RestoreStates(recs)
+		}
+	}
 	dopts := engine.DaemonOptions{
 		Mirror: engine.MirrorOptions{
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
@@ -244,7 +264,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Store: store, Runner: rollout, Poll: c.poll, PublicURL: c.publicURL,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		Metrics: engine.NewDaemonMetrics(reg), Logger: log,
-		OnDefinitions: func(defs *definitions.Definitions) { monitors.ApplyConfig(defs) },
+		OnDefinitions: applyDefinitions,
 	}
 	if reporter != nil {
 		dopts.Outbox, dopts.Comments = reporter, reporter
@@ -284,13 +304,13 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
-	return serveRun(ctx, log, c, srv, ln, api, daemon, reporter, monitors)
+	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []func(context.Context) error{monitors.Run, notifiers.Run})
 }
 
 // serveRun runs the components until ctx ends and shuts them down in
 // order. Every goroutine belongs to one errgroup and is waited for.
-func serveRun(ctx context.Context, log zerolog.Logger, c *serveConfig, srv *http.Server, ln net.Listener,
-	api *httpapi.Handler, daemon *engine.Daemon, reporter *webhooks.GitHubReporter, monitors *engine.MonitorRunner) error {
+func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.Listener,
+	api *httpapi.Handler, daemon *engine.Daemon, reporter *webhooks.GitHubReporter, background []func(context.Context) error) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -313,7 +333,9 @@ func serveRun(ctx context.Context, log zerolog.Logger, c *serveConfig, srv *http
 		daemonDone <- err
 		return err
 	})
-	g.Go(func() error { return monitors.Run(bgCtx) })
+	for _, run := range background {
+		g.Go(func() error { return run(bgCtx) })
+	}
 	if reporter != nil {
 		g.Go(func() error {
 			if err := reporter.Run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
