@@ -191,8 +191,8 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("%d runs for %d versions", len(runs), versions)
 	}
 	for _, run := range runs {
-		if run.State != engine.RunSucceeded {
-			t.Errorf("run %d: %s (%s)", run.ID, run.State, run.Error)
+		if run.State != engine.RunSucceeded || run.Summary != "20/20 hosts ok in 4 waves" {
+			t.Errorf("run %d: %s: %s (%s)", run.ID, run.State, run.Summary, run.Error)
 		}
 		st, err := store.Statuses(ctx, run.Commit)
 		if err != nil || len(st) != 1 || st[0].State != "success" {

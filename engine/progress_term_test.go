@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTerminalProgressPlain(t *testing.T) {
+	var b bytes.Buffer
+	p := NewTerminalProgress(&b, false)
+	base := ProgressEvent{RunID: 7, Job: "web", Waves: 2, RunHosts: 3}
+	for _, ev := range []ProgressEvent{
+		{Kind: ProgressRunStart, Message: "start"},
+		{Kind: ProgressWaveStart, Wave: 1, WaveHosts: 1},
+		{Kind: ProgressHost, Wave: 1, Host: "a", WaveHosts: 1, WaveDone: 1},
+		{Kind: ProgressWaveDone, Wave: 1, RunOK: 1},
+		{Kind: ProgressWaveStart, Wave: 2, WaveHosts: 2},
+		{Kind: ProgressHost, Wave: 2, Host: "b", Failed: true, Error: "step x failed: boom", WaveHosts: 2, WaveDone: 1, WaveFailed: 1},
+		{Kind: ProgressHost, Wave: 2, Host: "c", WaveHosts: 2, WaveDone: 2, WaveFailed: 1},
+		{Kind: ProgressRunDone, State: RunFailed, Message: "wave 2/2 failed"},
+	} {
+		ev.RunID, ev.Job, ev.Waves, ev.RunHosts = base.RunID, base.Job, base.Waves, base.RunHosts
+		p.Report(ev)
+	}
+	want := []string{
+		"web (run 7): start, 3 hosts in 2 waves",
+		"web (run 7): wave 1/2: 1 hosts",
+		"web (run 7): wave 1/2: 1/1 hosts done, 0 failed",
+		"web (run 7): wave 1/2 passed (1/3 hosts ok so far)",
+		"web (run 7): wave 2/2: 2 hosts",
+		"web (run 7): wave 2/2: FAILED b: step x failed: boom",
+		"web (run 7): wave 2/2: 2/2 hosts done, 1 failed",
+		"web (run 7): failed: wave 2/2 failed",
+	}
+	if diff := cmp.Diff(want, strings.Split(strings.TrimSpace(b.String()), "\n")); diff != "" {
+		t.Fatalf("output (-want +got):\n%s", diff)
+	}
+}
+
+func TestTerminalProgressTTYRewritesOneLine(t *testing.T) {
+	var b bytes.Buffer
+	p := NewTerminalProgress(&b, true)
+	p.Report(ProgressEvent{Kind: ProgressWaveStart, Job: "web", Wave: 1, Waves: 1, WaveHosts: 2})
+	p.Report(ProgressEvent{Kind: ProgressHost, Job: "web", Wave: 1, Waves: 1, Host: "a", WaveHosts: 2, WaveDone: 1})
+	p.Report(ProgressEvent{Kind: ProgressHost, Job: "web", Wave: 1, Waves: 1, Host: "b", Failed: true, Error: "unreachable", WaveHosts: 2, WaveDone: 2, WaveFailed: 1})
+	out := b.String()
+	for _, want := range []string{"\r\x1b[Kweb: wave 1/1: 1/2 hosts done, 0 failed", "\r\x1b[Kweb (run 0): wave 1/1: FAILED b: unreachable\n", "\r\x1b[Kweb: wave 1/1: 2/2 hosts done, 1 failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output %q lacks %q", out, want)
+		}
+	}
+}
