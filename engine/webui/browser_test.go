@@ -1,0 +1,224 @@
+package webui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// The browser tests drive the real UI in headless Chromium (Debian's
+// chromium package): pages load, a run page fills in live while the store
+// changes underneath it, a failed host's output opens in place, and only
+// operators get the approve button. Screenshots land in test/artifacts/.
+
+const chromiumPath = "/usr/bin/chromium"
+
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium is required in CI (.ci/setup installs it): %v", err)
+		}
+		t.Skipf("no %s; install Debian's chromium to run browser tests", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 1000),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 40*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshot saves the full page as test/artifacts/<name>.png.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := filepath.Join("..", "..", "test", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return value(t, ctx, chromedp.Text(chromedp.CSS(sel)))
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	return value(t, ctx, chromedp.Evaluate[T](js))
+}
+
+func TestBrowserOverview(t *testing.T) {
+	f := newFixture(t)
+	ctx := newBrowser(t)
+	r := f.newRun(t, engine.RunRunning)
+	r.host(0, "web-01", false)
+	run(t, ctx, "load overview",
+		chromedp.Navigate(f.srv.URL+"/?token="+viewerToken),
+		chromedp.WaitVisible(chromedp.CSS(`.tiles`)),
+	)
+	title, health := value(t, ctx, chromedp.Title()), text(t, ctx, `.tiles`)
+	if title != "Overview · ripple" || !strings.Contains(health, "critical") {
+		t.Errorf("title %q, health %q", title, health)
+	}
+	url := value(t, ctx, chromedp.Location())
+	if strings.Contains(url, "token") {
+		t.Errorf("the token stayed in the address bar: %s", url)
+	}
+	screenshot(t, ctx, "overview")
+	run(t, ctx, "monitor page", chromedp.Navigate(f.srv.URL+"/monitors/web-http"), chromedp.WaitVisible(chromedp.CSS(`svg.chart polyline`)))
+	screenshot(t, ctx, "monitor")
+	run(t, ctx, "capacity page", chromedp.Navigate(f.srv.URL+"/capacity"), chromedp.WaitVisible(chromedp.CSS(`table`)))
+	screenshot(t, ctx, "capacity")
+	run(t, ctx, "job page", chromedp.Navigate(f.srv.URL+"/jobs/nginx-config"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	screenshot(t, ctx, "job")
+	run(t, ctx, "host page", chromedp.Navigate(f.srv.URL+"/hosts/web-04"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	screenshot(t, ctx, "host")
+}
+
+func TestBrowserRunFillsInLive(t *testing.T) {
+	f := newFixture(t)
+	ctx := newBrowser(t)
+	r := f.newRun(t, engine.RunRunning)
+	run(t, ctx, "open run",
+		chromedp.Navigate(f.srv.URL+"/runs/1?token="+viewerToken),
+		chromedp.WaitVisible(chromedp.CSS(`.wave[data-wave="1"][data-state="pending"]`)),
+		// A marker that a reload would wipe out.
+	)
+	eval[int](t, ctx, `window.__stillHere = 42`)
+
+	r.host(0, "web-01", false)
+	run(t, ctx, "wave 1 fills in", chromedp.WaitVisible(chromedp.CSS(`.wave[data-wave="1"][data-state="done"]`)))
+	r.set(engine.RunRunning, 1, "wave 2/4")
+	r.host(1, "web-02", true)
+	r.host(1, "web-03", false)
+	run(t, ctx, "wave 2 half done", chromedp.WaitVisible(chromedp.CSS(`.wave[data-wave="2"].hasfail`)),
+		chromedp.WaitVisible(chromedp.CSS(`a.host.failed[data-host="web-02"]`)))
+	screenshot(t, ctx, "run-progress")
+	r.host(1, "web-04", false)
+	run(t, ctx, "wave 2 done", chromedp.WaitVisible(chromedp.CSS(`.wave[data-wave="2"][data-state="done"]`)))
+
+	if marker := eval[int](t, ctx, `window.__stillHere || 0`); marker != 42 {
+		t.Fatal("the page reloaded instead of updating in place")
+	}
+
+	run(t, ctx, "open a failed host",
+		chromedp.Click(chromedp.CSS(`a.host[data-host="web-02"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#h-web-02 pre.stderr`)),
+	)
+	open := eval[bool](t, ctx, `document.getElementById('h-web-02').open`)
+	out := text(t, ctx, `#h-web-02 pre.stderr`)
+	if !open || !strings.Contains(out, `unknown directive "gzip_typo"`) {
+		t.Errorf("open %v, output %q", open, out)
+	}
+	screenshot(t, ctx, "run-failed-host")
+
+	// The next update keeps the opened output open.
+	r.host(2, "web-05", false)
+	run(t, ctx, "wave 3 starts", chromedp.WaitVisible(chromedp.CSS(`.wave[data-wave="3"][data-state="running"]`)))
+	if !eval[bool](t, ctx, `document.getElementById('h-web-02').open`) {
+		t.Error("a live update closed the opened host output")
+	}
+	r.set(engine.RunFailed, 2, "wave 2 over its failure budget")
+	run(t, ctx, "final state",
+		chromedp.WaitVisible(chromedp.CSS(`#run-state.failed`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#livedot`)),
+	)
+	if state := text(t, ctx, `#run-state`); state != "failed" {
+		t.Errorf("state %q", state)
+	}
+}
+
+func TestBrowserApprove(t *testing.T) {
+	f := newFixture(t)
+	r := f.newRun(t, engine.RunWaitingApproval)
+	r.host(0, "web-01", false)
+
+	t.Run("viewer", func(t *testing.T) {
+		ctx := newBrowser(t)
+		run(t, ctx, "viewer page",
+			chromedp.Navigate(f.srv.URL+"/runs/1?token="+viewerToken),
+			chromedp.WaitVisible(chromedp.CSS(`.waves`)),
+		)
+		if buttons := eval[int](t, ctx, `document.querySelectorAll('#approve, #abort, form[action$="/approve"]').length`); buttons != 0 {
+			t.Errorf("a viewer sees %d action controls", buttons)
+		}
+		screenshot(t, ctx, "run-waiting-viewer")
+	})
+
+	t.Run("operator", func(t *testing.T) {
+		ctx := newBrowser(t)
+		run(t, ctx, "operator page",
+			chromedp.Navigate(f.srv.URL+"/runs/1?token="+operatorToken),
+			chromedp.WaitVisible(chromedp.CSS(`#approve`)),
+		)
+		screenshot(t, ctx, "run-waiting-operator")
+		run(t, ctx, "approve",
+			chromedp.SendKeys(chromedp.CSS(`form[action="/runs/1/approve"] input[name="reason"]`), "canary looks fine"),
+			chromedp.Click(chromedp.CSS(`#approve`)),
+			chromedp.WaitVisible(chromedp.CSS(`#run-state.running`)),
+		)
+		if got, want := f.backend.lastCall(), `approve 1 alice "canary looks fine"`; got != want {
+			t.Errorf("backend got %s, want %s", got, want)
+		}
+		events, err := f.store.Events(context.Background(), 1)
+		if err != nil || len(events) != 1 || events[0].Actor != "alice" || events[0].Action != "approve" {
+			t.Errorf("recorded events %+v %v", events, err)
+		}
+		if audit := text(t, ctx, `body`); !strings.Contains(audit, "canary looks fine") {
+			t.Error("the approval is not in the run's audit list")
+		}
+		screenshot(t, ctx, "run-approved")
+	})
+}
