@@ -77,8 +77,8 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	}
 	d := &demo{cfg: c, dir: dir, out: e.stdout, start: time.Now()}
 	err = d.run(ctx)
-	if ctx.Err() != nil {
-		fmt.Fprintln(e.stdout, "\nstopped.")
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(e.stdout, "\ninterrupted.")
 		return exitError{130}
 	}
 	return err
@@ -179,10 +179,11 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		return nil
 	}
-	d.printf("\nStill serving: web UI %s/ (token %s). Try `ripple runs --server %s` with RIPPLE_TOKEN=%s.\nCtrl-C stops the daemon and the lab.\n",
-		d.url, d.token, d.url, d.token)
+	d.printf("\nStill serving the web UI and the API; Ctrl-C stops the daemon and the lab. Try:\n"+
+		"  RIPPLE_TOKEN=%s go run ./cmd/ripple runs --server %s\n", d.token, d.url)
 	select {
 	case <-ctx.Done():
+		d.printf("\nstopping.\n")
 	case err := <-serveDone:
 		serveDone <- err
 		return fmt.Errorf("daemon stopped: %w (log: %s)", err, d.log)

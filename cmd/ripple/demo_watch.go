@@ -118,7 +118,7 @@ func (p *runPrinter) update(r *httpapi.RunDetail, final bool) {
 			switch {
 			case r.CurrentWave > i:
 				p.d.printf("passed (%s)\n", time.Since(p.gateAt).Round(100*time.Millisecond))
-			case final:
+			case final || hasEvent(r, "rollback"):
 				p.d.printf("FAILED (%s)\n", time.Since(p.gateAt).Round(100*time.Millisecond))
 			default:
 				return
@@ -154,6 +154,15 @@ func (p *runPrinter) finish(r *httpapi.RunDetail) {
 			p.d.printf("      %s\n", line)
 		}
 	}
+}
+
+func hasEvent(r *httpapi.RunDetail, action string) bool {
+	for _, e := range r.Events {
+		if e.Action == action {
+			return true
+		}
+	}
+	return false
 }
 
 func waveHosts(w httpapi.Wave) []string {
