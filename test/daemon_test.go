@@ -528,3 +528,42 @@ func TestDaemonKilledMidRunResumes(t *testing.T) {
 		t.Errorf("runs = %d, want the one resumed run", n)
 	}
 }
+
+// TestDaemonSIGTERMDrainsInFlightSteps stops the daemon with SIGTERM while
+// a non-idempotent step runs on a host: the step finishes and is recorded,
+// no new host starts, and after a restart the run ends successfully without
+// running the step twice anywhere.
+func TestDaemonSIGTERMDrainsInFlightSteps(t *testing.T) {
+	e := newDmEnv(t, 3)
+	marks := t.TempDir()
+	base := e.commit("inventory", map[string]string{"hosts.hcl": e.fleet.HCL()})
+	e.start()
+	e.waitStatus(base, "ripple/validate", "success")
+
+	job := fmt.Sprintf("job \"counted\" {\n  targets { groups = [\"fleet\"] }\n  step \"count\" {\n    run = \"echo run >> %s/${host.name}; sleep 2\"\n  }\n  rollout { waves = [1] }\n}\n", marks)
+	head := e.commit("counted job", map[string]string{"jobs/counted.hcl": job})
+	if code := e.webhook("push", "term-1", pushPayload(t, base, head)); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	first := filepath.Join(marks, e.fleet.Hosts[0].Name)
+	e.waitFor("the first host's step to start", 20*time.Second, func() bool { _, err := os.Stat(first); return err == nil })
+	start := time.Now()
+	e.stop() // SIGTERM, waits for the process
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("the daemon exited after %s, before its in-flight step (2s) could finish", took)
+	}
+	for _, h := range e.fleet.Hosts[1:] {
+		if _, err := os.Stat(filepath.Join(marks, h.Name)); err == nil {
+			t.Errorf("%s started after SIGTERM", h.Name)
+		}
+	}
+
+	e.start()
+	e.waitStatus(head, "ripple/job/counted", "success")
+	for _, h := range e.fleet.Hosts {
+		b, err := os.ReadFile(filepath.Join(marks, h.Name))
+		if err != nil || strings.Count(string(b), "run") != 1 {
+			t.Errorf("%s ran the step %d times (%v), want once", h.Name, strings.Count(string(b), "run"), err)
+		}
+	}
+}
