@@ -4,7 +4,7 @@
 monitor "app-health" {
   targets { groups = ["web", "app"] }
   interval = "5s"
-  timeout  = "3s"
+  timeout  = "5s"
   check "command" {
     run = <<-EOT
       s=$(cat health 2>/dev/null) || s="UNKNOWN no health file"
@@ -17,7 +17,7 @@ monitor "app-health" {
 monitor "app-latency" {
   targets { groups = ["web", "app"] }
   interval = "5s"
-  timeout  = "3s"
+  timeout  = "5s"
   check "command" {
     run = <<-EOT
       ms=$(cat latency_ms 2>/dev/null) || { echo "UNKNOWN: no latency_ms"; exit 3; }
