@@ -80,6 +80,19 @@ type monitorEntry struct {
 	state       AlertState
 }
 
+// checkSpec is what one check run needs, copied under the lock so a reload
+// can swap an entry's definitions while its check is in flight.
+type checkSpec struct {
+	endpoint  Endpoint
+	check     *definitions.HostCheck
+	timeout   time.Duration
+	renderErr string
+}
+
+func (e *monitorEntry) spec() checkSpec {
+	return checkSpec{endpoint: e.endpoint, check: e.check, timeout: e.monitor.Timeout, renderErr: e.renderErr}
+}
+
 // NewMonitorRunner returns a runner with no monitors; ApplyConfig loads them.
 func NewMonitorRunner(opts MonitorRunnerOptions) *MonitorRunner {
 	if opts.Concurrency <= 0 {
@@ -179,11 +192,15 @@ func (r *MonitorRunner) Run(ctx context.Context) error {
 	for {
 		r.mu.Lock()
 		now := r.opts.Now()
-		var due []*monitorEntry
+		type dueCheck struct {
+			e    *monitorEntry
+			spec checkSpec
+		}
+		var due []dueCheck
 		for r.queue.Len() > 0 && !r.queue[0].due.After(now) {
 			e := heap.Pop(&r.queue).(*monitorEntry)
 			e.running = true
-			due = append(due, e)
+			due = append(due, dueCheck{e, e.spec()})
 		}
 		wait := time.Hour
 		if r.queue.Len() > 0 {
@@ -191,18 +208,18 @@ func (r *MonitorRunner) Run(ctx context.Context) error {
 		}
 		r.mu.Unlock()
 
-		for _, e := range due {
+		for _, d := range due {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return nil
 			}
 			wg.Add(1)
-			go func(e *monitorEntry) {
+			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				r.runEntry(ctx, e)
-			}(e)
+				r.runEntry(ctx, d.e, d.spec)
+			}()
 		}
 		if len(due) > 0 {
 			continue
@@ -217,8 +234,8 @@ func (r *MonitorRunner) Run(ctx context.Context) error {
 	}
 }
 
-func (r *MonitorRunner) runEntry(ctx context.Context, e *monitorEntry) {
-	res := r.check(ctx, e)
+func (r *MonitorRunner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) {
+	res := r.check(ctx, spec)
 	r.mu.Lock()
 	e.running = false
 	if e.removed || ctx.Err() != nil {
@@ -245,19 +262,19 @@ func (r *MonitorRunner) runEntry(ctx context.Context, e *monitorEntry) {
 	r.send(ctx, notify, notes)
 }
 
-// check runs e's check once, bounded by the monitor's timeout.
-func (r *MonitorRunner) check(ctx context.Context, e *monitorEntry) CheckResult {
+// check runs a check once, bounded by the monitor's timeout.
+func (r *MonitorRunner) check(ctx context.Context, spec checkSpec) CheckResult {
 	start := r.opts.Now()
-	if e.renderErr != "" || e.check == nil {
-		return CheckResult{State: StateUnknown, Output: "cannot render check: " + e.renderErr, At: start}
+	if spec.renderErr != "" || spec.check == nil {
+		return CheckResult{State: StateUnknown, Output: "cannot render check: " + spec.renderErr, At: start}
 	}
-	timeout := e.monitor.Timeout
+	timeout := spec.timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res := r.opts.Checker.Check(cctx, e.endpoint, e.check)
+	res := r.opts.Checker.Check(cctx, spec.endpoint, spec.check)
 	if res.At.IsZero() {
 		res.At = start
 	}
@@ -270,11 +287,15 @@ func (r *MonitorRunner) check(ctx context.Context, e *monitorEntry) CheckResult 
 func (r *MonitorRunner) CheckNow(ctx context.Context, monitor, host string) (CheckResult, bool) {
 	r.mu.Lock()
 	e, ok := r.entries[entryKey{monitor, host}]
+	var spec checkSpec
+	if ok {
+		spec = e.spec()
+	}
 	r.mu.Unlock()
 	if !ok {
 		return CheckResult{}, false
 	}
-	res := r.check(ctx, e)
+	res := r.check(ctx, spec)
 	r.mu.Lock()
 	var notes []Notification
 	if !e.removed {
