@@ -490,8 +490,9 @@ func (e *dmEnv) post(path, body string) int {
 }
 
 // TestDaemonKilledMidRunResumes kills the daemon with SIGKILL while a run
-// is between waves and checks that a restart finishes it: the job's status
-// ends final and no status of the commit stays pending.
+// is between waves (and while GitHub rate-limits its statuses) and checks
+// that a restart finishes it: the job's status ends final and no status of
+// the commit stays pending.
 func TestDaemonKilledMidRunResumes(t *testing.T) {
 	e := newDmEnv(t, 3)
 	base := e.commit("inventory", map[string]string{"hosts.hcl": e.fleet.HCL()})
@@ -501,6 +502,9 @@ func TestDaemonKilledMidRunResumes(t *testing.T) {
 	slow := e.commit("slow job", map[string]string{
 		"jobs/slow.hcl": "job \"slow\" {\n  targets { groups = [\"fleet\"] }\n  step \"wait\" {\n    run        = \"sleep 1\"\n    idempotent = true\n  }\n  rollout { waves = [1] }\n}\n",
 	})
+	// GitHub rate-limits the next status write: statuses wait, the
+	// rollout does not.
+	e.fake.FailNext(githubfake.Failure{Kind: githubfake.TooManyRequests, Method: "POST", RetryAfter: 3 * time.Second})
 	if code := e.webhook("push", "kill-1", pushPayload(t, base, slow)); code != http.StatusAccepted {
 		t.Fatalf("push answered %d", code)
 	}
@@ -508,6 +512,9 @@ func TestDaemonKilledMidRunResumes(t *testing.T) {
 		r := e.runs("job=slow")
 		return len(r) == 1 && r[0].State == "running"
 	})
+	if st, ok := e.fake.LatestStatus(slow, "ripple/validate"); ok {
+		t.Errorf("a status was delivered through the rate limit: %+v", st)
+	}
 	time.Sleep(1200 * time.Millisecond)
 	e.kill()
 
