@@ -76,45 +76,62 @@ func runEnded(state string) bool {
 	return false
 }
 
-// runPrinter prints a run's waves as they end. A wave's line starts when
-// its hosts have finished their steps and ends when its health gate
-// decides; waves are sequential, so lines never interleave.
+// runPrinter prints a run's waves as they go: a wave's line starts when
+// its hosts start, gets their counts when they have finished their steps,
+// and ends when its health gate decides. Waves are sequential, so lines
+// never interleave.
 type runPrinter struct {
 	d       *demo
-	state   []int // per wave: 0 nothing printed, 1 line open (gate), 2 done
+	state   []waveShown
 	started time.Time
 	gateAt  time.Time
 }
+
+// waveShown is how much of a wave's line is printed.
+type waveShown int
+
+const (
+	waveUnseen  waveShown = iota
+	waveHostsOn           // "wave i/n  hosts" printed, steps running
+	waveGateOn            // counts printed, health gate deciding
+	waveShownAll
+)
 
 func (p *runPrinter) update(r *httpapi.RunDetail, final bool) {
 	if p.started.IsZero() {
 		p.started = time.Now()
 	}
 	for len(p.state) < len(r.WaveDetails) {
-		p.state = append(p.state, 0)
+		p.state = append(p.state, waveUnseen)
 	}
 	n := len(r.WaveDetails)
 	for i, w := range r.WaveDetails {
-		if p.state[i] == 0 {
-			switch {
-			case w.State == "done" || final && w.State != "pending":
-				p.d.printf("  wave %d/%d  %-24s %s", i+1, n, hostsLabel(waveHosts(w)), countsLabel(w.Counts))
-				if w.Counts.Failed > 0 || w.Counts.Running > 0 || w.Counts.Pending > 0 {
-					p.d.printf("\n")
-					p.state[i] = 2
-					continue
+		if p.state[i] == waveUnseen {
+			if w.State == "pending" {
+				if !final {
+					return
 				}
-				p.d.printf("  → health gate ")
-				p.state[i], p.gateAt = 1, time.Now()
-			case final:
 				p.d.printf("  wave %d/%d  %-24s not started\n", i+1, n, hostsLabel(waveHosts(w)))
-				p.state[i] = 2
+				p.state[i] = waveShownAll
 				continue
-			default:
+			}
+			p.d.printf("  wave %d/%d  %-24s ", i+1, n, hostsLabel(waveHosts(w)))
+			p.state[i] = waveHostsOn
+		}
+		if p.state[i] == waveHostsOn {
+			if w.State != "done" && !final {
 				return
 			}
+			p.d.printf("%s", countsLabel(w.Counts))
+			if w.Counts.Failed > 0 || w.Counts.Running > 0 || w.Counts.Pending > 0 {
+				p.d.printf("\n")
+				p.state[i] = waveShownAll
+				continue
+			}
+			p.d.printf("  → health gate ")
+			p.state[i], p.gateAt = waveGateOn, time.Now()
 		}
-		if p.state[i] == 1 {
+		if p.state[i] == waveGateOn {
 			switch {
 			case r.CurrentWave > i:
 				p.d.printf("passed (%s)\n", time.Since(p.gateAt).Round(100*time.Millisecond))
@@ -123,7 +140,7 @@ func (p *runPrinter) update(r *httpapi.RunDetail, final bool) {
 			default:
 				return
 			}
-			p.state[i] = 2
+			p.state[i] = waveShownAll
 		}
 	}
 }
