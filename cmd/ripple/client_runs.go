@@ -51,11 +51,17 @@ func runRuns(ctx context.Context, args []string, e env) error {
 
 // runShow is `ripple show RUN`: a run with its waves and failing hosts.
 func runShow(ctx context.Context, args []string, e env) error {
-	return clientRun(args, e, "show", "usage: ripple show RUN [--json]\n\nShows a run: its waves, each host's result and the first line of every failure.", 1, 1, nil,
+	var follow bool
+	return clientRun(args, e, "show", "usage: ripple show RUN [--follow] [--json]\n\nShows a run: its waves, each host's result and the first line of every failure.\nWith --follow, draws it live until it ends; the exit status is then 1 unless it succeeded.", 1, 1,
+		func(fs *flag.FlagSet) { fs.BoolVar(&follow, "follow", false, "draw the run live until it ends") },
 		func(c *apiClient, pos []string) error {
 			id, err := parseRunID(pos[0], e)
 			if err != nil {
 				return err
+			}
+			if follow {
+				n, _ := strconv.ParseInt(id, 10, 64)
+				return followRun(ctx, c, e, n, time.Second)
 			}
 			var d httpapi.RunDetail
 			raw, err := c.do(ctx, "GET", "/api/v1/runs/"+id, nil, &d)
@@ -181,7 +187,7 @@ func runRun(ctx context.Context, args []string, e env) error {
 				}
 				return nil
 			}
-			return waitRun(ctx, c, e, r.ID, interval)
+			return followRun(ctx, c, e, r.ID, interval)
 		})
 }
 

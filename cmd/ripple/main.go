@@ -71,6 +71,8 @@ func commands() []command {
 		{"abort", "stop a run; its on_failure policy applies", runAbort},
 		{"status", "the daemon's state, or what ripple did for a commit", runStatus},
 		{"hosts", "list the daemon's hosts; hosts trust NAME...: record SSH host keys in known_hosts", runHostsCommand},
+		{"monitors", "monitor states per host: since, alerting, flapping, silenced, held", runMonitors},
+		{"capacity", "metrics forecast to reach their limits within a horizon", runCapacity},
 		{"apply", "plan from the last applied commit to REV and roll it out", runApply},
 		{"validate", "check the definitions in a directory", runValidate},
 		{"fmt", "rewrite HCL files in canonical format", runFmt},

@@ -118,10 +118,7 @@ func (u *UI) runAction(w http.ResponseWriter, r *http.Request, who httpapi.Ident
 }
 
 func (u *UI) startRun(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
-	var hosts []string
-	for _, h := range strings.FieldsFunc(r.PostFormValue("hosts"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' }) {
-		hosts = append(hosts, h)
-	}
+	hosts := strings.FieldsFunc(r.PostFormValue("hosts"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
 	run, err := u.opts.Backend.StartRun(r.Context(), r.PathValue("job"), hosts, who.Name, formReason(r))
 	if err != nil {
 		u.failErr(w, r, err)

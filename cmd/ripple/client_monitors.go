@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/ripple-ops/ripple/engine/httpapi"
+)
+
+// runMonitors is `ripple monitors`: every monitor's state on each host.
+func runMonitors(ctx context.Context, args []string, e env) error {
+	var problems bool
+	return clientRun(args, e, "monitors", "usage: ripple monitors [MONITOR] [--problems] [--json]\n\nLists the state of every monitor on each of its hosts: state, since when,\nand flags (alerting, flapping, silenced by a window, held by a rollout wave).", 0, 1,
+		func(fs *flag.FlagSet) {
+			fs.BoolVar(&problems, "problems", false, "only (monitor, host) pairs that are not OK")
+		},
+		func(c *apiClient, pos []string) error {
+			var ms []httpapi.Monitor
+			path := "/api/v1/monitors"
+			if len(pos) == 1 {
+				path += "/" + url.PathEscape(pos[0])
+				var m httpapi.Monitor
+				raw, err := c.do(ctx, "GET", path, nil, &m)
+				if err != nil {
+					return err
+				}
+				if c.json {
+					c.printJSON(raw)
+					return nil
+				}
+				ms = []httpapi.Monitor{m}
+			} else {
+				raw, err := c.do(ctx, "GET", path, nil, &ms)
+				if err != nil {
+					return err
+				}
+				if c.json {
+					c.printJSON(raw)
+					return nil
+				}
+			}
+			tw := newTable(e.stdout)
+			fmt.Fprintln(tw, "MONITOR\tHOST\tSTATE\tSINCE\tFLAGS\tOUTPUT")
+			for _, m := range ms {
+				for _, h := range m.Hosts {
+					if problems && (h.State == "OK" || h.State == httpapi.StatePending) {
+						continue
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, h.Host, h.State, ago(h.Since), orDash(monitorFlags(h)), firstLine(h.LastOutput))
+				}
+			}
+			return tw.Flush()
+		})
+}
+
+func monitorFlags(h httpapi.MonitorHost) string {
+	var f []string
+	if h.Firing {
+		f = append(f, "alerting")
+	}
+	if h.Flapping {
+		f = append(f, fmt.Sprintf("flapping(%.0f%%)", h.FlapPercent))
+	}
+	if h.Muted {
+		f = append(f, "silenced")
+	}
+	if h.Held {
+		f = append(f, "held")
+	}
+	return strings.Join(f, ",")
+}
+
+// runCapacity is `ripple capacity`: metrics forecast to reach their limit.
+func runCapacity(ctx context.Context, args []string, e env) error {
+	var horizon string
+	var all bool
+	return clientRun(args, e, "capacity", "usage: ripple capacity [--horizon 30d] [--all] [--json]\n\nForecasts, from a linear fit over 30 days of history, when each metric named\nin a monitor's limits reaches its limit; lists those crossing within the horizon.", 0, 0,
+		func(fs *flag.FlagSet) {
+			fs.StringVar(&horizon, "horizon", "30d", "list crossings before now + `DURATION` (30d, 2w, 12h)")
+			fs.BoolVar(&all, "all", false, "also list metrics that do not cross within the horizon")
+		},
+		func(c *apiClient, _ []string) error {
+			var report httpapi.Capacity
+			raw, err := c.do(ctx, "GET", "/api/v1/capacity?horizon="+url.QueryEscape(horizon), nil, &report)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(raw)
+				return nil
+			}
+			tw := newTable(e.stdout)
+			fmt.Fprintln(tw, "MONITOR/HOST/METRIC\tNOW\tPER DAY\tLIMIT\tCROSSING")
+			shown := 0
+			for _, f := range report.Forecasts {
+				if !f.Within && !all {
+					continue
+				}
+				shown++
+				crossing := "-"
+				if !f.Crossing.IsZero() {
+					crossing = f.Crossing.Local().Format("2006-01-02")
+				}
+				fmt.Fprintf(tw, "%s/%s/%s\t%.4g\t%+.3g\t%.4g\t%s\n", f.Monitor, f.Host, f.Metric, f.Current, f.PerDay, f.Limit, crossing)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if shown == 0 {
+				fmt.Fprintf(e.stdout, "nothing reaches its limit within %s (%d metrics with limits)\n", report.Horizon, len(report.Forecasts))
+			}
+			return nil
+		})
+}
