@@ -192,7 +192,8 @@ func (d *demo) run(ctx context.Context) error {
 }
 
 func (d *demo) banner() {
-	d.printf("\n  ▶ web UI  %s/   API token (operator): %s\n", d.url, d.token)
+	d.printf("\n  ▶ web UI  %s/?token=%s  (a sign-in link)\n", d.url, d.token)
+	d.printf("    token   %s  (operator: the UI's sign-in form, the API)\n", d.token)
 }
 
 // startLab starts the fleet: the first third are web front ends, the rest

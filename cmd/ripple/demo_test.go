@@ -84,7 +84,7 @@ func TestDemoExit(t *testing.T) {
 		`lab-01 +app 1\.5\.0 +OK app 1\.5\.0 serving +history: 1\.4\.0 → 1\.5\.0 → 1\.6\.0 → rollback to 1\.5\.0`,
 		`lab-02 … lab-12 \(11\) +app 1\.5\.0 +OK app 1\.5\.0 serving +history: 1\.4\.0 → 1\.5\.0\n`,
 		`everything behaved as expected`,
-		`web UI  http://127\.0\.0\.1:\d+/ +API token \(operator\): demo-[0-9a-f]{32}`,
+		`web UI  http://127\.0\.0\.1:\d+/\?token=demo-[0-9a-f]{32}  \(a sign-in link\)`,
 	} {
 		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("demo output lacks %q", want)
