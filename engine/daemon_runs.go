@@ -72,19 +72,6 @@ func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
 	q.wg.Go(func() { q.work(ctx, job) })
 }
 
-// Queued reports how many runs wait behind the one in progress, per job.
-func (q *runQueue) queued() map[string]int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	out := map[string]int{}
-	for j, l := range q.jobs {
-		if len(l) > 0 {
-			out[j] = len(l)
-		}
-	}
-	return out
-}
-
 func (q *runQueue) work(ctx context.Context, job string) {
 	for {
 		q.mu.Lock()

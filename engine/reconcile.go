@@ -308,13 +308,6 @@ func (d *Daemon) setStatus(ctx context.Context, s CommitStatus) {
 	}
 }
 
-func (d *Daemon) runURL(id int64) string {
-	if d.opts.PublicURL == "" {
-		return ""
-	}
-	return strings.TrimRight(d.opts.PublicURL, "/") + fmt.Sprintf("/runs/%d", id)
-}
-
 func validDescription(diags hcl.Diagnostics) string {
 	if s := definitions.ShortDiagnostics(diags); s != "" {
 		return "valid (" + s + ")"

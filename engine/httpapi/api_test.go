@@ -53,13 +53,12 @@ job "nginx" {
 
 // fakeBackend records what the API asked of the daemon.
 type fakeBackend struct {
-	mu      sync.Mutex
-	ready   bool
-	defs    *definitions.Definitions
-	calls   []string
-	err     error // returned by actions when set
-	store   engine.Store
-	trigger int
+	mu    sync.Mutex
+	ready bool
+	defs  *definitions.Definitions
+	calls []string
+	err   error // returned by actions when set
+	store engine.Store
 }
 
 func (b *fakeBackend) record(s string) error {

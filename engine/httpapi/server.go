@@ -208,8 +208,6 @@ func (h *Handler) countDeliveries(next http.Handler) http.Handler {
 	})
 }
 
-type ctxKey struct{}
-
 // auth checks the bearer token and role, then calls next with the
 // caller's identity in the request context.
 func (h *Handler) auth(need Role, next func(http.ResponseWriter, *http.Request, Identity)) http.Handler {
