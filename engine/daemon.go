@@ -45,8 +45,6 @@ type DaemonOptions struct {
 	Comments PlanCommenter
 	// Poll is the backstop poll interval; 0 disables polling.
 	Poll time.Duration
-	// PublicURL is the base of target_url links ("" leaves them out).
-	PublicURL string
 	// AllowEmpty lets a commit remove every host or every job.
 	AllowEmpty bool
 	// AllowForkPRs plans pull requests from forks too.

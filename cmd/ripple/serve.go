@@ -261,7 +261,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
-		Store: store, Runner: rollout, Poll: c.poll, PublicURL: c.publicURL,
+		Store: store, Runner: rollout, Poll: c.poll,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		Metrics: engine.NewDaemonMetrics(reg), Logger: log,
 		OnDefinitions: applyDefinitions,
