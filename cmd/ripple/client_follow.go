@@ -59,10 +59,8 @@ func finishFollow(c *apiClient, e env, d *httpapi.RunDetail) error {
 		}
 		c.printJSON(b)
 	} else {
-		fmt.Fprintf(e.stdout, "run %d %s: %s %s\n", d.ID, d.Job, strings.ToUpper(d.State), d.Summary)
-		if d.URL != "" {
-			fmt.Fprintf(e.stdout, "  %s\n", d.URL)
-		}
+		fmt.Fprintln(e.stdout, strings.TrimSpace(fmt.Sprintf("run %d %s: %s %s", d.ID, d.Job, d.State, d.Summary)))
+		printRunDetail(e, d)
 	}
 	if d.State != "succeeded" {
 		return exitError{1}
