@@ -63,18 +63,20 @@ type DaemonOptions struct {
 // applied commit up to the branch head when triggered, plans pull requests,
 // and hands runs to the Runner.
 //
-// Goroutines: Run's own goroutine owns the mirror (all git access happens
-// there), and one worker goroutine per job with queued runs executes them in
-// order. Run waits for all of them before it returns.
+// Goroutines: Run's own goroutine is the loop (fetches, validation, plans,
+// run submission); the Mirror serializes all git access, including the
+// commit loads of recovery. One worker goroutine per job with queued runs
+// executes them in order. Run waits for all of them before it returns.
 type Daemon struct {
 	opts    DaemonOptions
 	log     zerolog.Logger
 	metrics *DaemonMetrics
 
-	wake   chan struct{} // one slot: a branch reconcile is due
-	manual chan manualRequest
-	resume chan int64    // runs an operator approved, to carry on if idle
-	prWake chan struct{} // one slot: pull requests are waiting
+	wake    chan struct{} // one slot: a branch reconcile is due
+	manual  chan manualRequest
+	resume  chan int64    // runs an operator approved, to carry on if idle
+	stopped chan struct{} // closed when the loop has returned
+	prWake  chan struct{} // one slot: pull requests are waiting
 
 	mu     sync.Mutex
 	state  DaemonStatus
@@ -155,6 +157,7 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 		prWake:   make(chan struct{}, 1),
 		manual:   make(chan manualRequest),
 		resume:   make(chan int64, 64),
+		stopped:  make(chan struct{}),
 		prs:      map[int]PullRequestEvent{},
 		verdicts: map[string]string{},
 		posted:   map[string]string{},
@@ -290,12 +293,13 @@ func (d *Daemon) Abort(ctx context.Context, runID int64, actor, reason string) e
 }
 
 // Run mirrors the repository, recovers unfinished runs, then reconciles on
-// every trigger until ctx ends. On return, every goroutine it started has
+// every trigger until ctx ends. Call it once. On return, every goroutine it started has
 // ended (or the shutdown bound has passed, see DaemonOptions).
 func (d *Daemon) Run(ctx context.Context) error {
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	err := d.loop(ctx, runCtx)
+	close(d.stopped)
 
 	d.mu.Lock()
 	d.state.Stopping = true

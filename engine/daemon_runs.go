@@ -246,6 +246,8 @@ func (d *Daemon) submit(ctx context.Context, req manualRequest) (*Run, error) {
 	req.reply = make(chan manualReply, 1)
 	select {
 	case d.manual <- req:
+	case <-d.stopped:
+		return nil, ErrNotRunning
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -404,3 +404,24 @@ func TestScheduledRunSkipsWhileJobIsActive(t *testing.T) {
 		t.Errorf("scheduled run = %+v", r)
 	}
 }
+
+func TestRequestsAfterStopAreRefused(t *testing.T) {
+	repo := newDmRepo(t)
+	repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	d := dmDaemon(t, repo, store, &dmRunner{store: store}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	dmWait(t, "ready", func() bool { return d.Ready() })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d.Ready() {
+		t.Error("ready after stop")
+	}
+	if _, err := d.StartRun(context.Background(), "hello", nil, "alice", "late"); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("StartRun after stop: %v, want ErrNotRunning", err)
+	}
+}
