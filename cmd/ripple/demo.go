@@ -71,13 +71,22 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		if dir, err = os.MkdirTemp("", "ripple-demo-"); err != nil {
 			return fmt.Errorf("demo directory: %w", err)
 		}
-		defer os.RemoveAll(dir)
 	} else if dir, err = filepath.Abs(dir); err != nil {
 		return fmt.Errorf("demo directory: %w", err)
 	}
 	d := &demo{cfg: c, dir: dir, out: e.stdout, start: time.Now()}
 	err = d.run(ctx)
-	if err != nil && ctx.Err() != nil {
+	interrupted := err != nil && ctx.Err() != nil
+	if c.dir == "" {
+		// A temporary directory goes, unless the demo went wrong: then its
+		// daemon log and data are what someone needs to look at.
+		if err != nil && !interrupted {
+			fmt.Fprintf(e.stderr, "ripple demo: kept %s (daemon log, data, lab, ops repo)\n", dir)
+		} else {
+			os.RemoveAll(dir)
+		}
+	}
+	if interrupted {
 		fmt.Fprintln(e.stdout, "\ninterrupted.")
 		return exitError{130}
 	}
