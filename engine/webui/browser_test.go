@@ -149,6 +149,10 @@ func TestBrowserOverview(t *testing.T) {
 		t.Errorf("the token stayed in the address bar: %s", url)
 	}
 	screenshot(t, ctx, "overview")
+	// The wall screen: a 2560x1440 display at a distance.
+	run(t, ctx, "wall screen", chromedp.EmulateViewport(2560, 1440), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`.tiles`)))
+	screenshot(t, ctx, "overview-wall")
+	run(t, ctx, "laptop", chromedp.EmulateViewport(1440, 900))
 	run(t, ctx, "monitor page", chromedp.Navigate(f.srv.URL+"/monitors/web-http"), chromedp.WaitVisible(chromedp.CSS(`svg.chart polyline`)))
 	screenshot(t, ctx, "monitor")
 	run(t, ctx, "capacity page", chromedp.Navigate(f.srv.URL+"/capacity"), chromedp.WaitVisible(chromedp.CSS(`table`)))

@@ -43,7 +43,12 @@ var funcs = template.FuncMap{
 		}
 		return n * 100 / total
 	},
-	"cls":   func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "_")) },
+	"cls": func(s string) string {
+		if s == httpapi.StatePending { // a monitor without a result, not a pending status
+			return "nodata"
+		}
+		return strings.ToLower(strings.ReplaceAll(s, " ", "_"))
+	},
 	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"num": func(f float64) string {
 		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", f), "0"), ".")
