@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ripple-ops/ripple/jobs/lab"
 )
 
 // heavyTestLock serializes the tests that run a whole fleet (the demo)
@@ -92,5 +94,60 @@ func TestDemoExit(t *testing.T) {
 	}
 	if strings.Contains(got, "✘ release") {
 		t.Errorf("a demo check failed")
+	}
+}
+
+// TestDemoRepoValidates checks the demo's ops repo at each act, with a real
+// lab's inventory, with `ripple validate` and `ripple fmt -check`: fast,
+// so it runs under -short too.
+func TestDemoRepoValidates(t *testing.T) {
+	l, err := lab.Start(lab.Options{Hosts: 4, Dir: t.TempDir(), Groups: func(i int) []string {
+		return []string{[]string{"web", "app"}[min(i, 1)]}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	base, err := demoBaseFiles(l.HCL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := demoJob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken, err := demoBrokenJob(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, act := range []struct {
+		name, job string
+	}{{"base", ""}, {"release", job}, {"broken", broken}} {
+		t.Run(act.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range base {
+				writeFile(t, filepath.Join(dir, name), content)
+			}
+			if act.job != "" {
+				writeFile(t, filepath.Join(dir, demoJobFile), act.job)
+			}
+			for _, args := range [][]string{{"validate", dir}, {"fmt", "-check", dir}} {
+				var out, errb syncBuffer
+				err := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }})
+				if err != nil || strings.Contains(out.String()+errb.String(), "arning") {
+					t.Errorf("ripple %s: %v\n%s%s", args[0], err, out.String(), errb.String())
+				}
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
