@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -226,16 +227,20 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	reg := httpapi.NewRegistry(version)
-	rollout := engine.NewRollout(engine.RolloutOptions{
-		Store: store, Executor: transport, Checker: checker, Secrets: secrets,
-		Progress: engine.ProgressFunc(func(engine.ProgressEvent) { notifyOutbox() }),
-		Logger:   log,
-		RunURL:   func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
-	})
 	notifiers := webhooks.NewNotifiers(webhooks.NotifiersOptions{PublicURL: c.publicURL, Logger: log})
 	monitors := engine.NewMonitorRunner(engine.MonitorRunnerOptions{
 		Checker: checker, Secrets: secrets, Logger: log, Notifications: notifiers,
 		Results: engine.StoreResultSink{Metrics: store, States: store},
+	})
+	holds := &waveHolds{store: store, monitors: monitors, held: map[int64][]string{}}
+	rollout := engine.NewRollout(engine.RolloutOptions{
+		Store: store, Executor: transport, Checker: checker, Secrets: secrets,
+		Progress: engine.ProgressFunc(func(ev engine.ProgressEvent) {
+			holds.Report(ev)
+			notifyOutbox()
+		}),
+		Logger: log,
+		RunURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
 	})
 	// applyDefinitions runs in the daemon's goroutine for each applied
 	// commit: notifiers, then monitors, whose alert state is restored from
@@ -419,3 +424,43 @@ type serveSecrets struct{}
 
 func (serveSecrets) Env(name string) (string, bool)       { return os.LookupEnv(name) }
 func (serveSecrets) ReadFile(path string) ([]byte, error) { return os.ReadFile(filepath.Clean(path)) }
+
+// waveHolds holds monitor alerts for the hosts of each wave in progress, so
+// that a rollout does not page anyone for the restarts it causes; alerts
+// still firing when the wave ends are sent then. Report is called from the
+// rollout's goroutines.
+type waveHolds struct {
+	store    engine.Store
+	monitors *engine.MonitorRunner
+
+	mu   sync.Mutex
+	held map[int64][]string // run -> hosts of its wave in progress
+}
+
+func (h *waveHolds) Report(ev engine.ProgressEvent) {
+	switch ev.Kind {
+	case engine.ProgressWaveStart:
+		h.release(ev.RunID)
+		run, err := h.store.GetRun(context.Background(), ev.RunID)
+		if err != nil || ev.Wave < 1 || ev.Wave > len(run.Waves) {
+			return
+		}
+		hosts := run.Waves[ev.Wave-1]
+		h.mu.Lock()
+		h.held[ev.RunID] = hosts
+		h.mu.Unlock()
+		h.monitors.Hold(hosts)
+	case engine.ProgressWaveDone, engine.ProgressRunDone:
+		h.release(ev.RunID)
+	}
+}
+
+func (h *waveHolds) release(run int64) {
+	h.mu.Lock()
+	hosts := h.held[run]
+	delete(h.held, run)
+	h.mu.Unlock()
+	if len(hosts) > 0 {
+		h.monitors.Release(context.Background(), hosts)
+	}
+}
