@@ -74,7 +74,7 @@ func runLabUp(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("write inventory: %w", err)
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "ripple lab: %d hosts up on 127.0.0.1, ports %d-%d\n", len(l.Hosts), l.Hosts[0].Port, l.Hosts[len(l.Hosts)-1].Port)
+	fmt.Fprintf(w, "ripple lab: %d hosts up on 127.0.0.1 (each on its own port, see the inventory)\n", len(l.Hosts))
 	fmt.Fprintf(w, "  client key   %s\n  known_hosts  %s\n  sandboxes    %s\n  inventory    %s\n",
 		l.KeyFile, l.KnownHostsFile, filepath.Join(d, "hosts", "NAME"), inv)
 	fmt.Fprintf(w, "\nCommands run with sh -c in each host's sandbox (also ${host.vars.sandbox}).\n"+
