@@ -14,7 +14,7 @@ import (
 )
 
 // demoRunTimeout bounds how long the demo waits for one commit's run.
-const demoRunTimeout = 60 * time.Second
+const demoRunTimeout = 90 * time.Second
 
 // watch waits for the daemon to pick up commit sha, then follows its run
 // through the API, printing a line per wave as it ends, until the run ends.
