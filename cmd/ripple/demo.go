@@ -125,6 +125,8 @@ type demo struct {
 	token  string
 	log    string
 	checks []demoCheck
+	// serveDone receives runServe's result; whoever takes it puts it back.
+	serveDone chan error
 }
 
 // demoCheck is one expectation of the script, shown in the final summary.
@@ -165,11 +167,12 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.serveDone = serveDone
 	defer func() {
 		stopServe()
 		<-serveDone
 	}()
-	if err := d.waitReady(ctx, serveDone, base); err != nil {
+	if err := d.waitReady(ctx, base); err != nil {
 		return err
 	}
 	d.printf("  daemon    ripple serve --repo %s --poll 1s (log: %s)\n", d.repo.dir, d.log)
@@ -293,7 +296,7 @@ func (d *demo) startDaemon(ctx context.Context) (chan error, error) {
 
 // waitReady waits until the daemon answers /readyz and has applied the
 // first commit.
-func (d *demo) waitReady(ctx context.Context, serveDone chan error, base string) error {
+func (d *demo) waitReady(ctx context.Context, base string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
@@ -310,8 +313,8 @@ func (d *demo) waitReady(ctx context.Context, serveDone chan error, base string)
 			return fmt.Errorf("the daemon refused the demo repo: %s", st.Refused)
 		}
 		select {
-		case err := <-serveDone:
-			serveDone <- err
+		case err := <-d.serveDone:
+			d.serveDone <- err
 			return fmt.Errorf("daemon stopped: %w (log: %s)", err, d.log)
 		case <-ctx.Done():
 			if err == nil && st.LastError != "" {

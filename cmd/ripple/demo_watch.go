@@ -29,7 +29,7 @@ func (d *demo) watch(ctx context.Context, sha string) (*httpapi.RunDetail, error
 			run = runs[len(runs)-1]
 			break
 		}
-		if err := demoSleep(ctx, 200*time.Millisecond); err != nil {
+		if err := d.sleep(ctx, 200*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("waiting for a run of commit %s (log: %s): %w", shortSHA(sha), d.log, err)
 		}
 	}
@@ -48,18 +48,22 @@ func (d *demo) watch(ctx context.Context, sha string) (*httpapi.RunDetail, error
 				return &detail, nil
 			}
 		}
-		if err := demoSleep(ctx, 150*time.Millisecond); err != nil {
+		if err := d.sleep(ctx, 150*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("following run %d (log: %s): %w", run.ID, d.log, err)
 		}
 	}
 }
 
-func demoSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+// sleep waits for dur, and fails early when ctx ends or the daemon stops.
+func (d *demo) sleep(ctx context.Context, dur time.Duration) error {
+	t := time.NewTimer(dur)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case err := <-d.serveDone:
+		d.serveDone <- err
+		return fmt.Errorf("daemon stopped: %w", err)
 	case <-t.C:
 		return nil
 	}
