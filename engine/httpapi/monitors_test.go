@@ -164,6 +164,8 @@ func TestMonitorDetailSeries(t *testing.T) {
 		{"/api/v1/monitors/nope", 404},
 		{"/api/v1/monitors/disk-root?window=forever", 400},
 		{"/api/v1/monitors/disk-root?window=1000d", 400},
+		{"/api/v1/runs/abc/events", 400},
+		{"/api/v1/runs/0/events", 400},
 	} {
 		if code, body := f.do(t, "GET", tc.path, viewerToken, ""); code != tc.want || !strings.Contains(body, `"error"`) {
 			t.Errorf("%s: %d %s", tc.path, code, body)
