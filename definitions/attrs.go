@@ -1,6 +1,7 @@
 package definitions
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -44,7 +45,7 @@ func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 }
 
 func convertMessage(err error) string {
-	if pe, ok := err.(cty.PathError); ok && len(pe.Path) > 0 {
+	if pe := (cty.PathError{}); errors.As(err, &pe) && len(pe.Path) > 0 {
 		return fmt.Sprintf("element %s: %s", formatPath(pe.Path), pe.Error())
 	}
 	return err.Error()

@@ -65,7 +65,6 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries map[string]*scheduleEntry
-	applied bool
 }
 
 type scheduleEntry struct {

@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,7 +62,7 @@ func pgrep(t *testing.T, pattern string) string {
 	t.Helper()
 	out, err := exec.Command("pgrep", "-af", pattern).Output()
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == 1 {
 			return "" // no match
 		}
 		t.Fatalf("pgrep: %v", err)

@@ -214,7 +214,7 @@ func startSMTP(t *testing.T, offerTLS bool) *smtpServer {
 			return
 		}
 		defer conn.Close()
-		var c net.Conn = conn
+		c := net.Conn(conn)
 		r := bufio.NewReader(c)
 		say := func(l string) { io.WriteString(c, l+"\r\n") }
 		say("220 test ESMTP")
