@@ -242,15 +242,19 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Logger: log,
 		RunURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
 	})
+	// The scheduler starts its runs through the daemon, so it is made
+	// after it; the hook runs only once the daemon runs.
+	var schedules *scheduleWiring
 	// applyDefinitions runs in the daemon's goroutine for each applied
-	// commit: notifiers, then monitors, whose alert state is restored from
-	// the store the first time.
+	// commit: notifiers, monitors, whose alert state is restored from the
+	// store the first time, and schedules.
 	restored := false
 	applyDefinitions := func(defs *definitions.Definitions) {
 		if err := notifiers.ApplyConfig(defs, secrets); err != nil {
 			log.Warn().Err(err).Msg("some notifiers were left out")
 		}
 		monitors.ApplyConfig(defs)
+		schedules.apply(defs)
 		if !restored {
 			restored = true
 			recs, err := store.MonitorStates(ctx)
@@ -278,6 +282,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	schedules = newScheduleWiring(daemon, store, log)
 
 	var hook http.Handler
 	if c.webhookSecretFile != "" {
@@ -309,7 +314,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
-	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []func(context.Context) error{monitors.Run, notifiers.Run})
+	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []func(context.Context) error{monitors.Run, notifiers.Run, schedules.run})
 }
 
 // serveRun runs the components until ctx ends and shuts them down in
