@@ -314,7 +314,12 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
-	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []func(context.Context) error{monitors.Run, notifiers.Run, schedules.run})
+	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []func(context.Context) error{
+		monitors.Run, notifiers.Run, schedules.run,
+		func(ctx context.Context) error {
+			return runCompaction(ctx, store, compactEvery, engine.RealClock{}, log)
+		},
+	})
 }
 
 // serveRun runs the components until ctx ends and shuts them down in

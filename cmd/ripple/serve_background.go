@@ -2,12 +2,44 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 )
+
+// compactEvery is how often serve applies the store's retention.
+const compactEvery = 5 * time.Minute
+
+// compactor is the part of the store that retention needs.
+type compactor interface {
+	Compact(ctx context.Context, now time.Time) error
+}
+
+// runCompaction applies the store's retention once at start, then every
+// interval until ctx ends. A failed compaction is logged and tried again at
+// the next tick; it never stops serve.
+func runCompaction(ctx context.Context, store compactor, interval time.Duration, clock engine.Clock, log zerolog.Logger) error {
+	log = log.With().Str("component", "compaction").Logger()
+	for {
+		start := clock.Now()
+		if err := store.Compact(ctx, start); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			log.Error().Err(err).Msg("store compaction")
+		} else {
+			log.Debug().Dur("took", clock.Now().Sub(start)).Msg("store compacted")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-clock.After(interval):
+		}
+	}
+}
 
 // scheduleWiring connects the Scheduler to the daemon: apply is called
 // from the daemon's OnDefinitions hook with each applied commit's
