@@ -335,6 +335,7 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 	if err := d.restoreBase(ctx, runCtx); err != nil {
 		return err
 	}
+	d.resumeWaitingWindow(ctx, runCtx, recovered)
 	var tick <-chan time.Time
 	if d.opts.Poll > 0 {
 		t := time.NewTicker(d.opts.Poll)

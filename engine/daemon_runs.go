@@ -310,6 +310,25 @@ func (d *Daemon) resumeRun(ctx, runCtx context.Context, id int64) {
 	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs, batch: d.batchOf(run)})
 }
 
+// resumeWaitingWindow hands the recovered runs that stopped at their
+// maintenance window (Recover never waits) to their job's worker, whose
+// Execute waits in-process until the window opens and carries on. Runs
+// started by this process wait inside Execute already.
+func (d *Daemon) resumeWaitingWindow(ctx, runCtx context.Context, recovered []*Run) {
+	for _, r := range recovered {
+		if r.State != RunWaitingWindow {
+			continue
+		}
+		defs, err := d.loadCommit(ctx, r.Commit)
+		if err != nil {
+			d.log.Error().Err(err).Int64("run", r.ID).Msg("resume run waiting for its window")
+			continue
+		}
+		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Msg("run waits for its window")
+		d.queue.enqueue(runCtx, &queuedRun{run: r, defs: defs, batch: d.batchOf(r)})
+	}
+}
+
 // batchOf is the commit batch a commit-triggered run belongs to, if this
 // process started it.
 func (d *Daemon) batchOf(run *Run) *commitBatch {

@@ -425,3 +425,34 @@ func TestRequestsAfterStopAreRefused(t *testing.T) {
 		t.Errorf("StartRun after stop: %v, want ErrNotRunning", err)
 	}
 }
+
+// A run an earlier process left waiting for its window is executed again
+// after recovery (Recover itself never waits), so that it carries on when
+// the window opens.
+func TestRecoveredRunWaitingForWindowIsExecutedAgain(t *testing.T) {
+	repo := newDmRepo(t)
+	head := repo.commit("inventory and job", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newDmStore()
+	ctx := context.Background()
+	waiting := &Run{Job: "hello", Commit: head, Branch: "main", Trigger: TriggerSchedule, State: RunWaitingWindow,
+		Waves: [][]string{{"web-01"}, {"web-02"}}}
+	approval := &Run{Job: "other", Commit: head, Branch: "main", Trigger: TriggerManual, State: RunWaitingApproval}
+	for _, r := range []*Run{waiting, approval} {
+		if err := store.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runner := &dmRunner{store: store, recovered: []*Run{waiting, approval}}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+
+	dmWait(t, "the waiting run to end", func() bool {
+		r, err := store.GetRun(ctx, waiting.ID)
+		return err == nil && r.State == RunSucceeded
+	})
+	runner.mu.Lock()
+	defer runner.mu.Unlock()
+	if slices.Contains(runner.executed, approval.ID) {
+		t.Errorf("executed %v: a run waiting for approval waits for the operator, not the daemon", runner.executed)
+	}
+}
