@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
-	"path/filepath"
 	"syscall"
 
 	"github.com/go-git/go-git/v5"
@@ -43,6 +42,11 @@ func runApply(ctx context.Context, args []string, e env) error {
 	abort := fset.Bool("abort", false, "abort the runs waiting for an operator (their on_failure policy applies)")
 	reason := fset.String("reason", "", "why, recorded with --approve or --abort")
 	logLevel := fset.String("log-level", "error", "log level on stderr: debug, info, warn, error")
+	secretsDir := defaultSecretsDir
+	if v := e.getenv("RIPPLE_SECRETS_DIR"); v != "" {
+		secretsDir = v
+	}
+	fset.StringVar(&secretsDir, "secrets-dir", secretsDir, "`DIR` whose regular files file() in definitions may read (env RIPPLE_SECRETS_DIR)")
 	fset.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: ripple apply [--repo DIR] [--to REV] [--data DIR] [--approve|--abort [--reason TEXT]]\n\n"+
 			"Plans from the last commit applied from the data directory to REV, runs\n"+
@@ -90,7 +94,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		Store:    store,
 		Executor: transport,
 		Checker:  checker,
-		Secrets:  applySecrets{},
+		Secrets:  newDirSecrets(secretsDir),
 		Progress: engine.NewTerminalProgress(e.stdout, applyIsTTY(e.stdout)),
 		Logger:   log,
 		Key:      applyHeadBranch(*repoDir),
@@ -180,13 +184,6 @@ func (t applyRepo) FS(commit string) (fs.FS, error) {
 	}
 	return f, nil
 }
-
-// applySecrets resolves env() and file() from this process's environment
-// and disk.
-type applySecrets struct{}
-
-func (applySecrets) Env(name string) (string, bool)       { return os.LookupEnv(name) }
-func (applySecrets) ReadFile(path string) ([]byte, error) { return os.ReadFile(filepath.Clean(path)) }
 
 // applyHeadBranch names the line of history apply records as applied: the
 // branch HEAD is on, or "apply" for a detached HEAD.

@@ -43,6 +43,7 @@ type serveConfig struct {
 	logFormat, logLevel        string
 
 	repoTokenFile, repoSSHKeyFile, repoKnownHostsFile string
+	secretsDir                                        string
 	allowEmpty, allowForkPRs                          bool
 	shutdownTimeout                                   time.Duration
 }
@@ -64,6 +65,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.repoTokenFile, "repo-token-file", "", "`FILE` holding a token for an https --repo")
 	fs.StringVar(&c.repoSSHKeyFile, "repo-ssh-key-file", "", "private key `FILE` for an ssh --repo")
 	fs.StringVar(&c.repoKnownHostsFile, "repo-known-hosts-file", "", "known_hosts `FILE` for an ssh --repo (host keys are always verified)")
+	fs.StringVar(&c.secretsDir, "secrets-dir", defaultSecretsDir, "`DIR` whose regular files file() in definitions may read (empty: none)")
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a commit that removes every host or every job")
 	fs.BoolVar(&c.allowForkPRs, "allow-fork-prs", false, "plan pull requests from forks too")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
@@ -171,7 +173,7 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
-		Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).
+		Str("secrets_dir", c.secretsDir).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).
 		Msg("starting ripple serve")
 }
 
@@ -210,7 +212,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	defer transport.Close()
 	checker := jobs.NewChecker(jobs.CheckerOptions{Commander: transport})
 	defer checker.Close()
-	secrets := serveSecrets{}
+	// file() in definitions reads only inside --secrets-dir, and never
+	// the files serve itself authenticates with.
+	secrets := newDirSecrets(c.secretsDir, c.githubTokenFile, c.webhookSecretFile, c.apiTokensFile,
+		c.repoTokenFile, c.repoSSHKeyFile)
 
 	var reporter *webhooks.GitHubReporter
 	if c.githubRepo != "" && c.githubTokenFile != "" {
@@ -252,6 +257,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	applyDefinitions := func(defs *definitions.Definitions) {
 		if err := notifiers.ApplyConfig(defs, secrets); err != nil {
 			log.Warn().Err(err).Msg("some notifiers were left out")
+		}
+		for _, cred := range defs.Credentials {
+			secrets.protect(cred.PrivateKeyFile)
 		}
 		monitors.ApplyConfig(defs)
 		schedules.apply(defs)
@@ -427,13 +435,6 @@ func readSecret(path string) (string, error) {
 	}
 	return s, nil
 }
-
-// serveSecrets resolves env() and file() in definitions from the daemon's
-// environment and disk, for runs and monitors only (never plans).
-type serveSecrets struct{}
-
-func (serveSecrets) Env(name string) (string, bool)       { return os.LookupEnv(name) }
-func (serveSecrets) ReadFile(path string) ([]byte, error) { return os.ReadFile(filepath.Clean(path)) }
 
 // waveHolds holds monitor alerts for the hosts of each wave in progress, so
 // that a rollout does not page anyone for the restarts it causes; alerts
