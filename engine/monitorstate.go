@@ -58,6 +58,9 @@ type AlertState struct {
 	lastValue   *float64
 	history     []CheckState
 	seen        bool
+	// beforeStreak is the state before the current run of non-OK results
+	// began: what an alert reports as its previous state.
+	beforeStreak CheckState
 }
 
 // Observe feeds one check result into the state and returns the
@@ -69,6 +72,7 @@ func (a *AlertState) Observe(monitor, host string, r CheckResult, alertAfter int
 		alertAfter = 1
 	}
 	prev := a.State
+	wasSeen := a.seen
 	if !a.seen || r.State != a.State {
 		a.Since = r.At
 	}
@@ -84,6 +88,12 @@ func (a *AlertState) Observe(monitor, host string, r CheckResult, alertAfter int
 	if r.State == StateOK {
 		a.Consecutive = 0
 	} else {
+		if a.Consecutive == 0 {
+			a.beforeStreak = prev
+			if !wasSeen {
+				a.beforeStreak = StateOK
+			}
+		}
 		a.Consecutive++
 	}
 	a.history = append(a.history, r.State)
@@ -132,7 +142,11 @@ func (a *AlertState) reconcile(monitor, host string, prev CheckState, at time.Ti
 		Since:    a.Since,
 		At:       at,
 	}
-	if !a.Firing {
+	if a.Firing {
+		// An alert names the state before the problem began, not the
+		// previous (already failing) result.
+		n.Previous = a.beforeStreak
+	} else {
 		n.Kind = NotifyRecovery
 	}
 	a.Notified = a.Firing

@@ -34,6 +34,11 @@ func TestAlertAfterAndRecovery(t *testing.T) {
 	ok := obs{state: StateOK}
 	got := kinds(feed(&a, 3, []obs{ok, crit, crit, crit, crit, ok, ok}))
 	want := []string{"alert:CRITICAL", "recovery:OK"}
+	var b AlertState
+	ns := feed(&b, 3, []obs{ok, {state: StateWarning}, crit, crit, ok})
+	if len(ns) != 2 || ns[0].Previous != StateOK || ns[1].Previous != StateCritical {
+		t.Fatalf("previous states = %+v; an alert names the state before the problem (OK), a recovery the alerted one", ns)
+	}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("notifications = %v, want %v", got, want)
 	}
