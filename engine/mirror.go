@@ -100,6 +100,14 @@ func OpenMirror(ctx context.Context, opts MirrorOptions) (*Mirror, error) {
 		if err := os.MkdirAll(filepath.Dir(opts.Dir), 0o750); err != nil {
 			return nil, fmt.Errorf("create mirror directory: %w", err)
 		}
+		if src := localRepoPath(opts.URL); src != "" {
+			if repo, err = cloneLocal(ctx, opts, src); err != nil {
+				_ = os.RemoveAll(opts.Dir)
+				return nil, fmt.Errorf("clone %s: %w", opts.URL, err)
+			}
+			m.repo = repo
+			return m, nil
+		}
 		repo, err = git.PlainCloneContext(ctx, opts.Dir, true, &git.CloneOptions{
 			URL:           opts.URL,
 			Auth:          auth,
@@ -139,6 +147,9 @@ func (m *Mirror) FetchPullRequest(ctx context.Context, number int) (plumbing.Has
 }
 
 func (m *Mirror) fetchRef(ctx context.Context, ref plumbing.ReferenceName) (plumbing.Hash, error) {
+	if src := localRepoPath(m.opts.URL); src != "" {
+		return fetchLocal(ctx, m.repo, src, ref)
+	}
 	spec := config.RefSpec("+" + ref.String() + ":" + ref.String())
 	err := m.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: "origin",
