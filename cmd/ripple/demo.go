@@ -277,7 +277,6 @@ func (d *demo) startDaemon(ctx context.Context) (chan error, error) {
 	d.url = "http://" + d.cfg.listen
 	d.api = &apiClient{server: d.url, token: d.token, http: &http.Client{Timeout: 10 * time.Second}}
 
-	useInProcessGitServer()
 	args := []string{
 		"--repo", d.repo.dir, "--branch", "main", "--data", filepath.Join(d.dir, "data"),
 		"--listen", d.cfg.listen, "--poll", "1s", "--api-tokens-file", tokens,

@@ -9,16 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/client"
-	"github.com/go-git/go-git/v5/plumbing/transport/server"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // demoRepoFiles is the demo's ops repo (cmd/ripple/demorepo), read on disk
@@ -126,28 +119,4 @@ func demoBrokenJob(job string) (string, error) {
 		job = strings.Replace(job, r[0], r[1], 1)
 	}
 	return job, nil
-}
-
-// useInProcessGitServer makes go-git serve local (file://) repositories
-// in-process instead of running git-upload-pack, so the daemon's mirror can
-// fetch the demo repo with no git binary installed. It changes go-git's
-// process-wide protocol table: call it once, before any goroutine fetches.
-func useInProcessGitServer() {
-	client.InstallProtocol("file", server.NewServer(workTreeLoader{}))
-}
-
-// workTreeLoader opens the repository at an endpoint's path, a work tree
-// (its .git) or a bare one, fresh for every session as git-upload-pack
-// would. go-git's own filesystem loader only handles bare repositories.
-type workTreeLoader struct{}
-
-func (workTreeLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
-	dir := ep.Path
-	if fi, err := os.Stat(filepath.Join(dir, ".git")); err == nil && fi.IsDir() {
-		dir = filepath.Join(dir, ".git")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
-		return nil, transport.ErrRepositoryNotFound
-	}
-	return filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault()), nil
 }
