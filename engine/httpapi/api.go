@@ -188,7 +188,23 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, _ Identity) {
 	if len(j.Runs) > 0 {
 		j.LastRun = &j.Runs[0]
 	}
+	if fl, ok := h.opts.Store.(FiringLister); ok && defs.Jobs[name].Schedule != "" {
+		firings, err := fl.Firings(r.Context(), name, 20)
+		if err != nil {
+			writeBackendError(w, err)
+			return
+		}
+		for _, f := range firings {
+			j.Firings = append(j.Firings, Firing{At: f.At, Outcome: string(f.Outcome), Error: f.Error})
+		}
+	}
 	writeJSON(w, http.StatusOK, j)
+}
+
+// FiringLister lists a job's latest schedule firings, newest first. A
+// Store that implements it adds them to GET /api/v1/jobs/{job}.
+type FiringLister interface {
+	Firings(ctx context.Context, job string, limit int) ([]engine.Firing, error)
 }
 
 func (h *Handler) startRun(w http.ResponseWriter, r *http.Request, who Identity) {

@@ -102,6 +102,17 @@ type Job struct {
 	Window      string   `json:"window,omitempty"`
 	LastRun     *Run     `json:"last_run,omitempty"`
 	Runs        []Run    `json:"runs,omitempty"` // detail only
+	// Firings are the latest schedule firings, newest first (detail
+	// only, when the job has a schedule and the store keeps them).
+	Firings []Firing `json:"firings,omitempty"`
+}
+
+// Firing is one schedule firing of a job: its cron time and what became of
+// it (started, skipped, missed, error).
+type Firing struct {
+	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome"`
+	Error   string    `json:"error,omitempty"`
 }
 
 // Host is one host of the inventory at the applied commit.
