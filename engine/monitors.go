@@ -469,3 +469,25 @@ func (q *entryQueue) Pop() any {
 	*q = old[:len(old)-1]
 	return e
 }
+
+// GateChecker runs health-gate checks through the monitor runner, so a gate
+// reads the same fresh results as monitoring and feeds the same state (a
+// wave's failing host shows as CRITICAL in the monitor too). A (monitor,
+// host) pair the runner does not run, such as a monitor added by the commit
+// being rolled out, falls back to Fallback.
+type GateChecker struct {
+	Runner   *MonitorRunner
+	Fallback Checker
+}
+
+var _ Checker = GateChecker{}
+
+// Check implements Checker.
+func (g GateChecker) Check(ctx context.Context, ep Endpoint, hc *definitions.HostCheck) CheckResult {
+	if g.Runner != nil && ep.Host != nil {
+		if res, ok := g.Runner.CheckNow(ctx, hc.Monitor, ep.Host.Name); ok {
+			return res
+		}
+	}
+	return g.Fallback.Check(ctx, ep, hc)
+}

@@ -239,3 +239,32 @@ func TestRestoredFiringAlertIsNotSentAgain(t *testing.T) {
 	chk.set("web-01", StateOK)
 	eventually(t, "recovery after restart", func() bool { return len(notes.list()) == 1 && notes.list()[0].Kind == NotifyRecovery })
 }
+
+func TestGateCheckerReadsThroughTheRunner(t *testing.T) {
+	chk := &scriptedChecker{states: map[string]CheckState{"web-01": StateCritical}, calls: map[string]int{}}
+	r := NewMonitorRunner(MonitorRunnerOptions{Checker: chk})
+	defs := loadMonitors(t, monitorRepo, time.Hour)
+	r.ApplyConfig(defs)
+	fallback := &scriptedChecker{states: map[string]CheckState{}, calls: map[string]int{}}
+	g := GateChecker{Runner: r, Fallback: fallback}
+
+	h := defs.Hosts["web-01"]
+	hc, _ := defs.RenderCheck(defs.Monitors["web-http"], h, nil)
+	res := g.Check(context.Background(), Endpoint{Host: h}, hc)
+	if res.State != StateCritical || chk.count("web-http/web-01") != 1 || fallback.count("web-http/web-01") != 0 {
+		t.Fatalf("gate result %v, runner calls %d, fallback calls %d", res.State, chk.count("web-http/web-01"), fallback.count("web-http/web-01"))
+	}
+	// The gate's result is part of the monitor's state.
+	for _, s := range r.States() {
+		if s.Monitor == "web-http" && s.Host == "web-01" && s.State != StateCritical {
+			t.Fatalf("monitor state after gate check = %v", s.State)
+		}
+	}
+	// A monitor the runner does not know goes to the fallback.
+	hc2 := *hc
+	hc2.Monitor = "new-monitor"
+	g.Check(context.Background(), Endpoint{Host: h}, &hc2)
+	if fallback.count("new-monitor/web-01") != 1 {
+		t.Fatal("unknown monitor did not fall back")
+	}
+}
