@@ -323,7 +323,16 @@ func runServe(ctx context.Context, args []string, e env) error {
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
 	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []func(context.Context) error{
-		monitors.Run, notifiers.Run, schedules.run,
+		monitors.Run, notifiers.Run,
+		// The scheduler stops with the shutdown signal, before the daemon
+		// drains: a firing then would be recorded as an error and never
+		// caught up.
+		func(bg context.Context) error {
+			sctx, cancel := context.WithCancel(bg)
+			defer cancel()
+			defer context.AfterFunc(ctx, cancel)()
+			return schedules.run(sctx)
+		},
 		func(ctx context.Context) error {
 			return runCompaction(ctx, store, compactEvery, engine.RealClock{}, log)
 		},
