@@ -53,6 +53,12 @@ func (f *clientFlags) client(e env) (*apiClient, error) {
 			return nil, fmt.Errorf("read token: %w", err)
 		}
 		token = strings.TrimSpace(string(b))
+		if strings.ContainsAny(token, " \t\r\n") {
+			return nil, fmt.Errorf("token file %s must hold only the token itself (one word), not lines of an --api-tokens-file (TOKEN ROLE NAME)", f.tokenFile)
+		}
+	}
+	if strings.ContainsAny(token, " \t\r\n") {
+		return nil, fmt.Errorf("RIPPLE_TOKEN must hold only the token itself (one word)")
 	}
 	if !strings.HasPrefix(f.server, "http://") && !strings.HasPrefix(f.server, "https://") {
 		return nil, fmt.Errorf("--server %q must start with http:// or https://", f.server)
