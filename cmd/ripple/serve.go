@@ -46,6 +46,7 @@ type serveConfig struct {
 	secretsDir                                        string
 	allowEmpty, allowForkPRs                          bool
 	shutdownTimeout                                   time.Duration
+	adminListen                                       string
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -69,6 +70,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a commit that removes every host or every job")
 	fs.BoolVar(&c.allowForkPRs, "allow-fork-prs", false, "plan pull requests from forks too")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
+	fs.StringVar(&c.adminListen, "admin-listen", "", "loopback `ADDR` for pprof profiles (off when empty; never on --listen)")
 }
 
 // parseServeFlags parses args, then fills every flag not given on the
@@ -239,7 +241,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	})
 	holds := &waveHolds{store: store, monitors: monitors, held: map[int64][]string{}}
 	rollout := engine.NewRollout(engine.RolloutOptions{
-		Store: store, Executor: transport, Checker: checker, Secrets: secrets,
+		// Gates read fresh results through the monitor runner, so a wave's
+		// failing host is also CRITICAL in its monitor (alerts held).
+		Store: store, Executor: transport, Checker: engine.GateChecker{Runner: monitors, Fallback: checker}, Secrets: secrets,
 		Progress: engine.ProgressFunc(func(ev engine.ProgressEvent) {
 			holds.Report(ev)
 			notifyOutbox()
@@ -315,6 +319,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("web ui: %w", err)
 	}
+	stopAdmin, err := startAdmin(c.adminListen, log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
