@@ -21,6 +21,9 @@ type Forecast struct {
 	// does (flat or falling) or when there is too little history.
 	Crossing time.Time
 	Samples  int
+	// EnoughHistory is false when there are too few samples, or they span
+	// too little time, to fit a line; Current is then the latest sample.
+	EnoughHistory bool
 }
 
 // minForecastSamples and minForecastSpan keep forecasts from being drawn
@@ -36,13 +39,15 @@ const (
 // now.
 func ForecastLimit(points []MetricPoint, limit float64, floor bool, now time.Time) Forecast {
 	f := Forecast{Limit: limit, Samples: len(points)}
-	if len(points) < minForecastSamples {
+	if len(points) == 0 {
 		return f
 	}
 	sort.Slice(points, func(i, j int) bool { return points[i].At.Before(points[j].At) })
-	if points[len(points)-1].At.Sub(points[0].At) < minForecastSpan {
+	if len(points) < minForecastSamples || points[len(points)-1].At.Sub(points[0].At) < minForecastSpan {
+		f.Current = points[len(points)-1].Value
 		return f
 	}
+	f.EnoughHistory = true
 	// Fit value = a + b*t with t in days since the first sample, for
 	// numerical stability.
 	t0 := points[0].At

@@ -48,7 +48,7 @@ func TestForecastFlatFallingAndFloor(t *testing.T) {
 	if f.Crossing.IsZero() || f.Crossing.Sub(now) < 5*24*time.Hour || f.Crossing.Sub(now) > 7*24*time.Hour {
 		t.Errorf("floor crossing = %s", f.Crossing)
 	}
-	if f := ForecastLimit(series(0)[:2], 100, false, now); !f.Crossing.IsZero() || f.Samples != 2 {
+	if f := ForecastLimit(series(0)[:2], 100, false, now); !f.Crossing.IsZero() || f.Samples != 2 || f.EnoughHistory || f.Current != 50 {
 		t.Errorf("two samples gave a forecast: %+v", f)
 	}
 	if f := ForecastLimit(series(0), 40, false, now); !f.Crossing.Equal(now) {

@@ -104,6 +104,11 @@ func runCapacity(ctx context.Context, args []string, e env) error {
 				if !f.Crossing.IsZero() {
 					crossing = f.Crossing.Local().Format("2006-01-02")
 				}
+				if !f.EnoughHistory {
+					fmt.Fprintf(tw, "%s/%s/%s\t%.4g\t%s\t%.4g\t%s\n", f.Monitor, f.Host, f.Metric, f.Current,
+						fmt.Sprintf("not enough history yet (%d samples)", f.Samples), f.Limit, crossing)
+					continue
+				}
 				fmt.Fprintf(tw, "%s/%s/%s\t%.4g\t%+.3g\t%.4g\t%s\n", f.Monitor, f.Host, f.Metric, f.Current, f.PerDay, f.Limit, crossing)
 			}
 			if err := tw.Flush(); err != nil {

@@ -43,6 +43,9 @@ type Forecast struct {
 	// Within says the crossing is before now + horizon.
 	Within  bool `json:"within"`
 	Samples int  `json:"samples"`
+	// EnoughHistory is false while there is too little history (under 3
+	// samples or under an hour) to fit a trend.
+	EnoughHistory bool `json:"enough_history"`
 }
 
 // CapacityReport forecasts every metric named in a monitor's limits, on
@@ -71,7 +74,7 @@ func CapacityReport(ctx context.Context, defs *definitions.Definitions, metrics 
 				f := engine.ForecastLimit(pts, m.Limits[metric], false, now)
 				out = append(out, Forecast{
 					Monitor: name, Host: h.Name, Metric: metric, Limit: f.Limit, Current: f.Current,
-					PerDay: f.PerDay, Crossing: f.Crossing, Within: f.Within(now, horizon), Samples: f.Samples,
+					PerDay: f.PerDay, Crossing: f.Crossing, Within: f.Within(now, horizon), Samples: f.Samples, EnoughHistory: f.EnoughHistory,
 				})
 			}
 		}
