@@ -222,6 +222,19 @@ func (d *Daemon) PullRequest(_ context.Context, ev PullRequestEvent) error {
 	return nil
 }
 
+// ResolveCommit turns a revision (abbreviated sha, branch name) into a
+// full commit sha using the daemon's mirror. It fails before the mirror is
+// open.
+func (d *Daemon) ResolveCommit(rev string) (string, error) {
+	d.mu.Lock()
+	m := d.mirror
+	d.mu.Unlock()
+	if m == nil {
+		return "", fmt.Errorf("resolve %q: %w", rev, ErrNotRunning)
+	}
+	return m.Resolve(rev)
+}
+
 // Status returns a copy of the daemon's state.
 func (d *Daemon) Status() DaemonStatus {
 	d.mu.Lock()
@@ -368,7 +381,9 @@ func (d *Daemon) openMirror(ctx context.Context) error {
 	for {
 		m, err := OpenMirror(ctx, d.opts.Mirror)
 		if err == nil {
+			d.mu.Lock()
 			d.mirror = m
+			d.mu.Unlock()
 			return nil
 		}
 		if ctx.Err() != nil {

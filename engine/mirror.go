@@ -127,6 +127,18 @@ func OpenMirror(ctx context.Context, opts MirrorOptions) (*Mirror, error) {
 	return m, nil
 }
 
+// Resolve turns a revision known to the mirror (a full or abbreviated sha,
+// the tracked branch, a pull request's refs/pull/N/head) into a full sha.
+func (m *Mirror) Resolve(rev string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, err := m.repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return "", fmt.Errorf("resolve %q: %w", rev, err)
+	}
+	return h.String(), nil
+}
+
 // Fetch updates the tracked branch from the remote and returns its head.
 func (m *Mirror) Fetch(ctx context.Context) (plumbing.Hash, error) {
 	m.mu.Lock()

@@ -121,3 +121,26 @@ func TestMirrorRefusesAnotherRemote(t *testing.T) {
 		t.Errorf("the mirror is bare: %v", err)
 	}
 }
+
+func TestMirrorResolvesAbbreviatedShaAndBranch(t *testing.T) {
+	repo := newDmRepo(t)
+	repo.commit("first", map[string]string{"hosts.hcl": dmInventory})
+	ctx := context.Background()
+	m, err := OpenMirror(ctx, MirrorOptions{URL: repo.dir, Branch: "main", Dir: filepath.Join(t.TempDir(), "mirror")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	full := repo.git("rev-parse", "HEAD")
+	for _, rev := range []string{full, full[:12], full[:7], "main"} {
+		got, err := m.Resolve(rev)
+		if err != nil || got != full {
+			t.Errorf("Resolve(%q) = %q, %v; want %s", rev, got, err, full)
+		}
+	}
+	if _, err := m.Resolve("0123456789ab"); err == nil {
+		t.Error("Resolve of an unknown sha succeeded")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -51,12 +52,12 @@ func runStatus(ctx context.Context, args []string, e env) error {
 }
 
 func commitStatus(ctx context.Context, c *apiClient, e env, sha string) error {
-	if len(sha) != 40 || strings.Trim(strings.ToLower(sha), "0123456789abcdef") != "" {
-		fmt.Fprintf(e.stderr, "ripple status: %q is not a full 40-character commit sha\n", sha)
+	if sha == "" || strings.ContainsAny(sha, "/?#% ") {
+		fmt.Fprintf(e.stderr, "ripple status: %q is not a commit (a sha, abbreviated or full, or the branch name)\n", sha)
 		return exitError{2}
 	}
 	var cm httpapi.Commit
-	raw, err := c.do(ctx, "GET", "/api/v1/commits/"+sha, nil, &cm)
+	raw, err := c.do(ctx, "GET", "/api/v1/commits/"+url.PathEscape(sha), nil, &cm)
 	if err != nil {
 		return err
 	}

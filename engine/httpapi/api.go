@@ -241,8 +241,19 @@ func (h *Handler) listHosts(w http.ResponseWriter, _ *http.Request, _ Identity) 
 func (h *Handler) getCommit(w http.ResponseWriter, r *http.Request, _ Identity) {
 	sha := strings.ToLower(r.PathValue("sha"))
 	if len(sha) != 40 || strings.Trim(sha, "0123456789abcdef") != "" {
-		writeError(w, http.StatusBadRequest, "commit must be a full 40-character sha")
-		return
+		// An abbreviated sha or a branch name is resolved in the daemon's
+		// mirror when the backend can.
+		rr, ok := h.opts.Backend.(interface{ ResolveCommit(string) (string, error) })
+		if !ok {
+			writeError(w, http.StatusBadRequest, "commit must be a full 40-character sha")
+			return
+		}
+		full, err := rr.ResolveCommit(r.PathValue("sha"))
+		if err != nil {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		sha = full
 	}
 	statuses, err := h.opts.Store.Statuses(r.Context(), sha)
 	if err != nil {
