@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ripple-ops/ripple/definitions"
 )
@@ -266,5 +269,27 @@ func TestGateCheckerReadsThroughTheRunner(t *testing.T) {
 	g.Check(context.Background(), Endpoint{Host: h}, &hc2)
 	if fallback.count("new-monitor/web-01") != 1 {
 		t.Fatal("unknown monitor did not fall back")
+	}
+}
+
+func TestMonitorCollectorExposesStates(t *testing.T) {
+	chk := &scriptedChecker{states: map[string]CheckState{"web-02": StateCritical}, calls: map[string]int{}}
+	r := NewMonitorRunner(MonitorRunnerOptions{Checker: chk})
+	r.ApplyConfig(loadMonitors(t, monitorRepo, time.Hour))
+	if _, ok := r.CheckNow(context.Background(), "web-http", "web-02"); !ok {
+		t.Fatal("no entry for web-http/web-02")
+	}
+	r.CheckNow(context.Background(), "web-http", "web-01")
+	want := `
+# HELP ripple_monitor_state Latest check state per monitor and host: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+# TYPE ripple_monitor_state gauge
+ripple_monitor_state{host="web-01",monitor="web-http"} 0
+ripple_monitor_state{host="web-02",monitor="web-http"} 2
+`
+	if err := testutil.CollectAndCompare(NewMonitorCollector(r), strings.NewReader(want), "ripple_monitor_state"); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.CollectAndLint(NewMonitorCollector(r)); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", problems, err)
 	}
 }

@@ -46,18 +46,19 @@ type Suppression struct {
 // is a fresh state with no history; a result must be observed before
 // anything is reported. It is not safe for concurrent use.
 type AlertState struct {
-	State       CheckState
-	Since       time.Time
-	Consecutive int // consecutive non-OK results
-	Firing      bool
-	Notified    bool // an alert went out and no recovery yet
-	Flapping    bool
-	FlapPercent float64
-	LastOutput  string
-	LastAt      time.Time
-	lastValue   *float64
-	history     []CheckState
-	seen        bool
+	State        CheckState
+	Since        time.Time
+	Consecutive  int // consecutive non-OK results
+	Firing       bool
+	Notified     bool // an alert went out and no recovery yet
+	Flapping     bool
+	FlapPercent  float64
+	LastOutput   string
+	LastAt       time.Time
+	LastDuration time.Duration
+	lastValue    *float64
+	history      []CheckState
+	seen         bool
 	// beforeStreak is the state before the current run of non-OK results
 	// began: what an alert reports as its previous state.
 	beforeStreak CheckState
@@ -80,6 +81,7 @@ func (a *AlertState) Observe(monitor, host string, r CheckResult, alertAfter int
 	a.State = r.State
 	a.LastOutput = r.Output
 	a.LastAt = r.At
+	a.LastDuration = r.Duration
 	a.lastValue = nil
 	if len(r.Metrics) > 0 {
 		v := r.Metrics[0].Value

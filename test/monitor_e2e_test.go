@@ -473,6 +473,18 @@ func TestMonitorE2E(t *testing.T) {
 	if got := e.hook.all(); len(got) != 0 {
 		t.Fatalf("deliveries while everything is healthy: %v", got)
 	}
+	// The same states are on /metrics for teams that already run Grafana.
+	resp, err := e.client.Get("http://" + e.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`ripple_monitor_state{host="svc-01",monitor="web"} 0`, `ripple_monitor_check_duration_seconds{host="svc-01",monitor="web"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics (%s) lacks %s; it has:\n%s", resp.Status, want, grepLines(string(metrics), "monitor"))
+		}
+	}
 
 	t.Run("service breaks: one alert after alert_after results, one recovery", func(t *testing.T) {
 		monBreakAndRecover(t, e)
@@ -694,4 +706,15 @@ func monWaveHold(t *testing.T, e *monEnv) {
 	if other := len(e.hook.of("app", "")) - len(e.hook.of("app", waveHost)); other != 0 {
 		t.Errorf("%d app deliveries for hosts outside the wave, which stayed healthy: %v", other, e.hook.of("app", ""))
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

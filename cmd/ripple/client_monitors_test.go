@@ -111,8 +111,8 @@ func TestMonitorsCapacityFollowScripts(t *testing.T) {
 				return err
 			}
 			mons := cliMonitors{
-				{Monitor: "web-http", Host: "web-01", AlertState: engine.AlertState{State: engine.StateCritical, Since: now.Add(-time.Hour), Firing: true, Flapping: true, FlapPercent: 40, LastOutput: "HTTP 503"}},
-				{Monitor: "web-http", Host: "web-02", Held: true, AlertState: engine.AlertState{State: engine.StateOK, Since: now.Add(-time.Hour), LastOutput: "HTTP 200"}},
+				{Monitor: "web-http", Host: "web-01", AlertState: engine.AlertState{State: engine.StateCritical, Since: now.Add(-time.Hour), Firing: true, Flapping: true, FlapPercent: 40, LastOutput: "HTTP 503", LastAt: now}},
+				{Monitor: "web-http", Host: "web-02", Held: true, AlertState: engine.AlertState{State: engine.StateOK, Since: now.Add(-time.Hour), LastOutput: "HTTP 200", LastAt: now}},
 			}
 			h := httpapi.New(httpapi.Options{Backend: cliBackend{defs: defs}, Store: store, Tokens: tokens, Monitors: mons, Metrics: store,
 				EventPoll: 50 * time.Millisecond, Logger: zerolog.Nop()})

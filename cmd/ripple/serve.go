@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -234,11 +235,24 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	reg := httpapi.NewRegistry(version)
-	notifiers := webhooks.NewNotifiers(webhooks.NotifiersOptions{PublicURL: c.publicURL, Logger: log})
+	notifications := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ripple_notifications_total",
+		Help: "Alert notifications by notifier, kind (alert, recovery) and result (sent, failed).",
+	}, []string{"notifier", "kind", "result"})
+	reg.MustRegister(notifications)
+	notifiers := webhooks.NewNotifiers(webhooks.NotifiersOptions{PublicURL: c.publicURL, Logger: log,
+		Record: func(r webhooks.DeliveryRecord) {
+			result := "sent"
+			if r.Error != "" {
+				result = "failed"
+			}
+			notifications.WithLabelValues(r.Notifier, string(r.Notification.Kind), result).Inc()
+		}})
 	monitors := engine.NewMonitorRunner(engine.MonitorRunnerOptions{
 		Checker: checker, Secrets: secrets, Logger: log, Notifications: notifiers,
 		Results: engine.StoreResultSink{Metrics: store, States: store},
 	})
+	reg.MustRegister(engine.NewMonitorCollector(monitors))
 	holds := &waveHolds{store: store, monitors: monitors, held: map[int64][]string{}}
 	rollout := engine.NewRollout(engine.RolloutOptions{
 		// Gates read fresh results through the monitor runner, so a wave's

@@ -144,8 +144,12 @@ func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]Mon
 	var out []MonitorHost
 	if src != nil {
 		for _, s := range src.States() {
+			state := s.State.String()
+			if s.LastAt.IsZero() {
+				state = StatePending // scheduled, no result yet
+			}
 			out = append(out, MonitorHost{
-				Monitor: s.Monitor, Host: s.Host, State: s.State.String(), Since: s.Since,
+				Monitor: s.Monitor, Host: s.Host, State: state, Since: s.Since,
 				Consecutive: s.Consecutive, Firing: s.Firing, Flapping: s.Flapping, FlapPercent: s.FlapPercent,
 				Muted: s.Muted, Held: s.Held, LastOutput: s.LastOutput, LastAt: s.LastAt,
 			})

@@ -164,6 +164,7 @@ func newFixture(t *testing.T) *fixture {
 		case 7:
 			st = engine.AlertState{State: engine.StateWarning, Since: now.Add(-5 * time.Minute), Consecutive: 1, Flapping: true, FlapPercent: 34.2, LastOutput: "HTTP WARNING slow"}
 		}
+		st.LastAt = now.Add(-10 * time.Second) // every fixture host has a result
 		mons = append(mons, engine.MonitorHostState{Monitor: "web-http", Host: h, Held: i == 2, AlertState: st})
 		for k := 0; k < 72; k++ {
 			at := now.Add(-6*time.Hour + time.Duration(k)*5*time.Minute)

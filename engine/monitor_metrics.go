@@ -1,0 +1,57 @@
+package engine
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// MonitorCollector exposes the monitor runner's current state to
+// Prometheus, computed at scrape time from States, so teams with Grafana can
+// graph and alert on ripple's monitors.
+type MonitorCollector struct {
+	runner   *MonitorRunner
+	state    *prometheus.Desc
+	alerting *prometheus.Desc
+	flapping *prometheus.Desc
+	duration *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*MonitorCollector)(nil)
+
+// NewMonitorCollector returns a collector over r.
+func NewMonitorCollector(r *MonitorRunner) *MonitorCollector {
+	labels := []string{"monitor", "host"}
+	return &MonitorCollector{
+		runner:   r,
+		state:    prometheus.NewDesc("ripple_monitor_state", "Latest check state per monitor and host: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", labels, nil),
+		alerting: prometheus.NewDesc("ripple_monitor_alerting", "1 while an alert is open for the monitor and host.", labels, nil),
+		flapping: prometheus.NewDesc("ripple_monitor_flapping", "1 while the monitor is flapping on the host (notifications suppressed).", labels, nil),
+		duration: prometheus.NewDesc("ripple_monitor_check_duration_seconds", "Duration of the latest check per monitor and host.", labels, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *MonitorCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.state
+	ch <- c.alerting
+	ch <- c.flapping
+	ch <- c.duration
+}
+
+// Collect implements prometheus.Collector. Pairs without a result yet are
+// left out rather than reported as OK.
+func (c *MonitorCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.runner.States() {
+		if s.LastAt.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, float64(s.State), s.Monitor, s.Host)
+		ch <- prometheus.MustNewConstMetric(c.alerting, prometheus.GaugeValue, boolFloat(s.Notified), s.Monitor, s.Host)
+		ch <- prometheus.MustNewConstMetric(c.flapping, prometheus.GaugeValue, boolFloat(s.Flapping), s.Monitor, s.Host)
+		ch <- prometheus.MustNewConstMetric(c.duration, prometheus.GaugeValue, s.LastDuration.Seconds(), s.Monitor, s.Host)
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
