@@ -58,7 +58,7 @@ func gateVerdict(pairs []gatePair, tracks map[gatePair]*gateTrack, now, deadline
 		t := tracks[p]
 		state, out := "no result", ""
 		if t != nil && !t.last.At.IsZero() {
-			state, out = t.last.State.String(), firstLine(t.last.Output)
+			state, out = t.last.State.String(), FirstLine(t.last.Output, 200)
 		}
 		fmt.Fprintf(&sb, "\n%s %s", p, state)
 		if out != "" {
@@ -123,7 +123,7 @@ func (x *runExec) sampleBaseline(ctx context.Context) error {
 	var failing []string
 	for _, p := range pairs {
 		if r := results[p]; r.State != StateOK {
-			x.baseline[p] = r.State.String() + ": " + firstLine(r.Output)
+			x.baseline[p] = r.State.String() + ": " + FirstLine(r.Output, 200)
 			failing = append(failing, p.String())
 		}
 	}

@@ -283,7 +283,7 @@ func repoAuth(opts MirrorOptions) (transport.AuthMethod, error) {
 		if opts.TokenFile == "" {
 			return nil, nil
 		}
-		tok, err := readSecretFile(opts.TokenFile)
+		tok, err := ReadSecretFile(opts.TokenFile)
 		if err != nil {
 			return nil, err
 		}
@@ -318,7 +318,9 @@ func repoAuth(opts MirrorOptions) (transport.AuthMethod, error) {
 	}
 }
 
-func readSecretFile(path string) (string, error) {
+// ReadSecretFile reads a one-line secret (a token, a webhook secret) from
+// path, trimmed; an empty file is an error.
+func ReadSecretFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("read secret file: %w", err)

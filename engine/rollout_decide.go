@@ -62,7 +62,7 @@ func waveVerdict(b definitions.Budget, outcomes []hostOutcome) (fail bool, reaso
 func (o hostOutcome) summary() string {
 	s := fmt.Sprintf("step %s %s", o.step, o.status)
 	if o.err != "" {
-		s += ": " + firstLine(o.err)
+		s += ": " + FirstLine(o.err, 200)
 	}
 	return s
 }
@@ -72,17 +72,6 @@ func budgetString(b definitions.Budget) string {
 		return fmt.Sprintf("%g%%", b.Percent)
 	}
 	return fmt.Sprintf("%d", b.Count)
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // onFailure returns the job's failure policy, defaulting to rollback.

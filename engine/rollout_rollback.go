@@ -153,7 +153,7 @@ func (x *runExec) rollbackHost(ctx context.Context, acts []rollbackAction) (msg 
 		if !res.Status.Succeeded() {
 			m := fmt.Sprintf("%s %s", a.key.step, res.Status)
 			if res.Error != "" {
-				m += ": " + firstLine(res.Error)
+				m += ": " + FirstLine(res.Error, 200)
 			}
 			return m, nil
 		}

@@ -114,7 +114,7 @@ func (x *runExec) hostReport(w, waveHosts int, o hostOutcome) {
 		WaveHosts: waveHosts, WaveDone: done, WaveFailed: ko}
 	if o.failed {
 		ev.Error = o.summary()
-		x.log.Warn().Str("host", o.host).Str("step", o.step).Str("status", string(o.status)).Str("error", firstLine(o.err)).Msg("host failed")
+		x.log.Warn().Str("host", o.host).Str("step", o.step).Str("status", string(o.status)).Str("error", FirstLine(o.err, 200)).Msg("host failed")
 	}
 	x.report(ev)
 }
@@ -160,7 +160,7 @@ func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome,
 			out.failed = true
 			out.err = res.Error
 			if out.err == "" {
-				out.err = firstLine(res.Stderr)
+				out.err = FirstLine(res.Stderr, 200)
 			}
 			return out, nil
 		}

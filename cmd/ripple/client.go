@@ -210,14 +210,3 @@ func ago(t time.Time) string {
 		return t.Local().Format("2006-01-02")
 	}
 }
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 120 {
-		s = s[:117] + "..."
-	}
-	return s
-}

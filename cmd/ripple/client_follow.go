@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ripple-ops/ripple/engine"
 	"io"
 	"net/http"
 	"strconv"
@@ -208,7 +209,7 @@ func hostFailure(h httpapi.HostRun) string {
 		if strings.TrimSpace(msg) == "" {
 			msg = s.Stdout
 		}
-		return fmt.Sprintf("step %s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, firstLine(msg))
+		return fmt.Sprintf("step %s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, engine.FirstLine(msg, 120))
 	}
 	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/ripple-ops/ripple/engine"
 	"net/url"
 	"strings"
 
@@ -49,7 +50,7 @@ func runMonitors(ctx context.Context, args []string, e env) error {
 					if problems && (h.State == "OK" || h.State == httpapi.StatePending) {
 						continue
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, h.Host, h.State, ago(h.Since), orDash(monitorFlags(h)), firstLine(h.LastOutput))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, h.Host, h.State, ago(h.Since), orDash(monitorFlags(h)), engine.FirstLine(h.LastOutput, 120))
 				}
 			}
 			return tw.Flush()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/ripple-ops/ripple/engine"
 	"net/url"
 	"strconv"
 	"strings"
@@ -88,7 +89,7 @@ func printRunDetail(e env, d *httpapi.RunDetail) {
 		fmt.Fprintf(w, "  summary  %s\n", d.Summary)
 	}
 	if d.Error != "" {
-		fmt.Fprintf(w, "  error    %s\n", firstLine(d.Error))
+		fmt.Fprintf(w, "  error    %s\n", engine.FirstLine(d.Error, 120))
 	}
 	if d.URL != "" {
 		fmt.Fprintf(w, "  url      %s\n", d.URL)
@@ -103,7 +104,7 @@ func printRunDetail(e env, d *httpapi.RunDetail) {
 			msg := ""
 			for _, s := range h.Steps {
 				if s.Phase == "finished" && s.Status != "ok" && s.Status != "changed" && s.Status != "unchanged" && !s.Rollback {
-					msg = fmt.Sprintf("step %s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, firstLine(s.Error+" "+s.Stderr))
+					msg = fmt.Sprintf("step %s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, engine.FirstLine(s.Error+" "+s.Stderr, 120))
 				}
 			}
 			fmt.Fprintf(w, "    FAILED %s  %s\n", h.Host, strings.TrimSpace(msg))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ripple-ops/ripple/engine"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -249,7 +250,7 @@ func (d *demo) fleet() []fleetHost {
 			}
 			return strings.TrimSpace(string(b))
 		}
-		fh := fleetHost{name: h.Name, health: firstLine(read("health"))}
+		fh := fleetHost{name: h.Name, health: engine.FirstLine(read("health"), 120)}
 		for _, line := range strings.Split(read("app.conf"), "\n") {
 			if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "version" {
 				fh.version = strings.TrimSpace(v)

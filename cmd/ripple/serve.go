@@ -312,7 +312,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 
 	var hook http.Handler
 	if c.webhookSecretFile != "" {
-		secret, err := readSecret(c.webhookSecretFile)
+		secret, err := engine.ReadSecretFile(c.webhookSecretFile)
 		if err != nil {
 			return err
 		}
@@ -440,7 +440,7 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 }
 
 func newReporter(c *serveConfig, store engine.Store, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
-	token, err := readSecret(c.githubTokenFile)
+	token, err := engine.ReadSecretFile(c.githubTokenFile)
 	if err != nil {
 		return nil, err
 	}
@@ -454,18 +454,6 @@ func newReporter(c *serveConfig, store engine.Store, log zerolog.Logger) (*webho
 	}
 	owner, name, _ := strings.Cut(c.githubRepo, "/")
 	return webhooks.NewGitHubReporter(webhooks.GitHubReporterOptions{Client: client, Owner: owner, Repo: name, Store: store, Logger: log})
-}
-
-func readSecret(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read secret file: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("secret file %s is empty", path)
-	}
-	return s, nil
 }
 
 // waveHolds holds monitor alerts for the hosts of each wave in progress, so

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -60,23 +61,12 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"first":    firstLine,
+	"first":    func(s string) string { return engine.FirstLine(s, 160) },
 	"hostErr":  hostErr,
 	"join":     strings.Join,
 	"add":      func(a, b int) int { return a + b },
 	"query":    url.QueryEscape,
 	"approves": func(s string) bool { return s == "waiting_approval" || s == "needs_operator" },
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 160 {
-		s = s[:157] + "..."
-	}
-	return s
 }
 
 // hostErr is the first line of why a host failed: its first failed
@@ -93,7 +83,7 @@ func hostErr(h httpapi.HostRun) string {
 		if msg == "" {
 			msg = s.Stdout
 		}
-		return fmt.Sprintf("%s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, firstLine(msg))
+		return fmt.Sprintf("%s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, engine.FirstLine(msg, 160))
 	}
 	return ""
 }
