@@ -226,13 +226,26 @@ func (h *Handler) startRun(w http.ResponseWriter, r *http.Request, who Identity)
 	writeJSON(w, http.StatusAccepted, runJSON(run, h.opts.PublicURL))
 }
 
-func (h *Handler) listHosts(w http.ResponseWriter, _ *http.Request, _ Identity) {
+func (h *Handler) listHosts(w http.ResponseWriter, r *http.Request, _ Identity) {
 	defs := h.opts.Backend.Definitions()
 	out := []Host{}
 	if defs != nil {
+		monitors, err := MonitorStates(r.Context(), defs, h.opts.Monitors, h.opts.Store)
+		if err != nil {
+			writeBackendError(w, err)
+			return
+		}
 		jobs := jobsByHost(defs)
 		for _, name := range slices.Sorted(maps.Keys(defs.Hosts)) {
-			out = append(out, hostJSON(defs.Hosts[name], jobs[name]))
+			host := hostJSON(defs.Hosts[name], jobs[name])
+			for _, m := range monitors {
+				for _, mh := range m.Hosts {
+					if mh.Host == name {
+						host.Monitors[m.Name] = mh.State
+					}
+				}
+			}
+			out = append(out, host)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

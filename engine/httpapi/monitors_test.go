@@ -358,3 +358,22 @@ func TestMount(t *testing.T) {
 		}
 	}
 }
+
+func TestHostsCarryMonitorStates(t *testing.T) {
+	f := newMonitorFixture(t)
+	code, body := f.do(t, "GET", "/api/v1/hosts", viewerToken, "")
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	var hosts []Host
+	if err := json.Unmarshal([]byte(body), &hosts); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]string{}
+	for _, h := range hosts {
+		got[h.Name] = h.Monitors
+	}
+	if got["web-01"]["web-http"] != "CRITICAL" || got["web-01"]["disk-root"] != StatePending || got["web-02"]["web-http"] != "OK" {
+		t.Fatalf("host monitor states = %v", got)
+	}
+}

@@ -123,6 +123,9 @@ type Host struct {
 	Groups  []string          `json:"groups"`
 	Labels  map[string]string `json:"labels"`
 	Jobs    []string          `json:"jobs"`
+	// Monitors maps each monitor that checks the host to its current
+	// state (OK, WARNING, CRITICAL, UNKNOWN, PENDING).
+	Monitors map[string]string `json:"monitors"`
 }
 
 // Commit is what ripple did for one commit.
@@ -259,7 +262,7 @@ func jobJSON(defs *definitions.Definitions, j *definitions.Job) Job {
 }
 
 func hostJSON(h *definitions.Host, jobs []string) Host {
-	out := Host{Name: h.Name, Address: h.Address, Port: h.Port, Groups: h.Groups, Labels: h.Labels, Jobs: jobs}
+	out := Host{Name: h.Name, Address: h.Address, Port: h.Port, Groups: h.Groups, Labels: h.Labels, Jobs: jobs, Monitors: map[string]string{}}
 	if out.Groups == nil {
 		out.Groups = []string{}
 	}
