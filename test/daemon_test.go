@@ -73,35 +73,13 @@ func newDmEnv(t *testing.T, hosts int) *dmEnv {
 
 func (e *dmEnv) git(args ...string) string {
 	e.t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = e.repo
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		e.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return gitIn(e.t, e.repo, args...)
 }
 
 // commit writes files ("" deletes one) and commits; it returns the sha.
 func (e *dmEnv) commit(msg string, files map[string]string) string {
 	e.t.Helper()
-	for name, body := range files {
-		p := filepath.Join(e.repo, name)
-		if body == "" {
-			_ = os.Remove(p)
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	e.git("add", "-A")
-	e.git("commit", "-q", "--allow-empty", "-m", msg)
-	return e.git("rev-parse", "HEAD")
+	return commitFiles(e.t, e.repo, msg, files)
 }
 
 // start runs `ripple serve` and waits until /readyz answers 200.

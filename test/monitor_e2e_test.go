@@ -220,32 +220,14 @@ func newMonEnv(t *testing.T, hosts int) *monEnv {
 
 func (e *monEnv) git(args ...string) string {
 	e.t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = e.repo
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		e.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return gitIn(e.t, e.repo, args...)
 }
 
 // commit writes files into the ops repo and commits them on main (the
 // merge); it returns the sha.
 func (e *monEnv) commit(msg string, files map[string]string) string {
 	e.t.Helper()
-	for name, body := range files {
-		p := filepath.Join(e.repo, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	e.git("add", "-A")
-	e.git("commit", "-q", "-m", msg)
-	return e.git("rev-parse", "HEAD")
+	return commitFiles(e.t, e.repo, msg, files)
 }
 
 // start runs `ripple serve` polling the repo every second, with the

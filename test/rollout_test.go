@@ -56,12 +56,7 @@ func (e *roEnv) dir(i int) string { return filepath.Join(e.fleet.Hosts[i].Dir, e
 
 func (e *roEnv) git(args ...string) string {
 	e.t.Helper()
-	cmd := exec.Command("git", append([]string{"-C", e.repo, "-c", "user.name=ripple-test", "-c", "user.email=test@example.com"}, args...)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		e.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return gitIn(e.t, e.repo, args...)
 }
 
 // hostsHCL is the fleet's credential and hosts, each with vars.dir.
@@ -79,18 +74,7 @@ func (e *roEnv) hostsHCL() string {
 func (e *roEnv) commit(files map[string]string) string {
 	e.t.Helper()
 	files["hosts.hcl"] = e.hostsHCL()
-	for name, body := range files {
-		p := filepath.Join(e.repo, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	e.git("add", "-A")
-	e.git("commit", "-q", "-m", "change")
-	return e.git("rev-parse", "HEAD")
+	return commitFiles(e.t, e.repo, "change", files)
 }
 
 // apply runs the ripple binary's apply on the env and returns its output
