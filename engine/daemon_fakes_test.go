@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,169 +14,20 @@ import (
 	"github.com/ripple-ops/ripple/definitions"
 )
 
-// dmStore is an in-memory Store for daemon tests.
-type dmStore struct {
-	mu       sync.Mutex
-	runs     []*Run
-	steps    map[int64][]HostStep
-	events   []Event
-	applied  map[string]string
-	statuses map[string]CommitStatus // commit+" "+context
-	history  []CommitStatus          // every SetStatus, in order
-}
+// The daemon tests use the rollout tests' memStore, plus these readers.
 
-func newDmStore() *dmStore {
-	return &dmStore{steps: map[int64][]HostStep{}, applied: map[string]string{}, statuses: map[string]CommitStatus{}}
-}
-
-func (s *dmStore) CreateRun(_ context.Context, r *Run) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r.ID = int64(len(s.runs) + 1)
-	c := *r
-	s.runs = append(s.runs, &c)
-	return nil
-}
-
-func (s *dmStore) UpdateRun(_ context.Context, r *Run) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r.ID < 1 || int(r.ID) > len(s.runs) {
-		return ErrNotFound
-	}
-	c := *r
-	s.runs[r.ID-1] = &c
-	return nil
-}
-
-func (s *dmStore) GetRun(_ context.Context, id int64) (*Run, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if id < 1 || int(id) > len(s.runs) {
-		return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
-	}
-	c := *s.runs[id-1]
-	return &c, nil
-}
-
-func (s *dmStore) ListRuns(_ context.Context, f RunFilter) ([]*Run, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*Run
-	for i := len(s.runs) - 1; i >= 0; i-- {
-		r := s.runs[i]
-		if (f.Job != "" && r.Job != f.Job) || (f.Commit != "" && r.Commit != f.Commit) || (len(f.States) > 0 && !slices.Contains(f.States, r.State)) {
-			continue
-		}
-		c := *r
-		out = append(out, &c)
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
-	}
-	return out, nil
-}
-
-func (s *dmStore) PlanHostSteps(_ context.Context, rows []HostStep) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range rows {
-		s.steps[r.RunID] = append(s.steps[r.RunID], r)
-	}
-	return nil
-}
-
-func (s *dmStore) StartHostStep(_ context.Context, hs HostStep) error  { return s.putStep(hs) }
-func (s *dmStore) FinishHostStep(_ context.Context, hs HostStep) error { return s.putStep(hs) }
-
-func (s *dmStore) putStep(hs HostStep) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, r := range s.steps[hs.RunID] {
-		if r.Host == hs.Host && r.Step == hs.Step && r.Wave == hs.Wave && r.Rollback == hs.Rollback {
-			s.steps[hs.RunID][i] = hs
-			return nil
-		}
-	}
-	s.steps[hs.RunID] = append(s.steps[hs.RunID], hs)
-	return nil
-}
-
-func (s *dmStore) HostSteps(_ context.Context, id int64) ([]HostStep, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.steps[id]), nil
-}
-
-func (s *dmStore) AddEvent(_ context.Context, e Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.events = append(s.events, e)
-	return nil
-}
-
-func (s *dmStore) Events(_ context.Context, id int64) ([]Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Event
-	for _, e := range s.events {
-		if e.RunID == id {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-func (s *dmStore) LastApplied(_ context.Context, branch string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.applied[branch], nil
-}
-
-func (s *dmStore) SetLastApplied(_ context.Context, branch, commit string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.applied[branch] = commit
-	return nil
-}
-
-func (s *dmStore) SetStatus(_ context.Context, st CommitStatus) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.statuses[st.Commit+" "+st.Context] = st
-	s.history = append(s.history, st)
-	return nil
-}
-
-func (s *dmStore) Statuses(_ context.Context, commit string) ([]CommitStatus, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []CommitStatus
-	for _, st := range s.statuses {
-		if st.Commit == commit {
-			out = append(out, st)
-		}
-	}
-	slices.SortFunc(out, func(a, b CommitStatus) int { return strings.Compare(a.Context, b.Context) })
-	return out, nil
-}
-
-func (s *dmStore) PendingStatuses(context.Context, int) ([]CommitStatus, error) { return nil, nil }
-func (s *dmStore) MarkStatusDelivered(context.Context, CommitStatus) error      { return nil }
-func (s *dmStore) Close() error                                                 { return nil }
-
-func (s *dmStore) status(commit, ctx string) (CommitStatus, bool) {
+func (s *memStore) statusOf(commit, ctx string) (CommitStatus, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.statuses[commit+" "+ctx]
 	return st, ok
 }
 
-func (s *dmStore) statusCount(commit, ctx string) int {
+func (s *memStore) statusCount(commit, ctx string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, st := range s.history {
+	for _, st := range s.statusLog {
 		if st.Commit == commit && st.Context == ctx {
 			n++
 		}
@@ -185,12 +35,15 @@ func (s *dmStore) statusCount(commit, ctx string) int {
 	return n
 }
 
-func (s *dmStore) allRuns() []Run {
+// allRuns lists every run, oldest first.
+func (s *memStore) allRuns() []Run {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Run, len(s.runs))
-	for i, r := range s.runs {
-		out[i] = *r
+	out := make([]Run, 0, len(s.runs))
+	for id := int64(1); id <= s.nextID; id++ {
+		if r, ok := s.runs[id]; ok {
+			out = append(out, r)
+		}
 	}
 	return out
 }
@@ -198,7 +51,7 @@ func (s *dmStore) allRuns() []Run {
 // dmRunner records runs in the store and ends them with state, or holds
 // them until released when hold is set.
 type dmRunner struct {
-	store *dmStore
+	store *memStore
 	state RunState
 	hold  chan struct{} // nil: finish at once
 	// recovered is what Recover returns, as if an earlier process had

@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-func dmDaemon(t *testing.T, repo *dmRepo, store *dmStore, runner *dmRunner, edit func(*DaemonOptions)) *Daemon {
+func dmDaemon(t *testing.T, repo *dmRepo, store *memStore, runner *dmRunner, edit func(*DaemonOptions)) *Daemon {
 	t.Helper()
 	opts := DaemonOptions{
 		Mirror:        MirrorOptions{URL: repo.dir, Branch: "main", Dir: filepath.Join(t.TempDir(), "mirror")},
@@ -58,7 +58,7 @@ func dmWait(t *testing.T, what string, cond func() bool) {
 }
 
 func TestTriggersCoalesce(t *testing.T) {
-	d := dmDaemon(t, &dmRepo{dir: "/nonexistent"}, newDmStore(), &dmRunner{}, nil)
+	d := dmDaemon(t, &dmRepo{dir: "/nonexistent"}, newMemStore(), &dmRunner{}, nil)
 	for range 10 {
 		d.Trigger("poll")
 		_ = d.Push(context.Background(), PushEvent{Ref: "refs/heads/main"})
@@ -89,7 +89,7 @@ func TestPushRefFiltering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := dmDaemon(t, &dmRepo{dir: "/nonexistent"}, newDmStore(), &dmRunner{}, nil)
+			d := dmDaemon(t, &dmRepo{dir: "/nonexistent"}, newMemStore(), &dmRunner{}, nil)
 			if err := d.Push(context.Background(), tc.ev); err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestPushRefFiltering(t *testing.T) {
 func TestMergeRollsOutAndRecordsLastApplied(t *testing.T) {
 	repo := newDmRepo(t)
 	head := repo.commit("inventory and job", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	runner := &dmRunner{store: store}
 	d := dmDaemon(t, repo, store, runner, nil)
 	dmRun(t, d)
@@ -116,7 +116,7 @@ func TestMergeRollsOutAndRecordsLastApplied(t *testing.T) {
 	if got := runs[0].Waves; len(got) != 2 || len(got[0]) != 1 || len(got[1]) != 1 {
 		t.Errorf("waves = %v, want [[web-01] [web-02]]", got)
 	}
-	if st, _ := store.status(head, StatusValidate); st.State != "success" {
+	if st, _ := store.statusOf(head, StatusValidate); st.State != "success" {
 		t.Errorf("validate status = %+v", st)
 	}
 
@@ -146,7 +146,7 @@ func TestMergeRollsOutAndRecordsLastApplied(t *testing.T) {
 func TestInvalidCommitRunsNothingAndIsNotRevalidated(t *testing.T) {
 	repo := newDmRepo(t)
 	good := repo.commit("good", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	runner := &dmRunner{store: store}
 	d := dmDaemon(t, repo, store, runner, nil)
 	dmRun(t, d)
@@ -154,8 +154,8 @@ func TestInvalidCommitRunsNothingAndIsNotRevalidated(t *testing.T) {
 
 	bad := repo.commit("bad", map[string]string{"jobs/hello.hcl": dmJob + "\njob \"broken\" {\n  targets { groups = [\"web\"] }\n  step \"x\" { run = }\n}\n"})
 	d.Trigger("test")
-	dmWait(t, "validate failure", func() bool { st, ok := store.status(bad, StatusValidate); return ok && st.State == "failure" })
-	st, _ := store.status(bad, StatusValidate)
+	dmWait(t, "validate failure", func() bool { st, ok := store.statusOf(bad, StatusValidate); return ok && st.State == "failure" })
+	st, _ := store.statusOf(bad, StatusValidate)
 	if !strings.Contains(st.Description, "jobs/hello.hcl:") {
 		t.Errorf("description %q does not name file:line", st.Description)
 	}
@@ -181,7 +181,7 @@ func TestForcePushPausesUntilAccepted(t *testing.T) {
 	repo := newDmRepo(t)
 	first := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
 	second := repo.commit("second", map[string]string{"jobs/hello.hcl": strings.Replace(dmJob, "echo hello", "echo two", 1)})
-	store := newDmStore()
+	store := newMemStore()
 	runner := &dmRunner{store: store}
 	d := dmDaemon(t, repo, store, runner, nil)
 	dmRun(t, d)
@@ -219,7 +219,7 @@ func TestRemovingEverythingIsRefused(t *testing.T) {
 		t.Run(map[bool]string{false: "refused", true: "allowed"}[allow], func(t *testing.T) {
 			repo := newDmRepo(t)
 			first := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-			store := newDmStore()
+			store := newMemStore()
 			runner := &dmRunner{store: store}
 			d := dmDaemon(t, repo, store, runner, func(o *DaemonOptions) { o.AllowEmpty = allow })
 			dmRun(t, d)
@@ -231,8 +231,8 @@ func TestRemovingEverythingIsRefused(t *testing.T) {
 				dmWait(t, "empty commit applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == empty })
 				return
 			}
-			dmWait(t, "refusal", func() bool { st, ok := store.status(empty, StatusValidate); return ok && st.State == "failure" })
-			st, _ := store.status(empty, StatusValidate)
+			dmWait(t, "refusal", func() bool { st, ok := store.statusOf(empty, StatusValidate); return ok && st.State == "failure" })
+			st, _ := store.statusOf(empty, StatusValidate)
 			if !strings.Contains(st.Description, "every job") || !strings.Contains(st.Description, "--allow-empty") {
 				t.Errorf("description = %q", st.Description)
 			}
@@ -246,7 +246,7 @@ func TestRemovingEverythingIsRefused(t *testing.T) {
 func TestPullRequestPlansWithoutRunning(t *testing.T) {
 	repo := newDmRepo(t)
 	base := repo.commit("base", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	runner := &dmRunner{store: store}
 	comments := &dmComments{}
 	d := dmDaemon(t, repo, store, runner, func(o *DaemonOptions) { o.Comments = comments })
@@ -266,12 +266,12 @@ func TestPullRequestPlansWithoutRunning(t *testing.T) {
 	if err := d.PullRequest(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
-	dmWait(t, "plan status", func() bool { st, ok := store.status(prHead, StatusPlan); return ok && st.State == "success" })
-	st, _ := store.status(prHead, StatusPlan)
+	dmWait(t, "plan status", func() bool { st, ok := store.statusOf(prHead, StatusPlan); return ok && st.State == "success" })
+	st, _ := store.statusOf(prHead, StatusPlan)
 	if st.Description != "1 job, 2 hosts in 2 waves" {
 		t.Errorf("plan description = %q", st.Description)
 	}
-	if st, _ := store.status(prHead, StatusValidate); st.State != "success" {
+	if st, _ := store.statusOf(prHead, StatusValidate); st.State != "success" {
 		t.Errorf("validate = %+v", st)
 	}
 	got := comments.get()
@@ -310,7 +310,7 @@ func TestRestartAdoptsRunsOfStartedCommit(t *testing.T) {
 	repo := newDmRepo(t)
 	first := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
 	second := repo.commit("second", map[string]string{"jobs/hello.hcl": strings.Replace(dmJob, "echo hello", "echo two", 1)})
-	store := newDmStore()
+	store := newMemStore()
 	ctx := context.Background()
 	_ = store.SetLastApplied(ctx, "main", first)
 	// The previous process started second's run and died; recovery ended it.
@@ -331,7 +331,7 @@ func TestRestartAdoptsRunsOfStartedCommit(t *testing.T) {
 func TestApproveResumesRunStoppedForOperator(t *testing.T) {
 	repo := newDmRepo(t)
 	head := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	ctx := context.Background()
 	_ = store.SetLastApplied(ctx, "main", head)
 	stopped := &Run{Job: "hello", Commit: head, Branch: "main", Trigger: TriggerManual, State: RunNeedsOperator, Waves: [][]string{{"web-01"}}}
@@ -355,7 +355,7 @@ func TestApproveResumesRunStoppedForOperator(t *testing.T) {
 func TestManualRun(t *testing.T) {
 	repo := newDmRepo(t)
 	head := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	runner := &dmRunner{store: store}
 	d := dmDaemon(t, repo, store, runner, nil)
 	dmRun(t, d)
@@ -381,7 +381,7 @@ func TestManualRun(t *testing.T) {
 func TestScheduledRunSkipsWhileJobIsActive(t *testing.T) {
 	repo := newDmRepo(t)
 	head := repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	runner := &dmRunner{store: store}
 	d := dmDaemon(t, repo, store, runner, nil)
 	dmRun(t, d)
@@ -408,7 +408,7 @@ func TestScheduledRunSkipsWhileJobIsActive(t *testing.T) {
 func TestRequestsAfterStopAreRefused(t *testing.T) {
 	repo := newDmRepo(t)
 	repo.commit("first", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	d := dmDaemon(t, repo, store, &dmRunner{store: store}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -432,7 +432,7 @@ func TestRequestsAfterStopAreRefused(t *testing.T) {
 func TestRecoveredRunWaitingForWindowIsExecutedAgain(t *testing.T) {
 	repo := newDmRepo(t)
 	head := repo.commit("inventory and job", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
-	store := newDmStore()
+	store := newMemStore()
 	ctx := context.Background()
 	waiting := &Run{Job: "hello", Commit: head, Branch: "main", Trigger: TriggerSchedule, State: RunWaitingWindow,
 		Waves: [][]string{{"web-01"}, {"web-02"}}}
