@@ -164,6 +164,9 @@ func (l *loader) strings(attrs hcl.Attributes, name string) []string {
 	if !ok {
 		return nil
 	}
+	if list, ok := literalStrings(a.Expr); ok {
+		return list
+	}
 	v, ok := l.value(a, cty.List(cty.String))
 	if !ok {
 		return nil
@@ -209,6 +212,9 @@ func (l *loader) stringMap(attrs hcl.Attributes, name string) map[string]string 
 	a, ok := attrs[name]
 	if !ok {
 		return nil
+	}
+	if m, ok := literalStringMap(a.Expr); ok {
+		return m
 	}
 	v, ok := l.value(a, cty.Map(cty.String))
 	if !ok {

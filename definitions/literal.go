@@ -20,51 +20,73 @@ func literalValue(expr hcl.Expression, ty cty.Type) (cty.Value, bool) {
 		}
 		return cty.StringVal(s), true
 	case ty.Equals(cty.List(cty.String)):
-		tup, ok := expr.(*hclsyntax.TupleConsExpr)
+		list, ok := literalStrings(expr)
 		if !ok {
 			return cty.NilVal, false
 		}
-		if len(tup.Exprs) == 0 {
+		if len(list) == 0 {
 			return cty.ListValEmpty(cty.String), true
 		}
-		elems := make([]cty.Value, len(tup.Exprs))
-		for i, e := range tup.Exprs {
-			s, ok := literalString(e)
-			if !ok {
-				return cty.NilVal, false
-			}
+		elems := make([]cty.Value, len(list))
+		for i, s := range list {
 			elems[i] = cty.StringVal(s)
 		}
 		return cty.ListVal(elems), true
 	case ty.Equals(cty.Map(cty.String)):
-		obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+		m, ok := literalStringMap(expr)
 		if !ok {
 			return cty.NilVal, false
 		}
-		if len(obj.Items) == 0 {
+		if len(m) == 0 {
 			return cty.MapValEmpty(cty.String), true
 		}
-		m := make(map[string]cty.Value, len(obj.Items))
-		for _, item := range obj.Items {
-			k := hcl.ExprAsKeyword(item.KeyExpr)
-			if k == "" {
-				var ok bool
-				if k, ok = literalString(item.KeyExpr); !ok {
-					return cty.NilVal, false
-				}
-			}
-			if _, dup := m[k]; dup {
-				return cty.NilVal, false // let evaluation report it
-			}
-			v, ok := literalString(item.ValueExpr)
-			if !ok {
-				return cty.NilVal, false
-			}
-			m[k] = cty.StringVal(v)
+		vals := make(map[string]cty.Value, len(m))
+		for k, v := range m {
+			vals[k] = cty.StringVal(v)
 		}
-		return cty.MapVal(m), true
+		return cty.MapVal(vals), true
 	}
 	return cty.NilVal, false
+}
+
+// literalStrings returns the strings of a tuple of quoted literals.
+func literalStrings(expr hcl.Expression) ([]string, bool) {
+	tup, ok := expr.(*hclsyntax.TupleConsExpr)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, len(tup.Exprs))
+	for i, e := range tup.Exprs {
+		if out[i], ok = literalString(e); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// literalStringMap returns the entries of an object of quoted literals
+// with literal keys. A duplicate key is not literal: evaluation reports it.
+func literalStringMap(expr hcl.Expression) (map[string]string, bool) {
+	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return nil, false
+	}
+	m := make(map[string]string, len(obj.Items))
+	for _, item := range obj.Items {
+		k := hcl.ExprAsKeyword(item.KeyExpr)
+		if k == "" {
+			if k, ok = literalString(item.KeyExpr); !ok {
+				return nil, false
+			}
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		if m[k], ok = literalString(item.ValueExpr); !ok {
+			return nil, false
+		}
+	}
+	return m, true
 }
 
 // literalString returns the string of a quoted literal without template

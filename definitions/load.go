@@ -33,6 +33,8 @@ var rootSchema = &hcl.BodySchema{
 // loader is the state of one Load call.
 type loader struct {
 	fsys  fs.FS
+	cache *Cache // nil: parse every file
+	gen   int    // generation of this load in cache
 	defs  *Definitions
 	diags hcl.Diagnostics
 	// static evaluates attributes that are neither per host nor secrets:
@@ -66,8 +68,16 @@ type reference struct {
 // Load always returns a non-nil *Definitions; when diags has errors it is
 // partial and must not be acted on. Load reads nothing but fsys.
 func Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) {
+	return load(fsys, commit, nil, 0)
+}
+
+// load is Load, taking parsed files from cache (nil for none) as
+// generation gen.
+func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.Diagnostics) {
 	l := &loader{
-		fsys: fsys,
+		fsys:  fsys,
+		cache: cache,
+		gen:   gen,
 		defs: &Definitions{
 			Commit:      commit,
 			Hosts:       map[string]*Host{},
@@ -152,12 +162,13 @@ func (l *loader) parseFiles() []*hcl.File {
 	slices.Sort(paths)
 
 	// Read sequentially, then lex and parse in parallel: parsing is most
-	// of a large repo's load time. Each file gets its own parse, so no
-	// parser cache can hand back a stale file.
+	// of a large repo's load time. The cache is keyed by content, so it
+	// cannot hand back a stale file.
 	type parsed struct {
-		src   []byte
-		file  *hcl.File
-		diags hcl.Diagnostics
+		src    []byte
+		file   *hcl.File
+		diags  hcl.Diagnostics
+		cached bool
 	}
 	results := make([]parsed, len(paths))
 	for i, p := range paths {
@@ -174,12 +185,13 @@ func (l *loader) parseFiles() []*hcl.File {
 			continue
 		}
 		results[i].src = src
+		results[i].file, results[i].diags, results[i].cached = l.cache.get(p, src, l.gen)
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i := range results {
 		r := &results[i]
-		if r.src == nil {
+		if r.src == nil || r.cached {
 			continue
 		}
 		wg.Add(1)
@@ -191,6 +203,7 @@ func (l *loader) parseFiles() []*hcl.File {
 				return
 			}
 			r.file, r.diags = hclsyntax.ParseConfig(r.src, paths[i], hcl.InitialPos)
+			l.cache.put(paths[i], r.src, r.file, r.diags, l.gen)
 		}()
 	}
 	wg.Wait()

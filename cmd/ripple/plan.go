@@ -64,7 +64,9 @@ func runPlan(_ context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	newDefs, diags := definitions.Load(newFS, to)
+	// Both commits share most files: parse each distinct file once.
+	cache := definitions.NewCache()
+	newDefs, diags := cache.Load(newFS, to)
 	var oldDefs *definitions.Definitions
 	if from != "" {
 		oldFS, err := repo.FS(from)
@@ -72,7 +74,7 @@ func runPlan(_ context.Context, args []string, e env) error {
 			return fmt.Errorf("plan: %w", err)
 		}
 		var oldDiags hcl.Diagnostics
-		oldDefs, oldDiags = definitions.Load(oldFS, from)
+		oldDefs, oldDiags = cache.Load(oldFS, from)
 		if oldDiags.HasErrors() {
 			// The old side only decides what counts as changed: compare
 			// with what did load, and say so.

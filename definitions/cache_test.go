@@ -1,0 +1,72 @@
+package definitions
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestCachePlanMatchesUncached plans the generated fleet's two commits with
+// and without a parse cache: the plans must be the same.
+func TestCachePlanMatchesUncached(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large fixture")
+	}
+	v1, v2 := genFleet(false), genFleet(true)
+	planText := func(old, new *Definitions) string {
+		var b strings.Builder
+		if err := Plan(Diff(old, new), new).WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	old, _ := Load(v1, "v1")
+	new, _ := Load(v2, "v2")
+	want := planText(old, new)
+
+	cache := NewCache()
+	old, _ = cache.Load(v1, "v1")
+	new, _ = cache.Load(v2, "v2")
+	if diff := cmp.Diff(want, planText(old, new)); diff != "" {
+		t.Errorf("cached plan differs (-uncached +cached):\n%s", diff)
+	}
+}
+
+// TestCacheDiagnostics loads a broken file twice through a cache: the
+// second load reports the same errors, and a fixed file is parsed anew.
+func TestCacheDiagnostics(t *testing.T) {
+	broken := fstest.MapFS{"hosts.hcl": {Data: []byte("host \"a\" {\n  address = \n}\n")}}
+	fixed := fstest.MapFS{"hosts.hcl": {Data: []byte("host \"a\" {\n  address = \"10.0.0.1\"\n  transport = \"local\"\n}\n")}}
+	cache := NewCache()
+	_, first := cache.Load(broken, "1")
+	_, second := cache.Load(broken, "2")
+	if !first.HasErrors() || first.Error() != second.Error() {
+		t.Fatalf("first load: %v\nsecond load: %v", first, second)
+	}
+	if _, diags := cache.Load(fixed, "3"); diags.HasErrors() {
+		t.Fatalf("fixed file: %v", diags)
+	}
+}
+
+// TestCacheKeepsTwoLoads checks the eviction: files of the last two loads
+// stay, older ones go.
+func TestCacheKeepsTwoLoads(t *testing.T) {
+	repo := func(addr string) fstest.MapFS {
+		return fstest.MapFS{"h.hcl": {Data: []byte("host \"a\" {\n  address = \"" + addr + "\"\n  transport = \"local\"\n}\n")}}
+	}
+	cache := NewCache()
+	for _, addr := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		if _, diags := cache.Load(repo(addr), addr); diags.HasErrors() {
+			t.Fatal(diags)
+		}
+	}
+	var kept []string
+	for k := range cache.entries {
+		kept = append(kept, k.content)
+	}
+	if len(kept) != 2 || strings.Contains(strings.Join(kept, ""), "10.0.0.1") {
+		t.Errorf("cache keeps %d files: %q", len(kept), kept)
+	}
+}
