@@ -55,8 +55,13 @@ type DaemonOptions struct {
 	// RetryInterval is the wait before retrying a failed clone or fetch;
 	// 0 means 5s.
 	RetryInterval time.Duration
-	Metrics       *DaemonMetrics // nil: no metrics
-	Logger        zerolog.Logger
+	// StartTimeout bounds how long Run retries the first clone and fetch
+	// of the repository while they fail with a transient (network) error;
+	// 0 means 30s. A permanent error (see TransientFetchError) ends Run at
+	// once. Once a fetch has succeeded, later failures are only retried.
+	StartTimeout time.Duration
+	Metrics      *DaemonMetrics // nil: no metrics
+	Logger       zerolog.Logger
 }
 
 // Daemon is the GitOps loop: it mirrors the ops repo, reconciles the last
@@ -148,6 +153,9 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 	}
 	if opts.RetryInterval <= 0 {
 		opts.RetryInterval = 5 * time.Second
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 30 * time.Second
 	}
 	d := &Daemon{
 		opts:     opts,
@@ -375,11 +383,22 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 	}
 }
 
-// openMirror clones or opens the mirror, retrying until ctx ends: a remote
-// that is down at start-up is waited for, with /readyz saying 503.
+// openMirror clones or opens the mirror and fetches the tracked branch
+// once, so that a repository that cannot be read fails start-up instead of
+// leaving a daemon that is never ready. A permanent error is returned at
+// once; a transient one is retried every RetryInterval for up to
+// StartTimeout, with /readyz saying 503 meanwhile.
 func (d *Daemon) openMirror(ctx context.Context) error {
-	for {
-		m, err := OpenMirror(ctx, d.opts.Mirror)
+	deadline := time.Now().Add(d.opts.StartTimeout)
+	var m *Mirror
+	for attempt := 1; ; attempt++ {
+		var err error
+		if m == nil {
+			m, err = OpenMirror(ctx, d.opts.Mirror)
+		}
+		if err == nil {
+			_, err = m.Fetch(ctx)
+		}
 		if err == nil {
 			d.mu.Lock()
 			d.mirror = m
@@ -389,12 +408,21 @@ func (d *Daemon) openMirror(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		where := fmt.Sprintf("repository %s, branch %s", redactURL(d.opts.Mirror.URL), d.opts.Mirror.Branch)
+		if !TransientFetchError(err) {
+			return fmt.Errorf("cannot read the %s: %w", where, err)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("cannot reach the %s (%d attempts in %s): %w", where, attempt, d.opts.StartTimeout, err)
+		}
+		wait := min(d.opts.RetryInterval, left)
 		d.setError(err)
-		d.log.Error().Err(err).Dur("retry_in", d.opts.RetryInterval).Msg("cannot open the repository mirror")
+		d.log.Error().Err(err).Dur("retry_in", wait).Int("attempt", attempt).Msg("cannot reach the repository; retrying")
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(d.opts.RetryInterval):
+		case <-time.After(wait):
 		}
 	}
 }

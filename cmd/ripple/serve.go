@@ -46,7 +46,7 @@ type serveConfig struct {
 	repoTokenFile, repoSSHKeyFile, repoKnownHostsFile string
 	secretsDir                                        string
 	allowEmpty, allowForkPRs                          bool
-	shutdownTimeout                                   time.Duration
+	shutdownTimeout, startTimeout                     time.Duration
 	adminListen                                       string
 }
 
@@ -71,6 +71,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a commit that removes every host or every job")
 	fs.BoolVar(&c.allowForkPRs, "allow-fork-prs", false, "plan pull requests from forks too")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
+	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long start-up retries a first fetch of --repo that fails with a network error (other errors fail at once)")
 	fs.StringVar(&c.adminListen, "admin-listen", "", "loopback `ADDR` for pprof profiles (off when empty; never on --listen)")
 }
 
@@ -127,6 +128,8 @@ func (c *serveConfig) check() error {
 		return errors.New("--repo is required")
 	case c.poll < 0:
 		return errors.New("--poll must not be negative")
+	case c.startTimeout <= 0:
+		return errors.New("--start-timeout must be positive")
 	case c.webhookSecretFile != "" && c.githubRepo == "":
 		return errors.New("--webhook-secret-file needs --github-repo: only that repository's deliveries are accepted")
 	case c.githubRepo != "" && strings.Count(c.githubRepo, "/") != 1:
@@ -176,7 +179,7 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
-		Str("secrets_dir", c.secretsDir).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).
+		Str("secrets_dir", c.secretsDir).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
 		Msg("starting ripple serve")
 }
 
@@ -298,7 +301,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 		},
 		Store: store, Runner: rollout, Poll: c.poll,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
-		Metrics: engine.NewDaemonMetrics(reg), Logger: log,
+		StartTimeout: c.startTimeout,
+		Metrics:      engine.NewDaemonMetrics(reg), Logger: log,
 		OnDefinitions: applyDefinitions,
 	}
 	if reporter != nil {
