@@ -11,13 +11,19 @@ import (
 	"github.com/ripple-ops/ripple/jobs/lab"
 )
 
-// runLab is `ripple lab`; its one subcommand is `up`.
+// runLab is `ripple lab`; its one subcommand is `up`. A help request
+// (-h, --help, help) exits 0, like every command's.
 func runLab(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] != "up" {
-		fmt.Fprintln(e.stderr, "usage: ripple lab up [--hosts N] [--dir DIR]")
-		return exitError{2}
+	if len(args) > 0 && args[0] == "up" {
+		return runLabUp(ctx, args[1:], e)
 	}
-	return runLabUp(ctx, args[1:], e)
+	fmt.Fprintln(e.stderr, "usage: ripple lab up [--hosts N] [--dir DIR] [--prefix NAME]\n\n"+
+		"lab up starts a fleet of SSH servers on loopback for trying jobs;\n"+
+		"ripple lab up -h says more.")
+	if len(args) == 1 && isHelpArg(args[0]) {
+		return nil
+	}
+	return exitError{2}
 }
 
 // runLabUp is `ripple lab up`: a fleet of SSH servers on loopback, each

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -83,12 +84,16 @@ func commands() []command {
 }
 
 func run(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || (isHelpArg(args[0]) && (len(args) == 1 || isHelpArg(args[1]))) {
 		usage(e.stdout)
 		if len(args) == 0 {
 			return exitError{2}
 		}
 		return nil
+	}
+	if isHelpArg(args[0]) {
+		// `ripple help CMD [SUB]` is `ripple CMD [SUB] -h`.
+		args = append(slices.Clone(args[1:]), "-h")
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -98,6 +103,13 @@ func run(ctx context.Context, args []string, e env) error {
 	usage(e.stderr)
 	fmt.Fprintf(e.stderr, "\nripple: unknown command %q\n", args[0])
 	return exitError{2}
+}
+
+// isHelpArg reports whether arg asks for help rather than naming a command
+// or argument. The flag package takes -h and --help (and -help) itself;
+// commands without flags of their own check with this.
+func isHelpArg(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
 func usage(w io.Writer) {
