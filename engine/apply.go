@@ -48,6 +48,9 @@ type ApplyOptions struct {
 	// (approval after a wave, or an interrupted step) before anything else.
 	Decision string
 	Reason   string
+	// Retry runs the jobs whose last run at To failed once more (`ripple
+	// apply --retry`); without it a failed commit is attempted once.
+	Retry bool
 }
 
 // ApplyResult is what Apply did.
@@ -100,8 +103,10 @@ func (r *ApplyResult) Waiting() []*Run {
 // from the last commit applied under opts.Key to opts.To, runs each
 // changed job in name order, and records To as applied when every job
 // succeeded. A job that already has a run at To is not run again: a
-// failed commit is attempted once (a new commit runs it again). The error
-// is for the store and the repo; failed runs are in the result.
+// failed commit is attempted once (a new commit runs it again), unless
+// opts.Retry asks for another attempt. Runs, resumed ones included, wait
+// for the maintenance windows defined at To. The error is for the store
+// and the repo; failed runs are in the result.
 func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	if opts.To == "" {
 		opts.To = "HEAD"
@@ -110,11 +115,6 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		opts.Key = "apply"
 	}
 	log := opts.Logger.With().Str("component", "apply").Logger()
-	ro := NewRollout(RolloutOptions{
-		Store: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
-		Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
-		ReturnOnWait: true,
-	})
 	res := &ApplyResult{}
 	to, err := opts.Repo.Resolve(opts.To)
 	if err != nil {
@@ -124,6 +124,21 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	if res.From, err = opts.Store.LastApplied(ctx, opts.Key); err != nil {
 		return nil, fmt.Errorf("read last applied commit: %w", err)
 	}
+	newDefs, diags, err := loadCommit(opts.Repo, to)
+	if err != nil {
+		return nil, err
+	}
+	var loadMu sync.Mutex // Recover loads from one goroutine per job
+	loaded := map[string]*definitions.Definitions{}
+	var windowDefs *definitions.Definitions
+	if !diags.HasErrors() {
+		loaded[to], windowDefs = newDefs, newDefs
+	}
+	ro := NewRollout(RolloutOptions{
+		Store: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
+		Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
+		ReturnOnWait: true, WindowDefs: windowDefs,
+	})
 
 	if opts.Decision != "" {
 		if err := decide(ctx, ro, opts); err != nil {
@@ -132,8 +147,6 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	}
 
 	// Whatever an earlier apply left unfinished comes first.
-	var loadMu sync.Mutex // Recover loads from one goroutine per job
-	loaded := map[string]*definitions.Definitions{}
 	load := func(_ context.Context, commit string) (*definitions.Definitions, error) {
 		loadMu.Lock()
 		defer loadMu.Unlock()
@@ -169,15 +182,26 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; nothing new starts until they end")
 		return res, nil
 	}
+	// An earlier commit whose last runs have now succeeded is applied, so
+	// that its jobs do not run a second time for To.
+	if c := finishedCommit(resumed, res.From, to); c != "" {
+		done, err := commitDone(ctx, opts, load, res.From, c)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			if err := opts.Store.SetLastApplied(ctx, opts.Key, c); err != nil {
+				return nil, fmt.Errorf("record %s as applied: %w", shortCommit(c), err)
+			}
+			res.Notes = append(res.Notes, fmt.Sprintf("%s applied: its runs left unfinished earlier succeeded", shortCommit(c)))
+			res.From = c
+		}
+	}
 	if res.From == to {
 		res.Applied = true
 		return res, nil
 	}
 
-	newDefs, diags, err := loadCommit(opts.Repo, to)
-	if err != nil {
-		return nil, err
-	}
 	res.Diagnostics = diags
 	if newDefs != nil {
 		res.Files = newDefs.Files
@@ -187,37 +211,45 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	}
 	var oldDefs *definitions.Definitions
 	if res.From != "" {
-		d, oldDiags, err := loadCommit(opts.Repo, res.From)
-		switch {
-		case err != nil || oldDiags.HasErrors():
-			log.Warn().Str("commit", shortCommit(res.From)).Msg("last applied commit does not load; planning as if nothing was applied")
-		default:
-			oldDefs = d
+		if oldDefs, err = load(ctx, res.From); err != nil {
+			log.Warn().Err(err).Str("commit", shortCommit(res.From)).Msg("last applied commit does not load; planning as if nothing was applied")
+			oldDefs = nil
 		}
 	}
 	res.Jobs = planApply(oldDefs, newDefs)
 	log.Info().Str("from", shortCommit(res.From)).Str("to", shortCommit(to)).Int("jobs", len(res.Jobs)).Msg("plan")
 
+	retried := 0
 	for _, j := range res.Jobs {
 		prior, err := opts.Store.ListRuns(ctx, RunFilter{Job: j.Name, Commit: to, Limit: 1})
 		if err != nil {
 			return nil, fmt.Errorf("runs of %s at %s: %w", j.Name, shortCommit(to), err)
 		}
+		reason := "ripple apply: " + joinReasons(j.Reasons)
 		if len(prior) > 0 {
 			run := prior[0]
-			if !containsRun(res.Runs, run.ID) {
-				res.Runs = append(res.Runs, run)
+			failed := run.State.Final() && run.State != RunSucceeded
+			if !failed || !opts.Retry {
+				if !containsRun(res.Runs, run.ID) {
+					res.Runs = append(res.Runs, run)
+				}
+				if failed {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s was attempted at %s (run %d, %s); not retried: `ripple apply --retry` or a new commit runs it again", j.Name, shortCommit(to), run.ID, run.State))
+				}
+				if !run.State.Final() {
+					return res, nil
+				}
+				continue
 			}
-			if run.State.Final() && run.State != RunSucceeded {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s was attempted at %s (run %d, %s); not retried: push a new commit to run it again", j.Name, shortCommit(to), run.ID, run.State))
+			retried++
+			reason = fmt.Sprintf("ripple apply --retry of run %d (%s)", run.ID, run.State)
+			if opts.Reason != "" {
+				reason += ": " + opts.Reason
 			}
-			if !run.State.Final() {
-				return res, nil
-			}
-			continue
+			res.Notes = append(res.Notes, fmt.Sprintf("%s: run %d at %s ended %s; retrying", j.Name, run.ID, shortCommit(to), run.State))
 		}
 		run, err := ro.Submit(ctx, RunRequest{Job: j.Name, Commit: to, Branch: opts.Key, Trigger: "apply",
-			Actor: opts.Actor, Reason: "ripple apply: " + joinReasons(j.Reasons), Waves: j.Waves})
+			Actor: opts.Actor, Reason: reason, Waves: j.Waves})
 		if err != nil {
 			return nil, err
 		}
@@ -230,6 +262,9 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 			return res, nil // waits for an operator
 		}
 	}
+	if opts.Retry && retried == 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("--retry: no job failed at %s; nothing retried", shortCommit(to)))
+	}
 	if res.Failed() {
 		return res, nil
 	}
@@ -240,14 +275,61 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	return res, nil
 }
 
-// decide answers every run waiting for an operator.
+// finishedCommit returns the commit of the resumed runs when they all
+// belong to one commit other than from and to and all succeeded: that
+// commit may now be applied (see commitDone). "" otherwise.
+func finishedCommit(resumed []*Run, from, to string) string {
+	c := ""
+	for _, run := range resumed {
+		if run.State != RunSucceeded || c != "" && run.Commit != c {
+			return ""
+		}
+		c = run.Commit
+	}
+	if c == from || c == to {
+		return ""
+	}
+	return c
+}
+
+// commitDone reports whether every job the plan from..c runs has a
+// succeeded run at c: then c is applied.
+func commitDone(ctx context.Context, opts ApplyOptions, load DefinitionsLoader, from, c string) (bool, error) {
+	defs, err := load(ctx, c)
+	if err != nil {
+		return false, nil //nolint:nilerr // a commit that does not load is not done; To is planned from the last applied one
+	}
+	var old *definitions.Definitions
+	if from != "" {
+		if old, err = load(ctx, from); err != nil {
+			old = nil
+		}
+	}
+	for _, j := range planApply(old, defs) {
+		runs, err := opts.Store.ListRuns(ctx, RunFilter{Job: j.Name, Commit: c, Limit: 1})
+		if err != nil {
+			return false, fmt.Errorf("runs of %s at %s: %w", j.Name, shortCommit(c), err)
+		}
+		if len(runs) == 0 || runs[0].State != RunSucceeded {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// decide answers every run waiting for an operator; an abort also ends
+// the runs waiting for their maintenance window.
 func decide(ctx context.Context, ro *Rollout, opts ApplyOptions) error {
-	runs, err := opts.Store.ListRuns(ctx, RunFilter{States: []RunState{RunWaitingApproval, RunNeedsOperator}})
+	states, what := []RunState{RunWaitingApproval, RunNeedsOperator}, "an operator"
+	if opts.Decision == DecisionAbort {
+		states, what = append(states, RunWaitingWindow), "an operator or a maintenance window"
+	}
+	runs, err := opts.Store.ListRuns(ctx, RunFilter{States: states})
 	if err != nil {
 		return fmt.Errorf("list waiting runs: %w", err)
 	}
 	if len(runs) == 0 {
-		return fmt.Errorf("%s: no run waits for an operator", opts.Decision)
+		return fmt.Errorf("%s: no run waits for %s", opts.Decision, what)
 	}
 	for _, run := range runs {
 		switch opts.Decision {

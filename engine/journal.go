@@ -14,6 +14,7 @@ const (
 	EventStart         = "start"          // execution started or resumed
 	EventGateBaseline  = "gate_baseline"  // gate checks already failing before wave 1 (reason lists them)
 	EventWaitApproval  = "wait_approval"  // the run stopped for approve_after
+	EventPause         = "pause"          // the pause before a wave started (reason: "before wave N/M: ...")
 	EventNeedsOperator = "needs_operator" // an interrupted, non-idempotent step stopped the run
 	EventApprove       = "approve"
 	EventAbort         = "abort"

@@ -15,7 +15,7 @@ const (
 	ProgressHost      ProgressKind = "host"       // a host finished its steps (ok or failed)
 	ProgressGate      ProgressKind = "gate"       // health gate news (waiting, pre-existing failures, verdict)
 	ProgressWaveDone  ProgressKind = "wave_done"  // a wave passed its budget and gate
-	ProgressWaiting   ProgressKind = "waiting"    // the run waits for an operator
+	ProgressWaiting   ProgressKind = "waiting"    // the run waits: for an operator, its window or a pause (Message says until when)
 	ProgressRollback  ProgressKind = "rollback"   // rollback starts on the touched hosts
 	ProgressRunDone   ProgressKind = "run_done"   // the run reached a final state or stopped
 )

@@ -38,6 +38,12 @@ type RolloutOptions struct {
 	// operator (approval), instead of blocking until Approve or Abort. The
 	// one-shot `ripple apply` sets it; a daemon leaves it off.
 	ReturnOnWait bool
+	// WindowDefs, when set, holds the maintenance window policy runs
+	// follow: a job defined there waits for its window there (or for none)
+	// instead of the one at its run's commit. `ripple apply` sets it to
+	// the commit it applies, so that a window moved in a later commit
+	// moves the runs waiting for it. Nil: every run follows its commit.
+	WindowDefs *definitions.Definitions
 }
 
 // Rollout executes runs: waves in order, max_parallel hosts at once, the

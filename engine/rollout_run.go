@@ -105,7 +105,7 @@ func (x *runExec) execute(ctx context.Context) (*Run, error) {
 				return x.abortNow(ctx)
 			}
 		}
-		if stop, err := x.awaitWindow(ctx, w); err != nil || stop {
+		if stop, err := x.awaitWaveStart(ctx, w); err != nil || stop {
 			return x.run, err
 		}
 		if x.ctl.aborted() {
@@ -132,23 +132,12 @@ func (x *runExec) execute(ctx context.Context) (*Run, error) {
 	return x.finish(ctx, RunSucceeded, msg, msg)
 }
 
-// betweenWaves handles what comes between wave w-1 and wave w: approval
-// after wave approve_after, then the pause. stop means the run stopped
-// (waiting with ReturnOnWait, or aborted and finished).
+// betweenWaves handles what comes between wave w-1 and wave w before the
+// pause (see awaitWaveStart): approval after wave approve_after. stop means
+// the run stopped (waiting with ReturnOnWait, or ctx ended).
 func (x *runExec) betweenWaves(ctx context.Context, w int) (stop bool, err error) {
 	if n := x.job.Rollout.ApproveAfter; n > 0 && n == w {
-		if stop, err := x.awaitApproval(ctx, w); err != nil || stop {
-			return stop, err
-		}
-	}
-	if p := x.job.Rollout.Pause; p > 0 {
-		x.log.Info().Dur("pause", p).Int("next_wave", w+1).Msg("pause between waves")
-		select {
-		case <-ctx.Done():
-			return true, ctx.Err()
-		case <-x.ctl.abort:
-		case <-x.r.opts.Clock.After(p):
-		}
+		return x.awaitApproval(ctx, w)
 	}
 	return false, nil
 }

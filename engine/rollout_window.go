@@ -3,60 +3,162 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/ripple-ops/ripple/definitions"
 )
 
-// awaitWindow holds wave w (0-based) until the job's maintenance window is
-// open: waves only start inside it (one that started may run past its
-// close). stop means the run stopped waiting (a Rollout that does not
-// wait, or ctx ended); an abort ends the wait early without stopping, for
-// the caller to apply.
-func (x *runExec) awaitWindow(ctx context.Context, w int) (stop bool, err error) {
-	name := x.job.Window
-	if name == "" {
-		return false, nil
-	}
-	win := x.defs.Windows[name]
-	if win == nil {
-		return false, nil // Load reports a dangling window
-	}
-	sched, err := ParseWindow(win.Cron, win.Duration, win.Location)
+// awaitWaveStart holds wave w (0-based) until it may start: the job's pause
+// after the previous wave is served and its maintenance window is open
+// (waves only start inside it; one that started may run past its close).
+//
+// The window is checked first, so a run resumed outside its window stops
+// there at once. The pause starts when the previous wave ended (or was
+// approved) and is recorded as an event before it is served: a resumed run
+// serves only what is left of it, and a pause that elapsed while the run
+// waited for its window is not served again.
+//
+// stop means the run stopped waiting (a Rollout that does not wait for a
+// window, or ctx ended); an abort ends the wait early without stopping,
+// for the caller to apply.
+func (x *runExec) awaitWaveStart(ctx context.Context, w int) (stop bool, err error) {
+	pauseEnd, err := x.pauseEnd(ctx, w)
 	if err != nil {
-		x.log.Warn().Err(err).Str("window", name).Msg("window does not parse; not waiting for it")
-		return false, nil
+		return true, err
 	}
+	name, sched := x.window()
 	clock := x.r.opts.Clock
+	pauseShown := false
 	for {
-		now := clock.Now()
-		if open, _ := sched.OpenAt(now); open {
-			if x.run.State == RunWaitingWindow {
-				x.run.State = RunRunning
-				return false, x.save(ctx)
-			}
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		if x.ctl.aborted() {
 			return false, nil
 		}
-		next := sched.NextOpen(now)
-		if x.run.State != RunWaitingWindow {
-			x.run.State = RunWaitingWindow
-			x.run.Summary = fmt.Sprintf("wave %d/%d waits for window %s (opens %s)", w+1, len(x.run.Waves), name, next.UTC().Format(time.RFC3339))
-			if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
-				return true, err
+		now := clock.Now()
+		var wait time.Duration
+		switch {
+		case sched != nil && !windowOpenAt(sched, now):
+			next := sched.NextOpen(now)
+			if x.run.State != RunWaitingWindow {
+				if err := x.waitForWindow(ctx, w, name, next); err != nil {
+					return true, err
+				}
 			}
-			if err := x.save(ctx); err != nil {
-				return true, err
+			if !x.wait {
+				return true, nil
 			}
-			x.log.Info().Str("window", name).Time("opens", next).Int("wave", w+1).Msg("waiting for the maintenance window")
-			x.report(ProgressEvent{Kind: ProgressWaiting, Wave: w + 1, Message: x.run.Summary})
-		}
-		if !x.wait {
-			return true, nil
+			wait = next.Sub(now)
+		case now.Before(pauseEnd):
+			if x.run.State == RunWaitingWindow {
+				if err := x.windowOpened(ctx); err != nil {
+					return true, err
+				}
+			}
+			if !pauseShown {
+				pauseShown = true
+				msg := fmt.Sprintf("pause %s before wave %d/%d, until %s", x.job.Rollout.Pause, w+1, len(x.run.Waves), pauseEnd.UTC().Format(time.RFC3339))
+				x.log.Info().Dur("pause", x.job.Rollout.Pause).Time("until", pauseEnd).Int("next_wave", w+1).Msg("pause between waves")
+				x.report(ProgressEvent{Kind: ProgressWaiting, Wave: w + 1, Message: msg})
+			}
+			wait = pauseEnd.Sub(now)
+		default:
+			if x.run.State == RunWaitingWindow {
+				return false, x.windowOpened(ctx)
+			}
+			return false, nil
 		}
 		select {
 		case <-ctx.Done():
 			return true, ctx.Err()
 		case <-x.ctl.abort:
 			return false, nil
-		case <-clock.After(next.Sub(now)):
+		case <-clock.After(wait):
 		}
 	}
+}
+
+// pauseEnd returns when the pause before wave w (0-based) ends: zero for
+// the first wave or a job without pause. The pause's start is the event
+// recorded the first time the run got here.
+func (x *runExec) pauseEnd(ctx context.Context, w int) (time.Time, error) {
+	p := x.job.Rollout.Pause
+	if w == 0 || p <= 0 {
+		return time.Time{}, nil
+	}
+	tag := pauseTag(w, len(x.run.Waves))
+	for i := len(x.ev) - 1; i >= 0; i-- {
+		if e := x.ev[i]; e.Action == EventPause && strings.HasPrefix(e.Reason, tag) {
+			return e.At.Add(p), nil
+		}
+	}
+	start := x.r.opts.Clock.Now()
+	if err := x.event(ctx, EventPause, "ripple", fmt.Sprintf("%s %s, until %s", tag, p, start.Add(p).UTC().Format(time.RFC3339))); err != nil {
+		return time.Time{}, err
+	}
+	return start.Add(p), nil
+}
+
+// pauseTag starts the reason of the pause event before wave w (0-based).
+func pauseTag(w, waves int) string {
+	return fmt.Sprintf("before wave %d/%d:", w+1, waves)
+}
+
+// window returns the job's maintenance window, nil when it has none (or it
+// does not parse, which Load reports). With RolloutOptions.WindowDefs, the
+// job's window there wins over the one at the run's commit.
+func (x *runExec) window() (string, *WindowSchedule) {
+	defs, job := x.defs, x.job
+	if p := x.r.opts.WindowDefs; p != nil && p.Jobs[x.run.Job] != nil {
+		defs, job = p, p.Jobs[x.run.Job]
+	}
+	name := job.Window
+	if name == "" {
+		return "", nil
+	}
+	win := defs.Windows[name]
+	if win == nil {
+		return "", nil // Load reports a dangling window
+	}
+	sched, err := ParseWindow(win.Cron, win.Duration, win.Location)
+	if err != nil {
+		x.log.Warn().Err(err).Str("window", name).Msg("window does not parse; not waiting for it")
+		return "", nil
+	}
+	if defs != x.defs && !sameWindow(win, x.defs.Windows[x.job.Window]) {
+		x.log.Info().Str("window", name).Str("at", shortCommit(defs.Commit)).Msg("the run follows the window of the applied commit")
+	}
+	return name, sched
+}
+
+func sameWindow(a, b *definitions.Window) bool {
+	return b != nil && a.Name == b.Name && a.Cron == b.Cron && a.Duration == b.Duration && a.Timezone == b.Timezone
+}
+
+func windowOpenAt(s *WindowSchedule, t time.Time) bool {
+	open, _ := s.OpenAt(t)
+	return open
+}
+
+// waitForWindow records that wave w waits for window name, which opens
+// next.
+func (x *runExec) waitForWindow(ctx context.Context, w int, name string, next time.Time) error {
+	x.run.State = RunWaitingWindow
+	x.run.Summary = fmt.Sprintf("wave %d/%d waits for window %s (opens %s)", w+1, len(x.run.Waves), name, next.UTC().Format(time.RFC3339))
+	if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
+		return err
+	}
+	if err := x.save(ctx); err != nil {
+		return err
+	}
+	x.log.Info().Str("window", name).Time("opens", next).Int("wave", w+1).Msg("waiting for the maintenance window")
+	x.report(ProgressEvent{Kind: ProgressWaiting, Wave: w + 1, Message: x.run.Summary})
+	return nil
+}
+
+func (x *runExec) windowOpened(ctx context.Context) error {
+	x.run.State = RunRunning
+	return x.save(ctx)
 }

@@ -39,8 +39,9 @@ func runApply(ctx context.Context, args []string, e env) error {
 	to := fset.String("to", "HEAD", "`REV` to apply")
 	dataDir := fset.String("data", "./ripple-data", "data `DIR` holding the state (SQLite)")
 	approve := fset.Bool("approve", false, "approve the runs waiting for an operator, then carry on")
-	abort := fset.Bool("abort", false, "abort the runs waiting for an operator (their on_failure policy applies)")
-	reason := fset.String("reason", "", "why, recorded with --approve or --abort")
+	abort := fset.Bool("abort", false, "abort the runs waiting for an operator or a maintenance window (their on_failure policy applies)")
+	retry := fset.Bool("retry", false, "run the jobs that failed at REV once more")
+	reason := fset.String("reason", "", "why, recorded with --approve, --abort or --retry")
 	logLevel := fset.String("log-level", "error", "log level on stderr: debug, info, warn, error")
 	secretsDir := defaultSecretsDir
 	if v := e.getenv("RIPPLE_SECRETS_DIR"); v != "" {
@@ -48,10 +49,11 @@ func runApply(ctx context.Context, args []string, e env) error {
 	}
 	fset.StringVar(&secretsDir, "secrets-dir", secretsDir, "`DIR` whose regular files file() in definitions may read (env RIPPLE_SECRETS_DIR)")
 	fset.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: ripple apply [--repo DIR] [--to REV] [--data DIR] [--approve|--abort [--reason TEXT]]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: ripple apply [--repo DIR] [--to REV] [--data DIR] [--approve|--abort|--retry [--reason TEXT]]\n\n"+
 			"Plans from the last commit applied from the data directory to REV, runs\n"+
 			"each changed job with live progress, and records the result. A re-run\n"+
-			"resumes an interrupted run. Exit status: 0 all applied, 1 a job failed or\n"+
+			"resumes an interrupted run; --retry runs the jobs that failed at REV\n"+
+			"once more. Exit status: 0 all applied, 1 a job failed or\n"+
 			"the definitions are invalid, 2 usage, 3 a run waits for an operator or\n"+
 			"a maintenance window.")
 		fset.PrintDefaults()
@@ -62,7 +64,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		}
 		return exitError{2}
 	}
-	if fset.NArg() > 0 || *approve && *abort {
+	if fset.NArg() > 0 || countTrue(*approve, *abort, *retry) > 1 {
 		fset.Usage()
 		return exitError{2}
 	}
@@ -101,6 +103,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		To:       *to,
 		Actor:    applyActor(e),
 		Reason:   *reason,
+		Retry:    *retry,
 	}
 	switch {
 	case *approve:
@@ -207,6 +210,16 @@ func applyActor(e env) string {
 		return u.Username
 	}
 	return "ripple"
+}
+
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 func applyIsTTY(w io.Writer) bool {
