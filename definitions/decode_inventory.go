@@ -76,8 +76,9 @@ func (l *loader) decodeHost(b *hcl.Block) *Host {
 	if l.str(a, "credential", &h.Credential) && h.Transport == "ssh" {
 		l.refs = append(l.refs, reference{kind: "credential", name: h.Credential, rng: a["credential"].Expr.Range()})
 	} else if a["credential"] == nil && h.Transport == "ssh" {
-		l.refs = append(l.refs, reference{kind: "credential", name: DefaultCredential, rng: b.DefRange,
-			extra: " Hosts without a credential attribute use the credential named \"default\"."})
+		// Checked only where SSH is used (checkCredentials): a switch
+		// polled over SNMP alone needs no credential.
+		h.implicitCredential = true
 	}
 	l.ref(a, "snmp", "snmp", &h.SNMP)
 	h.Vars = l.object(a, "vars")

@@ -50,6 +50,10 @@ type Host struct {
 	// Vars are the host's own vars as an object (cty.EmptyObjectVal when none).
 	Vars      cty.Value
 	DeclRange hcl.Range
+
+	// implicitCredential is set when Credential is "default" because the
+	// host names none.
+	implicitCredential bool
 }
 
 // Group carries vars shared by its member hosts.

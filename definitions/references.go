@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // checkReferences reports names used by one block that no block defines.
@@ -130,6 +132,7 @@ func (l *loader) checkTargets() {
 		if j.Targets.DeclRange.Filename != "" && len(hosts) == 0 {
 			l.warnf(j.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of job %q match no host.", name))
 		}
+		l.checkCredentials(hosts, j.Targets.DeclRange, fmt.Sprintf("Job %q", name))
 	}
 	for _, name := range slices.Sorted(mapKeys(d.Monitors)) {
 		m := d.Monitors[name]
@@ -140,6 +143,9 @@ func (l *loader) checkTargets() {
 		l.selected[&m.Targets] = hosts
 		if len(hosts) == 0 {
 			l.warnf(m.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of monitor %q match no host.", name))
+		}
+		if m.Check.Kind == CheckCommand {
+			l.checkCredentials(hosts, m.Check.DeclRange, fmt.Sprintf("Monitor %q", name))
 		}
 		if m.Check.Kind != CheckSNMP {
 			continue
@@ -159,4 +165,30 @@ func (l *loader) checkTargets() {
 			l.errorf(m.Check.DeclRange, "Missing SNMP profile", fmt.Sprintf("snmp checks need the host's snmp profile; %s%s have none.", strings.Join(missing, ", "), more))
 		}
 	}
+}
+
+// checkCredentials reports the hosts among hosts that name no credential
+// while no credential "default" exists, for a job or monitor (what) that
+// logs in to them over SSH (what: `Job "x"`). A host naming an undefined
+// credential is
+// reported at the host instead.
+func (l *loader) checkCredentials(hosts []*Host, rng hcl.Range, what string) {
+	if _, ok := l.defs.Credentials[DefaultCredential]; ok {
+		return
+	}
+	var missing []string
+	for _, h := range hosts {
+		if h.implicitCredential {
+			missing = append(missing, h.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	more := ""
+	if len(missing) > 5 {
+		more = fmt.Sprintf(" and %d more", len(missing)-5)
+		missing = missing[:5]
+	}
+	l.errorf(rng, "Missing credential", fmt.Sprintf("%s runs over SSH, but %s%s name no credential and no credential \"default\" is defined (hosts without a credential attribute use it).", what, strings.Join(missing, ", "), more))
 }

@@ -22,3 +22,25 @@ credential "nokey" { # ERROR: Missing authentication
 credential "nouser" { # ERROR: Missing required argument
   agent = true
 }
+
+# No credential attribute and no credential "default": a command check
+# needs SSH, an snmp check does not.
+host "sw" {
+  address = "10.9.0.1"
+  snmp    = "v2"
+}
+
+snmp "v2" {
+  version   = "2c"
+  community = env("SNMP_COMMUNITY")
+}
+
+monitor "sw-ping" {
+  targets { hosts = ["sw"] }
+  check "command" { run = "true" } # ERROR: Missing credential
+}
+
+monitor "sw-uptime" {
+  targets { hosts = ["sw"] }
+  check "snmp" { oid = "1.3.6.1.2.1.1.3.0" }
+}

@@ -5,7 +5,9 @@ host "a" {
   groups     = ["web"]
 }
 
-host "b" { # ERROR: Unknown credential
+# No credential attribute and no credential "default": fine until a job
+# or a command check needs SSH (job "j" below).
+host "b" {
   address = "10.0.0.2"
   groups  = ["web"]
 }
@@ -31,8 +33,8 @@ monitor "m" {
 }
 
 job "j" {
-  targets {
-    hosts = ["a", "c"] # ERROR: Unknown host
+  targets { # ERROR: Missing credential
+    hosts = ["a", "b", "c"] # ERROR: Unknown host
   }
   window = "night" # ERROR: Unknown window
   step "s" { run = "true" }
