@@ -167,11 +167,12 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An earlier commit whose resumed runs have all succeeded is carried
+	// to applied first, so that its jobs do not run a second time for To.
+	earlier := finishedCommit(resumed, res.From, to)
 	waiting := false
 	for _, run := range resumed {
-		if run.Commit == to {
-			res.Runs = append(res.Runs, run)
-		} else if !run.State.Final() {
+		if run.Commit == to || run.Commit == earlier || !run.State.Final() {
 			res.Runs = append(res.Runs, run)
 		} else {
 			res.Notes = append(res.Notes, fmt.Sprintf("run %d of %s at %s, left unfinished earlier, ended %s", run.ID, run.Job, shortCommit(run.Commit), run.State))
@@ -182,19 +183,14 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; nothing new starts until they end")
 		return res, nil
 	}
-	// An earlier commit whose last runs have now succeeded is applied, so
-	// that its jobs do not run a second time for To.
-	if c := finishedCommit(resumed, res.From, to); c != "" {
-		done, err := commitDone(ctx, opts, load, res.From, c)
-		if err != nil {
-			return nil, err
+	if earlier != "" {
+		applied, err := finishCommit(ctx, ro, opts, res, load, earlier)
+		if err != nil || !applied && (res.Failed() || len(res.Waiting()) > 0) {
+			return res, err
 		}
-		if done {
-			if err := opts.Store.SetLastApplied(ctx, opts.Key, c); err != nil {
-				return nil, fmt.Errorf("record %s as applied: %w", shortCommit(c), err)
-			}
-			res.Notes = append(res.Notes, fmt.Sprintf("%s applied: its runs left unfinished earlier succeeded", shortCommit(c)))
-			res.From = c
+		if applied {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s applied", shortCommit(earlier)))
+			res.From = earlier
 		}
 	}
 	if res.From == to {
@@ -248,12 +244,7 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 			}
 			res.Notes = append(res.Notes, fmt.Sprintf("%s: run %d at %s ended %s; retrying", j.Name, run.ID, shortCommit(to), run.State))
 		}
-		run, err := ro.Submit(ctx, RunRequest{Job: j.Name, Commit: to, Branch: opts.Key, Trigger: "apply",
-			Actor: opts.Actor, Reason: reason, Waves: j.Waves})
-		if err != nil {
-			return nil, err
-		}
-		run, err = ro.Execute(ctx, newDefs, run.ID)
+		run, err := submitApply(ctx, ro, opts, newDefs, j, to, reason)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +268,7 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 
 // finishedCommit returns the commit of the resumed runs when they all
 // belong to one commit other than from and to and all succeeded: that
-// commit may now be applied (see commitDone). "" otherwise.
+// commit may now be applied (see finishCommit). "" otherwise.
 func finishedCommit(resumed []*Run, from, to string) string {
 	c := ""
 	for _, run := range resumed {
@@ -292,29 +283,62 @@ func finishedCommit(resumed []*Run, from, to string) string {
 	return c
 }
 
-// commitDone reports whether every job the plan from..c runs has a
-// succeeded run at c: then c is applied.
-func commitDone(ctx context.Context, opts ApplyOptions, load DefinitionsLoader, from, c string) (bool, error) {
+// finishCommit carries commit c, an earlier apply's target, on to applied:
+// the jobs of the plan from the last applied commit to c that have no run
+// at c yet run now, at c, and c is recorded as applied once every one has
+// succeeded. Nothing runs if a job already failed at c. The runs started
+// are added to res; applied is false when c is not applied (a run failed
+// or waits, or c does not load).
+func finishCommit(ctx context.Context, ro *Rollout, opts ApplyOptions, res *ApplyResult, load DefinitionsLoader, c string) (applied bool, err error) {
 	defs, err := load(ctx, c)
 	if err != nil {
-		return false, nil //nolint:nilerr // a commit that does not load is not done; To is planned from the last applied one
+		opts.Logger.Warn().Err(err).Str("commit", shortCommit(c)).Msg("earlier commit does not load; planning the later one")
+		return false, nil
 	}
 	var old *definitions.Definitions
-	if from != "" {
-		if old, err = load(ctx, from); err != nil {
+	if res.From != "" {
+		if old, err = load(ctx, res.From); err != nil {
 			old = nil
 		}
 	}
+	var missing []ApplyJob
 	for _, j := range planApply(old, defs) {
 		runs, err := opts.Store.ListRuns(ctx, RunFilter{Job: j.Name, Commit: c, Limit: 1})
 		if err != nil {
 			return false, fmt.Errorf("runs of %s at %s: %w", j.Name, shortCommit(c), err)
 		}
-		if len(runs) == 0 || runs[0].State != RunSucceeded {
+		switch {
+		case len(runs) == 0:
+			missing = append(missing, j)
+		case runs[0].State != RunSucceeded:
 			return false, nil
 		}
 	}
+	for _, j := range missing {
+		run, err := submitApply(ctx, ro, opts, defs, j, c, "ripple apply: "+joinReasons(j.Reasons))
+		if err != nil {
+			return false, err
+		}
+		res.Runs = append(res.Runs, run)
+		if run.State != RunSucceeded {
+			return false, nil
+		}
+	}
+	if err := opts.Store.SetLastApplied(ctx, opts.Key, c); err != nil {
+		return false, fmt.Errorf("record %s as applied: %w", shortCommit(c), err)
+	}
 	return true, nil
+}
+
+// submitApply records a run of job j at commit and executes it until it
+// ends or waits.
+func submitApply(ctx context.Context, ro *Rollout, opts ApplyOptions, defs *definitions.Definitions, j ApplyJob, commit, reason string) (*Run, error) {
+	run, err := ro.Submit(ctx, RunRequest{Job: j.Name, Commit: commit, Branch: opts.Key, Trigger: "apply",
+		Actor: opts.Actor, Reason: reason, Waves: j.Waves})
+	if err != nil {
+		return nil, err
+	}
+	return ro.Execute(ctx, defs, run.ID)
 }
 
 // decide answers every run waiting for an operator; an abort also ends

@@ -316,3 +316,45 @@ func TestApplyRetryRunsTheFailedJobsAgain(t *testing.T) {
 		t.Fatalf("third retry: %+v, %v", res, err)
 	}
 }
+
+// When a resumed run ends, the jobs its commit had not started yet run at
+// that commit, which is then applied: the later commit does not run the
+// resumed job a second time.
+func TestApplyFinishesTheResumedCommitFirst(t *testing.T) {
+	f := newFixture(t, 0)
+	web := strings.ReplaceAll(fmt.Sprintf(applyJob, "w1"), `job "app"`, `job "web"`)
+	files := func(cron string) map[string]string {
+		return map[string]string{"hosts.hcl": applyFleet(3), "jobs.hcl": fmt.Sprintf(windowJob, cron, "") + web}
+	}
+	repo := &mapRepo{}
+	repo.commit("c1", files("0 1 * * *"))
+	ctx := context.Background()
+	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 1 || len(f.exec.snapshot()) != 0 {
+		t.Fatalf("first apply: %+v, %v", res, err)
+	}
+	repo.commit("c2", files("0 5 * * *"))
+	f.clock.set(at("2026-01-01T05:00:00Z"))
+	res, err := Apply(ctx, applyOpts(f, repo))
+	if err != nil || len(res.Waiting()) != 1 { // the pause outlasts the window
+		t.Fatalf("in the window: %+v, %v", res, err)
+	}
+	f.clock.set(at("2026-01-02T05:00:00Z"))
+	res, err = Apply(ctx, applyOpts(f, repo))
+	if err != nil || res.Failed() || !res.Applied {
+		t.Fatalf("next day: %+v, %v", res, err)
+	}
+	var got []string
+	runs, _ := f.store.ListRuns(ctx, RunFilter{})
+	for _, r := range runs {
+		got = append(got, fmt.Sprintf("%d %s %s %s", r.ID, r.Job, r.Commit, r.State))
+	}
+	if diff := cmp.Diff([]string{"2 web c1 succeeded", "1 app c1 succeeded"}, got); diff != "" {
+		t.Fatalf("runs (-want +got):\n%s", diff)
+	}
+	if n := len(f.exec.snapshot()); n != 6 {
+		t.Fatalf("%d steps ran, want 6", n)
+	}
+	if c, _ := f.store.LastApplied(ctx, "main"); c != "c2" {
+		t.Fatalf("last applied %q", c)
+	}
+}
