@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/ripple-ops/ripple/engine"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -111,7 +113,7 @@ func printRunDetail(e env, d *httpapi.RunDetail) {
 		}
 	}
 	for _, ev := range d.Events {
-		fmt.Fprintf(w, "  %s  %s by %s  %s\n", ev.At.Local().Format(time.DateTime), ev.Action, ev.Actor, ev.Reason)
+		fmt.Fprintf(w, "  %s  %s\n", ev.At.Local().Format(time.DateTime), eventText(ev))
 	}
 }
 
@@ -147,13 +149,71 @@ func runAction(ctx context.Context, args []string, e env, action, usage string) 
 			if err != nil {
 				return err
 			}
+			if action == "approve" {
+				// The daemon records the approval and wakes the run, which
+				// leaves its wait an instant later: show the state after.
+				if after, rawAfter, err := awaitLeaving(ctx, c, id, approvalStates, approveSettle); err == nil {
+					r, raw = *after, rawAfter
+				}
+			}
 			if c.json {
 				c.printJSON(raw)
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "run %d %s: %s requested; now %s\n", r.ID, r.Job, action, r.State)
+			fmt.Fprintf(e.stdout, "run %d %s: %s\n", r.ID, r.Job, actionResult(action, &r))
 			return nil
 		})
+}
+
+// approvalStates are the states a run waits for an operator in.
+var approvalStates = []string{"waiting_approval", "needs_operator"}
+
+// approveSettle bounds how long `ripple approve` waits to see the run go
+// on before it prints the state as it is.
+const approveSettle = 5 * time.Second
+
+// awaitLeaving re-reads run id until its state is none of states, or
+// settle has passed; it returns the last reading as a Run (the shape the
+// action endpoints answer with) and its JSON.
+func awaitLeaving(ctx context.Context, c *apiClient, id string, states []string, settle time.Duration) (*httpapi.Run, []byte, error) {
+	deadline := time.Now().Add(settle)
+	for {
+		var r httpapi.Run
+		if _, err := c.do(ctx, "GET", "/api/v1/runs/"+id, nil, &r); err != nil {
+			return nil, nil, err
+		}
+		if !slices.Contains(states, r.State) || time.Now().After(deadline) {
+			raw, err := json.MarshalIndent(r, "", "  ")
+			return &r, raw, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// actionResult says what an approve or abort did, with the run's state
+// after it.
+func actionResult(action string, r *httpapi.Run) string {
+	switch {
+	case action == "approve" && slices.Contains(approvalStates, r.State):
+		return fmt.Sprintf("approved; still %s (the daemon resumes it shortly; see ripple show %d)", r.State, r.ID)
+	case action == "approve":
+		s := "approved; now " + r.State
+		if r.State == "running" && len(r.Waves) > 0 {
+			s += fmt.Sprintf(" (wave %d/%d)", min(r.CurrentWave+1, len(r.Waves)), len(r.Waves))
+		}
+		if r.Summary != "" && r.State != "running" {
+			s += ": " + r.Summary
+		}
+		return s
+	case r.State == "aborted" || r.State == "failed":
+		return "abort done; now " + r.State
+	default:
+		return fmt.Sprintf("abort requested; the run stops between hosts and applies its on_failure policy (now %s)", r.State)
+	}
 }
 
 // runRun is `ripple run JOB`: a manual run at the applied commit.
