@@ -73,7 +73,10 @@ type DaemonOptions struct {
 // commit loads of recovery. One worker goroutine per job with queued runs
 // executes them in order. Run waits for all of them before it returns.
 type Daemon struct {
-	opts    DaemonOptions
+	opts DaemonOptions
+	// parsed shares parsed files between the loads of successive
+	// commits: a new head usually changes a few files of many.
+	parsed  *definitions.Cache
 	log     zerolog.Logger
 	metrics *DaemonMetrics
 
@@ -159,6 +162,7 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 	}
 	d := &Daemon{
 		opts:     opts,
+		parsed:   definitions.NewCache(),
 		log:      opts.Logger.With().Str("component", "daemon").Logger(),
 		metrics:  opts.Metrics,
 		wake:     make(chan struct{}, 1),

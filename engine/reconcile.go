@@ -119,7 +119,7 @@ func (d *Daemon) load(h plumbing.Hash) (*definitions.Definitions, hcl.Diagnostic
 	if err != nil {
 		return nil, nil, err
 	}
-	defs, diags := definitions.Load(fsys, h.String())
+	defs, diags := d.parsed.Load(fsys, h.String())
 	return defs, diags, nil
 }
 
