@@ -163,6 +163,16 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		loaded[commit] = d
 		return d, nil
 	}
+	// Runs waiting for a window that To changes the job of give way to it.
+	var superseded []*Run
+	if windowDefs != nil {
+		if superseded, err = supersede(ctx, ro, opts, load, to, windowDefs); err != nil {
+			return nil, err
+		}
+		for _, run := range superseded {
+			res.Notes = append(res.Notes, fmt.Sprintf("run %d of %s at %s %s", run.ID, run.Job, shortCommit(run.Commit), run.Summary))
+		}
+	}
 	resumed, err := ro.Recover(ctx, load)
 	if err != nil {
 		return nil, err
@@ -191,6 +201,18 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		if applied {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s applied", shortCommit(earlier)))
 			res.From = earlier
+		}
+	}
+	if len(superseded) > 0 && earlier == "" {
+		c, err := supersededCommit(ctx, opts, load, superseded, res.From)
+		if err != nil {
+			return nil, err
+		}
+		if c != "" {
+			if err := opts.Store.SetLastApplied(ctx, opts.Key, c); err != nil {
+				return nil, fmt.Errorf("record %s as applied: %w", shortCommit(c), err)
+			}
+			res.From = c
 		}
 	}
 	if res.From == to {

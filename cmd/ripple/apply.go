@@ -161,7 +161,7 @@ func reportApply(stdout, stderr io.Writer, res *engine.ApplyResult) error {
 	case len(res.Waiting()) > 0:
 		for _, run := range res.Waiting() {
 			if run.State == engine.RunWaitingWindow {
-				fmt.Fprintf(stdout, "run %d waits for its maintenance window: run `ripple apply` again once it is open\n", run.ID)
+				fmt.Fprintf(stdout, "run %d waits for its maintenance window: run `ripple apply` again once it is open, or `ripple apply --abort`\n", run.ID)
 			} else {
 				fmt.Fprintf(stdout, "run %d waits for an operator: check, then `ripple apply --approve` to carry on or `ripple apply --abort`\n", run.ID)
 			}

@@ -51,6 +51,20 @@ func eventText(ev httpapi.Event) string {
 		return withReason("approved" + by)
 	case "abort":
 		return withReason("abort requested" + by)
+	case "pause":
+		if reason == "" {
+			return "pause"
+		}
+		return "pause " + engine.FirstLine(reason, maxEventText) // "before wave 2/3: 2m0s, until ..."
+	case "supersede":
+		if reason == "" {
+			return "superseded" + by
+		}
+		s := engine.FirstLine(reason, maxEventText) // "superseded by 0123456789ab (the job changed)"
+		if by != "" {
+			s += ", applied" + by
+		}
+		return s
 	case "rollback":
 		return withReason("rolling back")
 	case "finish":
