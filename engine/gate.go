@@ -49,7 +49,7 @@ func gateVerdict(pairs []gatePair, tracks map[gatePair]*gateTrack, now, deadline
 		return false, false, ""
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "health gate: %d/%d checks not healthy for %s by the deadline", len(unhealthy), len(pairs), minHealthy)
+	fmt.Fprintf(&sb, "health gate: %s not healthy for %s by the deadline", PluralOf(len(unhealthy), len(pairs), "check"), minHealthy)
 	for i, p := range unhealthy {
 		if i == 3 {
 			fmt.Fprintf(&sb, "\nand %d more", len(unhealthy)-3)
@@ -133,7 +133,7 @@ func (x *runExec) sampleBaseline(ctx context.Context) error {
 	}
 	if len(failing) > 0 {
 		x.log.Warn().Strs("checks", failing).Msg("gate checks failing before the run; not counted")
-		x.report(ProgressEvent{Kind: ProgressGate, Message: fmt.Sprintf("%d gate checks already failing before the run, not counted: %s", len(failing), strings.Join(failing, ", "))})
+		x.report(ProgressEvent{Kind: ProgressGate, Message: fmt.Sprintf("%s already failing before the run, not counted: %s", Plural(len(failing), "gate check"), strings.Join(failing, ", "))})
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func (x *runExec) gate(ctx context.Context, w int, hosts []string) (failReason s
 	start := clock.Now()
 	deadline := start.Add(deadlineAfter)
 	x.log.Info().Int("wave", w+1).Int("checks", len(pairs)).Dur("min_healthy_time", minHealthy).Dur("healthy_deadline", deadlineAfter).Msg("health gate")
-	x.report(ProgressEvent{Kind: ProgressGate, Wave: w + 1, Message: fmt.Sprintf("health gate: %d checks must stay OK for %s (deadline %s)", len(pairs), minHealthy, deadlineAfter)})
+	x.report(ProgressEvent{Kind: ProgressGate, Wave: w + 1, Message: fmt.Sprintf("health gate: %s must stay OK for %s (deadline %s)", Plural(len(pairs), "check"), minHealthy, deadlineAfter)})
 
 	tracks := map[gatePair]*gateTrack{}
 	for {

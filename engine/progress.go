@@ -69,7 +69,7 @@ func statusContext(job string) string { return "ripple/job/" + job }
 // runningDescription is the pending status while wave (1-based) of waves
 // runs: counts first, so the useful part survives truncation.
 func runningDescription(wave, waves, ok, total, failed int) string {
-	s := fmt.Sprintf("wave %d/%d: %d/%d hosts ok", wave, waves, ok, total)
+	s := fmt.Sprintf("wave %d/%d: %s ok", wave, waves, PluralOf(ok, total, "host"))
 	if failed > 0 {
 		s += fmt.Sprintf(", %d failed", failed)
 	}

@@ -31,9 +31,9 @@ func (p *TerminalProgress) Report(ev ProgressEvent) {
 	wave := fmt.Sprintf("wave %d/%d", ev.Wave, ev.Waves)
 	switch ev.Kind {
 	case ProgressRunStart:
-		p.line("%s: %s, %d hosts in %d waves", prefix, ev.Message, ev.RunHosts, ev.Waves)
+		p.line("%s: %s, %s in %s", prefix, ev.Message, Plural(ev.RunHosts, "host"), Plural(ev.Waves, "wave"))
 	case ProgressWaveStart:
-		p.line("%s: %s: %d hosts", prefix, wave, ev.WaveHosts)
+		p.line("%s: %s: %s", prefix, wave, Plural(ev.WaveHosts, "host"))
 		p.statusLine(ev)
 	case ProgressHost:
 		if ev.Failed {
@@ -42,10 +42,10 @@ func (p *TerminalProgress) Report(ev ProgressEvent) {
 		if p.tty {
 			p.statusLine(ev)
 		} else if ev.WaveDone == ev.WaveHosts {
-			p.line("%s: %s: %d/%d hosts done, %d failed", prefix, wave, ev.WaveDone, ev.WaveHosts, ev.WaveFailed)
+			p.line("%s: %s: %s done, %d failed", prefix, wave, PluralOf(ev.WaveDone, ev.WaveHosts, "host"), ev.WaveFailed)
 		}
 	case ProgressWaveDone:
-		p.line("%s: %s passed (%d/%d hosts ok so far)", prefix, wave, ev.RunOK, ev.RunHosts)
+		p.line("%s: %s passed (%s ok so far)", prefix, wave, PluralOf(ev.RunOK, ev.RunHosts, "host"))
 	case ProgressRunDone:
 		p.line("%s: %s: %s", prefix, ev.State, ev.Message)
 	default:
@@ -66,6 +66,6 @@ func (p *TerminalProgress) statusLine(ev ProgressEvent) {
 	if !p.tty {
 		return
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K%s: wave %d/%d: %d/%d hosts done, %d failed", ev.Job, ev.Wave, ev.Waves, ev.WaveDone, ev.WaveHosts, ev.WaveFailed)
+	fmt.Fprintf(p.w, "\r\x1b[K%s: wave %d/%d: %s done, %d failed", ev.Job, ev.Wave, ev.Waves, PluralOf(ev.WaveDone, ev.WaveHosts, "host"), ev.WaveFailed)
 	p.status = true
 }

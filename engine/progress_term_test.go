@@ -27,8 +27,8 @@ func TestTerminalProgressPlain(t *testing.T) {
 	}
 	want := []string{
 		"web (run 7): start, 3 hosts in 2 waves",
-		"web (run 7): wave 1/2: 1 hosts",
-		"web (run 7): wave 1/2: 1/1 hosts done, 0 failed",
+		"web (run 7): wave 1/2: 1 host",
+		"web (run 7): wave 1/2: 1/1 host done, 0 failed",
 		"web (run 7): wave 1/2 passed (1/3 hosts ok so far)",
 		"web (run 7): wave 2/2: 2 hosts",
 		"web (run 7): wave 2/2: FAILED b: step x failed: boom",

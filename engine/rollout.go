@@ -153,7 +153,7 @@ func (r *Rollout) Submit(ctx context.Context, req RunRequest) (*Run, error) {
 	if err := r.opts.Store.AddEvent(ctx, Event{RunID: run.ID, At: now, Actor: actorOr(req.Actor), Action: EventSubmit, Reason: req.Reason}); err != nil {
 		return nil, fmt.Errorf("record run %d: %w", run.ID, err)
 	}
-	if err := r.setStatus(ctx, run, "pending", fmt.Sprintf("queued: %d hosts in %d waves", countHosts(run.Waves), len(run.Waves))); err != nil {
+	if err := r.setStatus(ctx, run, "pending", fmt.Sprintf("queued: %s in %s", Plural(countHosts(run.Waves), "host"), Plural(len(run.Waves), "wave"))); err != nil {
 		return nil, err
 	}
 	return run, nil

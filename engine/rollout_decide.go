@@ -48,7 +48,7 @@ func waveVerdict(b definitions.Budget, outcomes []hostOutcome) (fail bool, reaso
 		return false, ""
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%d/%d hosts failed (max_failures %s)", len(failed), size, budgetString(b))
+	fmt.Fprintf(&sb, "%s failed (max_failures %s)", PluralOf(len(failed), size, "host"), budgetString(b))
 	for i, o := range failed {
 		if i == 3 {
 			fmt.Fprintf(&sb, "\nand %d more", len(failed)-3)

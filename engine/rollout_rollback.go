@@ -38,14 +38,14 @@ func (x *runExec) rollback(ctx context.Context) (summary string, err error) {
 		}
 	}
 	if len(keys) == 0 {
-		return fmt.Sprintf("nothing to roll back on %d hosts (no rollback steps, no file backups)", len(hosts)), nil
+		return fmt.Sprintf("nothing to roll back on %s (no rollback steps, no file backups)", Plural(len(hosts), "host")), nil
 	}
 	if err := x.jr.plan(ctx, keys); err != nil {
 		return "", err
 	}
 	x.log.Warn().Int("hosts", len(hosts)).Msg("rolling back")
-	x.report(ProgressEvent{Kind: ProgressRollback, Message: fmt.Sprintf("rolling back %d hosts", len(hosts))})
-	if err := x.r.setStatus(ctx, x.run, "pending", fmt.Sprintf("rolling back %d hosts", len(hosts))); err != nil {
+	x.report(ProgressEvent{Kind: ProgressRollback, Message: "rolling back " + Plural(len(hosts), "host")})
+	if err := x.r.setStatus(ctx, x.run, "pending", "rolling back "+Plural(len(hosts), "host")); err != nil {
 		return "", err
 	}
 
@@ -75,13 +75,13 @@ func (x *runExec) rollback(ctx context.Context) (summary string, err error) {
 		what = "file backups"
 	}
 	if len(problems) == 0 {
-		return fmt.Sprintf("rolled back %d hosts (%s)", len(hosts), what), nil
+		return fmt.Sprintf("rolled back %s (%s)", Plural(len(hosts), "host"), what), nil
 	}
 	sort.Strings(problems)
 	if len(problems) > 3 {
 		problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
 	}
-	return fmt.Sprintf("rollback (%s) incomplete on %d of %d hosts\n%s", what, len(problems), len(hosts), strings.Join(problems, "\n")), nil
+	return fmt.Sprintf("rollback (%s) incomplete on %d of %s\n%s", what, len(problems), Plural(len(hosts), "host"), strings.Join(problems, "\n")), nil
 }
 
 // rollbackAction is one journaled undo on a host.

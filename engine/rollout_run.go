@@ -128,7 +128,7 @@ func (x *runExec) execute(ctx context.Context) (*Run, error) {
 		x.report(ProgressEvent{Kind: ProgressWaveDone, Wave: w + 1, Message: fmt.Sprintf("wave %d/%d done", w+1, len(x.run.Waves))})
 	}
 	total := countHosts(x.run.Waves)
-	msg := fmt.Sprintf("%d/%d hosts ok in %d waves", x.runOK, total, len(x.run.Waves))
+	msg := fmt.Sprintf("%s ok in %s", PluralOf(x.runOK, total, "host"), Plural(len(x.run.Waves), "wave"))
 	return x.finish(ctx, RunSucceeded, msg, msg)
 }
 

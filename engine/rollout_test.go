@@ -188,7 +188,7 @@ func TestCanaryFailureRollsBackOnlyTheCanary(t *testing.T) {
 	if diff := cmp.Diff([]string{"one", "two", "undo"}, steps); diff != "" {
 		t.Fatalf("calls on the canary (-want +got):\n%s", diff)
 	}
-	for _, want := range []string{"wave 1/2 failed", "h01: step two failed: nginx: config test failed", "rolled back 1 hosts"} {
+	for _, want := range []string{"wave 1/2 failed", "h01: step two failed: nginx: config test failed", "rolled back 1 host ("} {
 		if !strings.Contains(run.Error, want) {
 			t.Errorf("error %q lacks %q", run.Error, want)
 		}

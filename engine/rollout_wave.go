@@ -37,7 +37,7 @@ func (x *runExec) runWave(ctx context.Context, w int) (failReason string, err er
 	}
 	x.log.Info().Int("wave", w+1).Int("hosts", len(hosts)).Msg("wave starting")
 	x.report(ProgressEvent{Kind: ProgressWaveStart, Wave: w + 1, WaveHosts: len(hosts),
-		Message: fmt.Sprintf("wave %d/%d: %d hosts", w+1, len(x.run.Waves), len(hosts))})
+		Message: fmt.Sprintf("wave %d/%d: %s", w+1, len(x.run.Waves), Plural(len(hosts), "host"))})
 
 	outcomes := make([]hostOutcome, len(hosts))
 	g, gctx := errgroup.WithContext(ctx)

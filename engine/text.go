@@ -1,6 +1,9 @@
 package engine
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // FirstLine is the first non-blank line of s, trimmed and cut to at most
 // max runes (an ellipsis marks the cut), for one-line summaries of command
@@ -14,4 +17,19 @@ func FirstLine(s string, max int) string {
 		s = string(r[:max-1]) + "…"
 	}
 	return s
+}
+
+// Plural counts a noun for people: "1 host", "2 hosts", "0 hosts". Nouns
+// are the regular ones ripple counts (host, wave, check, run, ...).
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// PluralOf counts part of a whole, the noun agreeing with the whole:
+// "1/1 host", "3/20 hosts".
+func PluralOf(n, total int, noun string) string {
+	return strconv.Itoa(n) + "/" + Plural(total, noun)
 }

@@ -20,3 +20,18 @@ func TestFirstLine(t *testing.T) {
 		}
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{Plural(0, "host"), "0 hosts"},
+		{Plural(1, "host"), "1 host"},
+		{Plural(2, "wave"), "2 waves"},
+		{PluralOf(1, 1, "host"), "1/1 host"},
+		{PluralOf(0, 1, "host"), "0/1 host"},
+		{PluralOf(1, 20, "host"), "1/20 hosts"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -167,7 +167,7 @@ func testWaves(t *testing.T, fleet *sshfleet.Fleet) {
 	e := newRoEnv(t, fleet)
 	e.commit(map[string]string{"jobs.hcl": fmt.Sprintf(stampJob, 4)})
 	out := e.wantApply(0)
-	for _, want := range []string{"wave 1/4: 1 hosts", "wave 2/4: 2 hosts", "wave 3/4: 10 hosts", "wave 4/4: 7 hosts", "succeeded: 20/20 hosts ok in 4 waves"} {
+	for _, want := range []string{"wave 1/4: 1 host\n", "wave 2/4: 2 hosts", "wave 3/4: 10 hosts", "wave 4/4: 7 hosts", "succeeded: 20/20 hosts ok in 4 waves"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
@@ -275,7 +275,7 @@ func testCanary(t *testing.T, fleet *sshfleet.Fleet) {
 	if got := e.touched("undone"); fmt.Sprint(got) != "["+canary+"]" {
 		t.Fatalf("hosts rolled back: %v", got)
 	}
-	if runs := e.runs(); runs[0].State != engine.RunFailed || !strings.Contains(runs[0].Error, "rolled back 1 hosts") {
+	if runs := e.runs(); runs[0].State != engine.RunFailed || !strings.Contains(runs[0].Error, "rolled back 1 host (") {
 		t.Fatalf("run %+v", runs[0])
 	}
 }

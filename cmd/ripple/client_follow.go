@@ -174,7 +174,7 @@ func runFrame(rd *httpapi.RunDetail) []string {
 		done += w.Counts.OK + w.Counts.Failed
 		total += len(w.Hosts)
 	}
-	out := []string{fmt.Sprintf("run %d %s  %s  %d/%d hosts", rd.ID, rd.Job, strings.ToUpper(rd.State), done, total)}
+	out := []string{fmt.Sprintf("run %d %s  %s  %s", rd.ID, rd.Job, strings.ToUpper(rd.State), engine.PluralOf(done, total, "host"))}
 	var failed []string
 	for _, w := range rd.WaveDetails {
 		line := fmt.Sprintf("  wave %d/%d %s %d/%d ok %d", w.Number, len(rd.WaveDetails),

@@ -107,7 +107,7 @@ func runCapacity(ctx context.Context, args []string, e env) error {
 				}
 				if !f.EnoughHistory {
 					fmt.Fprintf(tw, "%s/%s/%s\t%.4g\t%s\t%.4g\t%s\n", f.Monitor, f.Host, f.Metric, f.Current,
-						fmt.Sprintf("not enough history yet (%d samples)", f.Samples), f.Limit, crossing)
+						"not enough history yet ("+plural(f.Samples, "sample")+")", f.Limit, crossing)
 					continue
 				}
 				fmt.Fprintf(tw, "%s/%s/%s\t%.4g\t%+.3g\t%.4g\t%s\n", f.Monitor, f.Host, f.Metric, f.Current, f.PerDay, f.Limit, crossing)
@@ -116,7 +116,7 @@ func runCapacity(ctx context.Context, args []string, e env) error {
 				return err
 			}
 			if shown == 0 {
-				fmt.Fprintf(e.stdout, "nothing reaches its limit within %s (%d metrics with limits)\n", report.Horizon, len(report.Forecasts))
+				fmt.Fprintf(e.stdout, "nothing reaches its limit within %s (%s with limits)\n", report.Horizon, plural(len(report.Forecasts), "metric"))
 			}
 			return nil
 		})

@@ -244,7 +244,7 @@ func runRun(ctx context.Context, args []string, e env) error {
 				if c.json {
 					c.printJSON(raw)
 				} else {
-					fmt.Fprintf(e.stdout, "run %d of %s queued on %d hosts in %d waves\n", r.ID, r.Job, countHosts(r.Waves), len(r.Waves))
+					fmt.Fprintf(e.stdout, "run %d of %s queued on %s in %s\n", r.ID, r.Job, plural(countHosts(r.Waves), "host"), plural(len(r.Waves), "wave"))
 				}
 				return nil
 			}

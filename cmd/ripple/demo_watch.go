@@ -34,8 +34,8 @@ func (d *demo) watch(ctx context.Context, sha string) (*httpapi.RunDetail, error
 			return nil, fmt.Errorf("waiting for a run of commit %s (log: %s): %w", shortSHA(sha), d.log, err)
 		}
 	}
-	d.printf("  ripple noticed it in %s: run %d of job %s, %d hosts in %d waves  %s\n",
-		time.Since(committed).Round(100*time.Millisecond), run.ID, run.Job, countRunHosts(run.Waves), len(run.Waves), run.URL)
+	d.printf("  ripple noticed it in %s: run %d of job %s, %s in %s  %s\n",
+		time.Since(committed).Round(100*time.Millisecond), run.ID, run.Job, plural(countRunHosts(run.Waves), "host"), plural(len(run.Waves), "wave"), run.URL)
 
 	p := &runPrinter{d: d}
 	path := "/api/v1/runs/" + strconv.FormatInt(run.ID, 10)

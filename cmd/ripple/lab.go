@@ -75,12 +75,12 @@ func runLabUp(ctx context.Context, args []string, e env) error {
 	}
 	defer l.Close()
 	inv := filepath.Join(d, "inventory.hcl")
-	hcl := "# ripple lab up: " + fmt.Sprint(*hosts) + " hosts; valid while it runs.\n" + l.HCL()
+	hcl := "# ripple lab up: " + plural(*hosts, "host") + "; valid while it runs.\n" + l.HCL()
 	if err := os.WriteFile(inv, []byte(hcl), 0o644); err != nil {
 		return fmt.Errorf("write inventory: %w", err)
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "ripple lab: %d hosts up on 127.0.0.1 (each on its own port, see the inventory)\n", len(l.Hosts))
+	fmt.Fprintf(w, "ripple lab: %s up on 127.0.0.1 (each on its own port, see the inventory)\n", plural(len(l.Hosts), "host"))
 	fmt.Fprintf(w, "  client key   %s\n  known_hosts  %s\n  sandboxes    %s\n  inventory    %s\n",
 		l.KeyFile, l.KnownHostsFile, filepath.Join(d, "hosts", "NAME"), inv)
 	fmt.Fprintf(w, "\nCommands run with sh -c in each host's sandbox (also ${host.vars.sandbox}).\n"+
