@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -351,7 +352,7 @@ func (r *Rollout) setStatus(ctx context.Context, run *Run, state, desc string) e
 		Commit:      run.Commit,
 		Context:     statusContext(run.Job),
 		State:       state,
-		Description: truncateDescription(desc),
+		Description: statusDescription(run, desc),
 		Updated:     r.opts.Clock.Now(),
 	}
 	if r.opts.RunURL != nil {
@@ -361,6 +362,23 @@ func (r *Rollout) setStatus(ctx context.Context, run *Run, state, desc string) e
 		return fmt.Errorf("set status %s on %s: %w", s.Context, shortCommit(run.Commit), err)
 	}
 	return nil
+}
+
+// statusDescription is desc as run's commit status says it. A manual run
+// at a commit writes the same ripple/job/<job> context as the merge's run
+// did, so its descriptions say so ("manual run by alice: 1/1 host ok in 1
+// wave"), and the merge's result is not mistaken for it. When the actor's
+// name would push the description over GitHub's 140 characters, it is left
+// out ("manual run: ..."); what is still too long is cut as always.
+func statusDescription(run *Run, desc string) string {
+	if run.Trigger == TriggerManual {
+		prefix := "manual run by " + actorOr(run.Actor) + ": "
+		if utf8.RuneCountInString(prefix+desc) > maxStatusDescription {
+			prefix = "manual run: "
+		}
+		desc = prefix + desc
+	}
+	return truncateDescription(desc)
 }
 
 func actorOr(a string) string {

@@ -631,3 +631,35 @@ func TestCancelDrainsInFlightSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestManualRunStatusSaysManual: a manual run writes the commit's
+// ripple/job/<job> status like the merge's run did; its description says
+// it was manual, and by whom while that fits in 140 characters.
+func TestManualRunStatusSaysManual(t *testing.T) {
+	f := newFixture(t, 2)
+	r := f.rollout()
+	run, err := r.Submit(context.Background(), RunRequest{Job: f.job.Name, Commit: f.defs.Commit, Branch: "main",
+		Trigger: TriggerManual, Actor: "alice", Reason: "rotate logs", Waves: [][]string{{"h02"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.execute(r, run.ID)
+	if st := f.store.status(run.Commit, "app"); st.State != "success" || st.Description != "manual run by alice: 1/1 host ok in 1 wave" {
+		t.Errorf("final status %+v", st)
+	}
+	if got := f.store.statusLog[0].Description; got != "manual run by alice: queued: 1 host in 1 wave" {
+		t.Errorf("queued status %q", got)
+	}
+
+	long := &Run{Trigger: TriggerManual, Actor: strings.Repeat("a", 60)}
+	desc := strings.Repeat("x", 100)
+	if got := statusDescription(long, desc); got != "manual run: "+desc {
+		t.Errorf("long actor: %q", got)
+	}
+	if got := statusDescription(&Run{Trigger: TriggerCommit}, desc); got != desc {
+		t.Errorf("merge run: %q", got)
+	}
+	if got := statusDescription(long, strings.Repeat("x", 200)); utf8.RuneCountInString(got) != 140 || !strings.HasPrefix(got, "manual run: x") {
+		t.Errorf("too long: %q", got)
+	}
+}
