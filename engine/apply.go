@@ -124,7 +124,10 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	if res.From, err = opts.Store.LastApplied(ctx, opts.Key); err != nil {
 		return nil, fmt.Errorf("read last applied commit: %w", err)
 	}
-	newDefs, diags, err := loadCommit(opts.Repo, to)
+	// The commits an apply loads (To, the last applied one, those of
+	// resumed runs) share most files: parse each distinct file once.
+	parsed := definitions.NewCache()
+	newDefs, diags, err := loadCommit(parsed, opts.Repo, to)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +156,7 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		if d := loaded[commit]; d != nil {
 			return d, nil
 		}
-		d, diags, err := loadCommit(opts.Repo, commit)
+		d, diags, err := loadCommit(parsed, opts.Repo, commit)
 		if err != nil {
 			return nil, err
 		}
@@ -393,14 +396,14 @@ func decide(ctx context.Context, ro *Rollout, opts ApplyOptions) error {
 	return nil
 }
 
-// loadCommit loads the definitions at commit. Diagnostics are about the
-// repo's content; the error is about reading it.
-func loadCommit(repo ApplyRepo, commit string) (*definitions.Definitions, hcl.Diagnostics, error) {
+// loadCommit loads the definitions at commit through the parse cache.
+// Diagnostics are about the repo's content; the error is about reading it.
+func loadCommit(parsed *definitions.Cache, repo ApplyRepo, commit string) (*definitions.Definitions, hcl.Diagnostics, error) {
 	fsys, err := repo.FS(commit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read commit %s: %w", shortCommit(commit), err)
 	}
-	d, diags := definitions.Load(fsys, commit)
+	d, diags := parsed.Load(fsys, commit)
 	return d, diags, nil
 }
 
