@@ -108,7 +108,7 @@ func TestPlan10kShape(t *testing.T) {
 		"job job-042-renamed\n  new job",
 		"job job-042 removed",
 		"job job-099\n  step restart changed",
-		"job job-050\n  new hosts match targets: h10000\n  wave 1/1 (1 host): h10000",
+		"job job-050\n  new hosts match targets: h10000\n  a wave fails if more than 5% of its hosts fail (max_failures = \"5%\"); then rollback\n  wave 1/1 (1 host): h10000",
 		"  - m0500",
 		"  ~ m0503: monitor block changed",
 	} {

@@ -24,6 +24,10 @@ type PlanResult struct {
 	MonitorReasons map[string][]string `json:"-"`
 	// Windows names the window each planned job waits for, if any.
 	Windows map[string]string `json:"-"`
+	// Rollouts holds each planned job's rollout policy, for the text form
+	// to show where the rollout stops for approval, pauses, and what
+	// fails a wave.
+	Rollouts map[string]Rollout `json:"-"`
 }
 
 // PlannedJob is a job that will run, its reasons and its hosts per wave.
@@ -56,6 +60,7 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 		Inventory:      slices.Clone(cs.Inventory),
 		MonitorReasons: cs.Monitors.Reasons,
 		Windows:        map[string]string{},
+		Rollouts:       map[string]Rollout{},
 		Monitors: MonitorPlan{
 			Added:   nonNil(cs.Monitors.Added),
 			Changed: nonNil(cs.Monitors.Changed),
@@ -70,6 +75,7 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 		var sizes []WaveSize
 		if j := new.Jobs[jc.Name]; j != nil {
 			sizes = j.Rollout.Waves
+			p.Rollouts[jc.Name] = j.Rollout
 			if j.Window != "" && len(jc.Hosts) > 0 {
 				p.Windows[jc.Name] = j.Window
 			}

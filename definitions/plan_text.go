@@ -3,7 +3,9 @@ package definitions
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // maxTextHosts caps the host names the text form prints per wave; the
@@ -14,7 +16,11 @@ const maxTextHosts = 10
 //
 //	job nginx-config
 //	  template files/nginx.conf.tmpl changed
+//	  a wave fails if more than 5% of its hosts fail (max_failures = "5%"); then rollback
+//	  health gate after each wave: web-http OK on every host for 30s, within 5m
 //	  wave 1/3 (1 host): web-01
+//	    -- waits for approval (approve_after = 1)
+//	    -- pause 1m
 //	  ...
 //	monitors
 //	  + disk-root
@@ -38,8 +44,22 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 		if win := p.Windows[j.Name]; win != "" {
 			fmt.Fprintf(&b, "  waves start only inside window %s\n", win)
 		}
+		r, hasRollout := p.Rollouts[j.Name]
+		if hasRollout {
+			writeRolloutPolicy(&b, r, len(j.Waves))
+		}
 		for i, wave := range j.Waves {
 			fmt.Fprintf(&b, "  wave %d/%d (%s): %s\n", i+1, len(j.Waves), plural(len(wave), "host"), hostList(wave))
+			if hasRollout && i < len(j.Waves)-1 {
+				// What comes between this wave and the next, in the order
+				// the rollout does it.
+				if r.ApproveAfter == i+1 {
+					fmt.Fprintf(&b, "    -- waits for approval (approve_after = %d)\n", r.ApproveAfter)
+				}
+				if r.Pause > 0 {
+					fmt.Fprintf(&b, "    -- pause %s\n", shortDuration(r.Pause))
+				}
+			}
 		}
 	}
 	for _, name := range p.Removed {
@@ -72,6 +92,49 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil
+}
+
+// writeRolloutPolicy writes what applies to every wave of a job: what
+// fails a wave and what then happens, and the health gate; and an
+// approve_after that never applies because the job has too few waves.
+func writeRolloutPolicy(b *strings.Builder, r Rollout, waves int) {
+	onFailure := r.OnFailure
+	if onFailure == "" {
+		onFailure = DefaultOnFailure
+	}
+	switch m := r.MaxFailures; {
+	case m.IsPercent && m.Percent > 0:
+		pct := strconv.FormatFloat(m.Percent, 'f', -1, 64)
+		fmt.Fprintf(b, "  a wave fails if more than %s%% of its hosts fail (max_failures = \"%s%%\"); then %s\n", pct, pct, onFailure)
+	case !m.IsPercent && m.Count > 0:
+		verb := "fail"
+		if m.Count == 1 {
+			verb = "fails"
+		}
+		fmt.Fprintf(b, "  a wave fails if more than %s %s (max_failures = %d); then %s\n", plural(m.Count, "host"), verb, m.Count, onFailure)
+	default:
+		fmt.Fprintf(b, "  a wave fails if any host fails (max_failures = 0); then %s\n", onFailure)
+	}
+	if g := r.HealthGate; g != nil && len(g.Monitors) > 0 {
+		fmt.Fprintf(b, "  health gate after each wave: %s OK on every host for %s, within %s\n",
+			strings.Join(g.Monitors, ", "), shortDuration(g.MinHealthyTime), shortDuration(g.HealthyDeadline))
+	}
+	if r.ApproveAfter > 0 && r.ApproveAfter >= waves {
+		fmt.Fprintf(b, "  approve_after = %d never stops this rollout: it has only %s\n", r.ApproveAfter, plural(waves, "wave"))
+	}
+}
+
+// shortDuration is d as written in HCL: "5m", "1h30m", "30s", not
+// time.Duration's "5m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // maxInventoryLines caps inventory lines per kind and action in the text
