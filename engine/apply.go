@@ -140,7 +140,7 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	ro := NewRollout(RolloutOptions{
 		Store: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
 		Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
-		ReturnOnWait: true, WindowDefs: windowDefs,
+		ReturnOnWait: true, WindowDefs: func() *definitions.Definitions { return windowDefs },
 	})
 
 	if opts.Decision != "" {

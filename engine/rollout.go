@@ -39,12 +39,14 @@ type RolloutOptions struct {
 	// operator (approval), instead of blocking until Approve or Abort. The
 	// one-shot `ripple apply` sets it; a daemon leaves it off.
 	ReturnOnWait bool
-	// WindowDefs, when set, holds the maintenance window policy runs
-	// follow: a job defined there waits for its window there (or for none)
-	// instead of the one at its run's commit. `ripple apply` sets it to
-	// the commit it applies, so that a window moved in a later commit
-	// moves the runs waiting for it. Nil: every run follows its commit.
-	WindowDefs *definitions.Definitions
+	// WindowDefs, when set, returns the definitions whose maintenance
+	// window policy runs follow: a job defined there waits for its window
+	// there (or for none) instead of the one at its run's commit, so that
+	// a window moved in a later commit moves the runs waiting for it.
+	// `ripple apply` returns the commit it applies, the daemon its last
+	// applied commit; a run waiting for a window asks again at least every
+	// WindowRecheck. Nil, or a nil result: every run follows its commit.
+	WindowDefs func() *definitions.Definitions
 }
 
 // Rollout executes runs: waves in order, max_parallel hosts at once, the

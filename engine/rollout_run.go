@@ -26,6 +26,7 @@ type runExec struct {
 	ev   eventLog
 
 	baseline map[gatePair]string // gate checks failing before wave 1 -> their output
+	followed string              // commit whose moved window the log has named
 
 	epMu sync.Mutex
 	eps  map[string]endpointResult

@@ -590,6 +590,51 @@ func TestWavesStartOnlyInsideTheWindow(t *testing.T) {
 	}
 }
 
+// TestWaitingRunFollowsTheAppliedWindow: a daemon's run waiting for its
+// window looks again at the window of the last applied commit at least
+// every WindowRecheck, so a window moved in Git while the run waits moves
+// the run, and its status says when the new window opens.
+func TestWaitingRunFollowsTheAppliedWindow(t *testing.T) {
+	f := newFixture(t, 2)
+	f.defs.Windows = map[string]*definitions.Window{"night": {Name: "night", Cron: "0 3 * * *", Duration: 30 * time.Minute, Timezone: "UTC", Location: time.UTC}}
+	f.job.Window = "night"
+	var mu sync.Mutex
+	var starts []string
+	f.exec.behave = func(host, step string) StepResult {
+		mu.Lock()
+		defer mu.Unlock()
+		if step == "one" {
+			starts = append(starts, f.clock.Now().Format(time.RFC3339))
+		}
+		return StepResult{Status: StepOK}
+	}
+	// The applied commit moves the window to 00:20 once the run has
+	// waited a few minutes for 03:00.
+	moved := &definitions.Definitions{Commit: "c2", Jobs: f.defs.Jobs,
+		Windows: map[string]*definitions.Window{"night": {Name: "night", Cron: "20 0 * * *", Duration: 30 * time.Minute, Timezone: "UTC", Location: time.UTC}}}
+	var statuses []string
+	r := f.rollout(func(o *RolloutOptions) {
+		o.WindowDefs = func() *definitions.Definitions {
+			statuses = append(statuses, f.store.status(f.defs.Commit, "app").Description)
+			if f.clock.Now().Before(at("2026-01-01T00:05:00Z")) {
+				return f.defs
+			}
+			return moved
+		}
+	})
+	run := f.execute(r, f.submit(r, f.waves(1, 1)).ID)
+	if run.State != RunSucceeded {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	if diff := cmp.Diff([]string{"2026-01-01T00:20:00Z", "2026-01-01T00:20:00Z"}, starts); diff != "" {
+		t.Errorf("wave starts (-want +got):\n%s", diff)
+	}
+	if !slices.ContainsFunc(statuses, func(s string) bool { return strings.Contains(s, "waits for window night (opens 2026-01-01T03:00:00Z)") }) ||
+		!slices.ContainsFunc(statuses, func(s string) bool { return strings.Contains(s, "waits for window night (opens 2026-01-01T00:20:00Z)") }) {
+		t.Errorf("statuses while waiting: %q", slices.Compact(statuses))
+	}
+}
+
 func TestCancelDrainsInFlightSteps(t *testing.T) {
 	f := newFixture(t, 4)
 	f.job.Rollout.MaxParallel = 2

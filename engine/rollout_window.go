@@ -27,9 +27,9 @@ func (x *runExec) awaitWaveStart(ctx context.Context, w int) (stop bool, err err
 	if err != nil {
 		return true, err
 	}
-	name, sched := x.window()
 	clock := x.r.opts.Clock
 	pauseShown := false
+	var waitingFor time.Time // the opening the run waits for, as recorded
 	for {
 		if err := ctx.Err(); err != nil {
 			return true, err
@@ -37,20 +37,27 @@ func (x *runExec) awaitWaveStart(ctx context.Context, w int) (stop bool, err err
 		if x.ctl.aborted() {
 			return false, nil
 		}
+		// Asked on every turn: with WindowDefs, a later commit may have
+		// moved or removed the window while the run waited.
+		name, sched := x.window()
 		now := clock.Now()
 		var wait time.Duration
 		switch {
 		case sched != nil && !windowOpenAt(sched, now):
 			next := sched.NextOpen(now)
-			if x.run.State != RunWaitingWindow {
+			if x.run.State != RunWaitingWindow || !next.Equal(waitingFor) {
 				if err := x.waitForWindow(ctx, w, name, next); err != nil {
 					return true, err
 				}
+				waitingFor = next
 			}
 			if !x.wait {
 				return true, nil
 			}
 			wait = next.Sub(now)
+			if x.r.opts.WindowDefs != nil {
+				wait = min(wait, WindowRecheck)
+			}
 		case now.Before(pauseEnd):
 			if x.run.State == RunWaitingWindow {
 				if err := x.windowOpened(ctx); err != nil {
@@ -101,6 +108,11 @@ func (x *runExec) pauseEnd(ctx context.Context, w int) (time.Time, error) {
 	return start.Add(p), nil
 }
 
+// WindowRecheck bounds how long a run waiting for its window sleeps before
+// it looks again at the window of the applied commit (RolloutOptions.
+// WindowDefs).
+const WindowRecheck = time.Minute
+
 // pauseTag starts the reason of the pause event before wave w (0-based).
 func pauseTag(w, waves int) string {
 	return fmt.Sprintf("before wave %d/%d:", w+1, waves)
@@ -111,8 +123,10 @@ func pauseTag(w, waves int) string {
 // job's window there wins over the one at the run's commit.
 func (x *runExec) window() (string, *WindowSchedule) {
 	defs, job := x.defs, x.job
-	if p := x.r.opts.WindowDefs; p != nil && p.Jobs[x.run.Job] != nil {
-		defs, job = p, p.Jobs[x.run.Job]
+	if x.r.opts.WindowDefs != nil {
+		if p := x.r.opts.WindowDefs(); p != nil && p.Jobs[x.run.Job] != nil {
+			defs, job = p, p.Jobs[x.run.Job]
+		}
 	}
 	name := job.Window
 	if name == "" {
@@ -127,7 +141,8 @@ func (x *runExec) window() (string, *WindowSchedule) {
 		x.log.Warn().Err(err).Str("window", name).Msg("window does not parse; not waiting for it")
 		return "", nil
 	}
-	if defs != x.defs && !sameWindow(win, x.defs.Windows[x.job.Window]) {
+	if defs != x.defs && !sameWindow(win, x.defs.Windows[x.job.Window]) && x.followed != defs.Commit {
+		x.followed = defs.Commit
 		x.log.Info().Str("window", name).Str("at", shortCommit(defs.Commit)).Msg("the run follows the window of the applied commit")
 	}
 	return name, sched

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -116,13 +117,27 @@ func TestMonitorsCapacityFollowScripts(t *testing.T) {
 			}
 			h := httpapi.New(httpapi.Options{Backend: cliBackend{defs: defs}, Store: store, Tokens: tokens, Monitors: mons, Metrics: store,
 				EventPoll: 50 * time.Millisecond, Logger: zerolog.Nop()})
-			srv := httptest.NewServer(h)
+			// The run starts moving once a client asks for it, so a slow
+			// start of the CLI does not miss its first state.
+			asked := make(chan struct{})
+			var askOnce sync.Once
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/api/v1/runs/") {
+					askOnce.Do(func() { close(asked) })
+				}
+				h.ServeHTTP(w, r)
+			}))
 
 			// The run moves on every 300 ms, as a rollout would write it.
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				select {
+				case <-ctx.Done():
+					return
+				case <-asked:
+				}
 				steps := []func(){
 					func() { finish(ctx, store, run.ID, 0, "web-01", engine.StepOK, "") },
 					func() {
