@@ -241,30 +241,18 @@ func runServe(ctx context.Context, args []string, e env) error {
 	reg := httpapi.NewRegistry(version)
 	notifications := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ripple_notifications_total",
-		Help: "Alert notification delivery attempts by notifier, kind (alert, recovery) and result (sent, failed; withdrawn: a recovery whose alert never went out).",
+		Help: "Alert notifications by notifier, kind (alert, recovery) and result (sent, failed).",
 	}, []string{"notifier", "kind", "result"})
 	reg.MustRegister(notifications)
-	// Each delivery outcome goes back to the monitor runner, which keeps
-	// an undelivered notification pending (and stored) until it is sent.
-	var monitors *engine.MonitorRunner
-	outcomeCtx := context.WithoutCancel(ctx)
 	notifiers := webhooks.NewNotifiers(webhooks.NotifiersOptions{PublicURL: c.publicURL, Logger: log,
 		Record: func(r webhooks.DeliveryRecord) {
 			result := "sent"
-			switch {
-			case r.Withdrawn:
-				result = "withdrawn"
-			case r.Error != "":
+			if r.Error != "" {
 				result = "failed"
 			}
 			notifications.WithLabelValues(r.Notifier, string(r.Notification.Kind), result).Inc()
-			failure := r.Error
-			if r.Withdrawn {
-				failure = ""
-			}
-			monitors.NotificationOutcome(outcomeCtx, r.Notifier, r.Notification, failure)
 		}})
-	monitors = engine.NewMonitorRunner(engine.MonitorRunnerOptions{
+	monitors := engine.NewMonitorRunner(engine.MonitorRunnerOptions{
 		Checker: checker, Secrets: secrets, Logger: log, Notifications: notifiers,
 		Results: engine.StoreResultSink{Metrics: store, States: store},
 	})
@@ -295,7 +283,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	applyDefinitions := func(defs *definitions.Definitions) {
 		applied.Store(defs)
 		if err := notifiers.ApplyConfig(defs, secrets); err != nil {
-			log.Warn().Err(err).Msg("notifiers whose secrets cannot be read: their deliveries fail and are retried until they can")
+			log.Warn().Err(err).Msg("some notifiers were left out")
 		}
 		for _, cred := range defs.Credentials {
 			secrets.protect(cred.PrivateKeyFile)
@@ -309,7 +297,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 				log.Warn().Err(err).Msg("restore monitor states")
 				return
 			}
-			monitors.RestoreStates(ctx, recs)
+			monitors.RestoreStates(recs)
 		}
 	}
 	dopts := engine.DaemonOptions{
