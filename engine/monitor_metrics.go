@@ -11,9 +11,12 @@ type MonitorCollector struct {
 	alerting *prometheus.Desc
 	flapping *prometheus.Desc
 	duration *prometheus.Desc
+	owed     *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*MonitorCollector)(nil)
+
+const undeliveredHelp = "1 while the latest alert or recovery of the monitor and host has not reached the notifier (missing secret, failing endpoint); it is being retried."
 
 // NewMonitorCollector returns a collector over r.
 func NewMonitorCollector(r *MonitorRunner) *MonitorCollector {
@@ -24,6 +27,7 @@ func NewMonitorCollector(r *MonitorRunner) *MonitorCollector {
 		alerting: prometheus.NewDesc("ripple_monitor_alerting", "1 while an alert is open for the monitor and host.", labels, nil),
 		flapping: prometheus.NewDesc("ripple_monitor_flapping", "1 while the monitor is flapping on the host (notifications suppressed).", labels, nil),
 		duration: prometheus.NewDesc("ripple_monitor_check_duration_seconds", "Duration of the latest check per monitor and host.", labels, nil),
+		owed:     prometheus.NewDesc("ripple_monitor_notification_undelivered", undeliveredHelp, []string{"monitor", "host", "notifier"}, nil),
 	}
 }
 
@@ -33,12 +37,16 @@ func (c *MonitorCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.alerting
 	ch <- c.flapping
 	ch <- c.duration
+	ch <- c.owed
 }
 
 // Collect implements prometheus.Collector. Pairs without a result yet are
 // left out rather than reported as OK.
 func (c *MonitorCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.runner.States() {
+		for _, notifier := range s.Pending.notifiers() {
+			ch <- prometheus.MustNewConstMetric(c.owed, prometheus.GaugeValue, 1, s.Monitor, s.Host, notifier)
+		}
 		if s.LastAt.IsZero() {
 			continue
 		}

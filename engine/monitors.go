@@ -23,13 +23,18 @@ type MonitorResult struct {
 	State   AlertState
 }
 
-// ResultSink records monitor results (metrics, state) durably.
+// ResultSink records monitor results (metrics, state) durably. A result
+// with a zero Result.At carries a change of the alert state alone (a
+// delivery outcome, a released hold).
 type ResultSink interface {
 	RecordResult(ctx context.Context, r MonitorResult) error
 }
 
 // NotificationSink delivers notifications to the named notifiers. It must
-// not block on delivery: implementations queue and retry on their own.
+// not block on delivery: implementations queue and retry on their own, and
+// report each outcome to MonitorRunner.NotificationOutcome. A notification
+// replaces an older one for the same (notifier, monitor, host) that has not
+// gone out yet.
 type NotificationSink interface {
 	Notify(ctx context.Context, notifiers []string, n Notification)
 }
@@ -244,6 +249,7 @@ func (r *MonitorRunner) runEntry(ctx context.Context, e *monitorEntry, spec chec
 	}
 	sup := r.suppression(e, res.At)
 	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, sup)
+	r.issue(e, notes)
 	snapshot := e.state
 	e.due = res.At.Add(e.monitor.Interval)
 	if e.due.Before(r.opts.Now()) {
@@ -300,9 +306,13 @@ func (r *MonitorRunner) CheckNow(ctx context.Context, monitor, host string) (Che
 	var notes []Notification
 	if !e.removed {
 		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
+		r.issue(e, notes)
 	}
-	notify := e.monitor.Notify
+	notify, snapshot := e.monitor.Notify, e.state
 	r.mu.Unlock()
+	if len(notes) > 0 {
+		r.saveState(ctx, e.key, snapshot)
+	}
 	r.send(ctx, notify, notes)
 	return res, true
 }
@@ -320,8 +330,10 @@ func (r *MonitorRunner) Hold(hosts []string) {
 // Release ends a Hold and sends the held alerts that still fire.
 func (r *MonitorRunner) Release(ctx context.Context, hosts []string) {
 	type pending struct {
-		notify []string
-		notes  []Notification
+		key      entryKey
+		notify   []string
+		notes    []Notification
+		snapshot AlertState
 	}
 	var out []pending
 	r.mu.Lock()
@@ -336,13 +348,57 @@ func (r *MonitorRunner) Release(ctx context.Context, hosts []string) {
 	for k, e := range r.entries {
 		if released[k.host] {
 			if n := e.state.Release(k.monitor, k.host, now, r.suppression(e, now)); len(n) > 0 {
-				out = append(out, pending{e.monitor.Notify, n})
+				r.issue(e, n)
+				out = append(out, pending{k, e.monitor.Notify, n, e.state})
 			}
 		}
 	}
 	r.mu.Unlock()
 	for _, p := range out {
+		r.saveState(ctx, p.key, p.snapshot)
 		r.send(ctx, p.notify, p.notes)
+	}
+}
+
+// issue makes the last of notes (Observe and Release return at most one)
+// the entry's pending notification, owed to every notifier of its monitor
+// until the sink reports it delivered. Call it with r.mu held.
+func (r *MonitorRunner) issue(e *monitorEntry, notes []Notification) {
+	if len(notes) > 0 {
+		e.state.Pending = newPending(notes[len(notes)-1], e.monitor.Notify)
+	}
+}
+
+// NotificationOutcome records the outcome of one delivery attempt of n to
+// notifier: failure says why it failed (without secrets), "" that it was
+// delivered or that nothing is left to deliver. The pending notification
+// is updated and saved, so that a restart re-sends only what is still
+// owed. Outcomes for anything but the pending notification are ignored.
+func (r *MonitorRunner) NotificationOutcome(ctx context.Context, notifier string, n Notification, failure string) {
+	r.mu.Lock()
+	e, ok := r.entries[entryKey{n.Monitor, n.Host}]
+	if !ok || e.removed {
+		r.mu.Unlock()
+		return
+	}
+	next, changed := e.state.Pending.withOutcome(notifier, n, failure)
+	if !changed {
+		r.mu.Unlock()
+		return
+	}
+	e.state.Pending = next
+	snapshot := e.state
+	r.mu.Unlock()
+	r.saveState(ctx, e.key, snapshot)
+}
+
+// saveState records the alert state of k alone.
+func (r *MonitorRunner) saveState(ctx context.Context, k entryKey, st AlertState) {
+	if r.opts.Results == nil {
+		return
+	}
+	if err := r.opts.Results.RecordResult(ctx, MonitorResult{Monitor: k.monitor, Host: k.host, State: st}); err != nil {
+		r.opts.Logger.Warn().Err(err).Str("monitor", k.monitor).Str("host", k.host).Msg("record alert state")
 	}
 }
 

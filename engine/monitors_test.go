@@ -233,7 +233,7 @@ func TestRestoredFiringAlertIsNotSentAgain(t *testing.T) {
 	notes := &recordedNotes{}
 	r := NewMonitorRunner(MonitorRunnerOptions{Checker: chk, Notifications: notes})
 	r.ApplyConfig(loadMonitors(t, monitorRepo, 20*time.Millisecond))
-	r.RestoreStates([]MonitorRecord{{Monitor: "web-http", Host: "web-01", State: StateCritical, Consecutive: 5, Firing: true, Notified: true}})
+	r.RestoreStates(context.Background(), []MonitorRecord{{Monitor: "web-http", Host: "web-01", State: StateCritical, Consecutive: 5, Firing: true, Notified: true}})
 	startRunner(t, r)
 	eventually(t, "checks", func() bool { return chk.count("web-http/web-01") >= 3 })
 	if n := notes.list(); len(n) != 0 {

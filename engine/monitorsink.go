@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 )
 
 // StoreResultSink records monitor results in the store: every metric as a
@@ -30,17 +31,30 @@ func (s StoreResultSink) RecordResult(ctx context.Context, r MonitorResult) erro
 		errs = append(errs, s.States.SaveMonitorState(ctx, MonitorRecord{
 			Monitor: r.Monitor, Host: r.Host, State: st.State, Since: st.Since, Consecutive: st.Consecutive,
 			Firing: st.Firing, Notified: st.Notified, LastOutput: st.LastOutput, LastAt: st.LastAt,
+			Pending: st.Pending,
 		}))
 	}
 	return errors.Join(errs...)
 }
 
 // RestoreStates seeds the alert state of (monitor, host) pairs from stored
-// records after a restart. Call it after ApplyConfig; records of pairs that
-// no longer exist are ignored.
-func (r *MonitorRunner) RestoreStates(recs []MonitorRecord) {
+// records after a restart, and hands notifications still owed to a
+// notifier of the monitor to the sink again. Call it after ApplyConfig
+// (and after the sink's own configuration); records of pairs that no
+// longer exist are ignored.
+func (r *MonitorRunner) RestoreStates(ctx context.Context, recs []MonitorRecord) {
+	type owed struct {
+		notifiers []string
+		n         Notification
+	}
+	var resend []owed
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer func() {
+		r.mu.Unlock()
+		for _, o := range resend {
+			r.send(ctx, o.notifiers, []Notification{o.n})
+		}
+	}()
 	for _, rec := range recs {
 		e, ok := r.entries[entryKey{rec.Monitor, rec.Host}]
 		if !ok || e.state.seen {
@@ -49,6 +63,21 @@ func (r *MonitorRunner) RestoreStates(recs []MonitorRecord) {
 		e.state = AlertState{
 			State: rec.State, Since: rec.Since, Consecutive: rec.Consecutive, Firing: rec.Firing,
 			Notified: rec.Notified, LastOutput: rec.LastOutput, LastAt: rec.LastAt, seen: true,
+		}
+		if p := rec.Pending; p != nil {
+			// Only notifiers the monitor still notifies are owed anything.
+			var names []string
+			for _, name := range p.notifiers() {
+				if slices.Contains(e.monitor.Notify, name) {
+					names = append(names, name)
+				}
+			}
+			if e.state.Pending = newPending(p.Notification, names); e.state.Pending != nil {
+				for _, name := range names {
+					e.state.Pending.Undelivered[name] = p.Undelivered[name]
+				}
+				resend = append(resend, owed{names, p.Notification})
+			}
 		}
 	}
 }

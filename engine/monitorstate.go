@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // Flap detection follows Nagios: the last flapHistory results, a state change
 // between two neighbours weighs from 0.8 (oldest) to 1.2 (newest), and the
@@ -34,6 +37,75 @@ type Notification struct {
 	At       time.Time
 }
 
+// PendingNotification is the latest notification of a (monitor, host)
+// while some of its notifiers have not received it. It is never modified
+// once made: a delivery outcome replaces it, so a copy of an AlertState can
+// be read while the runner goes on.
+type PendingNotification struct {
+	Notification
+	// Undelivered maps each notifier still owed the notification to why
+	// its last attempt failed; "" before the first attempt.
+	Undelivered map[string]string
+}
+
+// newPending is n owed to every one of notifiers, or nil when there are
+// none.
+func newPending(n Notification, notifiers []string) *PendingNotification {
+	if len(notifiers) == 0 {
+		return nil
+	}
+	p := &PendingNotification{Notification: n, Undelivered: make(map[string]string, len(notifiers))}
+	for _, name := range notifiers {
+		p.Undelivered[name] = ""
+	}
+	return p
+}
+
+// same reports whether n is the notification p is about.
+func (p *PendingNotification) same(n Notification) bool {
+	return p != nil && p.Kind == n.Kind && p.Monitor == n.Monitor && p.Host == n.Host && p.At.Equal(n.At)
+}
+
+// withOutcome returns p after one delivery attempt to notifier: without
+// the notifier when failure is empty (delivered, or nothing left to
+// deliver), else with failure as its reason; nil once no notifier is owed
+// anything. changed is false when notifier was not owed n.
+func (p *PendingNotification) withOutcome(notifier string, n Notification, failure string) (next *PendingNotification, changed bool) {
+	if !p.same(n) {
+		return p, false
+	}
+	old, ok := p.Undelivered[notifier]
+	if !ok || (failure != "" && old == failure) {
+		return p, false
+	}
+	q := &PendingNotification{Notification: p.Notification, Undelivered: make(map[string]string, len(p.Undelivered))}
+	for k, v := range p.Undelivered {
+		q.Undelivered[k] = v
+	}
+	if failure == "" {
+		delete(q.Undelivered, notifier)
+	} else {
+		q.Undelivered[notifier] = failure
+	}
+	if len(q.Undelivered) == 0 {
+		return nil, true
+	}
+	return q, true
+}
+
+// notifiers lists the notifiers p is still owed to, sorted.
+func (p *PendingNotification) notifiers() []string {
+	if p == nil {
+		return nil
+	}
+	out := make([]string, 0, len(p.Undelivered))
+	for k := range p.Undelivered {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Suppression tells Observe why notifications must not go out now. The
 // state machine keeps evaluating; what is suppressed is sent (or dropped, if
 // it no longer applies) once the suppression ends.
@@ -46,11 +118,15 @@ type Suppression struct {
 // is a fresh state with no history; a result must be observed before
 // anything is reported. It is not safe for concurrent use.
 type AlertState struct {
-	State        CheckState
-	Since        time.Time
-	Consecutive  int // consecutive non-OK results
-	Firing       bool
-	Notified     bool // an alert went out and no recovery yet
+	State       CheckState
+	Since       time.Time
+	Consecutive int // consecutive non-OK results
+	Firing      bool
+	Notified    bool // an alert was issued and no recovery yet
+	// Pending is the latest alert or recovery while a notifier has not
+	// received it (its secret is missing, its endpoint fails); nil when
+	// every notifier has it. It survives a restart.
+	Pending      *PendingNotification
 	Flapping     bool
 	FlapPercent  float64
 	LastOutput   string

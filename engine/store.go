@@ -178,6 +178,9 @@ type MonitorRecord struct {
 	Notified    bool
 	LastOutput  string
 	LastAt      time.Time
+	// Pending is a notification some notifier has not received yet; nil
+	// when there is none.
+	Pending *PendingNotification
 }
 
 // MonitorStateStore keeps the latest MonitorRecord per (monitor, host).

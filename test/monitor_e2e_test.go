@@ -191,6 +191,9 @@ type monEnv struct {
 	svc   *monService
 	hook  *monReceiver
 
+	// serveArgs are added to the serve command line.
+	serveArgs []string
+
 	cmd    *exec.Cmd
 	done   chan error
 	client *http.Client
@@ -240,7 +243,7 @@ func (e *monEnv) start() {
 	}
 	e.addr = l.Addr().String()
 	l.Close()
-	logf, err := os.Create(filepath.Join(e.dir, "serve.log"))
+	logf, err := os.OpenFile(filepath.Join(e.dir, "serve.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -248,6 +251,7 @@ func (e *monEnv) start() {
 		"--repo", e.repo, "--data", e.data, "--listen", e.addr, "--poll", "1s",
 		"--api-tokens-file", filepath.Join(e.dir, "tokens"),
 		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
+	e.cmd.Args = append(e.cmd.Args, e.serveArgs...)
 	e.cmd.Stdout, e.cmd.Stderr = logf, logf
 	e.cmd.Env = append(os.Environ(), "HOME="+e.dir, monHookEnv+"="+e.hook.url)
 	if err := e.cmd.Start(); err != nil {

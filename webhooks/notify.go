@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,42 +28,50 @@ type NotifiersOptions struct {
 	SMTP       SMTPDialer   // default: net/smtp with STARTTLS
 	PublicURL  string       // base of links to monitor pages
 	Logger     zerolog.Logger
-	// Attempts per notification before it is recorded as failed; default 5.
-	Attempts int
-	// Backoff is the first retry delay, doubled each attempt; default 2s.
+	// Backoff is the wait after the first failed attempt, doubled after
+	// each further one up to MaxBackoff; default 2s.
 	Backoff time.Duration
-	// Record, when set, is told the outcome of every delivery.
+	// MaxBackoff caps the wait between attempts; default 5m.
+	MaxBackoff time.Duration
+	// Record, when set, is told the outcome of every attempt (and of
+	// every withdrawn recovery). It runs in the delivery goroutine.
 	Record func(DeliveryRecord)
-	// QueueSize bounds notifications waiting for delivery; default 1024.
-	QueueSize int
 }
 
-// DeliveryRecord is the outcome of delivering one notification to one
-// notifier.
+// DeliveryRecord is the outcome of one attempt to deliver a notification
+// to a notifier.
 type DeliveryRecord struct {
 	Notifier     string
 	Notification engine.Notification
-	Attempts     int
-	Error        string // empty on success
-	At           time.Time
+	Attempts     int    // attempts so far for this notification, this one included
+	Error        string // why this attempt failed, without secrets; empty on success
+	// Withdrawn marks a recovery that is not sent, with no attempt made,
+	// because the alert it resolves never reached the notifier.
+	Withdrawn bool
+	// Final is set when no attempt follows: delivered, withdrawn, or the
+	// notifier is gone from the applied commit. A failed attempt that is
+	// not final is retried with backoff.
+	Final bool
+	At    time.Time
 }
 
 // Notifiers delivers monitor notifications through the notifier blocks of
 // the applied commit: webhook (JSON), slack (incoming webhook) and email.
-// Notify only queues; Run owns the single delivery goroutine, which retries
-// each delivery with exponential backoff.
+// Notify only queues; Run owns the single delivery goroutine. A delivery
+// that fails, because the endpoint fails or because the notifier's secret
+// cannot be read, is retried with exponential backoff until it goes
+// through or a newer notification for the same (notifier, monitor, host)
+// replaces it. Secrets are resolved at each attempt, so a secret that
+// appears later is used without a reload.
 type Notifiers struct {
-	opts  NotifiersOptions
-	queue chan delivery
+	opts NotifiersOptions
+	wake chan struct{}
 
 	mu      sync.Mutex
-	targets map[string]notifierTarget
+	defs    *definitions.Definitions
+	secrets definitions.SecretSource
+	pending map[deliveryKey]*pendingDelivery
 	recent  []DeliveryRecord
-}
-
-type delivery struct {
-	notifier string
-	n        engine.Notification
 }
 
 // notifierTarget is a notifier with its secrets resolved.
@@ -72,6 +81,9 @@ type notifierTarget struct {
 	password string
 }
 
+// errNoNotifier is a delivery to a notifier the applied commit lacks.
+var errNoNotifier = errors.New("no such notifier in the applied commit")
+
 // NewNotifiers returns a Notifiers with no notifier; ApplyConfig loads them.
 func NewNotifiers(opts NotifiersOptions) *Notifiers {
 	if opts.HTTPClient == nil {
@@ -80,47 +92,34 @@ func NewNotifiers(opts NotifiersOptions) *Notifiers {
 	if opts.SMTP == nil {
 		opts.SMTP = starttlsDialer{}
 	}
-	if opts.Attempts <= 0 {
-		opts.Attempts = 5
-	}
 	if opts.Backoff <= 0 {
 		opts.Backoff = 2 * time.Second
 	}
-	if opts.QueueSize <= 0 {
-		opts.QueueSize = 1024
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
 	}
-	return &Notifiers{opts: opts, queue: make(chan delivery, opts.QueueSize), targets: map[string]notifierTarget{}}
+	return &Notifiers{opts: opts, wake: make(chan struct{}, 1), pending: map[deliveryKey]*pendingDelivery{}}
 }
 
-// ApplyConfig resolves the notifiers of an applied commit. A notifier whose
-// secret cannot be resolved is left out and reported in the returned error;
-// the others are applied.
+// ApplyConfig uses the notifiers of an applied commit from now on, and
+// retries waiting deliveries at once with them. A notifier whose secret
+// cannot be resolved now is reported in the returned error; its
+// deliveries fail, and are retried, until the secret can be read.
 func (s *Notifiers) ApplyConfig(defs *definitions.Definitions, src definitions.SecretSource) error {
-	targets := map[string]notifierTarget{}
 	var problems []string
-	for name, n := range defs.Notifiers {
-		t := notifierTarget{def: n}
-		if n.URL != nil {
-			v, diags := defs.ResolveSecret(n.URL, src)
-			if diags.HasErrors() {
-				problems = append(problems, fmt.Sprintf("notifier %s: url: %s", name, diags.Error()))
-				continue
-			}
-			t.url = v
+	for name := range defs.Notifiers {
+		if _, err := resolveNotifier(defs, src, name); err != nil {
+			problems = append(problems, err.Error())
 		}
-		if n.Password != nil {
-			v, diags := defs.ResolveSecret(n.Password, src)
-			if diags.HasErrors() {
-				problems = append(problems, fmt.Sprintf("notifier %s: password: %s", name, diags.Error()))
-				continue
-			}
-			t.password = v
-		}
-		targets[name] = t
 	}
 	s.mu.Lock()
-	s.targets = targets
+	s.defs, s.secrets = defs, src
+	now := time.Now()
+	for _, p := range s.pending {
+		p.next = now
+	}
 	s.mu.Unlock()
+	s.signal()
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return fmt.Errorf("%s", strings.Join(problems, "; "))
@@ -128,28 +127,32 @@ func (s *Notifiers) ApplyConfig(defs *definitions.Definitions, src definitions.S
 	return nil
 }
 
-// Notify queues n for each named notifier. When the queue is full the
-// notification is recorded as dropped rather than blocking the monitors.
-func (s *Notifiers) Notify(_ context.Context, notifiers []string, n engine.Notification) {
-	for _, name := range notifiers {
-		select {
-		case s.queue <- delivery{notifier: name, n: n}:
-		default:
-			s.record(DeliveryRecord{Notifier: name, Notification: n, Error: "queue full: notification dropped", At: time.Now()})
-		}
+// resolveNotifier resolves the secrets of notifier name. Errors name the
+// notifier and the secret's reference, never its value.
+func resolveNotifier(defs *definitions.Definitions, src definitions.SecretSource, name string) (notifierTarget, error) {
+	var n *definitions.Notifier
+	if defs != nil {
+		n = defs.Notifiers[name]
 	}
-}
-
-// Run delivers queued notifications until ctx ends.
-func (s *Notifiers) Run(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case d := <-s.queue:
-			s.deliver(ctx, d)
-		}
+	if n == nil {
+		return notifierTarget{}, errNoNotifier
 	}
+	t := notifierTarget{def: n}
+	if n.URL != nil {
+		v, diags := defs.ResolveSecret(n.URL, src)
+		if diags.HasErrors() {
+			return t, fmt.Errorf("notifier %s: url: %s", name, diags.Error())
+		}
+		t.url = v
+	}
+	if n.Password != nil {
+		v, diags := defs.ResolveSecret(n.Password, src)
+		if diags.HasErrors() {
+			return t, fmt.Errorf("notifier %s: password: %s", name, diags.Error())
+		}
+		t.password = v
+	}
+	return t, nil
 }
 
 // Recent returns the latest delivery records, newest last.
@@ -159,50 +162,17 @@ func (s *Notifiers) Recent() []DeliveryRecord {
 	return append([]DeliveryRecord(nil), s.recent...)
 }
 
-func (s *Notifiers) deliver(ctx context.Context, d delivery) {
-	s.mu.Lock()
-	t, ok := s.targets[d.notifier]
-	s.mu.Unlock()
-	rec := DeliveryRecord{Notifier: d.notifier, Notification: d.n}
-	if !ok {
-		rec.Error = "no such notifier in the applied commit"
-		rec.At = time.Now()
-		s.record(rec)
-		return
-	}
-	wait := s.opts.Backoff
-	for rec.Attempts < s.opts.Attempts {
-		rec.Attempts++
-		err := s.send(ctx, t, d.n)
-		if err == nil {
-			rec.Error = ""
-			break
-		}
-		rec.Error = redact(err.Error(), t.url, t.password)
-		if rec.Attempts == s.opts.Attempts {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			rec.Error += " (shutting down)"
-			rec.At = time.Now()
-			s.record(rec)
-			return
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-	rec.At = time.Now()
-	s.record(rec)
-}
-
 func (s *Notifiers) record(rec DeliveryRecord) {
 	ev := s.opts.Logger.Info()
-	if rec.Error != "" {
+	switch {
+	case rec.Error != "" && rec.Final:
+		ev = s.opts.Logger.Error().Str("error", rec.Error)
+	case rec.Error != "":
 		ev = s.opts.Logger.Warn().Str("error", rec.Error)
 	}
 	ev.Str("notifier", rec.Notifier).Str("monitor", rec.Notification.Monitor).Str("host", rec.Notification.Host).
-		Str("kind", string(rec.Notification.Kind)).Int("attempts", rec.Attempts).Msg("notification")
+		Str("kind", string(rec.Notification.Kind)).Int("attempts", rec.Attempts).Bool("final", rec.Final).
+		Bool("withdrawn", rec.Withdrawn).Msg("notification")
 	s.mu.Lock()
 	s.recent = append(s.recent, rec)
 	if len(s.recent) > 500 {

@@ -98,9 +98,12 @@ func TestWebhookNotifierPostsJSONAndRetries(t *testing.T) {
 		p.Value == nil || *p.Value != 97.5 || p.Since != "2026-11-29T01:02:03Z" || p.URL != "http://ripple.test/monitors/disk-root" {
 		t.Errorf("payload = %+v", p)
 	}
-	recs := waitRecords(t, n, 1)
-	if recs[0].Attempts != 2 || recs[0].Error != "" {
-		t.Errorf("record = %+v, want success on attempt 2", recs[0])
+	recs := waitRecords(t, n, 2)
+	if recs[0].Attempts != 1 || recs[0].Error == "" || recs[0].Final {
+		t.Errorf("first record = %+v, want a failed attempt 1 to be retried", recs[0])
+	}
+	if recs[1].Attempts != 2 || recs[1].Error != "" || !recs[1].Final {
+		t.Errorf("second record = %+v, want success on attempt 2", recs[1])
 	}
 }
 
@@ -112,20 +115,140 @@ func TestFailedDeliveryIsRecordedWithoutSecret(t *testing.T) {
 	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
 		"chat": {Name: "chat", Type: "slack", URL: envSecret(t, "SLACK_URL")},
 	}}
-	n := NewNotifiers(NotifiersOptions{Attempts: 3, Backoff: time.Millisecond})
+	n := NewNotifiers(NotifiersOptions{Backoff: time.Millisecond})
 	secretURL := "http://127.0.0.1:1/services/T000/B000/XXXXSECRET"
 	if err := n.ApplyConfig(defs, staticEnv{"SLACK_URL": secretURL}); err != nil {
 		t.Fatal(err)
 	}
 	runNotifiers(t, n)
 	n.Notify(context.Background(), []string{"chat"}, notification())
-	rec := waitRecords(t, n, 1)[0]
-	if rec.Attempts != 3 || rec.Error == "" {
-		t.Fatalf("record = %+v, want 3 failed attempts", rec)
+	for i, rec := range waitRecords(t, n, 3)[:3] {
+		if rec.Attempts != i+1 || rec.Error == "" || rec.Final {
+			t.Errorf("record %d = %+v, want failed attempt %d, to be retried", i, rec, i+1)
+		}
+		if strings.Contains(rec.Error, "XXXXSECRET") {
+			t.Fatalf("delivery error leaks the webhook url: %s", rec.Error)
+		}
 	}
-	if strings.Contains(rec.Error, "XXXXSECRET") {
-		t.Fatalf("delivery error leaks the webhook url: %s", rec.Error)
+}
+
+// lockedEnv is a SecretSource whose variables a test can change while the
+// delivery goroutine reads them.
+type lockedEnv struct {
+	mu   sync.Mutex
+	vars map[string]string
+}
+
+func (e *lockedEnv) Env(name string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.vars[name]
+	return v, ok
+}
+func (e *lockedEnv) ReadFile(string) ([]byte, error) { return nil, io.EOF }
+func (e *lockedEnv) set(name, v string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.vars[name] = v
+}
+
+// hookServer counts the notifications it receives.
+func hookServer(t *testing.T) (*httptest.Server, func() []webhookPayload) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []webhookPayload
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p webhookPayload
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []webhookPayload {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]webhookPayload(nil), got...)
 	}
+}
+
+func TestMissingSecretIsAFailedDeliveryRetriedUntilTheSecretAppears(t *testing.T) {
+	srv, received := hookServer(t)
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"chat": {Name: "chat", Type: "slack", URL: envSecret(t, "SLACK_URL")},
+	}}
+	env := &lockedEnv{vars: map[string]string{}}
+	n := NewNotifiers(NotifiersOptions{Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	if err := n.ApplyConfig(defs, env); err == nil {
+		t.Fatal("ApplyConfig with the secret missing: no error")
+	}
+	runNotifiers(t, n)
+	n.Notify(context.Background(), []string{"chat"}, notification())
+	recs := waitRecords(t, n, 2)
+	for _, rec := range recs {
+		if rec.Error == "" || rec.Final || !strings.Contains(rec.Error, "notifier chat") || !strings.Contains(rec.Error, "SLACK_URL") {
+			t.Fatalf("record %+v, want a failed attempt naming the notifier and the missing variable, to be retried", rec)
+		}
+	}
+	if len(received()) != 0 {
+		t.Fatal("delivered without a URL")
+	}
+	env.set("SLACK_URL", srv.URL+"/T000/SECRET")
+	waitReceived(t, received, 1)
+	time.Sleep(50 * time.Millisecond)
+	recs = n.Recent()
+	last := recs[len(recs)-1]
+	if last.Error != "" || !last.Final || len(received()) != 1 {
+		t.Fatalf("last record %+v, deliveries %d: want one final success", last, len(received()))
+	}
+}
+
+func TestRecoveryOfAnUndeliveredAlertIsWithdrawn(t *testing.T) {
+	srv, received := hookServer(t)
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"ops": {Name: "ops", Type: "webhook", URL: envSecret(t, "OPS_URL")},
+	}}
+	env := &lockedEnv{vars: map[string]string{}}
+	n := NewNotifiers(NotifiersOptions{Backoff: time.Hour})
+	_ = n.ApplyConfig(defs, env)
+	runNotifiers(t, n)
+	alert := notification()
+	n.Notify(context.Background(), []string{"ops"}, alert)
+	waitRecords(t, n, 1) // the failed first attempt; the next is an hour away
+	rec := alert
+	rec.Kind, rec.State, rec.At = engine.NotifyRecovery, engine.StateOK, alert.At.Add(time.Minute)
+	n.Notify(context.Background(), []string{"ops"}, rec)
+	recs := waitRecords(t, n, 2)
+	if w := recs[1]; !w.Withdrawn || !w.Final || w.Notification.Kind != engine.NotifyRecovery {
+		t.Fatalf("record %+v, want the recovery withdrawn", w)
+	}
+	// Nothing is left to deliver, even once the secret is there.
+	env.set("OPS_URL", srv.URL)
+	_ = n.ApplyConfig(defs, env)
+	time.Sleep(100 * time.Millisecond)
+	if got := received(); len(got) != 0 {
+		t.Fatalf("delivered %+v after the alert was withdrawn", got)
+	}
+
+	// A recovery of an alert that went out is delivered.
+	n.Notify(context.Background(), []string{"ops"}, alert)
+	waitReceived(t, received, 1)
+	n.Notify(context.Background(), []string{"ops"}, rec)
+	if got := waitReceived(t, received, 2); got[0].Kind != "alert" || got[1].Kind != "recovery" {
+		t.Fatalf("deliveries %+v, want the alert then its recovery", got)
+	}
+}
+
+func waitReceived(t *testing.T, received func() []webhookPayload, want int) []webhookPayload {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(received()) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %d deliveries; have %+v", want, received())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return received()
 }
 
 func TestSlackMessageFormat(t *testing.T) {

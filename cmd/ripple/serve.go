@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -241,26 +240,35 @@ func runServe(ctx context.Context, args []string, e env) error {
 	reg := httpapi.NewRegistry(version)
 	notifications := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ripple_notifications_total",
-		Help: "Alert notifications by notifier, kind (alert, recovery) and result (sent, failed).",
+		Help: "Alert notification delivery attempts by notifier, kind (alert, recovery) and result (sent, failed; withdrawn: a recovery whose alert never went out).",
 	}, []string{"notifier", "kind", "result"})
 	reg.MustRegister(notifications)
+	// Each delivery outcome goes back to the monitor runner, which keeps
+	// an undelivered notification pending (and stored) until it is sent.
+	var monitors *engine.MonitorRunner
+	outcomeCtx := context.WithoutCancel(ctx)
 	notifiers := webhooks.NewNotifiers(webhooks.NotifiersOptions{PublicURL: c.publicURL, Logger: log,
 		Record: func(r webhooks.DeliveryRecord) {
 			result := "sent"
-			if r.Error != "" {
+			switch {
+			case r.Withdrawn:
+				result = "withdrawn"
+			case r.Error != "":
 				result = "failed"
 			}
 			notifications.WithLabelValues(r.Notifier, string(r.Notification.Kind), result).Inc()
+			failure := r.Error
+			if r.Withdrawn {
+				failure = ""
+			}
+			monitors.NotificationOutcome(outcomeCtx, r.Notifier, r.Notification, failure)
 		}})
-	monitors := engine.NewMonitorRunner(engine.MonitorRunnerOptions{
+	monitors = engine.NewMonitorRunner(engine.MonitorRunnerOptions{
 		Checker: checker, Secrets: secrets, Logger: log, Notifications: notifiers,
 		Results: engine.StoreResultSink{Metrics: store, States: store},
 	})
 	reg.MustRegister(engine.NewMonitorCollector(monitors))
 	holds := &waveHolds{store: store, monitors: monitors, held: map[int64][]string{}}
-	// Runs waiting for a maintenance window follow the window of the last
-	// applied commit, so moving a window in Git moves the waiting runs.
-	var applied atomic.Pointer[definitions.Definitions]
 	rollout := engine.NewRollout(engine.RolloutOptions{
 		// Gates read fresh results through the monitor runner, so a wave's
 		// failing host is also CRITICAL in its monitor (alerts held).
@@ -269,9 +277,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 			holds.Report(ev)
 			notifyOutbox()
 		}),
-		Logger:     log,
-		RunURL:     func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
-		WindowDefs: applied.Load,
+		Logger: log,
+		RunURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
 	})
 	// The scheduler starts its runs through the daemon, so it is made
 	// after it; the hook runs only once the daemon runs.
@@ -281,9 +288,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// store the first time, and schedules.
 	restored := false
 	applyDefinitions := func(defs *definitions.Definitions) {
-		applied.Store(defs)
 		if err := notifiers.ApplyConfig(defs, secrets); err != nil {
-			log.Warn().Err(err).Msg("some notifiers were left out")
+			log.Warn().Err(err).Msg("notifiers whose secrets cannot be read: their deliveries fail and are retried until they can")
 		}
 		for _, cred := range defs.Credentials {
 			secrets.protect(cred.PrivateKeyFile)
@@ -297,7 +303,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 				log.Warn().Err(err).Msg("restore monitor states")
 				return
 			}
-			monitors.RestoreStates(recs)
+			monitors.RestoreStates(ctx, recs)
 		}
 	}
 	dopts := engine.DaemonOptions{

@@ -46,6 +46,25 @@ type MonitorHost struct {
 	Held        bool      `json:"held"`  // the host is in an active rollout wave
 	LastOutput  string    `json:"last_output,omitempty"`
 	LastAt      time.Time `json:"last_at,omitzero"`
+	// Undelivered is the latest alert or recovery while a notifier has
+	// not received it; it is being retried.
+	Undelivered *UndeliveredNotification `json:"undelivered,omitempty"`
+}
+
+// UndeliveredNotification is a notification some notifiers still owe.
+type UndeliveredNotification struct {
+	Kind string    `json:"kind"` // alert or recovery
+	At   time.Time `json:"at"`
+	// Notifiers maps each notifier that has not received it to why its
+	// last attempt failed ("" before the first attempt).
+	Notifiers map[string]string `json:"notifiers"`
+}
+
+func undelivered(p *engine.PendingNotification) *UndeliveredNotification {
+	if p == nil {
+		return nil
+	}
+	return &UndeliveredNotification{Kind: string(p.Kind), At: p.At, Notifiers: maps.Clone(p.Undelivered)}
 }
 
 // Monitor is a monitor at the applied commit with its state per host.
@@ -152,6 +171,7 @@ func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]Mon
 				Monitor: s.Monitor, Host: s.Host, State: state, Since: s.Since,
 				Consecutive: s.Consecutive, Firing: s.Firing, Flapping: s.Flapping, FlapPercent: s.FlapPercent,
 				Muted: s.Muted, Held: s.Held, LastOutput: s.LastOutput, LastAt: s.LastAt,
+				Undelivered: undelivered(s.Pending),
 			})
 		}
 		return out, nil
@@ -168,6 +188,7 @@ func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]Mon
 		out = append(out, MonitorHost{
 			Monitor: r.Monitor, Host: r.Host, State: r.State.String(), Since: r.Since,
 			Consecutive: r.Consecutive, Firing: r.Firing, LastOutput: r.LastOutput, LastAt: r.LastAt,
+			Undelivered: undelivered(r.Pending),
 		})
 	}
 	return out, nil

@@ -3,21 +3,27 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/ripple-ops/ripple/engine"
 )
 
 // SaveMonitorState replaces the record of (m.Monitor, m.Host).
 func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	pending, err := encodePending(m.Pending)
+	if err != nil {
+		return fmt.Errorf("save state of monitor %s on %s: %w", m.Monitor, m.Host, err)
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO monitor_state (monitor, host, state, since, consecutive,
-				firing, notified, last_output, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				firing, notified, last_output, last_at, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (monitor, host) DO UPDATE SET state = excluded.state, since = excluded.since,
 				consecutive = excluded.consecutive, firing = excluded.firing, notified = excluded.notified,
-				last_output = excluded.last_output, last_at = excluded.last_at`,
+				last_output = excluded.last_output, last_at = excluded.last_at, pending = excluded.pending`,
 			m.Monitor, m.Host, int(m.State), nanos(m.Since), m.Consecutive, boolInt(m.Firing), boolInt(m.Notified),
-			m.LastOutput, nanos(m.LastAt))
+			m.LastOutput, nanos(m.LastAt), pending)
 		return err
 	})
 	if err != nil {
@@ -29,7 +35,7 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 // MonitorStates lists every saved record, by monitor then host.
 func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT monitor, host, state, since, consecutive, firing, notified,
-		last_output, last_at FROM monitor_state ORDER BY monitor, host`)
+		last_output, last_at, pending FROM monitor_state ORDER BY monitor, host`)
 	if err != nil {
 		return nil, fmt.Errorf("monitor states: %w", err)
 	}
@@ -41,11 +47,17 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 			state            int
 			since, lastAt    int64
 			firing, notified int
+			pending          string
 		)
 		if err := rows.Scan(&m.Monitor, &m.Host, &state, &since, &m.Consecutive, &firing, &notified,
-			&m.LastOutput, &lastAt); err != nil {
+			&m.LastOutput, &lastAt, &pending); err != nil {
 			return nil, fmt.Errorf("monitor states: %w", err)
 		}
+		p, err := decodePending(m.Monitor, m.Host, pending)
+		if err != nil {
+			return nil, fmt.Errorf("monitor states: %s on %s: %w", m.Monitor, m.Host, err)
+		}
+		m.Pending = p
 		m.State = engine.CheckState(state)
 		m.Since, m.LastAt = fromNanos(since), fromNanos(lastAt)
 		m.Firing, m.Notified = firing != 0, notified != 0
@@ -55,4 +67,52 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 		return nil, fmt.Errorf("monitor states: %w", err)
 	}
 	return out, nil
+}
+
+// pendingJSON is how a pending notification is stored; monitor and host
+// are the row's.
+type pendingJSON struct {
+	Kind        string            `json:"kind"`
+	State       int               `json:"state"`
+	Previous    int               `json:"previous"`
+	Value       *float64          `json:"value,omitempty"`
+	Message     string            `json:"message"`
+	Since       time.Time         `json:"since"`
+	At          time.Time         `json:"at"`
+	Undelivered map[string]string `json:"undelivered"`
+}
+
+func encodePending(p *engine.PendingNotification) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(pendingJSON{
+		Kind: string(p.Kind), State: int(p.State), Previous: int(p.Previous), Value: p.Value,
+		Message: p.Message, Since: p.Since, At: p.At, Undelivered: p.Undelivered,
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode pending notification: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodePending(monitor, host, s string) (*engine.PendingNotification, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var j pendingJSON
+	if err := json.Unmarshal([]byte(s), &j); err != nil {
+		return nil, fmt.Errorf("decode pending notification: %w", err)
+	}
+	if len(j.Undelivered) == 0 {
+		return nil, nil
+	}
+	return &engine.PendingNotification{
+		Notification: engine.Notification{
+			Kind: engine.NotificationKind(j.Kind), Monitor: monitor, Host: host,
+			State: engine.CheckState(j.State), Previous: engine.CheckState(j.Previous), Value: j.Value,
+			Message: j.Message, Since: j.Since, At: j.At,
+		},
+		Undelivered: j.Undelivered,
+	}, nil
 }

@@ -17,7 +17,12 @@ func TestMonitorStates(t *testing.T) {
 	recs := []engine.MonitorRecord{
 		{Monitor: "http", Host: "b", State: engine.StateCritical, Since: at, Consecutive: 3, Firing: true, Notified: true,
 			LastOutput: "connection refused", LastAt: at.Add(time.Minute)},
-		{Monitor: "disk", Host: "a", State: engine.StateOK, LastAt: at},
+		{Monitor: "disk", Host: "a", State: engine.StateCritical, Since: at, Firing: true, Notified: true, LastAt: at,
+			Pending: &engine.PendingNotification{
+				Notification: engine.Notification{Kind: engine.NotifyAlert, Monitor: "disk", Host: "a", State: engine.StateCritical,
+					Message: "DISK CRITICAL", Since: at, At: at.Add(time.Second)},
+				Undelivered: map[string]string{"chat": "notifier chat: url: no such file", "pager": ""},
+			}},
 		{Monitor: "http", Host: "a", State: engine.StateWarning, Since: at, Consecutive: 1, LastOutput: "slow"},
 		// Replaces the first record.
 		{Monitor: "http", Host: "b", State: engine.StateOK, Since: at.Add(2 * time.Minute), LastOutput: "200 OK",
