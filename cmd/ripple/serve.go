@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -269,6 +270,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	})
 	reg.MustRegister(engine.NewMonitorCollector(monitors))
 	holds := &waveHolds{store: store, monitors: monitors, held: map[int64][]string{}}
+	// Runs waiting for a maintenance window follow the window of the last
+	// applied commit, so moving a window in Git moves the waiting runs.
+	var applied atomic.Pointer[definitions.Definitions]
 	rollout := engine.NewRollout(engine.RolloutOptions{
 		// Gates read fresh results through the monitor runner, so a wave's
 		// failing host is also CRITICAL in its monitor (alerts held).
@@ -277,8 +281,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 			holds.Report(ev)
 			notifyOutbox()
 		}),
-		Logger: log,
-		RunURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
+		Logger:     log,
+		RunURL:     func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
+		WindowDefs: applied.Load,
 	})
 	// The scheduler starts its runs through the daemon, so it is made
 	// after it; the hook runs only once the daemon runs.
@@ -288,6 +293,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// store the first time, and schedules.
 	restored := false
 	applyDefinitions := func(defs *definitions.Definitions) {
+		applied.Store(defs)
 		if err := notifiers.ApplyConfig(defs, secrets); err != nil {
 			log.Warn().Err(err).Msg("notifiers whose secrets cannot be read: their deliveries fail and are retried until they can")
 		}
