@@ -43,7 +43,7 @@ func run(runs int, ripple string) error {
 	if ripple == "" {
 		ripple = filepath.Join(work, "ripple")
 		if out, err := exec.Command("go", "build", "-o", ripple, "./cmd/ripple").CombinedOutput(); err != nil {
-			return fmt.Errorf("build: %v\n%s", err, out)
+			return fmt.Errorf("build: %w\n%s", err, out)
 		}
 	}
 
@@ -107,7 +107,7 @@ func measure(ripple string, args []string) (sample, error) {
 	out, err := cmd.Output()
 	wall := time.Since(start)
 	if err != nil {
-		return sample{}, fmt.Errorf("ripple %v: %v\n%s", args, err, out)
+		return sample{}, fmt.Errorf("ripple %v: %w\n%s", args, err, out)
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
@@ -131,7 +131,7 @@ func git(dir string, args ...string) error {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("git %v: %v\n%s", args, err, out)
+		return fmt.Errorf("git %v: %w\n%s", args, err, out)
 	}
 	return nil
 }
