@@ -4,19 +4,21 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/ripple-ops/ripple/engine"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
 // runMonitors is `ripple monitors`: every monitor's state on each host.
 func runMonitors(ctx context.Context, args []string, e env) error {
 	var problems bool
-	return clientRun(args, e, "monitors", "usage: ripple monitors [MONITOR] [--problems] [--json]\n\nLists the state of every monitor on each of its hosts: state, since when,\nand flags (alerting, flapping, silenced by a window, held by a rollout wave).", 0, 1,
+	return clientRun(args, e, "monitors", "usage: ripple monitors [MONITOR] [--problems] [--json]\n\nLists the state of every monitor on each of its hosts: state, since when,\nand flags (alerting, flapping, silenced by a window, held by a rollout wave,\nundelivered: a notifier has not received the latest alert or recovery yet).", 0, 1,
 		func(fs *flag.FlagSet) {
-			fs.BoolVar(&problems, "problems", false, "only (monitor, host) pairs that are not OK")
+			fs.BoolVar(&problems, "problems", false, "only (monitor, host) pairs that are not OK or owe a notification")
 		},
 		func(c *apiClient, pos []string) error {
 			var ms []httpapi.Monitor
@@ -47,7 +49,7 @@ func runMonitors(ctx context.Context, args []string, e env) error {
 			fmt.Fprintln(tw, "MONITOR\tHOST\tSTATE\tSINCE\tFLAGS\tOUTPUT")
 			for _, m := range ms {
 				for _, h := range m.Hosts {
-					if problems && (h.State == "OK" || h.State == httpapi.StatePending) {
+					if problems && (h.State == "OK" || h.State == httpapi.StatePending) && h.Undelivered == nil {
 						continue
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, h.Host, h.State, ago(h.Since), orDash(monitorFlags(h)), engine.FirstLine(h.LastOutput, 120))
@@ -70,6 +72,9 @@ func monitorFlags(h httpapi.MonitorHost) string {
 	}
 	if h.Held {
 		f = append(f, "held")
+	}
+	if u := h.Undelivered; u != nil {
+		f = append(f, fmt.Sprintf("undelivered(%s %s)", u.Kind, strings.Join(slices.Sorted(maps.Keys(u.Notifiers)), " ")))
 	}
 	return strings.Join(f, ",")
 }
