@@ -160,7 +160,11 @@ func newFixture(t *testing.T) *fixture {
 		st := engine.AlertState{State: engine.StateOK, Since: now.Add(-3 * time.Hour), LastOutput: "HTTP OK 200 in 0.004s"}
 		switch i {
 		case 4:
-			st = engine.AlertState{State: engine.StateCritical, Since: now.Add(-20 * time.Minute), Consecutive: 5, Firing: true, LastOutput: "HTTP CRITICAL 503 <b>Service Unavailable</b>"}
+			st = engine.AlertState{State: engine.StateCritical, Since: now.Add(-20 * time.Minute), Consecutive: 5, Firing: true, LastOutput: "HTTP CRITICAL 503 <b>Service Unavailable</b>",
+				Pending: &engine.PendingNotification{
+					Notification: engine.Notification{Kind: engine.NotifyAlert, Monitor: "web-http", Host: h, At: now.Add(-18 * time.Minute)},
+					Undelivered:  map[string]string{"pager": "notifier answered 503 Service Unavailable"},
+				}}
 		case 7:
 			st = engine.AlertState{State: engine.StateWarning, Since: now.Add(-5 * time.Minute), Consecutive: 1, Flapping: true, FlapPercent: 34.2, LastOutput: "HTTP WARNING slow"}
 		}
