@@ -31,6 +31,10 @@ type TreeFS struct {
 	root    *object.Tree
 	commit  string
 	modTime time.Time
+	// trees keeps the subtrees decoded so far: every lookup walks from
+	// the root, and a repo's files share their directories. Guarded by
+	// repo.mu.
+	trees map[plumbing.Hash]*object.Tree
 }
 
 var (
@@ -99,7 +103,7 @@ func (t *TreeFS) lookup(op, name string, followLast bool) (node, error) {
 		case last:
 			return node{name: full, entry: e}, nil
 		case e.Mode == filemode.Dir:
-			sub, err := t.repo.repo.TreeObject(e.Hash)
+			sub, err := t.tree(e.Hash)
 			if err != nil {
 				return node{}, &fs.PathError{Op: op, Path: name, Err: err}
 			}
@@ -122,6 +126,22 @@ func linkTarget(dir, target string) (string, error) {
 		return "", ErrOutsideRepo
 	}
 	return joined, nil
+}
+
+// tree returns the decoded tree h. The caller holds t.repo.mu.
+func (t *TreeFS) tree(h plumbing.Hash) (*object.Tree, error) {
+	if tr := t.trees[h]; tr != nil {
+		return tr, nil
+	}
+	tr, err := t.repo.repo.TreeObject(h)
+	if err != nil {
+		return nil, err
+	}
+	if t.trees == nil {
+		t.trees = map[plumbing.Hash]*object.Tree{}
+	}
+	t.trees[h] = tr
+	return tr, nil
 }
 
 // blob reads a blob's contents. The caller holds t.repo.mu.
@@ -183,7 +203,7 @@ func (t *TreeFS) entries(n node) ([]fs.DirEntry, error) {
 	tree := t.root
 	if n.entry != nil {
 		var err error
-		if tree, err = t.repo.repo.TreeObject(n.entry.Hash); err != nil {
+		if tree, err = t.tree(n.entry.Hash); err != nil {
 			return nil, err
 		}
 	}
