@@ -113,7 +113,7 @@ func printRunDetail(e env, d *httpapi.RunDetail) {
 		}
 	}
 	for _, ev := range d.Events {
-		fmt.Fprintf(w, "  %s  %s\n", ev.At.Local().Format(time.DateTime), eventText(ev))
+		fmt.Fprintf(w, "  %s  %s\n", ev.At.Local().Format(time.DateTime), ev.Text())
 	}
 }
 

@@ -90,6 +90,12 @@ type Event struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
+// Text is the event as one line for people (engine.Event.Text): what the
+// CLI's `ripple show` and the web UI's run page print.
+func (e Event) Text() string {
+	return engine.Event{At: e.At, Actor: e.Actor, Action: e.Action, Reason: e.Reason}.Text()
+}
+
 // Job is a job at the applied commit, with its recent runs.
 type Job struct {
 	Name        string   `json:"name"`

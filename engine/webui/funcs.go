@@ -73,6 +73,15 @@ var funcs = template.FuncMap{
 		}
 		return noun + "s"
 	},
+	// rest is an audit event's whole reason when its line ({{.Text}})
+	// does not say all of it (a cut or multi-line reason), else "".
+	"rest": func(e httpapi.Event) string {
+		reason := strings.TrimSpace(e.Reason)
+		if strings.Contains(e.Text(), reason) {
+			return ""
+		}
+		return reason
+	},
 	"query":    url.QueryEscape,
 	"approves": func(s string) bool { return s == "waiting_approval" || s == "needs_operator" },
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -171,5 +172,63 @@ func TestLiveStreamRendersPart(t *testing.T) {
 	}
 	if code, _, _ := f.get(t, "/runs/1/live", ""); code != 401 {
 		t.Errorf("no session: %d", code)
+	}
+}
+
+var auditRE = regexp.MustCompile(`(?s)<h2>Audit</h2>.*?</table>`)
+
+// TestRunAuditSaysSentences: the run page's audit table read as raw events
+// (actor, action, reason), with an empty gate_baseline row when the gate
+// checks were all OK. It says what happened, as `ripple show` does.
+func TestRunAuditSaysSentences(t *testing.T) {
+	f := newFixture(t)
+	r := f.newRun(t, engine.RunSucceeded)
+	r.host(0, "web-01", false)
+	ctx := t.Context()
+	at := time.Now()
+	for _, ev := range []engine.Event{
+		{Actor: "ripple", Action: engine.EventSubmit, Reason: "merge of #42"},
+		{Actor: "ripple", Action: engine.EventStart, Reason: "start"},
+		{Actor: "ripple", Action: engine.EventGateBaseline},
+		{Actor: "ripple", Action: engine.EventWaitApproval, Reason: "after wave 1"},
+		{Actor: "alice", Action: engine.EventApprove, Reason: "canary <b>fine</b>"},
+		{Actor: "ripple", Action: engine.EventRollback, Reason: "wave 2/4 failed: 1/3 hosts failed (max_failures 0)\nweb-03: step reload failed"},
+		{Actor: "ripple", Action: engine.EventFinish, Reason: "succeeded: 12/12 hosts ok in 4 waves"},
+	} {
+		ev.RunID, ev.At = r.run.ID, at
+		if err := f.store.AddEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, body, _ := f.get(t, "/runs/1", viewerToken)
+	if code != 200 {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	audit := auditRE.FindString(body)
+	if audit == "" {
+		t.Fatalf("no audit table:\n%s", body)
+	}
+	for _, want := range []string{
+		"<td>submitted: merge of #42</td>",
+		"<td>started</td>",
+		"<td>gate checks all OK before the first wave</td>",
+		"<td>waiting for approval: after wave 1</td>",
+		"<td>approved by alice: canary &lt;b&gt;fine&lt;/b&gt;</td>",
+		// The line says the first line of a reason; the rest is in its title.
+		`<td title="wave 2/4 failed: 1/3 hosts failed (max_failures 0)
+web-03: step reload failed">rolling back: wave 2/4 failed: 1/3 hosts failed (max_failures 0)</td>`,
+		"<td>finished succeeded: 12/12 hosts ok in 4 waves</td>",
+	} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit table lacks %q:\n%s", want, audit)
+		}
+	}
+	for _, bad := range []string{"<td></td>", "gate_baseline", "by ripple", "<b>fine"} {
+		if strings.Contains(audit, bad) {
+			t.Errorf("audit table has %q (empty row, raw action, ripple as actor or unescaped reason):\n%s", bad, audit)
+		}
+	}
+	if rows := strings.Count(audit, "<tr><td>"); rows != 7 {
+		t.Errorf("%d event rows, want 7:\n%s", rows, audit)
 	}
 }

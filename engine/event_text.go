@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxEventText caps the one line an audit event says (`ripple show`, the
+// run page); the API has the whole reason.
+const maxEventText = 160
+
+// Text is the audit event as a line for people, the same in `ripple show`
+// and on the run page: what happened, by whom when it was a person
+// (ripple's own events name no actor), and the first line of why. Events
+// whose reason is empty say what that means instead of leaving a blank
+// field ("gate checks all OK before the first wave"). Actions it does not
+// know read as "ACTION by ACTOR: REASON".
+func (e Event) Text() string {
+	reason := strings.TrimSpace(e.Reason)
+	by := ""
+	if e.Actor != "" && e.Actor != "ripple" {
+		by = " by " + e.Actor
+	}
+	withReason := func(s string) string {
+		if reason == "" {
+			return s
+		}
+		return s + ": " + FirstLine(reason, maxEventText)
+	}
+	switch e.Action {
+	case EventSubmit:
+		return withReason("submitted" + by)
+	case EventStart:
+		if reason == "" || reason == "start" {
+			return "started"
+		}
+		return FirstLine(reason, maxEventText) // "resume at wave 2/3"
+	case EventGateBaseline:
+		if reason == "" {
+			return "gate checks all OK before the first wave"
+		}
+		checks := strings.Fields(reason) // one monitor@host per line
+		return FirstLine(fmt.Sprintf("%s already failing before the first wave, not counted: %s",
+			Plural(len(checks), "gate check"), strings.Join(checks, ", ")), maxEventText)
+	case EventWaitApproval:
+		return withReason("waiting for approval") // "after wave 1"
+	case EventNeedsOperator:
+		return withReason("stopped for an operator")
+	case EventApprove:
+		return withReason("approved" + by)
+	case EventAbort:
+		return withReason("abort requested" + by)
+	case EventPause:
+		if reason == "" {
+			return "pause"
+		}
+		return "pause " + FirstLine(reason, maxEventText) // "before wave 2/3: 2m0s, until ..."
+	case EventSupersede:
+		if reason == "" {
+			return "superseded" + by
+		}
+		s := FirstLine(reason, maxEventText) // "superseded by 0123456789ab (the job changed)"
+		if by != "" {
+			s += ", applied" + by
+		}
+		return s
+	case EventRollback:
+		return withReason("rolling back")
+	case EventFinish:
+		if reason == "" {
+			return "finished"
+		}
+		return "finished " + FirstLine(reason, maxEventText) // "succeeded: 3/3 hosts ok"
+	}
+	return withReason(e.Action + by)
+}
