@@ -366,19 +366,23 @@ func (r *Rollout) setStatus(ctx context.Context, run *Run, state, desc string) e
 	return nil
 }
 
-// statusDescription is desc as run's commit status says it. A manual run
-// at a commit writes the same ripple/job/<job> context as the merge's run
-// did, so its descriptions say so ("manual run by alice: 1/1 host ok in 1
-// wave"), and the merge's result is not mistaken for it. When the actor's
-// name would push the description over GitHub's 140 characters, it is left
-// out ("manual run: ..."); what is still too long is cut as always.
+// statusDescription is desc as run's commit status says it. A manual or
+// scheduled run at a commit writes the same ripple/job/<job> context as the
+// merge's run did, so its descriptions say so ("manual run by alice: 1/1
+// host ok in 1 wave", "scheduled run: 4/4 hosts ok in 2 waves"), and the
+// merge's result is not mistaken for it. When the actor's name would push a
+// manual run's description over GitHub's 140 characters, it is left out
+// ("manual run: ..."); what is still too long is cut as always.
 func statusDescription(run *Run, desc string) string {
-	if run.Trigger == TriggerManual {
+	switch run.Trigger {
+	case TriggerManual:
 		prefix := "manual run by " + actorOr(run.Actor) + ": "
 		if utf8.RuneCountInString(prefix+desc) > maxStatusDescription {
 			prefix = "manual run: "
 		}
 		desc = prefix + desc
+	case TriggerSchedule:
+		desc = "scheduled run: " + desc
 	}
 	return truncateDescription(desc)
 }

@@ -708,3 +708,34 @@ func TestManualRunStatusSaysManual(t *testing.T) {
 		t.Errorf("too long: %q", got)
 	}
 }
+
+// TestScheduledRunStatusSaysScheduled: a scheduled run also replaces the
+// commit's ripple/job/<job> status; its description says it was scheduled
+// (the scheduler, not a person, started it, so it names no one).
+func TestScheduledRunStatusSaysScheduled(t *testing.T) {
+	f := newFixture(t, 4)
+	r := f.rollout()
+	run, err := r.Submit(context.Background(), RunRequest{Job: f.job.Name, Commit: f.defs.Commit, Branch: "main",
+		Trigger: TriggerSchedule, Actor: "schedule", Reason: "schedule 2026-11-29T02:00:00Z",
+		Waves: [][]string{{"h01", "h02"}, {"h03", "h04"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.execute(r, run.ID)
+	if st := f.store.status(run.Commit, "app"); st.State != "success" || st.Description != "scheduled run: 4/4 hosts ok in 2 waves" {
+		t.Errorf("final status %+v", st)
+	}
+	for _, st := range f.store.statusLog {
+		if !strings.HasPrefix(st.Description, "scheduled run: ") {
+			t.Errorf("%s status %q does not say scheduled", st.State, st.Description)
+		}
+	}
+	if got := f.store.statusLog[0].Description; got != "scheduled run: queued: 4 hosts in 2 waves" {
+		t.Errorf("queued status %q", got)
+	}
+
+	sched := &Run{Trigger: TriggerSchedule, Actor: "schedule"}
+	if got := statusDescription(sched, strings.Repeat("x", 200)); utf8.RuneCountInString(got) != 140 || !strings.HasPrefix(got, "scheduled run: x") {
+		t.Errorf("too long: %q", got)
+	}
+}
