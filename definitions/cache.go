@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Cache keeps the parsed syntax of definitions files between loads, so that
@@ -15,7 +16,8 @@ import (
 // the Definitions of several commits.
 //
 // A Cache holds the files of the last two loads and drops the rest. It is
-// safe for concurrent use; the zero value is not usable, use NewCache.
+// safe for concurrent use, and loads running at the same time parse each
+// shared file once; the zero value is not usable, use NewCache.
 type Cache struct {
 	mu      sync.Mutex
 	gen     int
@@ -27,6 +29,7 @@ type cacheKey struct {
 }
 
 type cacheEntry struct {
+	done  chan struct{} // closed once file and diags are set
 	file  *hcl.File
 	diags hcl.Diagnostics
 	used  int // generation of the last load that used the entry
@@ -54,28 +57,37 @@ func (c *Cache) Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) 
 	return defs, diags
 }
 
-// get returns the cached parse of content at path, if any, and marks it
-// used by generation gen.
-func (c *Cache) get(path string, content []byte, gen int) (*hcl.File, hcl.Diagnostics, bool) {
+// parse returns the syntax of content at path: the cached parse, one in
+// progress in another load (waited for), or a new one, which it records
+// for generation gen. Parsing never waits, so loads sharing a cache cannot
+// wait on each other in a cycle. A nil Cache parses every time.
+func (c *Cache) parse(path string, content []byte, gen int) (*hcl.File, hcl.Diagnostics) {
 	if c == nil {
-		return nil, nil, false
+		return parseConfig(path, content)
 	}
+	key := cacheKey{path, string(content)}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[cacheKey{path, string(content)}]
+	e, ok := c.entries[key]
 	if !ok {
-		return nil, nil, false
+		e = &cacheEntry{done: make(chan struct{})}
+		c.entries[key] = e
 	}
 	e.used = max(e.used, gen)
-	return e.file, e.diags, true
+	c.mu.Unlock()
+	if ok {
+		<-e.done
+		return e.file, e.diags
+	}
+	e.file, e.diags = parseConfig(path, content)
+	close(e.done)
+	return e.file, e.diags
 }
 
-// put records the parse of content at path.
-func (c *Cache) put(path string, content []byte, file *hcl.File, diags hcl.Diagnostics, gen int) {
-	if c == nil {
-		return
+// parseConfig parses one definitions file; input nested too deeply is
+// refused before the parser sees it.
+func parseConfig(path string, content []byte) (*hcl.File, hcl.Diagnostics) {
+	if d := checkNesting(content, path, false); d != nil {
+		return nil, hcl.Diagnostics{d}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.entries[cacheKey{path, string(content)}] = &cacheEntry{file: file, diags: diags, used: gen}
+	return hclsyntax.ParseConfig(content, path, hcl.InitialPos)
 }

@@ -165,10 +165,9 @@ func (l *loader) parseFiles() []*hcl.File {
 	// of a large repo's load time. The cache is keyed by content, so it
 	// cannot hand back a stale file.
 	type parsed struct {
-		src    []byte
-		file   *hcl.File
-		diags  hcl.Diagnostics
-		cached bool
+		src   []byte
+		file  *hcl.File
+		diags hcl.Diagnostics
 	}
 	results := make([]parsed, len(paths))
 	for i, p := range paths {
@@ -185,25 +184,19 @@ func (l *loader) parseFiles() []*hcl.File {
 			continue
 		}
 		results[i].src = src
-		results[i].file, results[i].diags, results[i].cached = l.cache.get(p, src, l.gen)
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i := range results {
 		r := &results[i]
-		if r.src == nil || r.cached {
+		if r.src == nil {
 			continue
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if d := checkNesting(r.src, paths[i], false); d != nil {
-				r.diags = hcl.Diagnostics{d}
-				return
-			}
-			r.file, r.diags = hclsyntax.ParseConfig(r.src, paths[i], hcl.InitialPos)
-			l.cache.put(paths[i], r.src, r.file, r.diags, l.gen)
+			r.file, r.diags = l.cache.parse(paths[i], r.src, l.gen)
 		}()
 	}
 	wg.Wait()

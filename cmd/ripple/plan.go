@@ -17,7 +17,6 @@ import (
 // --from, read straight from the git object store. Exit status: 0 planned,
 // 1 the --to commit does not load (or git fails), 2 usage.
 func runPlan(_ context.Context, args []string, e env) error {
-	defer oneShotGC(e)()
 	fset := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fset.SetOutput(e.stderr)
 	repoDir := fset.String("repo", ".", "ops repo `DIR` (work tree, a directory in it, or a bare repo)")

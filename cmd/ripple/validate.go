@@ -17,7 +17,6 @@ import (
 // runValidate loads and checks every definition under DIR. Exit status: 0
 // valid (warnings allowed), 1 errors found, 2 usage error.
 func runValidate(_ context.Context, args []string, e env) error {
-	defer oneShotGC(e)()
 	fset := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fset.SetOutput(e.stderr)
 	noColor := fset.Bool("no-color", false, "never color diagnostics (default: color only on a terminal)")
