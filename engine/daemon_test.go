@@ -400,7 +400,7 @@ func TestScheduledRunSkipsWhileJobIsActive(t *testing.T) {
 		t.Fatalf("started=%v err=%v", started, err)
 	}
 	runs, _ := store.ListRuns(ctx, RunFilter{Job: "hello", Limit: 1})
-	if r := runs[0]; r.Trigger != TriggerSchedule || r.Actor != "schedule" || !strings.Contains(r.Reason, "2026-11-29T02:00:00Z") || countWaveHosts(r.Waves) != 2 {
+	if r := runs[0]; r.Trigger != TriggerSchedule || r.Actor != "ripple" || r.Reason != "scheduled for 2026-11-29T02:00:00Z" || countWaveHosts(r.Waves) != 2 {
 		t.Errorf("scheduled run = %+v", r)
 	}
 }
