@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,8 +46,10 @@ type DeliveryRecord struct {
 	Notification engine.Notification
 	Attempts     int    // attempts so far for this notification, this one included
 	Error        string // why this attempt failed, without secrets; empty on success
-	// Withdrawn marks a recovery that is not sent, with no attempt made,
-	// because the alert it resolves never reached the notifier.
+	// Withdrawn marks a notification that is not sent and no longer owed:
+	// a recovery whose alert never reached the notifier, or a notification
+	// of a monitor that the applied commit removed or no longer has notify
+	// this notifier.
 	Withdrawn bool
 	// Final is set when no attempt follows: delivered, withdrawn, or the
 	// notifier is gone from the applied commit. A failed attempt that is
@@ -112,19 +115,35 @@ func (s *Notifiers) ApplyConfig(defs *definitions.Definitions, src definitions.S
 			problems = append(problems, err.Error())
 		}
 	}
+	var withdrawn []DeliveryRecord
 	s.mu.Lock()
 	s.defs, s.secrets = defs, src
 	now := time.Now()
-	for _, p := range s.pending {
+	for k, p := range s.pending {
+		if !p.inFlight && !owed(defs, k) {
+			delete(s.pending, k)
+			withdrawn = append(withdrawn, DeliveryRecord{Notifier: k.notifier, Notification: p.n, Withdrawn: true, Final: true, At: now})
+			continue
+		}
 		p.next = now
 	}
 	s.mu.Unlock()
+	for _, rec := range withdrawn {
+		s.record(rec)
+	}
 	s.signal()
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// owed reports whether the applied commit still has k's monitor notify k's
+// notifier: a removed monitor's alerts stop, as its checks do.
+func owed(defs *definitions.Definitions, k deliveryKey) bool {
+	m := defs.Monitors[k.monitor]
+	return m != nil && slices.Contains(m.Notify, k.notifier)
 }
 
 // resolveNotifier resolves the secrets of notifier name. Errors name the

@@ -139,6 +139,11 @@ func (s *Notifiers) attempt(ctx context.Context, p *pendingDelivery, n engine.No
 		withdrawn = &DeliveryRecord{Notifier: p.key.notifier, Notification: *rep, Withdrawn: true, Final: true, At: now}
 	case rep != nil:
 		p.n, p.attempts, p.next = *rep, 0, now
+	case defs != nil && !owed(s.defs, p.key):
+		// A commit applied during the attempt removed the monitor, or
+		// its notify of this notifier.
+		delete(s.pending, p.key)
+		withdrawn = &DeliveryRecord{Notifier: p.key.notifier, Notification: n, Withdrawn: true, Final: true, At: now}
 	default:
 		p.next = now.Add(s.backoff(p.attempts))
 	}

@@ -46,6 +46,17 @@ func notification() engine.Notification {
 	}
 }
 
+// withDiskMonitor adds the monitor of notification() to defs, notifying
+// every notifier of defs, as a commit that sends its alerts would.
+func withDiskMonitor(defs *definitions.Definitions) *definitions.Definitions {
+	m := &definitions.Monitor{Name: "disk-root"}
+	for name := range defs.Notifiers {
+		m.Notify = append(m.Notify, name)
+	}
+	defs.Monitors = map[string]*definitions.Monitor{m.Name: m}
+	return defs
+}
+
 func runNotifiers(t *testing.T, n *Notifiers) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -87,7 +98,7 @@ func TestWebhookNotifierPostsJSONAndRetries(t *testing.T) {
 		"ops": {Name: "ops", Type: "webhook", URL: envSecret(t, "OPS_URL")},
 	}}
 	n := NewNotifiers(NotifiersOptions{Backoff: 10 * time.Millisecond, PublicURL: "http://ripple.test/"})
-	if err := n.ApplyConfig(defs, staticEnv{"OPS_URL": srv.URL + "/hook?token=s3cret"}); err != nil {
+	if err := n.ApplyConfig(withDiskMonitor(defs), staticEnv{"OPS_URL": srv.URL + "/hook?token=s3cret"}); err != nil {
 		t.Fatal(err)
 	}
 	runNotifiers(t, n)
@@ -117,7 +128,7 @@ func TestFailedDeliveryIsRecordedWithoutSecret(t *testing.T) {
 	}}
 	n := NewNotifiers(NotifiersOptions{Backoff: time.Millisecond})
 	secretURL := "http://127.0.0.1:1/services/T000/B000/XXXXSECRET"
-	if err := n.ApplyConfig(defs, staticEnv{"SLACK_URL": secretURL}); err != nil {
+	if err := n.ApplyConfig(withDiskMonitor(defs), staticEnv{"SLACK_URL": secretURL}); err != nil {
 		t.Fatal(err)
 	}
 	runNotifiers(t, n)
@@ -179,7 +190,7 @@ func TestMissingSecretIsAFailedDeliveryRetriedUntilTheSecretAppears(t *testing.T
 	}}
 	env := &lockedEnv{vars: map[string]string{}}
 	n := NewNotifiers(NotifiersOptions{Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
-	if err := n.ApplyConfig(defs, env); err == nil {
+	if err := n.ApplyConfig(withDiskMonitor(defs), env); err == nil {
 		t.Fatal("ApplyConfig with the secret missing: no error")
 	}
 	runNotifiers(t, n)
@@ -210,7 +221,7 @@ func TestRecoveryOfAnUndeliveredAlertIsWithdrawn(t *testing.T) {
 	}}
 	env := &lockedEnv{vars: map[string]string{}}
 	n := NewNotifiers(NotifiersOptions{Backoff: time.Hour})
-	_ = n.ApplyConfig(defs, env)
+	_ = n.ApplyConfig(withDiskMonitor(defs), env)
 	runNotifiers(t, n)
 	alert := notification()
 	n.Notify(context.Background(), []string{"ops"}, alert)
@@ -224,7 +235,7 @@ func TestRecoveryOfAnUndeliveredAlertIsWithdrawn(t *testing.T) {
 	}
 	// Nothing is left to deliver, even once the secret is there.
 	env.set("OPS_URL", srv.URL)
-	_ = n.ApplyConfig(defs, env)
+	_ = n.ApplyConfig(withDiskMonitor(defs), env)
 	time.Sleep(100 * time.Millisecond)
 	if got := received(); len(got) != 0 {
 		t.Fatalf("delivered %+v after the alert was withdrawn", got)
@@ -236,6 +247,46 @@ func TestRecoveryOfAnUndeliveredAlertIsWithdrawn(t *testing.T) {
 	n.Notify(context.Background(), []string{"ops"}, rec)
 	if got := waitReceived(t, received, 2); got[0].Kind != "alert" || got[1].Kind != "recovery" {
 		t.Fatalf("deliveries %+v, want the alert then its recovery", got)
+	}
+}
+
+// A notification still owed when a commit removes its monitor, or the
+// monitor's notify of the notifier, is withdrawn: a removed monitor's
+// alerts stop, as its checks do.
+func TestRemovedMonitorWithdrawsItsUndeliveredAlert(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*definitions.Definitions)
+	}{
+		{"monitor removed", func(d *definitions.Definitions) { delete(d.Monitors, "disk-root") }},
+		{"notifier no longer named", func(d *definitions.Definitions) { d.Monitors["disk-root"].Notify = nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, received := hookServer(t)
+			defs := withDiskMonitor(&definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+				"ops": {Name: "ops", Type: "webhook", URL: envSecret(t, "OPS_URL")},
+			}})
+			env := &lockedEnv{vars: map[string]string{}}
+			n := NewNotifiers(NotifiersOptions{Backoff: time.Hour})
+			_ = n.ApplyConfig(defs, env)
+			runNotifiers(t, n)
+			n.Notify(context.Background(), []string{"ops"}, notification())
+			waitRecords(t, n, 1) // failed: no secret yet
+
+			env.set("OPS_URL", srv.URL)
+			tc.change(defs)
+			if err := n.ApplyConfig(defs, env); err != nil {
+				t.Fatal(err)
+			}
+			recs := waitRecords(t, n, 2)
+			if w := recs[1]; !w.Withdrawn || !w.Final || w.Error != "" || w.Notification.Kind != engine.NotifyAlert {
+				t.Fatalf("record %+v, want the alert withdrawn", w)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if got := received(); len(got) != 0 {
+				t.Fatalf("delivered %+v for a monitor that no longer notifies ops", got)
+			}
+		})
 	}
 }
 
@@ -263,7 +314,7 @@ func TestSlackMessageFormat(t *testing.T) {
 		"chat": {Name: "chat", Type: "slack", URL: envSecret(t, "SLACK_URL")},
 	}}
 	n := NewNotifiers(NotifiersOptions{})
-	if err := n.ApplyConfig(defs, staticEnv{"SLACK_URL": srv.URL}); err != nil {
+	if err := n.ApplyConfig(withDiskMonitor(defs), staticEnv{"SLACK_URL": srv.URL}); err != nil {
 		t.Fatal(err)
 	}
 	runNotifiers(t, n)
@@ -281,7 +332,7 @@ func TestApplyConfigReportsUnresolvableSecret(t *testing.T) {
 		"ops": {Name: "ops", Type: "webhook", URL: envSecret(t, "MISSING")},
 	}}
 	n := NewNotifiers(NotifiersOptions{})
-	if err := n.ApplyConfig(defs, staticEnv{}); err == nil || !strings.Contains(err.Error(), "notifier ops") {
+	if err := n.ApplyConfig(withDiskMonitor(defs), staticEnv{}); err == nil || !strings.Contains(err.Error(), "notifier ops") {
 		t.Fatalf("err = %v, want one naming notifier ops", err)
 	}
 }
