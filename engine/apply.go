@@ -193,7 +193,12 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		waiting = waiting || !run.State.Final()
 	}
 	if waiting {
-		res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; nothing new starts until they end")
+		res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; the jobs their commits change wait behind them")
+		if !diags.HasErrors() {
+			if err := runAhead(ctx, ro, opts, res, load, newDefs, to, resumed); err != nil {
+				return nil, err
+			}
+		}
 		return res, nil
 	}
 	if earlier != "" {
@@ -289,6 +294,65 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 	}
 	res.Applied = true
 	return res, nil
+}
+
+// runAhead runs, at to, the jobs that to changes and that no waiting run
+// holds back, while other runs wait for an operator or their window, as
+// Argo CD syncs one application while another waits. A job is held back
+// when a waiting run is its own, or when the commit of a waiting run
+// changes it too: that commit runs its jobs when the run ends, and running
+// the job at to first would have the older version land last. The last
+// applied commit does not move; once the waiting runs end, the later
+// commits are planned as usual and the jobs run here are not run again.
+func runAhead(ctx context.Context, ro *Rollout, opts ApplyOptions, res *ApplyResult, load DefinitionsLoader, toDefs *definitions.Definitions, to string, resumed []*Run) error {
+	var old *definitions.Definitions
+	if res.From != "" {
+		var err error
+		if old, err = load(ctx, res.From); err != nil {
+			return nil // without the base, nothing is known to be independent
+		}
+	}
+	held := map[string]string{} // job -> commit of the run it waits behind
+	for _, run := range resumed {
+		if run.State.Final() {
+			continue
+		}
+		held[run.Job] = run.Commit
+		defs, err := load(ctx, run.Commit)
+		if err != nil {
+			return nil // unknown what that commit changes: hold everything back
+		}
+		for _, j := range planApply(old, defs) {
+			if _, ok := held[j.Name]; !ok {
+				held[j.Name] = run.Commit
+			}
+		}
+	}
+	for _, j := range planApply(old, toDefs) {
+		if c, ok := held[j.Name]; ok {
+			if c != to {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s waits behind the waiting run at %s", j.Name, shortCommit(c)))
+			}
+			continue
+		}
+		prior, err := opts.Store.ListRuns(ctx, RunFilter{Job: j.Name, Commit: to, Limit: 1})
+		if err != nil {
+			return fmt.Errorf("runs of %s at %s: %w", j.Name, shortCommit(to), err)
+		}
+		if len(prior) > 0 {
+			if !containsRun(res.Runs, prior[0].ID) {
+				res.Runs = append(res.Runs, prior[0])
+			}
+			continue
+		}
+		run, err := submitApply(ctx, ro, opts, toDefs, j, to, "ripple apply: "+joinReasons(j.Reasons))
+		if err != nil {
+			return err
+		}
+		res.Runs = append(res.Runs, run)
+		res.Notes = append(res.Notes, fmt.Sprintf("%s ran at %s ahead of the waiting runs", j.Name, shortCommit(to)))
+	}
+	return nil
 }
 
 // finishedCommit returns the commit of the resumed runs when they all

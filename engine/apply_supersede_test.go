@@ -97,3 +97,78 @@ func containsNote(notes []string, want string) bool {
 	}
 	return false
 }
+
+// While a run waits for its window, a later commit's change to another job
+// runs at once (as Argo CD syncs one application while another waits); the
+// waiting run's commit and the later one are recorded as applied once the
+// run ends, and no job runs twice.
+func TestApplyRunsOtherJobsAheadOfAWaitingRun(t *testing.T) {
+	f := newFixture(t, 0)
+	repo := windowRepo("0 1 * * *", "")
+	ctx := context.Background()
+	starts := &stepStarts{}
+	f.exec.behave = starts.behave(f)
+	// 00:00, c1: app waits for its window at 01:00.
+	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 1 {
+		t.Fatalf("c1: %+v, %v", res, err)
+	}
+	// 00:10, c2 adds job web: it runs now, app still waits.
+	web := strings.ReplaceAll(fmt.Sprintf(applyJob, "w1"), `job "app"`, `job "web"`)
+	repo.commit("c2", map[string]string{"hosts.hcl": applyFleet(3), "jobs.hcl": fmt.Sprintf(windowJob, "0 1 * * *", "") + web})
+	f.clock.set(at("2026-01-01T00:10:00Z"))
+	res, err := Apply(ctx, applyOpts(f, repo))
+	if err != nil || len(res.Waiting()) != 1 || res.Waiting()[0].Job != "app" || res.Failed() || res.Applied {
+		t.Fatalf("c2: %+v, %v", res, err)
+	}
+	if !containsNote(res.Notes, "web ran at c2 ahead of the waiting runs") {
+		t.Fatalf("notes %q", res.Notes)
+	}
+	if c, _ := f.store.LastApplied(ctx, "main"); c != "" {
+		t.Fatalf("last applied %q while app waits", c)
+	}
+	// 01:00: app's window; the pause takes it to 02:00, when the window
+	// is closed: the next day finishes it, and c1 and c2 are applied.
+	for _, now := range []string{"2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z"} {
+		f.clock.set(at(now))
+		if res, err = Apply(ctx, applyOpts(f, repo)); err != nil || res.Failed() {
+			t.Fatalf("%s: %+v, %v", now, res, err)
+		}
+	}
+	if !res.Applied {
+		t.Fatalf("after app ended: %+v", res)
+	}
+	if c, _ := f.store.LastApplied(ctx, "main"); c != "c2" {
+		t.Fatalf("last applied %q, want c2", c)
+	}
+	want := []string{"h01@Jan 1 00:10", "h01@Jan 1 01:00", "h02@Jan 1 00:10", "h02@Jan 2 01:00", "h03@Jan 1 00:10", "h03@Jan 2 01:00"}
+	if diff := cmp.Diff(want, starts.sorted()); diff != "" {
+		t.Fatalf("step starts, each job once per host (-want +got):\n%s", diff)
+	}
+}
+
+// A job that the waiting run's commit changes too waits behind that run:
+// running the later version first would let the older one land last.
+func TestApplyHoldsBackJobsTheWaitingCommitChanges(t *testing.T) {
+	f := newFixture(t, 0)
+	web := func(v string) string { return strings.ReplaceAll(fmt.Sprintf(applyJob, v), `job "app"`, `job "web"`) }
+	repo := &mapRepo{}
+	repo.commit("c1", map[string]string{"hosts.hcl": applyFleet(3), "jobs.hcl": fmt.Sprintf(windowJob, "0 1 * * *", "") + web("w1")})
+	ctx := context.Background()
+	starts := &stepStarts{}
+	f.exec.behave = starts.behave(f)
+	// c1: app waits for its window; web (after app in name order) waits
+	// behind it, as it always has within one commit.
+	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 1 {
+		t.Fatalf("c1: %+v, %v", res, err)
+	}
+	// c2 changes web again: c1 changed it too, so it stays behind app.
+	repo.commit("c2", map[string]string{"hosts.hcl": applyFleet(3), "jobs.hcl": fmt.Sprintf(windowJob, "0 1 * * *", "") + web("w2")})
+	f.clock.set(at("2026-01-01T00:10:00Z"))
+	res, err := Apply(ctx, applyOpts(f, repo))
+	if err != nil || len(res.Waiting()) != 1 || len(starts.sorted()) != 0 {
+		t.Fatalf("c2: %+v, %v, starts %q", res, err, starts.sorted())
+	}
+	if !containsNote(res.Notes, "web waits behind the waiting run at c1") {
+		t.Fatalf("notes %q", res.Notes)
+	}
+}
