@@ -192,15 +192,6 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 		}
 		waiting = waiting || !run.State.Final()
 	}
-	if waiting {
-		res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; the jobs their commits change wait behind them")
-		if !diags.HasErrors() {
-			if err := runAhead(ctx, ro, opts, res, load, newDefs, to, resumed); err != nil {
-				return nil, err
-			}
-		}
-		return res, nil
-	}
 	if earlier != "" {
 		applied, err := finishCommit(ctx, ro, opts, res, load, earlier)
 		if err != nil || !applied && (res.Failed() || len(res.Waiting()) > 0) {
@@ -210,6 +201,15 @@ func Apply(ctx context.Context, opts ApplyOptions) (*ApplyResult, error) {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s applied", shortCommit(earlier)))
 			res.From = earlier
 		}
+	}
+	if waiting {
+		res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; the jobs their commits change wait behind them")
+		if !diags.HasErrors() {
+			if err := runAhead(ctx, ro, opts, res, load, newDefs, to, resumed); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
 	}
 	if len(superseded) > 0 && earlier == "" {
 		c, err := supersededCommit(ctx, opts, load, superseded, res.From)
@@ -357,10 +357,14 @@ func runAhead(ctx context.Context, ro *Rollout, opts ApplyOptions, res *ApplyRes
 
 // finishedCommit returns the commit of the resumed runs when they all
 // belong to one commit other than from and to and all succeeded: that
-// commit may now be applied (see finishCommit). "" otherwise.
+// commit may now be applied (see finishCommit). "" otherwise. Runs at to
+// (jobs that ran ahead of a waiting run) do not count.
 func finishedCommit(resumed []*Run, from, to string) string {
 	c := ""
 	for _, run := range resumed {
+		if run.Commit == to {
+			continue // ran ahead of the earlier commit (runAhead)
+		}
 		if run.State != RunSucceeded || c != "" && run.Commit != c {
 			return ""
 		}

@@ -172,3 +172,58 @@ func TestApplyHoldsBackJobsTheWaitingCommitChanges(t *testing.T) {
 		t.Fatalf("notes %q", res.Notes)
 	}
 }
+
+// A job that ran ahead and waits in turn does not make the earlier commit's
+// job run twice: when the earlier run ends, its commit is applied even
+// though the later run still waits, and the later commit is planned from
+// it once that run ends.
+func TestApplyJobAheadWaitingDoesNotRunTheEarlierJobTwice(t *testing.T) {
+	f := newFixture(t, 0)
+	repo := windowRepo("0 1 * * *", "")
+	ctx := context.Background()
+	starts := &stepStarts{}
+	f.exec.behave = starts.behave(f)
+	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 1 {
+		t.Fatalf("c1: %+v, %v", res, err)
+	}
+	// c2 adds web, in its own window at 05:00: it goes ahead and waits.
+	web := `
+window "late" {
+  cron     = "0 5 * * *"
+  duration = "30m"
+}
+job "web" {
+  targets { groups = ["all"] }
+  window = "late"
+  step "one" { run = "echo w1" }
+}
+`
+	repo.commit("c2", map[string]string{"hosts.hcl": applyFleet(3), "jobs.hcl": fmt.Sprintf(windowJob, "0 1 * * *", "") + web})
+	f.clock.set(at("2026-01-01T00:10:00Z"))
+	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 2 {
+		t.Fatalf("c2: %+v, %v", res, err)
+	}
+	// app: wave 1 on Jan 1 at 01:00, wave 2 on Jan 2 at 01:00, when c1 is
+	// applied while web still waits; web runs at 05:00 and c2 is applied.
+	for _, now := range []string{"2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z"} {
+		f.clock.set(at(now))
+		if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || res.Failed() {
+			t.Fatalf("%s: %+v, %v", now, res, err)
+		}
+	}
+	if c, _ := f.store.LastApplied(ctx, "main"); c != "c1" {
+		t.Fatalf("last applied %q after app ended, want c1", c)
+	}
+	f.clock.set(at("2026-01-02T05:00:00Z"))
+	res, err := Apply(ctx, applyOpts(f, repo))
+	if err != nil || !res.Applied || res.Failed() {
+		t.Fatalf("05:00: %+v, %v", res, err)
+	}
+	if c, _ := f.store.LastApplied(ctx, "main"); c != "c2" {
+		t.Fatalf("last applied %q, want c2", c)
+	}
+	want := []string{"h01@Jan 1 01:00", "h01@Jan 2 05:00", "h02@Jan 2 01:00", "h02@Jan 2 05:00", "h03@Jan 2 01:00", "h03@Jan 2 05:00"}
+	if diff := cmp.Diff(want, starts.sorted()); diff != "" {
+		t.Fatalf("step starts, each job once per host (-want +got):\n%s", diff)
+	}
+}
