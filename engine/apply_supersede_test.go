@@ -103,11 +103,8 @@ func containsNote(notes []string, want string) bool {
 // waiting run's commit and the later one are recorded as applied once the
 // run ends, and no job runs twice.
 func TestApplyRunsOtherJobsAheadOfAWaitingRun(t *testing.T) {
-	f := newFixture(t, 0)
-	repo := windowRepo("0 1 * * *", "")
+	f, repo, starts := windowApply(t)
 	ctx := context.Background()
-	starts := &stepStarts{}
-	f.exec.behave = starts.behave(f)
 	// 00:00, c1: app waits for its window at 01:00.
 	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 1 {
 		t.Fatalf("c1: %+v, %v", res, err)
@@ -178,11 +175,8 @@ func TestApplyHoldsBackJobsTheWaitingCommitChanges(t *testing.T) {
 // though the later run still waits, and the later commit is planned from
 // it once that run ends.
 func TestApplyJobAheadWaitingDoesNotRunTheEarlierJobTwice(t *testing.T) {
-	f := newFixture(t, 0)
-	repo := windowRepo("0 1 * * *", "")
+	f, repo, starts := windowApply(t)
 	ctx := context.Background()
-	starts := &stepStarts{}
-	f.exec.behave = starts.behave(f)
 	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 1 {
 		t.Fatalf("c1: %+v, %v", res, err)
 	}

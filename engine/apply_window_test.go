@@ -65,6 +65,15 @@ func (p *progressLog) messages() []string {
 	return out
 }
 
+// windowApply is a fixture for apply tests of windowRepo("0 1 * * *", "")
+// whose steps record when they start.
+func windowApply(t *testing.T) (*fixture, *mapRepo, *stepStarts) {
+	f := newFixture(t, 0)
+	starts := &stepStarts{}
+	f.exec.behave = starts.behave(f)
+	return f, windowRepo("0 1 * * *", ""), starts
+}
+
 // stepStarts records "host@time" of every forward step the fake runs.
 type stepStarts struct {
 	mu  sync.Mutex
@@ -92,11 +101,8 @@ func (s *stepStarts) sorted() []string {
 // the pause it already served is not served again, and the pause it
 // serves says until when.
 func TestApplyResumeChecksTheWindowBeforeThePause(t *testing.T) {
-	f := newFixture(t, 0)
-	repo := windowRepo("0 1 * * *", "")
+	f, repo, starts := windowApply(t)
 	ctx := context.Background()
-	starts := &stepStarts{}
-	f.exec.behave = starts.behave(f)
 
 	// 00:00: the window opens at 01:00; nothing runs.
 	res, err := Apply(ctx, applyOpts(f, repo))
@@ -220,11 +226,8 @@ func TestApplyAbortsARunWaitingForItsWindow(t *testing.T) {
 // the run succeeds its commit is applied, so the later commit does not run
 // the job a second time.
 func TestApplyFollowsTheWindowOfTheAppliedCommit(t *testing.T) {
-	f := newFixture(t, 0)
-	repo := windowRepo("0 1 * * *", "")
+	f, repo, starts := windowApply(t)
 	ctx := context.Background()
-	starts := &stepStarts{}
-	f.exec.behave = starts.behave(f)
 	if res, err := Apply(ctx, applyOpts(f, repo)); err != nil || len(res.Waiting()) != 1 {
 		t.Fatalf("first apply: %+v, %v", res, err)
 	}
