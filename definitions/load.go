@@ -161,15 +161,18 @@ func (l *loader) parseFiles() []*hcl.File {
 	}
 	slices.Sort(paths)
 
-	// Read sequentially, then lex and parse in parallel: parsing is most
-	// of a large repo's load time. The cache is keyed by content, so it
-	// cannot hand back a stale file.
+	// Read in order and hand each file to a parser as soon as it is read:
+	// parsing is most of a large repo's load time, and reading (from a git
+	// object store, inflating) overlaps with it. The cache is keyed by
+	// content, so it cannot hand back a stale file.
 	type parsed struct {
 		src   []byte
 		file  *hcl.File
 		diags hcl.Diagnostics
 	}
 	results := make([]parsed, len(paths))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, p := range paths {
 		_, src, err := readRepoFile(l.fsys, p)
 		if err != nil {
@@ -183,21 +186,13 @@ func (l *loader) parseFiles() []*hcl.File {
 			results[i].diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf("%v; the file was not loaded.", err), Subject: fileStart(p)}}
 			continue
 		}
-		results[i].src = src
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i := range results {
 		r := &results[i]
-		if r.src == nil {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			r.file, r.diags = l.cache.parse(paths[i], r.src, l.gen)
-		}()
+		r.src = src
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r.file, r.diags = l.cache.parse(p, src, l.gen)
+		})
 	}
 	wg.Wait()
 
