@@ -22,6 +22,16 @@ type Cache struct {
 	mu      sync.Mutex
 	gen     int
 	entries map[cacheKey]*cacheEntry
+	// hosts are the decoded host blocks of cached files, by block body.
+	hosts map[*hclsyntax.Body]*decodedHost
+}
+
+// decodedHost is a decoded host block with what decoding it reported.
+type decodedHost struct {
+	host  *Host
+	diags hcl.Diagnostics
+	refs  []reference
+	used  int
 }
 
 type cacheKey struct {
@@ -37,7 +47,7 @@ type cacheEntry struct {
 
 // NewCache returns an empty parse cache.
 func NewCache() *Cache {
-	return &Cache{entries: map[cacheKey]*cacheEntry{}}
+	return &Cache{entries: map[cacheKey]*cacheEntry{}, hosts: map[*hclsyntax.Body]*decodedHost{}}
 }
 
 // Load is Load with parsed files shared through the cache.
@@ -51,6 +61,11 @@ func (c *Cache) Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) 
 	for k, e := range c.entries {
 		if e.used < c.gen-1 {
 			delete(c.entries, k)
+		}
+	}
+	for k, h := range c.hosts {
+		if h.used < c.gen-1 {
+			delete(c.hosts, k)
 		}
 	}
 	c.mu.Unlock()
@@ -81,6 +96,26 @@ func (c *Cache) parse(path string, content []byte, gen int) (*hcl.File, hcl.Diag
 	e.file, e.diags = parseConfig(path, content)
 	close(e.done)
 	return e.file, e.diags
+}
+
+// host returns the decoded host block body, if a load decoded it, and
+// marks it used by generation gen.
+func (c *Cache) host(body *hclsyntax.Body, gen int) (*decodedHost, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.hosts[body]
+	if ok {
+		d.used = max(d.used, gen)
+	}
+	return d, ok
+}
+
+// putHost records the decoded host block body.
+func (c *Cache) putHost(body *hclsyntax.Body, gen int, d decodedHost) {
+	d.used = gen
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hosts[body] = &d
 }
 
 // parseConfig parses one definitions file; input nested too deeply is

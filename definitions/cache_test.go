@@ -48,6 +48,20 @@ func TestCacheDiagnostics(t *testing.T) {
 	if _, diags := cache.Load(fixed, "3"); diags.HasErrors() {
 		t.Fatalf("fixed file: %v", diags)
 	}
+
+	// Host blocks decoded once are replayed with their diagnostics and
+	// references: a bad address and an unknown SNMP profile both times.
+	hosts := fstest.MapFS{"hosts.hcl": {Data: []byte("host \"a\" {\n  address = \"a;b\"\n  transport = \"local\"\n}\nhost \"b\" {\n  address = \"10.0.0.2\"\n  transport = \"local\"\n  snmp = \"nope\"\n}\n")}}
+	want := "hosts.hcl:2,13-18: Invalid host address; \"a;b\" is not a hostname, an IPv4 address or a bracketed IPv6 address such as \"[2001:db8::1]\"., and 1 other diagnostic(s)"
+	for i := range 2 {
+		d, diags := cache.Load(hosts, "h")
+		if diags.Error() != want || !strings.Contains(allDiags(diags), "Unknown SNMP profile") || d.Hosts["b"] == nil {
+			t.Fatalf("load %d: %s", i+1, allDiags(diags))
+		}
+	}
+	if len(cache.hosts) != 2 {
+		t.Errorf("cache holds %d decoded hosts, want the 2 of the last loads", len(cache.hosts))
+	}
 }
 
 // TestCacheKeepsTwoLoads checks the eviction: files of the last two loads

@@ -235,7 +235,7 @@ func (l *loader) decodeHosts(blocks hcl.Blocks) {
 		parts[w] = part
 		wg.Go(func() {
 			for i := w; i < len(accepted); i += workers {
-				hosts[i] = part.decodeHost(accepted[i])
+				hosts[i] = part.decodeHostCached(l.cache, l.gen, accepted[i])
 			}
 		})
 	}
@@ -249,6 +249,26 @@ func (l *loader) decodeHosts(blocks hcl.Blocks) {
 			l.defs.Hosts[h.Name] = h
 		}
 	}
+}
+
+// decodeHostCached is decodeHost through the cache: a host block of a file
+// that another load parsed too (the same syntax, shared by the cache)
+// decodes to the same Host, which depends on nothing but the block, so it
+// is decoded once, with its diagnostics and references replayed.
+func (l *loader) decodeHostCached(cache *Cache, gen int, b *hcl.Block) *Host {
+	body, ok := b.Body.(*hclsyntax.Body)
+	if cache == nil || !ok {
+		return l.decodeHost(b)
+	}
+	if d, ok := cache.host(body, gen); ok {
+		l.diags = append(l.diags, d.diags...)
+		l.refs = append(l.refs, d.refs...)
+		return d.host
+	}
+	d0, r0 := len(l.diags), len(l.refs)
+	h := l.decodeHost(b)
+	cache.putHost(body, gen, decodedHost{host: h, diags: slices.Clone(l.diags[d0:]), refs: slices.Clone(l.refs[r0:])})
+	return h
 }
 
 func (l *loader) decodeBlock(b *hcl.Block) {
