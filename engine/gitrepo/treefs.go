@@ -171,13 +171,19 @@ func (t *TreeFS) info(n node) (*fileInfo, error) {
 	}
 	fi.mode = entryMode(n.entry.Mode)
 	if n.entry.Mode.IsFile() { // regular, executable and symlink entries are blobs
-		// The size alone: reading a loose blob's header, or a packed one's
-		// index entry, instead of inflating the whole blob for a stat.
-		size, err := t.repo.repo.Storer.EncodedObjectSize(n.entry.Hash)
-		if err != nil {
-			return nil, err
+		// The size is read when asked for: a stat that only wants the
+		// mode (symbolic link checks on every path component) opens no
+		// object, and Open takes the size from the blob it reads.
+		h := n.entry.Hash
+		fi.sizeOf = func() int64 {
+			t.repo.mu.Lock()
+			defer t.repo.mu.Unlock()
+			size, err := t.repo.repo.Storer.EncodedObjectSize(h)
+			if err != nil {
+				return 0 // the blob cannot be read: Open and ReadFile say why
+			}
+			return size
 		}
-		fi.size = size
 	}
 	return fi, nil
 }
@@ -244,6 +250,7 @@ func (t *TreeFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	fi.size, fi.sizeOf = int64(len(data)), nil
 	return &file{info: fi, Reader: bytes.NewReader(data)}, nil
 }
 
@@ -330,12 +337,18 @@ func (t *TreeFS) ReadLink(name string) (string, error) {
 type fileInfo struct {
 	name    string
 	size    int64
+	sizeOf  func() int64 // when set, the size is read on demand
 	mode    fs.FileMode
 	modTime time.Time
 }
 
-func (fi *fileInfo) Name() string       { return fi.name }
-func (fi *fileInfo) Size() int64        { return fi.size }
+func (fi *fileInfo) Name() string { return fi.name }
+func (fi *fileInfo) Size() int64 {
+	if fi.sizeOf != nil {
+		return fi.sizeOf()
+	}
+	return fi.size
+}
 func (fi *fileInfo) Mode() fs.FileMode  { return fi.mode }
 func (fi *fileInfo) ModTime() time.Time { return fi.modTime }
 func (fi *fileInfo) IsDir() bool        { return fi.mode.IsDir() }
