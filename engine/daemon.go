@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/go-git/go-git/v5/plumbing"
 	"sync"
 	"time"
 
@@ -391,7 +392,8 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 // once, so that a repository that cannot be read fails start-up instead of
 // leaving a daemon that is never ready. A permanent error is returned at
 // once; a transient one is retried every RetryInterval for up to
-// StartTimeout, with /readyz saying 503 meanwhile.
+// StartTimeout, with /readyz saying 503 meanwhile. A restart whose mirror
+// holds the last applied commit starts from it instead (startFromMirror).
 func (d *Daemon) openMirror(ctx context.Context) error {
 	deadline := time.Now().Add(d.opts.StartTimeout)
 	var m *Mirror
@@ -412,6 +414,9 @@ func (d *Daemon) openMirror(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if m != nil && d.startFromMirror(ctx, m, err) {
+			return nil
+		}
 		where := fmt.Sprintf("repository %s, branch %s", redactURL(d.opts.Mirror.URL), d.opts.Mirror.Branch)
 		if !TransientFetchError(err) {
 			return fmt.Errorf("cannot read the %s: %w", where, err)
@@ -429,6 +434,26 @@ func (d *Daemon) openMirror(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// startFromMirror lets a restart go on when the repository cannot be
+// fetched but the local mirror holds the last commit this daemon applied:
+// monitors, schedules and the API keep working from it (as Argo CD keeps
+// its last synced state while Git is down), the error shows in /healthz and
+// the log, and every poll or webhook tries the fetch again. A first start,
+// with nothing applied yet, still fails on an unreadable repository.
+func (d *Daemon) startFromMirror(ctx context.Context, m *Mirror, fetchErr error) bool {
+	applied, err := d.opts.Store.LastApplied(ctx, d.opts.Mirror.Branch)
+	if err != nil || applied == "" || !m.HasCommit(plumbing.NewHash(applied)) {
+		return false
+	}
+	d.mu.Lock()
+	d.mirror = m
+	d.mu.Unlock()
+	d.setError(fetchErr)
+	d.log.Warn().Err(fetchErr).Str("last_applied", abbrev(applied)).
+		Msg("cannot fetch the repository; starting from the last applied commit in the local mirror, the fetch is retried on every poll and webhook")
+	return true
 }
 
 func (d *Daemon) setError(err error) {

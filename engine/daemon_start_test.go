@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/ripple-ops/ripple/definitions"
 )
 
 // runUntilStopped runs d and returns Run's error, failing the test if Run
@@ -139,4 +141,46 @@ func TestTransientFetchError(t *testing.T) {
 			t.Errorf("TransientFetchError(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
+}
+
+// A restart while the repository cannot be read starts from the last
+// applied commit in the local mirror: the definitions go to monitors and
+// schedules again, the daemon is ready, and the fetch error is shown.
+func TestRestartStartsFromTheMirrorWhenTheRepoIsUnreadable(t *testing.T) {
+	repo := newDmRepo(t)
+	head := repo.commit("inventory and job", map[string]string{"hosts.hcl": dmInventory, "jobs/hello.hcl": dmJob})
+	store := newMemStore()
+	mirror := filepath.Join(t.TempDir(), "mirror")
+	first := dmDaemon(t, repo, store, &dmRunner{store: store}, func(o *DaemonOptions) { o.Mirror.Dir = mirror })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx) }()
+	dmWait(t, "head applied", func() bool { return first.Status().LastApplied == head })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+
+	if err := os.Rename(repo.dir, repo.dir+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Rename(repo.dir+".gone", repo.dir) })
+	applied := make(chan string, 4)
+	second := dmDaemon(t, repo, store, &dmRunner{store: store}, func(o *DaemonOptions) {
+		o.Mirror.Dir = mirror
+		o.OnDefinitions = func(defs *definitions.Definitions) { applied <- defs.Commit }
+	})
+	dmRun(t, second) // fails the test if Run returns an error
+	select {
+	case c := <-applied:
+		if c != head {
+			t.Fatalf("definitions of %s, want the last applied %s", c, head)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no definitions from the mirror")
+	}
+	dmWait(t, "ready with the fetch error", func() bool {
+		st := second.Status()
+		return st.Ready && st.LastError != "" && st.LastApplied == head
+	})
 }
