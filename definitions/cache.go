@@ -8,12 +8,13 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// Cache keeps the parsed syntax of definitions files between loads, so that
-// loading two commits of the same repo (a plan, or the daemon's next head)
-// parses only the files that differ. Entries are keyed by path and the whole
-// content, so a cached file is always the parse of exactly those bytes; a
-// parsed file is never modified after parsing and is safe to share between
-// the Definitions of several commits.
+// Cache keeps the parsed syntax of definitions files, and the hosts decoded
+// from them, between loads, so that loading two commits of the same repo (a
+// plan, or the daemon's next head) parses and decodes only the files that
+// differ. Entries are keyed by path and the whole content, so a cached file
+// is always the parse of exactly those bytes; parsed files and decoded
+// hosts are never modified afterwards and are safe to share between the
+// Definitions of several commits.
 //
 // A Cache holds the files of the last two loads and drops the rest. It is
 // safe for concurrent use, and loads running at the same time parse each
