@@ -3,6 +3,7 @@ package definitions
 import (
 	"cmp"
 	"slices"
+	"strconv"
 )
 
 // PlanResult is what a merge would do: the jobs that run, with their hosts
@@ -31,10 +32,55 @@ type PlanResult struct {
 }
 
 // PlannedJob is a job that will run, its reasons and its hosts per wave.
+// Window and Rollout are optional additions to the stable fields: the
+// window the job waits for, and the policy its waves run under, for
+// scripts that review rollouts. Both are left out for a job that runs on
+// no host.
 type PlannedJob struct {
-	Name    string     `json:"name"`
-	Reasons []string   `json:"reasons"`
-	Waves   [][]string `json:"waves"`
+	Name    string          `json:"name"`
+	Reasons []string        `json:"reasons"`
+	Waves   [][]string      `json:"waves"`
+	Window  string          `json:"window,omitempty"`
+	Rollout *PlannedRollout `json:"rollout,omitempty"`
+}
+
+// PlannedRollout is a job's rollout policy as `ripple plan --json` shows
+// it: durations and max_failures as written in HCL ("5m", "10%", "2").
+type PlannedRollout struct {
+	MaxParallel  int          `json:"max_parallel"`
+	MaxFailures  string       `json:"max_failures"`
+	OnFailure    string       `json:"on_failure"`
+	ApproveAfter int          `json:"approve_after,omitempty"`
+	Pause        string       `json:"pause,omitempty"`
+	HealthGate   *PlannedGate `json:"health_gate,omitempty"`
+}
+
+// PlannedGate is a job's health gate in PlannedRollout.
+type PlannedGate struct {
+	Monitors        []string `json:"monitors"`
+	MinHealthyTime  string   `json:"min_healthy_time"`
+	HealthyDeadline string   `json:"healthy_deadline"`
+}
+
+// plannedRollout is r in the JSON form of a plan.
+func plannedRollout(r Rollout) *PlannedRollout {
+	out := &PlannedRollout{MaxParallel: r.MaxParallel, OnFailure: r.OnFailure, ApproveAfter: r.ApproveAfter}
+	if out.OnFailure == "" {
+		out.OnFailure = DefaultOnFailure
+	}
+	if m := r.MaxFailures; m.IsPercent {
+		out.MaxFailures = strconv.FormatFloat(m.Percent, 'f', -1, 64) + "%"
+	} else {
+		out.MaxFailures = strconv.Itoa(m.Count)
+	}
+	if r.Pause > 0 {
+		out.Pause = shortDuration(r.Pause)
+	}
+	if g := r.HealthGate; g != nil && len(g.Monitors) > 0 {
+		out.HealthGate = &PlannedGate{Monitors: slices.Clone(g.Monitors),
+			MinHealthyTime: shortDuration(g.MinHealthyTime), HealthyDeadline: shortDuration(g.HealthyDeadline)}
+	}
+	return out
 }
 
 // MonitorPlan lists monitor names by what happens to them.
@@ -84,7 +130,11 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 		if waves == nil {
 			waves = [][]string{}
 		}
-		p.Jobs = append(p.Jobs, PlannedJob{Name: jc.Name, Reasons: nonNil(jc.Reasons), Waves: waves})
+		pj := PlannedJob{Name: jc.Name, Reasons: nonNil(jc.Reasons), Waves: waves, Window: p.Windows[jc.Name]}
+		if j := new.Jobs[jc.Name]; j != nil && len(waves) > 0 {
+			pj.Rollout = plannedRollout(j.Rollout)
+		}
+		p.Jobs = append(p.Jobs, pj)
 	}
 	slices.SortFunc(p.Jobs, func(a, b PlannedJob) int { return cmp.Compare(a.Name, b.Name) })
 	return p
