@@ -23,12 +23,6 @@ type PlanResult struct {
 	Inventory []BlockChange `json:"-"`
 	// MonitorReasons says why each changed monitor changed.
 	MonitorReasons map[string][]string `json:"-"`
-	// Windows names the window each planned job waits for, if any.
-	Windows map[string]string `json:"-"`
-	// Rollouts holds each planned job's rollout policy, for the text form
-	// to show where the rollout stops for approval, pauses, and what
-	// fails a wave.
-	Rollouts map[string]Rollout `json:"-"`
 }
 
 // PlannedJob is a job that will run, its reasons and its hosts per wave.
@@ -42,6 +36,11 @@ type PlannedJob struct {
 	Waves   [][]string      `json:"waves"`
 	Window  string          `json:"window,omitempty"`
 	Rollout *PlannedRollout `json:"rollout,omitempty"`
+
+	// policy is the job's rollout as defined, for the text form to show
+	// where the rollout stops for approval, pauses, and what fails a
+	// wave; nil when Rollout is.
+	policy *Rollout
 }
 
 // PlannedRollout is a job's rollout policy as `ripple plan --json` shows
@@ -105,8 +104,6 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 		Removed:        []string{},
 		Inventory:      slices.Clone(cs.Inventory),
 		MonitorReasons: cs.Monitors.Reasons,
-		Windows:        map[string]string{},
-		Rollouts:       map[string]Rollout{},
 		Monitors: MonitorPlan{
 			Added:   nonNil(cs.Monitors.Added),
 			Changed: nonNil(cs.Monitors.Changed),
@@ -118,21 +115,18 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 			p.Removed = append(p.Removed, jc.Name)
 			continue
 		}
+		j := new.Jobs[jc.Name]
 		var sizes []WaveSize
-		if j := new.Jobs[jc.Name]; j != nil {
+		if j != nil {
 			sizes = j.Rollout.Waves
-			p.Rollouts[jc.Name] = j.Rollout
-			if j.Window != "" && len(jc.Hosts) > 0 {
-				p.Windows[jc.Name] = j.Window
-			}
 		}
 		waves := Waves(jc.Hosts, sizes)
 		if waves == nil {
 			waves = [][]string{}
 		}
-		pj := PlannedJob{Name: jc.Name, Reasons: nonNil(jc.Reasons), Waves: waves, Window: p.Windows[jc.Name]}
-		if j := new.Jobs[jc.Name]; j != nil && len(waves) > 0 {
-			pj.Rollout = plannedRollout(j.Rollout)
+		pj := PlannedJob{Name: jc.Name, Reasons: nonNil(jc.Reasons), Waves: waves}
+		if j != nil && len(waves) > 0 {
+			pj.Window, pj.Rollout, pj.policy = j.Window, plannedRollout(j.Rollout), &j.Rollout
 		}
 		p.Jobs = append(p.Jobs, pj)
 	}

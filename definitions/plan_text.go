@@ -41,16 +41,16 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 			b.WriteString("  runs on no host\n")
 			continue
 		}
-		if win := p.Windows[j.Name]; win != "" {
-			fmt.Fprintf(&b, "  waves start only inside window %s\n", win)
+		if j.Window != "" {
+			fmt.Fprintf(&b, "  waves start only inside window %s\n", j.Window)
 		}
-		r, hasRollout := p.Rollouts[j.Name]
-		if hasRollout {
-			writeRolloutPolicy(&b, r, len(j.Waves))
+		r := j.policy
+		if r != nil {
+			writeRolloutPolicy(&b, *r, len(j.Waves))
 		}
 		for i, wave := range j.Waves {
 			fmt.Fprintf(&b, "  wave %d/%d (%s): %s\n", i+1, len(j.Waves), plural(len(wave), "host"), hostList(wave))
-			if hasRollout && i < len(j.Waves)-1 {
+			if r != nil && i < len(j.Waves)-1 {
 				// What comes between this wave and the next, in the order
 				// the rollout does it.
 				if r.ApproveAfter == i+1 {
