@@ -125,6 +125,20 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	return raw, nil
 }
 
+// get GETs path and decodes the answer into v. With --json it prints the
+// raw answer instead and returns printed=true; the caller then returns.
+func (c *apiClient) get(ctx context.Context, path string, v any) (printed bool, err error) {
+	raw, err := c.do(ctx, "GET", path, nil, v)
+	if err != nil {
+		return false, err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return true, nil
+	}
+	return false, nil
+}
+
 // printJSON writes the daemon's answer as is, for scripts.
 func (c *apiClient) printJSON(raw []byte) {
 	c.e.stdout.Write(bytes.TrimSpace(raw))

@@ -26,24 +26,12 @@ func runMonitors(ctx context.Context, args []string, e env) error {
 			if len(pos) == 1 {
 				path += "/" + url.PathEscape(pos[0])
 				var m httpapi.Monitor
-				raw, err := c.do(ctx, "GET", path, nil, &m)
-				if err != nil {
+				if printed, err := c.get(ctx, path, &m); err != nil || printed {
 					return err
-				}
-				if c.json {
-					c.printJSON(raw)
-					return nil
 				}
 				ms = []httpapi.Monitor{m}
-			} else {
-				raw, err := c.do(ctx, "GET", path, nil, &ms)
-				if err != nil {
-					return err
-				}
-				if c.json {
-					c.printJSON(raw)
-					return nil
-				}
+			} else if printed, err := c.get(ctx, path, &ms); err != nil || printed {
+				return err
 			}
 			tw := newTable(e.stdout)
 			fmt.Fprintln(tw, "MONITOR\tHOST\tSTATE\tSINCE\tFLAGS\tOUTPUT")
@@ -90,13 +78,8 @@ func runCapacity(ctx context.Context, args []string, e env) error {
 		},
 		func(c *apiClient, _ []string) error {
 			var report httpapi.Capacity
-			raw, err := c.do(ctx, "GET", "/api/v1/capacity?horizon="+url.QueryEscape(horizon), nil, &report)
-			if err != nil {
+			if printed, err := c.get(ctx, "/api/v1/capacity?horizon="+url.QueryEscape(horizon), &report); err != nil || printed {
 				return err
-			}
-			if c.json {
-				c.printJSON(raw)
-				return nil
 			}
 			tw := newTable(e.stdout)
 			fmt.Fprintln(tw, "MONITOR/HOST/METRIC\tNOW\tPER DAY\tLIMIT\tCROSSING")

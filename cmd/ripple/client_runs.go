@@ -35,13 +35,8 @@ func runRuns(ctx context.Context, args []string, e env) error {
 			}
 			q.Set("limit", strconv.Itoa(limit))
 			var runs []httpapi.Run
-			raw, err := c.do(ctx, "GET", "/api/v1/runs?"+q.Encode(), nil, &runs)
-			if err != nil {
+			if printed, err := c.get(ctx, "/api/v1/runs?"+q.Encode(), &runs); err != nil || printed {
 				return err
-			}
-			if c.json {
-				c.printJSON(raw)
-				return nil
 			}
 			tw := newTable(e.stdout)
 			fmt.Fprintln(tw, "ID\tJOB\tSTATE\tCOMMIT\tTRIGGER\tACTOR\tCREATED\tSUMMARY")
@@ -67,13 +62,8 @@ func runShow(ctx context.Context, args []string, e env) error {
 				return followRun(ctx, c, e, n, time.Second)
 			}
 			var d httpapi.RunDetail
-			raw, err := c.do(ctx, "GET", "/api/v1/runs/"+id, nil, &d)
-			if err != nil {
+			if printed, err := c.get(ctx, "/api/v1/runs/"+id, &d); err != nil || printed {
 				return err
-			}
-			if c.json {
-				c.printJSON(raw)
-				return nil
 			}
 			printRunDetail(e, &d)
 			return nil

@@ -20,13 +20,8 @@ func runStatus(ctx context.Context, args []string, e env) error {
 				return commitStatus(ctx, c, e, pos[0])
 			}
 			var st engine.DaemonStatus
-			raw, err := c.do(ctx, "GET", "/api/v1/status", nil, &st)
-			if err != nil {
+			if printed, err := c.get(ctx, "/api/v1/status", &st); err != nil || printed {
 				return err
-			}
-			if c.json {
-				c.printJSON(raw)
-				return nil
 			}
 			tw := newTable(e.stdout)
 			fmt.Fprintf(tw, "repo\t%s\n", st.Repo)
@@ -57,13 +52,8 @@ func commitStatus(ctx context.Context, c *apiClient, e env, sha string) error {
 		return exitError{2}
 	}
 	var cm httpapi.Commit
-	raw, err := c.do(ctx, "GET", "/api/v1/commits/"+url.PathEscape(sha), nil, &cm)
-	if err != nil {
+	if printed, err := c.get(ctx, "/api/v1/commits/"+url.PathEscape(sha), &cm); err != nil || printed {
 		return err
-	}
-	if c.json {
-		c.printJSON(raw)
-		return nil
 	}
 	fmt.Fprintf(e.stdout, "commit %s\n", cm.SHA)
 	tw := newTable(e.stdout)
@@ -95,13 +85,8 @@ func runHostsCommand(ctx context.Context, args []string, e env) error {
 	return clientRun(args, e, "hosts", "usage: ripple hosts [--json]\n       ripple hosts trust [--dir DIR] NAME...\n\nLists the hosts of the applied commit with their groups and jobs.", 0, 0, nil,
 		func(c *apiClient, _ []string) error {
 			var hosts []httpapi.Host
-			raw, err := c.do(ctx, "GET", "/api/v1/hosts", nil, &hosts)
-			if err != nil {
+			if printed, err := c.get(ctx, "/api/v1/hosts", &hosts); err != nil || printed {
 				return err
-			}
-			if c.json {
-				c.printJSON(raw)
-				return nil
 			}
 			tw := newTable(e.stdout)
 			fmt.Fprintln(tw, "HOST\tADDRESS\tGROUPS\tLABELS\tJOBS")
