@@ -61,7 +61,7 @@ func (r *Rollout) endSuperseded(ctx context.Context, run *Run, actor, msg string
 	if err := r.setStatus(ctx, run, "failure", msg); err != nil {
 		return err
 	}
-	if err := r.opts.Store.AddEvent(ctx, Event{RunID: run.ID, At: now, Actor: "ripple", Action: EventFinish, Reason: string(RunAborted) + ": " + msg}); err != nil {
+	if err := r.opts.Store.AddEvent(ctx, Event{RunID: run.ID, At: now, Actor: ActorRipple, Action: EventFinish, Reason: string(RunAborted) + ": " + msg}); err != nil {
 		return fmt.Errorf("record finish of run %d: %w", run.ID, err)
 	}
 	run.State, run.Summary, run.Error, run.Finished, run.Updated = RunAborted, msg, msg, now, now

@@ -237,7 +237,7 @@ func (d *Daemon) StartScheduled(ctx context.Context, job string, firing time.Tim
 	// Started by ripple itself: the trigger says "schedule", the reason
 	// which firing, and no person is named.
 	reason := "scheduled for " + firing.UTC().Format(time.RFC3339)
-	if _, err := d.submit(ctx, manualRequest{job: job, actor: "ripple", reason: reason, trigger: TriggerSchedule}); err != nil {
+	if _, err := d.submit(ctx, manualRequest{job: job, actor: ActorRipple, reason: reason, trigger: TriggerSchedule}); err != nil {
 		return false, err
 	}
 	return true, nil

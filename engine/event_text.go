@@ -18,7 +18,7 @@ const maxEventText = 160
 func (e Event) Text() string {
 	reason := strings.TrimSpace(e.Reason)
 	by := ""
-	if e.Actor != "" && e.Actor != "ripple" {
+	if e.Actor != "" && e.Actor != ActorRipple {
 		by = " by " + e.Actor
 	}
 	withReason := func(s string) string {

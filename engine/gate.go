@@ -128,7 +128,7 @@ func (x *runExec) sampleBaseline(ctx context.Context) error {
 		}
 	}
 	sort.Strings(failing)
-	if err := x.event(ctx, EventGateBaseline, "ripple", strings.Join(failing, "\n")); err != nil {
+	if err := x.event(ctx, EventGateBaseline, ActorRipple, strings.Join(failing, "\n")); err != nil {
 		return err
 	}
 	if len(failing) > 0 {

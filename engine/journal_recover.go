@@ -104,7 +104,7 @@ func (r *Rollout) closeRun(ctx context.Context, run *Run, state RunState, msg st
 	if err := r.setStatus(ctx, run, "error", msg); err != nil {
 		return nil, err
 	}
-	if err := r.opts.Store.AddEvent(ctx, Event{RunID: run.ID, At: now, Actor: "ripple", Action: EventFinish, Reason: string(state) + ": " + msg}); err != nil {
+	if err := r.opts.Store.AddEvent(ctx, Event{RunID: run.ID, At: now, Actor: ActorRipple, Action: EventFinish, Reason: string(state) + ": " + msg}); err != nil {
 		return nil, fmt.Errorf("record finish of run %d: %w", run.ID, err)
 	}
 	run.State, run.Summary, run.Error, run.Finished, run.Updated = state, msg, msg, now, now

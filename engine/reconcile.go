@@ -28,6 +28,11 @@ const (
 	TriggerSchedule = "schedule"
 )
 
+// ActorRipple is the actor of what ripple does by itself (commit and
+// scheduled runs, its own run events); it names no person, so audit texts
+// leave it out.
+const ActorRipple = "ripple"
+
 // restoreBase finds where the next diff starts: the last applied commit, or
 // a later commit of the branch whose runs were already started (the daemon
 // stopped while they ran). Runs of that commit are watched so that it
@@ -192,7 +197,7 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 	d.setStatus(ctx, CommitStatus{Commit: hs, Context: StatusValidate, State: "success", Description: validDescription(diags)})
 
 	plan := planCommit(old, defs)
-	actor, reason := "ripple", "commit "+abbrev(hs)
+	actor, reason := ActorRipple, "commit "+abbrev(hs)
 	if accepted {
 		actor, reason = acc.actor, acc.reason
 	}

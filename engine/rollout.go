@@ -389,7 +389,7 @@ func statusDescription(run *Run, desc string) string {
 
 func actorOr(a string) string {
 	if a == "" {
-		return "ripple"
+		return ActorRipple
 	}
 	return a
 }

@@ -86,7 +86,7 @@ func (x *runExec) execute(ctx context.Context) (*Run, error) {
 	if resumed {
 		reason = fmt.Sprintf("resume at wave %d/%d", x.run.CurrentWave+1, len(x.run.Waves))
 	}
-	if err := x.event(ctx, EventStart, "ripple", reason); err != nil {
+	if err := x.event(ctx, EventStart, ActorRipple, reason); err != nil {
 		return nil, err
 	}
 	x.log.Info().Bool("resumed", resumed).Int("wave", x.run.CurrentWave+1).Int("waves", len(x.run.Waves)).Msg("run executing")
@@ -156,7 +156,7 @@ func (x *runExec) awaitApproval(ctx context.Context, w int) (stop bool, err erro
 		}
 		if x.run.State != RunWaitingApproval || x.ev.last(EventWaitApproval) < 0 {
 			// The event first: an approval is only valid after it.
-			if err := x.event(ctx, EventWaitApproval, "ripple", fmt.Sprintf("after wave %d", w)); err != nil {
+			if err := x.event(ctx, EventWaitApproval, ActorRipple, fmt.Sprintf("after wave %d", w)); err != nil {
 				return true, err
 			}
 			x.run.State = RunWaitingApproval
@@ -210,7 +210,7 @@ func (x *runExec) fail(ctx context.Context, state RunState, reason string) (*Run
 		return x.finish(ctx, state, headline(reason)+"; halted", flatten(reason)+"; halted")
 	}
 	if _, ok := x.ev.find(EventRollback); !ok {
-		if err := x.event(ctx, EventRollback, "ripple", reason); err != nil {
+		if err := x.event(ctx, EventRollback, ActorRipple, reason); err != nil {
 			return nil, err
 		}
 	}
@@ -242,7 +242,7 @@ func (x *runExec) finish(ctx context.Context, state RunState, short, full string
 	if err := x.r.setStatus(ctx, x.run, status, short); err != nil {
 		return nil, err
 	}
-	if err := x.event(ctx, EventFinish, "ripple", string(state)+": "+full); err != nil {
+	if err := x.event(ctx, EventFinish, ActorRipple, string(state)+": "+full); err != nil {
 		return nil, err
 	}
 	if err := x.save(ctx); err != nil {
@@ -397,7 +397,7 @@ func (x *runExec) resolveInterrupted(ctx context.Context) (stop bool, err error)
 	if err := x.save(ctx); err != nil {
 		return true, err
 	}
-	if err := x.event(ctx, EventNeedsOperator, "ripple", x.run.Error); err != nil {
+	if err := x.event(ctx, EventNeedsOperator, ActorRipple, x.run.Error); err != nil {
 		return true, err
 	}
 	if err := x.r.setStatus(ctx, x.run, "error", x.run.Summary); err != nil {

@@ -102,7 +102,7 @@ func (x *runExec) pauseEnd(ctx context.Context, w int) (time.Time, error) {
 		}
 	}
 	start := x.r.opts.Clock.Now()
-	if err := x.event(ctx, EventPause, "ripple", fmt.Sprintf("%s %s, until %s", tag, p, start.Add(p).UTC().Format(time.RFC3339))); err != nil {
+	if err := x.event(ctx, EventPause, ActorRipple, fmt.Sprintf("%s %s, until %s", tag, p, start.Add(p).UTC().Format(time.RFC3339))); err != nil {
 		return time.Time{}, err
 	}
 	return start.Add(p), nil

@@ -14,6 +14,13 @@ import (
 // funcs are the template helpers. None of them returns template.HTML:
 // everything from the repository or the fleet stays escaped.
 var funcs = template.FuncMap{
+	// person is the actor when it is someone, "" for ripple itself.
+	"person": func(actor string) string {
+		if actor == engine.ActorRipple {
+			return ""
+		}
+		return actor
+	},
 	"short": func(s string) string {
 		if len(s) > 10 {
 			return s[:10]

@@ -231,4 +231,8 @@ web-03: step reload failed">rolling back: wave 2/4 failed: 1/3 hosts failed (max
 	if rows := strings.Count(audit, "<tr><td>"); rows != 7 {
 		t.Errorf("%d event rows, want 7:\n%s", rows, audit)
 	}
+	// The trigger line names a person only: ripple's own run has none.
+	if !strings.Contains(body, "<dd>commit — merge of #42</dd>") {
+		t.Errorf("trigger line of ripple's run is not \"commit — merge of #42\":\n%s", body)
+	}
 }
