@@ -139,7 +139,7 @@ func (s *Notifiers) attempt(ctx context.Context, p *pendingDelivery, n engine.No
 		withdrawn = &DeliveryRecord{Notifier: p.key.notifier, Notification: *rep, Withdrawn: true, Final: true, At: now}
 	case rep != nil:
 		p.n, p.attempts, p.next = *rep, 0, now
-	case defs != nil && !owed(s.defs, p.key):
+	case s.defs != nil && !owed(s.defs, p.key):
 		// A commit applied during the attempt removed the monitor, or
 		// its notify of this notifier.
 		delete(s.pending, p.key)
