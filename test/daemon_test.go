@@ -5,20 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ripple-ops/ripple/engine/httpapi"
 	"github.com/ripple-ops/ripple/test/githubfake"
-	"github.com/ripple-ops/ripple/test/sshfleet"
 	"github.com/ripple-ops/ripple/webhooks"
 )
 
@@ -34,28 +31,14 @@ const (
 )
 
 type dmEnv struct {
-	t      *testing.T
-	repo   string // the ops repo's work tree (the daemon's --repo)
-	data   string
-	dir    string
-	addr   string
-	fake   *githubfake.Server
-	fleet  *sshfleet.Fleet
-	cmd    *exec.Cmd
-	done   chan error
-	logs   int
-	client *http.Client
+	serveEnv
+	fake *githubfake.Server
+	logs int
 }
 
 func newDmEnv(t *testing.T, hosts int) *dmEnv {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not found")
-	}
-	e := &dmEnv{t: t, dir: t.TempDir(), client: &http.Client{Timeout: 10 * time.Second}}
-	e.repo = filepath.Join(e.dir, "ops")
-	e.data = filepath.Join(e.dir, "data")
-	e.fleet = sshfleet.Start(t, sshfleet.Options{Hosts: hosts})
+	e := &dmEnv{serveEnv: newServeEnv(t, hosts)}
 	e.fake = githubfake.New(t)
 	e.fake.RequireToken("gh-token")
 	for name, body := range map[string]string{"gh-token": "gh-token\n", "secret": dmSecret + "\n", "tokens": dmOperator + " operator e2e\n"} {
@@ -63,64 +46,32 @@ func newDmEnv(t *testing.T, hosts int) *dmEnv {
 			t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(e.repo, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	e.git("init", "-q", "-b", "main")
 	t.Cleanup(e.stop)
 	return e
 }
 
-func (e *dmEnv) git(args ...string) string {
-	e.t.Helper()
-	return gitIn(e.t, e.repo, args...)
-}
-
-// commit writes files ("" deletes one) and commits; it returns the sha.
-func (e *dmEnv) commit(msg string, files map[string]string) string {
-	e.t.Helper()
-	return commitFiles(e.t, e.repo, msg, files)
-}
-
-// start runs `ripple serve` and waits until /readyz answers 200.
+// start runs `ripple serve` and waits until /readyz answers 200. The port
+// is picked once, so a restart listens where the first daemon did.
 func (e *dmEnv) start() {
 	e.t.Helper()
 	if e.addr == "" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		e.addr = l.Addr().String()
-		l.Close()
+		e.pickAddr()
 	}
 	e.logs++
 	logf, err := os.Create(filepath.Join(e.dir, fmt.Sprintf("serve-%d.log", e.logs)))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.cmd = exec.Command(rippleBin, "serve",
+	cmd := exec.Command(rippleBin, "serve",
 		"--repo", e.repo, "--data", e.data, "--listen", e.addr, "--poll", "0",
 		"--github-repo", dmGitHubRepo, "--github-api-url", e.fake.URL(),
 		"--github-token-file", filepath.Join(e.dir, "gh-token"),
 		"--webhook-secret-file", filepath.Join(e.dir, "secret"),
 		"--api-tokens-file", filepath.Join(e.dir, "tokens"),
 		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
-	e.cmd.Stdout, e.cmd.Stderr = logf, logf
-	e.cmd.Env = append(os.Environ(), "HOME="+e.dir)
-	if err := e.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- e.cmd.Wait(); logf.Close() }() // received by stop or kill
-	e.done = done
-	e.waitFor("daemon ready", 20*time.Second, func() bool {
-		resp, err := e.client.Get("http://" + e.addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	cmd.Env = append(os.Environ(), "HOME="+e.dir)
+	e.launch(cmd, logf)
+	e.waitFor("daemon ready", 20*time.Second, e.ready)
 }
 
 // kill sends SIGKILL to the daemon and reaps it.
@@ -137,16 +88,7 @@ func (e *dmEnv) kill() {
 // stop ends the daemon with SIGTERM (SIGKILL after 15s) and shows its log
 // when the test failed.
 func (e *dmEnv) stop() {
-	if e.cmd != nil {
-		_ = e.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-e.done:
-		case <-time.After(15 * time.Second):
-			_ = e.cmd.Process.Kill()
-			<-e.done
-		}
-		e.cmd = nil
-	}
+	e.terminate()
 	if e.t.Failed() {
 		for i := 1; i <= e.logs; i++ {
 			b, _ := os.ReadFile(filepath.Join(e.dir, fmt.Sprintf("serve-%d.log", i)))

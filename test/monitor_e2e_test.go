@@ -12,12 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ripple-ops/ripple/engine/httpapi"
-	"github.com/ripple-ops/ripple/test/sshfleet"
 )
 
 // The monitoring end-to-end test (issue 6, "Done when"): `ripple serve`
@@ -182,107 +180,49 @@ func (r *monReceiver) all() []monDelivery {
 // monEnv is one `ripple serve` over an ops repo, a fleet, the service and
 // the receiver.
 type monEnv struct {
-	t     *testing.T
-	dir   string
-	repo  string
-	data  string
-	addr  string
-	fleet *sshfleet.Fleet
-	svc   *monService
-	hook  *monReceiver
+	serveEnv
+	svc  *monService
+	hook *monReceiver
 
 	// serveArgs are added to the serve command line.
 	serveArgs []string
-
-	cmd    *exec.Cmd
-	done   chan error
-	client *http.Client
 }
 
 func newMonEnv(t *testing.T, hosts int) *monEnv {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not found")
-	}
-	e := &monEnv{t: t, dir: t.TempDir(), client: &http.Client{Timeout: 10 * time.Second}}
-	e.repo = filepath.Join(e.dir, "ops")
-	e.data = filepath.Join(e.dir, "data")
-	e.fleet = sshfleet.Start(t, sshfleet.Options{Hosts: hosts})
+	e := &monEnv{serveEnv: newServeEnv(t, hosts)}
 	e.svc = newMonService(t)
 	e.hook = newMonReceiver(t, e.svc)
 	if err := os.WriteFile(filepath.Join(e.dir, "tokens"), []byte(monToken+" operator e2e\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(e.repo, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	e.git("init", "-q", "-b", "main")
 	t.Cleanup(e.stop)
 	return e
 }
 
-func (e *monEnv) git(args ...string) string {
-	e.t.Helper()
-	return gitIn(e.t, e.repo, args...)
-}
-
-// commit writes files into the ops repo and commits them on main (the
-// merge); it returns the sha.
-func (e *monEnv) commit(msg string, files map[string]string) string {
-	e.t.Helper()
-	return commitFiles(e.t, e.repo, msg, files)
-}
-
-// start runs `ripple serve` polling the repo every second, with the
-// receiver's URL in the environment the notifier's env() reads.
+// start runs `ripple serve` on a new port polling the repo every second,
+// with the receiver's URL in the environment the notifier's env() reads.
 func (e *monEnv) start() {
 	e.t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.addr = l.Addr().String()
-	l.Close()
+	e.pickAddr()
 	logf, err := os.OpenFile(filepath.Join(e.dir, "serve.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.cmd = exec.Command(rippleBin, "serve",
+	cmd := exec.Command(rippleBin, "serve",
 		"--repo", e.repo, "--data", e.data, "--listen", e.addr, "--poll", "1s",
 		"--api-tokens-file", filepath.Join(e.dir, "tokens"),
 		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
-	e.cmd.Args = append(e.cmd.Args, e.serveArgs...)
-	e.cmd.Stdout, e.cmd.Stderr = logf, logf
-	e.cmd.Env = append(os.Environ(), "HOME="+e.dir, monHookEnv+"="+e.hook.url)
-	if err := e.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- e.cmd.Wait(); logf.Close() }() // received by stop
-	e.done = done
-	monWait(e.t, "daemon ready", 20*time.Second, func() bool {
-		resp, err := e.client.Get("http://" + e.addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	cmd.Args = append(cmd.Args, e.serveArgs...)
+	cmd.Env = append(os.Environ(), "HOME="+e.dir, monHookEnv+"="+e.hook.url)
+	e.launch(cmd, logf)
+	monWait(e.t, "daemon ready", 20*time.Second, e.ready)
 }
 
 // stop ends the daemon this test started (SIGTERM, SIGKILL after 15s) and
 // shows its log and the deliveries when the test failed.
 func (e *monEnv) stop() {
-	if e.cmd != nil {
-		_ = e.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-e.done:
-		case <-time.After(15 * time.Second):
-			_ = e.cmd.Process.Kill()
-			<-e.done
-		}
-		e.cmd = nil
-	}
+	e.terminate()
 	if e.t.Failed() {
 		b, _ := os.ReadFile(filepath.Join(e.dir, "serve.log"))
 		e.t.Logf("serve log:\n%s", lastLinesOf(string(b), 80))
