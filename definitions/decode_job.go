@@ -76,9 +76,9 @@ func (l *loader) decodeJob(b *hcl.Block) *Job {
 	blocks := content.Blocks.ByType()
 	l.str(a, "description", &j.Description)
 	j.Targets = l.decodeTargets(blocks["targets"], b)
-	l.cronAttr(a, "schedule", &j.Schedule)
 	l.ref(a, "window", "window", &j.Window)
-	l.timezone(a, "timezone", &j.Timezone)
+	loc := l.timezone(a, "timezone", &j.Timezone)
+	j.Cron = l.cronAttr(a, "schedule", &j.Schedule, loc)
 	if j.Timezone != "" && j.Schedule == "" && a["schedule"] == nil {
 		l.errorf(a["timezone"].Expr.Range(), "Timezone without schedule", "timezone only applies to a job's schedule.")
 	}

@@ -104,6 +104,7 @@ type SNMPProfile struct {
 type Window struct {
 	Name      string
 	Cron      string
+	Opens     *Cron // Cron parsed, in Location; nil when it does not parse
 	Duration  time.Duration
 	Timezone  string // IANA name; default "UTC"
 	Location  *time.Location
@@ -200,6 +201,9 @@ type Job struct {
 	// on_failure = "rollback". Nil means: restore file step backups.
 	Rollback []*Step
 	Schedule string // cron; empty means not scheduled
+	// Cron is Schedule parsed, read in Timezone (UTC when unset); see
+	// Definitions.JobSchedule for the zone a schedule fires in.
+	Cron     *Cron
 	Window   string
 	Timezone string
 	// SourceFiles are the repo paths the job's steps read (file sources and
@@ -272,4 +276,19 @@ type HealthGate struct {
 	MinHealthyTime  time.Duration // default 10s
 	HealthyDeadline time.Duration // default 5m
 	DeclRange       hcl.Range
+}
+
+// JobSchedule is j's schedule in the time zone it fires in: the job's own
+// timezone, else its window's, else UTC. Nil when j has no schedule.
+func (d *Definitions) JobSchedule(j *Job) *Cron {
+	if j.Cron == nil {
+		return nil
+	}
+	if j.Timezone != "" {
+		return j.Cron
+	}
+	if w, ok := d.Windows[j.Window]; ok && w.Location != nil {
+		return j.Cron.In(w.Location)
+	}
+	return j.Cron
 }

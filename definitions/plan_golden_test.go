@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ripple-ops/ripple/definitions"
-	"github.com/ripple-ops/ripple/engine/gitrepo"
+	"github.com/ripple-ops/ripple/engine/source"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/plan")
@@ -50,7 +50,7 @@ func TestPlanGolden(t *testing.T) {
 			for _, step := range steps(t, caseDir) {
 				commits = append(commits, commitOverlay(t, dir, filepath.Join(caseDir, step), "commit "+step))
 			}
-			repo, err := gitrepo.Open(dir)
+			repo, err := source.Open(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestPlanGolden(t *testing.T) {
 	}
 }
 
-func writePlan(t *testing.T, out *bytes.Buffer, repo *gitrepo.Repo, from, to string) {
+func writePlan(t *testing.T, out *bytes.Buffer, repo *source.Repo, from, to string) {
 	t.Helper()
 	load := func(commit string) *definitions.Definitions {
 		fsys, err := repo.FS(commit)

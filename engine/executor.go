@@ -2,29 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ripple-ops/ripple/definitions"
 )
-
-// StepStatus is the outcome of one step on one host.
-type StepStatus string
-
-// Step outcomes. OK, Changed and Unchanged are successes; the rest count
-// against a wave's failure budget.
-const (
-	StepOK          StepStatus = "ok"
-	StepChanged     StepStatus = "changed"
-	StepUnchanged   StepStatus = "unchanged"
-	StepFailed      StepStatus = "failed"
-	StepUnreachable StepStatus = "unreachable"
-	StepTimeout     StepStatus = "timeout"
-)
-
-// Succeeded reports whether s lets the host go on to its next step.
-func (s StepStatus) Succeeded() bool {
-	return s == StepOK || s == StepChanged || s == StepUnchanged
-}
 
 // Endpoint is a host and how to reach it, resolved by the engine from the
 // definitions of the commit being applied. Secret fields are never logged.
@@ -32,28 +17,6 @@ type Endpoint struct {
 	Host       *definitions.Host
 	Credential *definitions.Credential // nil for the local transport
 	Passphrase string                  // private key passphrase, resolved
-}
-
-// Backup tells how to undo a file step on a host.
-type Backup struct {
-	Destination string
-	// Path is the remote copy of the previous content; empty when the
-	// destination did not exist before (restoring removes it).
-	Path    string
-	Existed bool
-}
-
-// StepResult is what happened when a step ran on a host. Output and Error are
-// capped in size and already redacted.
-type StepResult struct {
-	Status   StepStatus
-	ExitCode int // -1 when the command never produced an exit status
-	Stdout   string
-	Stderr   string
-	Error    string
-	Started  time.Time
-	Duration time.Duration
-	Backup   *Backup // set by file steps that wrote the destination
 }
 
 // Executor runs rendered steps on hosts. Implementations reuse one
@@ -112,4 +75,45 @@ type CheckResult struct {
 // Checker runs rendered monitor checks against hosts.
 type Checker interface {
 	Check(ctx context.Context, ep Endpoint, check *definitions.HostCheck) CheckResult
+}
+
+// EndpointFor resolves how to reach h with the definitions it comes from:
+// its credential and the private key passphrase, if any.
+func EndpointFor(defs *definitions.Definitions, h *definitions.Host, src definitions.SecretSource) (Endpoint, error) {
+	ep := Endpoint{Host: h, Credential: defs.Credential(h)}
+	if h.Transport != "local" && ep.Credential == nil {
+		return ep, fmt.Errorf("host %s: credential %q is not defined", h.Name, h.Credential)
+	}
+	if ep.Credential != nil && ep.Credential.Passphrase != nil {
+		p, diags := defs.ResolveSecret(ep.Credential.Passphrase, src)
+		if diags.HasErrors() {
+			return ep, fmt.Errorf("credential %s passphrase: %w", ep.Credential.Name, DiagError(diags))
+		}
+		ep.Passphrase = p
+	}
+	return ep, nil
+}
+
+// DiagError flattens error diagnostics into one error: "file:line: summary:
+// detail" joined by "; ". Journal rows and run errors show it, so it must
+// read well on one line.
+func DiagError(diags hcl.Diagnostics) error {
+	var errs []error
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			msg = fmt.Sprintf("%s:%d: %s", d.Subject.Filename, d.Subject.Start.Line, msg)
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }

@@ -1,197 +1,66 @@
 package engine
 
-import (
-	"context"
-	"fmt"
-	"sort"
-	"sync"
-)
+import "time"
 
-// Event actions a run records. Operator actions carry the operator as
-// actor; the others are recorded by ripple itself.
+// StepPhase is where a host-step is in the journal.
+type StepPhase string
+
+// Journal phases: every (run, wave, host, step) moves planned -> started ->
+// finished, and each move is durable before the action it precedes.
 const (
-	EventSubmit        = "submit"
-	EventStart         = "start"          // execution started or resumed
-	EventGateBaseline  = "gate_baseline"  // gate checks already failing before wave 1 (reason lists them)
-	EventWaitApproval  = "wait_approval"  // the run stopped for approve_after
-	EventPause         = "pause"          // the pause before a wave started (reason: "before wave N/M: ...")
-	EventNeedsOperator = "needs_operator" // an interrupted, non-idempotent step stopped the run
-	EventApprove       = "approve"
-	EventAbort         = "abort"
-	EventRollback      = "rollback" // rollback started; reason is why the run failed
-	EventFinish        = "finish"
+	PhasePlanned  StepPhase = "planned"
+	PhaseStarted  StepPhase = "started"
+	PhaseFinished StepPhase = "finished"
 )
 
-// stepKey identifies one journal row within a run.
-type stepKey struct {
-	wave     int
-	host     string
-	step     string
-	rollback bool
+// HostStep is a journal row.
+type HostStep struct {
+	RunID    int64
+	Wave     int
+	Host     string
+	Step     string
+	Rollback bool // a rollback step rather than a forward one
+	Phase    StepPhase
+	Result   StepResult // valid when Phase == PhaseFinished
 }
 
-func keyOf(hs HostStep) stepKey {
-	return stepKey{wave: hs.Wave, host: hs.Host, step: hs.Step, rollback: hs.Rollback}
+// StepStatus is the outcome of one step on one host.
+type StepStatus string
+
+// Step outcomes. OK, Changed and Unchanged are successes; the rest count
+// against a wave's failure budget.
+const (
+	StepOK          StepStatus = "ok"
+	StepChanged     StepStatus = "changed"
+	StepUnchanged   StepStatus = "unchanged"
+	StepFailed      StepStatus = "failed"
+	StepUnreachable StepStatus = "unreachable"
+	StepTimeout     StepStatus = "timeout"
+)
+
+// Succeeded reports whether s lets the host go on to its next step.
+func (s StepStatus) Succeeded() bool {
+	return s == StepOK || s == StepChanged || s == StepUnchanged
 }
 
-// journal is the in-memory mirror of a run's host-step rows. Every change
-// is written to the Store first and mirrored only once the Store accepted
-// it, so the mirror never claims more than is durable. Safe for concurrent
-// use by host goroutines.
-type journal struct {
-	store Store
-	run   int64
-
-	mu   sync.Mutex
-	rows map[stepKey]HostStep
+// Backup tells how to undo a file step on a host.
+type Backup struct {
+	Destination string
+	// Path is the remote copy of the previous content; empty when the
+	// destination did not exist before (restoring removes it).
+	Path    string
+	Existed bool
 }
 
-func loadJournal(ctx context.Context, s Store, run int64) (*journal, error) {
-	rows, err := s.HostSteps(ctx, run)
-	if err != nil {
-		return nil, fmt.Errorf("read journal of run %d: %w", run, err)
-	}
-	j := &journal{store: s, run: run, rows: make(map[stepKey]HostStep, len(rows))}
-	for _, hs := range rows {
-		j.rows[keyOf(hs)] = hs
-	}
-	return j, nil
-}
-
-func (j *journal) get(k stepKey) (HostStep, bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	hs, ok := j.rows[k]
-	return hs, ok
-}
-
-// plan records planned rows for every key not yet in the journal, in one
-// Store commit.
-func (j *journal) plan(ctx context.Context, keys []stepKey) error {
-	j.mu.Lock()
-	var rows []HostStep
-	for _, k := range keys {
-		if _, ok := j.rows[k]; !ok {
-			rows = append(rows, HostStep{RunID: j.run, Wave: k.wave, Host: k.host, Step: k.step, Rollback: k.rollback, Phase: PhasePlanned})
-		}
-	}
-	j.mu.Unlock()
-	if len(rows) == 0 {
-		return nil
-	}
-	if err := j.store.PlanHostSteps(ctx, rows); err != nil {
-		return fmt.Errorf("plan %d host-steps of run %d: %w", len(rows), j.run, err)
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, hs := range rows {
-		j.rows[keyOf(hs)] = hs
-	}
-	return nil
-}
-
-// start makes "k is about to touch its host" durable.
-func (j *journal) start(ctx context.Context, k stepKey) error {
-	hs := HostStep{RunID: j.run, Wave: k.wave, Host: k.host, Step: k.step, Rollback: k.rollback, Phase: PhaseStarted}
-	if err := j.store.StartHostStep(ctx, hs); err != nil {
-		return fmt.Errorf("journal start of %s on %s: %w", k.step, k.host, err)
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.rows[k] = hs
-	return nil
-}
-
-func (j *journal) finish(ctx context.Context, k stepKey, res StepResult) error {
-	hs := HostStep{RunID: j.run, Wave: k.wave, Host: k.host, Step: k.step, Rollback: k.rollback, Phase: PhaseFinished, Result: res}
-	if err := j.store.FinishHostStep(ctx, hs); err != nil {
-		return fmt.Errorf("journal result of %s on %s: %w", k.step, k.host, err)
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.rows[k] = hs
-	return nil
-}
-
-// interrupted lists rows started but never finished, in a stable order.
-func (j *journal) interrupted() []HostStep {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var out []HostStep
-	for _, hs := range j.rows {
-		if hs.Phase == PhaseStarted {
-			out = append(out, hs)
-		}
-	}
-	sortHostSteps(out)
-	return out
-}
-
-// touched returns every host a forward step was started on, with the wave
-// it belongs to: the hosts a rollback must visit.
-func (j *journal) touched() map[string]int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	out := map[string]int{}
-	for k, hs := range j.rows {
-		if !k.rollback && hs.Phase != PhasePlanned {
-			out[k.host] = k.wave
-		}
-	}
-	return out
-}
-
-func sortHostSteps(rows []HostStep) {
-	sort.Slice(rows, func(a, b int) bool {
-		x, y := rows[a], rows[b]
-		if x.Wave != y.Wave {
-			return x.Wave < y.Wave
-		}
-		if x.Host != y.Host {
-			return x.Host < y.Host
-		}
-		if x.Rollback != y.Rollback {
-			return !x.Rollback
-		}
-		return x.Step < y.Step
-	})
-}
-
-// eventLog answers questions about a run's recorded events, in the order
-// the Store returned them (the order they were added).
-type eventLog []Event
-
-// last returns the index of the last event with action a, or -1.
-func (l eventLog) last(a string) int {
-	for i := len(l) - 1; i >= 0; i-- {
-		if l[i].Action == a {
-			return i
-		}
-	}
-	return -1
-}
-
-// find returns the first event with action a.
-func (l eventLog) find(a string) (Event, bool) {
-	for _, e := range l {
-		if e.Action == a {
-			return e, true
-		}
-	}
-	return Event{}, false
-}
-
-// approvedSince returns the first approval recorded after the last event
-// with action a, if a was recorded and approved.
-func (l eventLog) approvedSince(a string) (Event, bool) {
-	i := l.last(a)
-	if i < 0 {
-		return Event{}, false
-	}
-	for _, e := range l[i+1:] {
-		if e.Action == EventApprove {
-			return e, true
-		}
-	}
-	return Event{}, false
+// StepResult is what happened when a step ran on a host. Output and Error are
+// capped in size and already redacted.
+type StepResult struct {
+	Status   StepStatus
+	ExitCode int // -1 when the command never produced an exit status
+	Stdout   string
+	Stderr   string
+	Error    string
+	Started  time.Time
+	Duration time.Duration
+	Backup   *Backup // set by file steps that wrote the destination
 }

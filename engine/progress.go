@@ -1,10 +1,5 @@
 package engine
 
-import (
-	"fmt"
-	"unicode/utf8"
-)
-
 // ProgressKind says what a ProgressEvent reports.
 type ProgressKind string
 
@@ -56,32 +51,5 @@ type ProgressFunc func(ProgressEvent)
 // Report calls f(ev).
 func (f ProgressFunc) Report(ev ProgressEvent) { f(ev) }
 
-type discardProgress struct{}
-
-func (discardProgress) Report(ProgressEvent) {}
-
-// maxStatusDescription is GitHub's limit on a commit status description.
-const maxStatusDescription = 140
-
-// statusContext is the commit status context of a job's runs.
-func statusContext(job string) string { return "ripple/job/" + job }
-
-// runningDescription is the pending status while wave (1-based) of waves
-// runs: counts first, so the useful part survives truncation.
-func runningDescription(wave, waves, ok, total, failed int) string {
-	s := fmt.Sprintf("wave %d/%d: %s ok", wave, waves, PluralOf(ok, total, "host"))
-	if failed > 0 {
-		s += fmt.Sprintf(", %d failed", failed)
-	}
-	return s
-}
-
-// truncateDescription cuts s to the status description limit on a rune
-// boundary, marking the cut.
-func truncateDescription(s string) string {
-	if utf8.RuneCountInString(s) <= maxStatusDescription {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:maxStatusDescription-1]) + "…"
-}
+// Discard is a Progress that drops every event.
+var Discard Progress = ProgressFunc(func(ProgressEvent) {})

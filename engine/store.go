@@ -2,117 +2,30 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
-// ErrNotFound is returned by Store lookups that match nothing.
-var ErrNotFound = errors.New("not found")
+// The durable state, one small interface per concern. Implementations
+// (engine/sqlstore) make each write durable (fsynced) before returning, and
+// batch concurrent journal writes into shared commits so that many hosts pay
+// for one fsync. A component declares the union of the few it uses; the
+// surfaces (API, web UI) take the readers.
 
-// RunState is where a run is in its life.
-type RunState string
-
-// Run states. Final states are Succeeded, Failed, Aborted and Error;
-// NeedsOperator is terminal until an operator acts (approve resumes, abort
-// ends it).
-const (
-	RunQueued          RunState = "queued"
-	RunRunning         RunState = "running"
-	RunWaitingApproval RunState = "waiting_approval"
-	RunWaitingWindow   RunState = "waiting_window"
-	RunNeedsOperator   RunState = "needs_operator"
-	RunSucceeded       RunState = "succeeded"
-	RunFailed          RunState = "failed"
-	RunAborted         RunState = "aborted"
-	RunError           RunState = "error"
-)
-
-// Final reports whether no more work will happen in a run in state s.
-func (s RunState) Final() bool {
-	return s == RunSucceeded || s == RunFailed || s == RunAborted || s == RunError
-}
-
-// Run is one rollout of one job at one commit.
-type Run struct {
-	ID      int64
-	Job     string
-	Commit  string
-	Branch  string
-	Trigger string // "commit", "manual", "schedule", "apply"
-	Actor   string
-	Reason  string
-	State   RunState
-	// Waves are the planned host names per wave, fixed when the run is created.
-	Waves       [][]string
-	CurrentWave int // index into Waves of the wave in progress or next
-	Summary     string
-	Error       string
-	Created     time.Time
-	Started     time.Time
-	Finished    time.Time
-	Updated     time.Time
-}
-
-// StepPhase is where a host-step is in the journal.
-type StepPhase string
-
-// Journal phases: every (run, wave, host, step) moves planned -> started ->
-// finished, and each move is durable before the action it precedes.
-const (
-	PhasePlanned  StepPhase = "planned"
-	PhaseStarted  StepPhase = "started"
-	PhaseFinished StepPhase = "finished"
-)
-
-// HostStep is a journal row.
-type HostStep struct {
-	RunID    int64
-	Wave     int
-	Host     string
-	Step     string
-	Rollback bool // a rollback step rather than a forward one
-	Phase    StepPhase
-	Result   StepResult // valid when Phase == PhaseFinished
-}
-
-// RunFilter narrows ListRuns. Zero fields match everything.
-type RunFilter struct {
-	Job    string
-	Commit string
-	States []RunState
-	Limit  int
-}
-
-// Event is an audit record: who did what to which run, and why.
-type Event struct {
-	RunID  int64
-	At     time.Time
-	Actor  string
-	Action string // "approve", "abort", "start", ...
-	Reason string
-}
-
-// CommitStatus is a status ripple reports on a commit (ripple/validate,
-// ripple/plan, ripple/job/<job>). The outbox keeps only the latest state per
-// (commit, context) until it is delivered.
-type CommitStatus struct {
-	Commit      string
-	Context     string
-	State       string // "pending", "success", "failure", "error"
-	Description string
-	TargetURL   string
-	Updated     time.Time
-}
-
-// Store is the durable state. Implementations make each write durable
-// (fsynced) before returning, and batch concurrent journal writes into shared
-// commits so that many hosts pay for one fsync.
-type Store interface {
+// RunStore keeps runs.
+type RunStore interface {
 	CreateRun(ctx context.Context, r *Run) error // sets r.ID
 	UpdateRun(ctx context.Context, r *Run) error
+	RunReader
+}
+
+// RunReader reads runs.
+type RunReader interface {
 	GetRun(ctx context.Context, id int64) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+}
 
+// JournalStore keeps the host-step journal of runs.
+type JournalStore interface {
 	// PlanHostSteps records planned rows for a wave in one commit.
 	PlanHostSteps(ctx context.Context, rows []HostStep) error
 	// StartHostStep marks a host-step started; it must be durable before
@@ -120,25 +33,58 @@ type Store interface {
 	StartHostStep(ctx context.Context, hs HostStep) error
 	// FinishHostStep records the result.
 	FinishHostStep(ctx context.Context, hs HostStep) error
+	JournalReader
+}
+
+// JournalReader reads a run's journal.
+type JournalReader interface {
 	HostSteps(ctx context.Context, runID int64) ([]HostStep, error)
+}
 
+// EventStore keeps the audit events of runs.
+type EventStore interface {
 	AddEvent(ctx context.Context, e Event) error
-	Events(ctx context.Context, runID int64) ([]Event, error)
+	EventReader
+}
 
+// EventReader reads a run's audit events, in the order they were added.
+type EventReader interface {
+	Events(ctx context.Context, runID int64) ([]Event, error)
+}
+
+// StatusWriter records the latest state for (commit, context), both for
+// local display and for the outbox that delivers it to GitHub.
+type StatusWriter interface {
+	SetStatus(ctx context.Context, s CommitStatus) error
+}
+
+// StatusReader reads the statuses recorded on a commit.
+type StatusReader interface {
+	Statuses(ctx context.Context, commit string) ([]CommitStatus, error)
+}
+
+// AppliedStore keeps the last applied commit of each line of history (a
+// branch, or "apply" for `ripple apply`).
+type AppliedStore interface {
 	LastApplied(ctx context.Context, branch string) (string, error) // "" when none
 	SetLastApplied(ctx context.Context, branch, commit string) error
+}
 
-	// SetStatus records the latest state for (commit, context), both for
-	// local display and for the outbox.
-	SetStatus(ctx context.Context, s CommitStatus) error
-	Statuses(ctx context.Context, commit string) ([]CommitStatus, error)
-	// PendingStatuses lists statuses not yet delivered, oldest first.
-	PendingStatuses(ctx context.Context, limit int) ([]CommitStatus, error)
-	// MarkStatusDelivered clears the outbox entry if it still holds the
-	// state that was delivered (a newer state stays queued).
-	MarkStatusDelivered(ctx context.Context, s CommitStatus) error
-
-	Close() error
+// DeliveryStore remembers which webhook deliveries (X-GitHub-Delivery ids)
+// have been acted on, so that a redelivery is answered but not acted on
+// again.
+//
+// The webhook handler checks DeliverySeen, hands the event to the
+// TriggerSink and calls RecordDelivery only after the sink accepted it. A
+// crash between the two means a redelivery is processed twice, which is
+// harmless because triggers are idempotent (a push reconciles from git, a
+// plan comment is edited in place); the other order would lose the event.
+type DeliveryStore interface {
+	// DeliverySeen reports whether id was recorded before.
+	DeliverySeen(ctx context.Context, id string) (bool, error)
+	// RecordDelivery records id with its event name; isNew is false when
+	// it was already recorded.
+	RecordDelivery(ctx context.Context, id, event string) (isNew bool, err error)
 }
 
 // MetricSample is one stored value of one metric of one (monitor, host).
@@ -188,4 +134,31 @@ type MonitorStateStore interface {
 	SaveMonitorState(ctx context.Context, m MonitorRecord) error
 	// MonitorStates lists every record, ordered by monitor then host.
 	MonitorStates(ctx context.Context) ([]MonitorRecord, error)
+}
+
+// FiringOutcome says what became of one schedule firing.
+type FiringOutcome string
+
+// Firing outcomes.
+const (
+	FiringStarted        FiringOutcome = "started"
+	FiringSkippedActive  FiringOutcome = "skipped: previous run still going"
+	FiringMissedOutside  FiringOutcome = "missed: ripple was down and the window has closed"
+	FiringMissedNoWindow FiringOutcome = "missed: ripple was down and the job has no window"
+	FiringError          FiringOutcome = "error"
+)
+
+// Firing is the record of one schedule firing.
+type Firing struct {
+	Job     string
+	At      time.Time // the cron time, not when ripple noticed it
+	Outcome FiringOutcome
+	Error   string
+}
+
+// FiringStore remembers schedule firings, so a restart knows what it
+// missed.
+type FiringStore interface {
+	LastFiring(ctx context.Context, job string) (time.Time, error) // zero when none
+	RecordFiring(ctx context.Context, f Firing) error
 }

@@ -45,23 +45,6 @@ type TriggerSink interface {
 	PullRequest(ctx context.Context, ev PullRequestEvent) error
 }
 
-// DeliveryStore remembers which webhook deliveries (X-GitHub-Delivery ids)
-// have been acted on, so that a redelivery is answered but not acted on
-// again.
-//
-// The webhook handler checks DeliverySeen, hands the event to the
-// TriggerSink and calls RecordDelivery only after the sink accepted it. A
-// crash between the two means a redelivery is processed twice, which is
-// harmless because triggers are idempotent (a push reconciles from git, a
-// plan comment is edited in place); the other order would lose the event.
-type DeliveryStore interface {
-	// DeliverySeen reports whether id was recorded before.
-	DeliverySeen(ctx context.Context, id string) (bool, error)
-	// RecordDelivery records id with its event name; isNew is false when
-	// it was already recorded.
-	RecordDelivery(ctx context.Context, id, event string) (isNew bool, err error)
-}
-
 // StatusNotifier is woken after SetStatus queued a commit status, so the
 // outbox worker delivers it without waiting for its next poll. Notify never
 // blocks.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -21,7 +20,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/engine"
-	"github.com/ripple-ops/ripple/engine/gitrepo"
+	"github.com/ripple-ops/ripple/engine/apply"
+	"github.com/ripple-ops/ripple/engine/source"
 	"github.com/ripple-ops/ripple/engine/sqlstore"
 	"github.com/ripple-ops/ripple/jobs"
 	"github.com/ripple-ops/ripple/test/sshfleet"
@@ -375,7 +375,7 @@ func testGate(t *testing.T, fleet *sshfleet.Fleet) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	repo, err := gitrepo.Open(e.repo)
+	repo, err := source.Open(e.repo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,8 +398,8 @@ func testGate(t *testing.T, fleet *sshfleet.Fleet) {
 			}
 		}
 	})
-	res, err := engine.Apply(ctx, engine.ApplyOptions{
-		Repo: roRepo{repo}, Store: store, Executor: transport, Checker: checker, Progress: progress,
+	res, err := apply.Run(ctx, apply.Options{
+		Repo: repo, Store: store, Executor: transport, Checker: checker, Progress: progress,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Key: "main", Actor: "test",
 	})
 	if err != nil {
@@ -433,19 +433,6 @@ func testGate(t *testing.T, fleet *sshfleet.Fleet) {
 	if len(undone) != 2 {
 		t.Fatalf("rolled back %v", undone)
 	}
-}
-
-// roRepo adapts gitrepo to engine.ApplyRepo.
-type roRepo struct{ r *gitrepo.Repo }
-
-func (g roRepo) Resolve(rev string) (string, error) { return g.r.Resolve(rev) }
-
-func (g roRepo) FS(commit string) (fs.FS, error) {
-	t, err := g.r.FS(commit)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
 }
 
 const approveJob = `

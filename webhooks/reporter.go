@@ -30,14 +30,14 @@ const (
 	maxVanished = 1024
 )
 
-// StatusOutbox is the part of engine.Store the reporter uses.
+// StatusOutbox is the part of the store the reporter uses: the statuses
+// waiting to be delivered (engine/sqlstore implements it).
 type StatusOutbox interface {
 	PendingStatuses(ctx context.Context, limit int) ([]engine.CommitStatus, error)
 	MarkStatusDelivered(ctx context.Context, s engine.CommitStatus) error
 }
 
 var (
-	_ StatusOutbox          = engine.Store(nil)
 	_ engine.StatusNotifier = (*GitHubReporter)(nil)
 	_ engine.PlanCommenter  = (*GitHubReporter)(nil)
 )

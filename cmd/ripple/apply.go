@@ -6,19 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"os/user"
 	"syscall"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
-	"github.com/ripple-ops/ripple/engine/gitrepo"
+	"github.com/ripple-ops/ripple/engine/apply"
+	"github.com/ripple-ops/ripple/engine/source"
 	"github.com/ripple-ops/ripple/engine/sqlstore"
 	"github.com/ripple-ops/ripple/jobs"
 )
@@ -74,7 +73,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: e.stderr, NoColor: !applyIsTTY(e.stderr)}).Level(level).With().Timestamp().Logger()
 
-	repo, err := gitrepo.Open(*repoDir)
+	repo, err := source.Open(*repoDir)
 	if err != nil {
 		return fmt.Errorf("open repo %s: %w", *repoDir, err)
 	}
@@ -91,15 +90,15 @@ func runApply(ctx context.Context, args []string, e env) error {
 	checker := jobs.NewChecker(jobs.CheckerOptions{Commander: transport})
 	defer checker.Close()
 
-	opts := engine.ApplyOptions{
-		Repo:     applyRepo{repo},
+	opts := apply.Options{
+		Repo:     repo,
 		Store:    store,
 		Executor: transport,
 		Checker:  checker,
 		Secrets:  newDirSecrets(secretsDir),
-		Progress: engine.NewTerminalProgress(e.stdout, applyIsTTY(e.stdout)),
+		Progress: NewTerminalProgress(e.stdout, applyIsTTY(e.stdout)),
 		Logger:   log,
-		Key:      applyHeadBranch(*repoDir),
+		Key:      repo.HeadBranch("apply"),
 		To:       *to,
 		Actor:    applyActor(e),
 		Reason:   *reason,
@@ -107,9 +106,9 @@ func runApply(ctx context.Context, args []string, e env) error {
 	}
 	switch {
 	case *approve:
-		opts.Decision = engine.DecisionApprove
+		opts.Decision = apply.DecisionApprove
 	case *abort:
-		opts.Decision = engine.DecisionAbort
+		opts.Decision = apply.DecisionAbort
 	}
 	// On the first interrupt no new step starts and running ones finish;
 	// a second one quits at once (what is running is then resolved by the
@@ -125,7 +124,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		case <-done:
 		}
 	}()
-	res, err := engine.Apply(ctx, opts)
+	res, err := apply.Run(ctx, opts)
 	close(done)
 	<-drained
 	if err != nil {
@@ -138,7 +137,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 }
 
 // reportApply prints the outcome and picks the exit status.
-func reportApply(stdout, stderr io.Writer, res *engine.ApplyResult) error {
+func reportApply(stdout, stderr io.Writer, res *apply.Result) error {
 	if len(res.Diagnostics) > 0 {
 		if err := definitions.WriteDiagnostics(stderr, res.Files, res.Diagnostics, false); err != nil {
 			return err
@@ -173,33 +172,6 @@ func reportApply(stdout, stderr io.Writer, res *engine.ApplyResult) error {
 		fmt.Fprintf(stdout, "%s applied\n", applyShort(res.To))
 	}
 	return nil
-}
-
-// applyRepo adapts gitrepo.Repo to engine.ApplyRepo.
-type applyRepo struct{ r *gitrepo.Repo }
-
-func (t applyRepo) Resolve(rev string) (string, error) { return t.r.Resolve(rev) }
-
-func (t applyRepo) FS(commit string) (fs.FS, error) {
-	f, err := t.r.FS(commit)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-// applyHeadBranch names the line of history apply records as applied: the
-// branch HEAD is on, or "apply" for a detached HEAD.
-func applyHeadBranch(dir string) string {
-	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
-	if err != nil {
-		return "apply"
-	}
-	ref, err := r.Head()
-	if err != nil || !ref.Name().IsBranch() {
-		return "apply"
-	}
-	return ref.Name().Short()
 }
 
 func applyActor(e env) string {

@@ -112,12 +112,12 @@ func TestMonitorsCapacityFollowScripts(t *testing.T) {
 				return err
 			}
 			mons := cliMonitors{
-				{Monitor: "web-http", Host: "web-01", AlertState: engine.AlertState{State: engine.StateCritical, Since: now.Add(-time.Hour), Firing: true, Flapping: true, FlapPercent: 40, LastOutput: "HTTP 503", LastAt: now,
+				{Monitor: "web-http", Host: "web-01", State: engine.StateCritical, Since: now.Add(-time.Hour), Firing: true, Flapping: true, FlapPercent: 40, LastOutput: "HTTP 503", LastAt: now,
 					Pending: &engine.PendingNotification{
 						Notification: engine.Notification{Kind: engine.NotifyAlert, Monitor: "web-http", Host: "web-01", State: engine.StateCritical, At: now.Add(-50 * time.Minute)},
 						Undelivered:  map[string]string{"pager": "notifier pager: url: environment variable PAGER_URL is not set"},
-					}}},
-				{Monitor: "web-http", Host: "web-02", Held: true, AlertState: engine.AlertState{State: engine.StateOK, Since: now.Add(-time.Hour), LastOutput: "HTTP 200", LastAt: now}},
+					}},
+				{Monitor: "web-http", Host: "web-02", Held: true, State: engine.StateOK, Since: now.Add(-time.Hour), LastOutput: "HTTP 200", LastAt: now},
 			}
 			h := httpapi.New(httpapi.Options{Backend: cliBackend{defs: defs}, Store: store, Tokens: tokens, Monitors: mons, Metrics: store,
 				EventPoll: 50 * time.Millisecond, Logger: zerolog.Nop()})
@@ -174,7 +174,7 @@ func TestMonitorsCapacityFollowScripts(t *testing.T) {
 	})
 }
 
-func finish(ctx context.Context, store engine.Store, id int64, wave int, host string, status engine.StepStatus, stderr string) {
+func finish(ctx context.Context, store *sqlstore.Store, id int64, wave int, host string, status engine.StepStatus, stderr string) {
 	res := engine.StepResult{Status: status, Stderr: stderr}
 	if status == engine.StepFailed {
 		res.ExitCode = 1

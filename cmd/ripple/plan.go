@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ripple-ops/ripple/definitions"
-	"github.com/ripple-ops/ripple/engine/gitrepo"
+	"github.com/ripple-ops/ripple/engine/source"
 )
 
 // runPlan is `ripple plan`: what merging --to would do, compared with
@@ -43,7 +43,7 @@ func runPlan(_ context.Context, args []string, e env) error {
 		return exitError{2}
 	}
 
-	repo, err := gitrepo.Open(*repoDir)
+	repo, err := source.Open(*repoDir)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}

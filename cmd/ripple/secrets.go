@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/ripple-ops/ripple/definitions"
 )
 
 // defaultSecretsDir is where file() in definitions may read by default.
@@ -46,6 +49,16 @@ func (s *dirSecrets) protect(paths ...string) {
 }
 
 // Env returns the environment variable name.
+// ApplyConfig implements engine.ConfigApplier: the key and known_hosts
+// files of the applied commit's credentials are never readable through
+// file().
+func (s *dirSecrets) ApplyConfig(_ context.Context, defs *definitions.Definitions) error {
+	for _, cred := range defs.Credentials {
+		s.protect(cred.PrivateKeyFile)
+	}
+	return nil
+}
+
 func (s *dirSecrets) Env(name string) (string, bool) { return os.LookupEnv(name) }
 
 // ReadFile reads path if it is a regular file inside the directory.

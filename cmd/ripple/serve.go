@@ -13,23 +13,25 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/gitops"
 	"github.com/ripple-ops/ripple/engine/httpapi"
+	"github.com/ripple-ops/ripple/engine/monitor"
+	"github.com/ripple-ops/ripple/engine/rollout"
+	"github.com/ripple-ops/ripple/engine/schedule"
+	"github.com/ripple-ops/ripple/engine/source"
 	"github.com/ripple-ops/ripple/engine/sqlstore"
 	"github.com/ripple-ops/ripple/engine/webui"
 	"github.com/ripple-ops/ripple/jobs"
 	"github.com/ripple-ops/ripple/webhooks"
+	"github.com/ripple-ops/ripple/webhooks/notify"
 )
 
 // serveConfig is `ripple serve`'s effective configuration. Secrets are
@@ -184,10 +186,12 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Msg("starting ripple serve")
 }
 
-// runServe is `ripple serve`: it wires the store, transports, rollout
-// engine, GitHub reporting, webhooks, daemon and HTTP API, runs them until
-// SIGINT or SIGTERM, and shuts down in order: readiness off, daemon
-// drained, HTTP closed, store closed.
+// runServe is `ripple serve`. It builds the components in dependency
+// order, one block each, then runs them in one group (serveRun) until
+// SIGINT or SIGTERM, and shuts down in a fixed order: readiness off, the
+// daemon drained (no new host step; in-flight ones finish and are
+// journaled), HTTP closed, background components stopped, store closed.
+// It decides nothing itself: every decision lives in a component.
 func runServe(ctx context.Context, args []string, e env) error {
 	c, err := parseServeFlags(args, e)
 	if err != nil {
@@ -198,13 +202,16 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	log := newServeLogger(c, e.stderr)
 	c.log(log)
+	reg := httpapi.NewRegistry(version)
 
+	// The durable store.
 	store, err := sqlstore.Open(ctx, c.data)
 	if err != nil {
 		return fmt.Errorf("open data directory %s: %w", c.data, err)
 	}
 	defer store.Close()
 
+	// Who may use the API and the web UI.
 	var tokens *httpapi.Tokens
 	if c.apiTokensFile != "" {
 		if tokens, err = httpapi.LoadTokens(c.apiTokensFile); err != nil {
@@ -214,16 +221,19 @@ func runServe(ctx context.Context, args []string, e env) error {
 		log.Warn().Msg("no --api-tokens-file: every /api/v1 request is refused")
 	}
 
+	// What touches hosts: SSH and local transports, monitor checks.
 	sshOpts := jobs.SSHOptions{Logger: &log}
 	transport := jobs.NewTransport(jobs.NewSSH(sshOpts), jobs.NewLocal(sshOpts))
 	defer transport.Close()
 	checker := jobs.NewChecker(jobs.CheckerOptions{Commander: transport})
 	defer checker.Close()
-	// file() in definitions reads only inside --secrets-dir, and never
+
+	// Daemon-side secrets: file() reads only inside --secrets-dir, never
 	// the files serve itself authenticates with.
 	secrets := newDirSecrets(c.secretsDir, c.githubTokenFile, c.webhookSecretFile, c.apiTokensFile,
 		c.repoTokenFile, c.repoSSHKeyFile)
 
+	// GitHub: the status outbox and pull request comments.
 	var reporter *webhooks.GitHubReporter
 	if c.githubRepo != "" && c.githubTokenFile != "" {
 		if reporter, err = newReporter(c, store, log); err != nil {
@@ -232,106 +242,55 @@ func runServe(ctx context.Context, args []string, e env) error {
 	} else if c.githubRepo != "" {
 		log.Warn().Msg("--github-repo without --github-token-file: statuses are kept locally only")
 	}
-	notifyOutbox := func() {
-		if reporter != nil {
-			reporter.Notify()
-		}
+	var outbox engine.StatusNotifier
+	if reporter != nil {
+		outbox = reporter
 	}
 
-	reg := httpapi.NewRegistry(version)
-	notifications := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ripple_notifications_total",
-		Help: "Alert notification delivery attempts by notifier, kind (alert, recovery) and result (sent, failed; withdrawn: a recovery whose alert never went out).",
-	}, []string{"notifier", "kind", "result"})
-	reg.MustRegister(notifications)
-	// Each delivery outcome goes back to the monitor runner, which keeps
-	// an undelivered notification pending (and stored) until it is sent.
-	var monitors *engine.MonitorRunner
-	outcomeCtx := context.WithoutCancel(ctx)
-	notifiers := webhooks.NewNotifiers(webhooks.NotifiersOptions{PublicURL: c.publicURL, Logger: log,
-		Record: func(r webhooks.DeliveryRecord) {
-			result := "sent"
-			switch {
-			case r.Withdrawn:
-				result = "withdrawn"
-			case r.Error != "":
-				result = "failed"
-			}
-			notifications.WithLabelValues(r.Notifier, string(r.Notification.Kind), result).Inc()
-			failure := r.Error
-			if r.Withdrawn {
-				failure = ""
-			}
-			monitors.NotificationOutcome(outcomeCtx, r.Notifier, r.Notification, failure)
-		}})
-	monitors = engine.NewMonitorRunner(engine.MonitorRunnerOptions{
+	// Monitoring: checks, alert state, notifications.
+	notifiers := notify.New(notify.Options{PublicURL: c.publicURL, Secrets: secrets, Metrics: notify.NewMetrics(reg), Logger: log})
+	monitors := monitor.New(monitor.Options{
 		Checker: checker, Secrets: secrets, Logger: log, Notifications: notifiers,
-		Results: engine.StoreResultSink{Metrics: store, States: store},
+		Results: monitor.StoreResultSink{Metrics: store, States: store}, States: store,
 	})
-	reg.MustRegister(engine.NewMonitorCollector(monitors))
-	holds := &waveHolds{store: store, monitors: monitors, held: map[int64][]string{}}
-	// Runs waiting for a maintenance window follow the window of the last
-	// applied commit, so moving a window in Git moves the waiting runs.
-	var applied atomic.Pointer[definitions.Definitions]
-	rollout := engine.NewRollout(engine.RolloutOptions{
-		// Gates read fresh results through the monitor runner, so a wave's
-		// failing host is also CRITICAL in its monitor (alerts held).
-		Store: store, Executor: transport, Checker: engine.GateChecker{Runner: monitors, Fallback: checker}, Secrets: secrets,
-		Progress: engine.ProgressFunc(func(ev engine.ProgressEvent) {
-			holds.Report(ev)
-			notifyOutbox()
-		}),
-		Logger:     log,
-		RunURL:     func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
-		WindowDefs: applied.Load,
+	notifiers.ReportTo(monitors)
+	reg.MustRegister(monitor.NewCollector(monitors))
+
+	// Rollouts. Gates read fresh results through the monitor runner, so a
+	// wave's failing host is also CRITICAL in its monitor; the runner holds
+	// the wave's alerts.
+	runner := rollout.New(rollout.Options{
+		Store: store, Executor: transport, Secrets: secrets, Logger: log,
+		Checker: monitor.GateChecker{Runner: monitors, Fallback: checker}, Holds: monitors,
+		Outbox: outbox, Metrics: rollout.NewMetrics(reg),
+		RunURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
 	})
-	// The scheduler starts its runs through the daemon, so it is made
-	// after it; the hook runs only once the daemon runs.
-	var schedules *scheduleWiring
-	// applyDefinitions runs in the daemon's goroutine for each applied
-	// commit: notifiers, monitors, whose alert state is restored from the
-	// store the first time, and schedules.
-	restored := false
-	applyDefinitions := func(defs *definitions.Definitions) {
-		applied.Store(defs)
-		if err := notifiers.ApplyConfig(defs, secrets); err != nil {
-			log.Warn().Err(err).Msg("notifiers whose secrets cannot be read: their deliveries fail and are retried until they can")
-		}
-		for _, cred := range defs.Credentials {
-			secrets.protect(cred.PrivateKeyFile)
-		}
-		monitors.ApplyConfig(defs)
-		schedules.apply(defs)
-		if !restored {
-			restored = true
-			recs, err := store.MonitorStates(ctx)
-			if err != nil {
-				log.Warn().Err(err).Msg("restore monitor states")
-				return
-			}
-			monitors.RestoreStates(ctx, recs)
-		}
-	}
-	dopts := engine.DaemonOptions{
-		Mirror: engine.MirrorOptions{
+
+	// The GitOps loop.
+	dopts := gitops.Options{
+		Mirror: source.MirrorOptions{
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
-		Store: store, Runner: rollout, Poll: c.poll,
+		Store: store, Runner: runner, Poll: c.poll,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
-		StartTimeout: c.startTimeout,
-		Metrics:      engine.NewDaemonMetrics(reg), Logger: log,
-		OnDefinitions: applyDefinitions,
+		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 	}
 	if reporter != nil {
 		dopts.Outbox, dopts.Comments = reporter, reporter
 	}
-	daemon, err := engine.NewDaemon(dopts)
+	daemon, err := gitops.New(dopts)
 	if err != nil {
 		return err
 	}
-	schedules = newScheduleWiring(daemon, store, log)
 
+	// Schedules start their runs through the daemon.
+	schedules := schedule.New(schedule.Options{Starter: daemon, Firings: store, Logger: log})
+
+	// What follows the applied commit, in the order it takes it.
+	daemon.Subscribe(secrets, notifiers, monitors, runner, schedules)
+
+	// The HTTP surface: webhooks, API, web UI, metrics, probes.
 	var hook http.Handler
 	if c.webhookSecretFile != "" {
 		secret, err := engine.ReadSecretFile(c.webhookSecretFile)
@@ -367,27 +326,34 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
-	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []func(context.Context) error{
-		monitors.Run, notifiers.Run,
+	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []background{
+		{"monitors", monitors.Run},
+		{"notifications", notifiers.Run},
 		// The scheduler stops with the shutdown signal, before the daemon
 		// drains: a firing then would be recorded as an error and never
 		// caught up.
-		func(bg context.Context) error {
+		{"schedules", func(bg context.Context) error {
 			sctx, cancel := context.WithCancel(bg)
 			defer cancel()
 			defer context.AfterFunc(ctx, cancel)()
-			return schedules.run(sctx)
-		},
-		func(ctx context.Context) error {
-			return runCompaction(ctx, store, compactEvery, engine.RealClock{}, log)
-		},
+			return schedules.Run(sctx)
+		}},
+		{"compaction", func(ctx context.Context) error { return store.RunCompaction(ctx, log) }},
 	})
+}
+
+var _ httpapi.Backend = (*gitops.Daemon)(nil)
+
+// background is a component that runs until its context ends.
+type background struct {
+	name string
+	run  func(context.Context) error
 }
 
 // serveRun runs the components until ctx ends and shuts them down in
 // order. Every goroutine belongs to one errgroup and is waited for.
 func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.Listener,
-	api *httpapi.Handler, daemon *engine.Daemon, reporter *webhooks.GitHubReporter, background []func(context.Context) error) error {
+	api *httpapi.Handler, daemon *gitops.Daemon, reporter *webhooks.GitHubReporter, components []background) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -410,8 +376,13 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 		daemonDone <- err
 		return err
 	})
-	for _, run := range background {
-		g.Go(func() error { return run(bgCtx) })
+	for _, b := range components {
+		g.Go(func() error {
+			if err := b.run(bgCtx); err != nil {
+				return fmt.Errorf("%s: %w", b.name, err)
+			}
+			return nil
+		})
 	}
 	if reporter != nil {
 		g.Go(func() error {
@@ -461,7 +432,7 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 	return runErr
 }
 
-func newReporter(c *serveConfig, store engine.Store, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
+func newReporter(c *serveConfig, store *sqlstore.Store, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
 	token, err := engine.ReadSecretFile(c.githubTokenFile)
 	if err != nil {
 		return nil, err
@@ -476,44 +447,4 @@ func newReporter(c *serveConfig, store engine.Store, log zerolog.Logger) (*webho
 	}
 	owner, name, _ := strings.Cut(c.githubRepo, "/")
 	return webhooks.NewGitHubReporter(webhooks.GitHubReporterOptions{Client: client, Owner: owner, Repo: name, Store: store, Logger: log})
-}
-
-// waveHolds holds monitor alerts for the hosts of each wave in progress, so
-// that a rollout does not page anyone for the restarts it causes; alerts
-// still firing when the wave ends are sent then. Report is called from the
-// rollout's goroutines.
-type waveHolds struct {
-	store    engine.Store
-	monitors *engine.MonitorRunner
-
-	mu   sync.Mutex
-	held map[int64][]string // run -> hosts of its wave in progress
-}
-
-func (h *waveHolds) Report(ev engine.ProgressEvent) {
-	switch ev.Kind {
-	case engine.ProgressWaveStart:
-		h.release(ev.RunID)
-		run, err := h.store.GetRun(context.Background(), ev.RunID)
-		if err != nil || ev.Wave < 1 || ev.Wave > len(run.Waves) {
-			return
-		}
-		hosts := run.Waves[ev.Wave-1]
-		h.mu.Lock()
-		h.held[ev.RunID] = hosts
-		h.mu.Unlock()
-		h.monitors.Hold(hosts)
-	case engine.ProgressWaveDone, engine.ProgressRunDone:
-		h.release(ev.RunID)
-	}
-}
-
-func (h *waveHolds) release(run int64) {
-	h.mu.Lock()
-	hosts := h.held[run]
-	delete(h.held, run)
-	h.mu.Unlock()
-	if len(hosts) > 0 {
-		h.monitors.Release(context.Background(), hosts)
-	}
 }

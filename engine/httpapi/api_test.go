@@ -58,7 +58,7 @@ type fakeBackend struct {
 	defs  *definitions.Definitions
 	calls []string
 	err   error // returned by actions when set
-	store engine.Store
+	store *sqlstore.Store
 }
 
 func (b *fakeBackend) record(s string) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/monitor"
 )
 
 // Capacity defaults: forecasts are drawn through capacityHistory of
@@ -50,7 +51,7 @@ type Forecast struct {
 
 // CapacityReport forecasts every metric named in a monitor's limits, on
 // every target host of the monitor, from its values over the last 30 days.
-// Series without enough history (engine.ForecastLimit needs a few points
+// Series without enough history (monitor.ForecastLimit needs a few points
 // spread over an hour) are listed with no crossing.
 func CapacityReport(ctx context.Context, defs *definitions.Definitions, metrics engine.MetricStore, now time.Time, horizon time.Duration) ([]Forecast, error) {
 	out := []Forecast{}
@@ -71,7 +72,7 @@ func CapacityReport(ctx context.Context, defs *definitions.Definitions, metrics 
 				if len(pts) == 0 {
 					continue
 				}
-				f := engine.ForecastLimit(pts, m.Limits[metric], false, now)
+				f := monitor.ForecastLimit(pts, m.Limits[metric], false, now)
 				out = append(out, Forecast{
 					Monitor: name, Host: h.Name, Metric: metric, Limit: f.Limit, Current: f.Current,
 					PerDay: f.PerDay, Crossing: f.Crossing, Within: f.Within(now, horizon), Samples: f.Samples, EnoughHistory: f.EnoughHistory,

@@ -19,7 +19,7 @@ const DefaultEventPoll = 500 * time.Millisecond
 const sseKeepalive = 15 * time.Second
 
 // LoadRunDetail reads a run with its journal and audit events.
-func LoadRunDetail(ctx context.Context, store engine.Store, id int64, publicURL string) (RunDetail, error) {
+func LoadRunDetail(ctx context.Context, store Store, id int64, publicURL string) (RunDetail, error) {
 	run, err := store.GetRun(ctx, id)
 	if err != nil {
 		return RunDetail{}, err

@@ -14,12 +14,10 @@ import (
 )
 
 // MonitorSource is the live alert state of every (monitor, host);
-// *engine.MonitorRunner implements it.
+// *monitor.Runner implements it.
 type MonitorSource interface {
 	States() []engine.MonitorHostState
 }
-
-var _ MonitorSource = (*engine.MonitorRunner)(nil)
 
 // MetricNamer lists the metrics stored for one (monitor, host). A
 // MetricStore that implements it lets monitor pages show every series;

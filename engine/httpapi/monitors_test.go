@@ -70,8 +70,8 @@ func newMonitorFixture(t *testing.T) *fixture {
 		t.Fatal(done.ID, err)
 	}
 	live := fakeMonitors{
-		{Monitor: "web-http", Host: "web-01", AlertState: engine.AlertState{State: engine.StateCritical, Since: now.Add(-time.Hour), Consecutive: 4, Firing: true, Flapping: true, FlapPercent: 31.5, LastOutput: "HTTP 503", LastAt: now}},
-		{Monitor: "web-http", Host: "web-02", Held: true, AlertState: engine.AlertState{State: engine.StateOK, Since: now.Add(-2 * time.Hour), LastOutput: "HTTP 200", LastAt: now}},
+		{Monitor: "web-http", Host: "web-01", State: engine.StateCritical, Since: now.Add(-time.Hour), Consecutive: 4, Firing: true, Flapping: true, FlapPercent: 31.5, LastOutput: "HTTP 503", LastAt: now},
+		{Monitor: "web-http", Host: "web-02", Held: true, State: engine.StateOK, Since: now.Add(-2 * time.Hour), LastOutput: "HTTP 200", LastAt: now},
 	}
 	tokens, err := ParseTokens(strings.NewReader(tokensFile))
 	if err != nil {

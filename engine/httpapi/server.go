@@ -25,7 +25,7 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
-// Backend is what the API drives; *engine.Daemon implements it.
+// Backend is what the API drives; *gitops.Daemon implements it.
 type Backend interface {
 	Status() engine.DaemonStatus
 	// Ready reports whether the repository is fetched and the daemon is
@@ -40,12 +40,19 @@ type Backend interface {
 	Trigger(source string)
 }
 
-var _ Backend = (*engine.Daemon)(nil)
+// Store is what the API reads: runs with their journal and events, and
+// the statuses recorded on commits.
+type Store interface {
+	engine.RunReader
+	engine.JournalReader
+	engine.EventReader
+	engine.StatusReader
+}
 
 // Options configures the handler. Backend and Store are required.
 type Options struct {
 	Backend Backend
-	Store   engine.Store
+	Store   Store
 	// Tokens authenticate /api/v1; nil refuses every API request.
 	Tokens *Tokens
 	// Webhook serves POST /webhooks/github; nil leaves the route out

@@ -1,7 +1,8 @@
 // Package sqlstore is ripple's default durable store: one embedded SQLite
 // database (modernc.org/sqlite, pure Go, so the binary stays static) in the
-// data directory. It implements engine.Store, engine.DeliveryStore,
-// engine.MetricStore and engine.MonitorStateStore.
+// data directory. It implements every store interface of engine (runs,
+// journal, events, statuses and their outbox, last applied commits,
+// webhook deliveries, schedule firings, monitor state and metrics).
 //
 // # Files
 //

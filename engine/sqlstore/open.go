@@ -11,13 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ripple-ops/ripple/engine"
-
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/ripple-ops/ripple/engine"
 )
 
-// Store is the SQLite implementation of engine.Store and the daemon's other
-// store interfaces. It is safe for concurrent use. See the package
+// Store is the SQLite implementation of every engine store interface. It is safe for concurrent use. See the package
 // documentation for the durability model.
 type Store struct {
 	dir     string
@@ -32,7 +31,13 @@ type Store struct {
 }
 
 var (
-	_ engine.Store             = (*Store)(nil)
+	_ engine.RunStore          = (*Store)(nil)
+	_ engine.JournalStore      = (*Store)(nil)
+	_ engine.EventStore        = (*Store)(nil)
+	_ engine.StatusWriter      = (*Store)(nil)
+	_ engine.StatusReader      = (*Store)(nil)
+	_ engine.AppliedStore      = (*Store)(nil)
+	_ engine.FiringStore       = (*Store)(nil)
 	_ engine.DeliveryStore     = (*Store)(nil)
 	_ engine.MetricStore       = (*Store)(nil)
 	_ engine.MonitorStateStore = (*Store)(nil)

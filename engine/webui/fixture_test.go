@@ -69,7 +69,7 @@ monitor "disk-root" {
 type fakeBackend struct {
 	mu    sync.Mutex
 	defs  *definitions.Definitions
-	store engine.Store
+	store *sqlstore.Store
 	calls []string
 }
 
@@ -157,19 +157,20 @@ func newFixture(t *testing.T) *fixture {
 	var samples []engine.MetricSample
 	for i := 1; i <= 12; i++ {
 		h := fmt.Sprintf("web-%02d", i)
-		st := engine.AlertState{State: engine.StateOK, Since: now.Add(-3 * time.Hour), LastOutput: "HTTP OK 200 in 0.004s"}
+		st := engine.MonitorHostState{State: engine.StateOK, Since: now.Add(-3 * time.Hour), LastOutput: "HTTP OK 200 in 0.004s"}
 		switch i {
 		case 4:
-			st = engine.AlertState{State: engine.StateCritical, Since: now.Add(-20 * time.Minute), Consecutive: 5, Firing: true, LastOutput: "HTTP CRITICAL 503 <b>Service Unavailable</b>",
+			st = engine.MonitorHostState{State: engine.StateCritical, Since: now.Add(-20 * time.Minute), Consecutive: 5, Firing: true, LastOutput: "HTTP CRITICAL 503 <b>Service Unavailable</b>",
 				Pending: &engine.PendingNotification{
 					Notification: engine.Notification{Kind: engine.NotifyAlert, Monitor: "web-http", Host: h, At: now.Add(-18 * time.Minute)},
 					Undelivered:  map[string]string{"pager": "notifier answered 503 Service Unavailable"},
 				}}
 		case 7:
-			st = engine.AlertState{State: engine.StateWarning, Since: now.Add(-5 * time.Minute), Consecutive: 1, Flapping: true, FlapPercent: 34.2, LastOutput: "HTTP WARNING slow"}
+			st = engine.MonitorHostState{State: engine.StateWarning, Since: now.Add(-5 * time.Minute), Consecutive: 1, Flapping: true, FlapPercent: 34.2, LastOutput: "HTTP WARNING slow"}
 		}
 		st.LastAt = now.Add(-10 * time.Second) // every fixture host has a result
-		mons = append(mons, engine.MonitorHostState{Monitor: "web-http", Host: h, Held: i == 2, AlertState: st})
+		st.Monitor, st.Host, st.Held = "web-http", h, i == 2
+		mons = append(mons, st)
 		for k := 0; k < 72; k++ {
 			at := now.Add(-6*time.Hour + time.Duration(k)*5*time.Minute)
 			v := 0.004 + 0.002*float64((k*7+i)%10)/10
@@ -201,7 +202,7 @@ func newFixture(t *testing.T) *fixture {
 // simRun drives a run through the store the way the rollout writes it.
 type simRun struct {
 	t     *testing.T
-	store engine.Store
+	store *sqlstore.Store
 	run   *engine.Run
 }
 

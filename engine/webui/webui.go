@@ -24,7 +24,7 @@ var templateFS embed.FS
 // Options configure the UI. Backend and Store are required.
 type Options struct {
 	Backend httpapi.Backend
-	Store   engine.Store
+	Store   httpapi.Store
 	// Tokens are the API's tokens; the UI signs people in with the same
 	// ones. Nil lets nobody in.
 	Tokens *httpapi.Tokens

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/monitor"
 	"github.com/ripple-ops/ripple/jobs"
 )
 
@@ -118,8 +119,10 @@ func run(checks, servers int, interval, duration time.Duration) error {
 		chk.ports[fmt.Sprintf("h%05d", i)] = tcpPorts[i%len(tcpPorts)]
 	}
 	counter := &countingChecker{inner: chk}
-	r := engine.NewMonitorRunner(engine.MonitorRunnerOptions{Checker: counter, Concurrency: 256})
-	r.ApplyConfig(defs)
+	r := monitor.New(monitor.Options{Checker: counter, Concurrency: 256})
+	if err := r.ApplyConfig(context.Background(), defs); err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Event is an audit record: who did what to which run, and why.
+type Event struct {
+	RunID  int64
+	At     time.Time
+	Actor  string
+	Action string // one of the Event actions
+	Reason string
+}
+
+// Event actions a run records. Operator actions carry the operator as
+// actor; the others are recorded by ripple itself.
+const (
+	EventSubmit        = "submit"
+	EventStart         = "start"          // execution started or resumed
+	EventGateBaseline  = "gate_baseline"  // gate checks already failing before wave 1 (reason lists them)
+	EventWaitApproval  = "wait_approval"  // the run stopped for approve_after
+	EventPause         = "pause"          // the pause before a wave started (reason: "before wave N/M: ...")
+	EventNeedsOperator = "needs_operator" // an interrupted, non-idempotent step stopped the run
+	EventApprove       = "approve"
+	EventAbort         = "abort"
+	EventRollback      = "rollback"  // rollback started; reason is why the run failed
+	EventSupersede     = "supersede" // a later commit replaced a run waiting for its window (reason: "superseded by ...")
+	EventFinish        = "finish"
+)
+
+// maxEventText caps the one line an audit event says (`ripple show`, the
+// run page); the API has the whole reason.
+const maxEventText = 160
+
+// Text is the audit event as a line for people, the same in `ripple show`
+// and on the run page: what happened, by whom when it was a person
+// (ripple's own events name no actor), and the first line of why. Events
+// whose reason is empty say what that means instead of leaving a blank
+// field ("gate checks all OK before the first wave"). Actions it does not
+// know read as "ACTION by ACTOR: REASON".
+func (e Event) Text() string {
+	reason := strings.TrimSpace(e.Reason)
+	by := ""
+	if e.Actor != "" && e.Actor != ActorRipple {
+		by = " by " + e.Actor
+	}
+	withReason := func(s string) string {
+		if reason == "" {
+			return s
+		}
+		return s + ": " + FirstLine(reason, maxEventText)
+	}
+	switch e.Action {
+	case EventSubmit:
+		return withReason("submitted" + by)
+	case EventStart:
+		if reason == "" || reason == "start" {
+			return "started"
+		}
+		return FirstLine(reason, maxEventText) // "resume at wave 2/3"
+	case EventGateBaseline:
+		if reason == "" {
+			return "gate checks all OK before the first wave"
+		}
+		checks := strings.Fields(reason) // one monitor@host per line
+		return FirstLine(fmt.Sprintf("%s already failing before the first wave, not counted: %s",
+			Plural(len(checks), "gate check"), strings.Join(checks, ", ")), maxEventText)
+	case EventWaitApproval:
+		return withReason("waiting for approval") // "after wave 1"
+	case EventNeedsOperator:
+		return withReason("stopped for an operator")
+	case EventApprove:
+		return withReason("approved" + by)
+	case EventAbort:
+		return withReason("abort requested" + by)
+	case EventPause:
+		if reason == "" {
+			return "pause"
+		}
+		return "pause " + FirstLine(reason, maxEventText) // "before wave 2/3: 2m0s, until ..."
+	case EventSupersede:
+		if reason == "" {
+			return "superseded" + by
+		}
+		s := FirstLine(reason, maxEventText) // "superseded by 0123456789ab (the job changed)"
+		if by != "" {
+			s += ", applied" + by
+		}
+		return s
+	case EventRollback:
+		return withReason("rolling back")
+	case EventFinish:
+		if reason == "" {
+			return "finished"
+		}
+		return "finished " + FirstLine(reason, maxEventText) // "succeeded: 3/3 hosts ok"
+	}
+	return withReason(e.Action + by)
+}

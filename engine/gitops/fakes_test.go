@@ -1,0 +1,76 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/enginetest"
+)
+
+// dmRunner records runs in the store and ends them with state, or holds
+// them until released when hold is set.
+type dmRunner struct {
+	store *enginetest.MemStore
+	state engine.RunState
+	hold  chan struct{} // nil: finish at once
+	// recovered is what Recover returns, as if an earlier process had
+	// left these runs unfinished.
+	recovered []*engine.Run
+
+	mu       sync.Mutex
+	executed []int64
+	approved []string
+}
+
+func (f *dmRunner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run, error) {
+	r := &engine.Run{Job: req.Job, Commit: req.Commit, Branch: req.Branch, Trigger: req.Trigger, Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued, Waves: req.Waves, Created: time.Now()}
+	if err := f.store.CreateRun(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, f.store.SetStatus(ctx, engine.CommitStatus{Commit: r.Commit, Context: engine.StatusJobPrefix + r.Job, State: "pending", Description: "queued"})
+}
+
+func (f *dmRunner) Execute(ctx context.Context, _ *definitions.Definitions, id int64) (*engine.Run, error) {
+	f.mu.Lock()
+	f.executed = append(f.executed, id)
+	f.mu.Unlock()
+	if f.hold != nil {
+		select {
+		case <-f.hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	r, err := f.store.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r.State = f.state
+	if r.State == "" {
+		r.State = engine.RunSucceeded
+	}
+	return r, f.store.UpdateRun(ctx, r)
+}
+
+func (f *dmRunner) Approve(_ context.Context, id int64, actor, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.approved = append(f.approved, fmt.Sprintf("%d %s %s", id, actor, reason))
+	return nil
+}
+
+func (f *dmRunner) Recover(context.Context, engine.DefinitionsLoader) ([]*engine.Run, error) {
+	return f.recovered, nil
+}
+
+func (f *dmRunner) Abort(context.Context, int64, string, string) error { return nil }
+
+func (f *dmRunner) executedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.executed)
+}

@@ -1,0 +1,53 @@
+package gitops
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the daemon's Prometheus metrics. A nil *Metrics
+// records nothing.
+type Metrics struct {
+	reconciles    *prometheus.CounterVec
+	reconcileTime prometheus.Histogram
+	lastApplied   prometheus.Gauge
+}
+
+// NewMetrics registers the daemon's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ripple_reconcile_total",
+			Help: "Reconciles of the tracked branch, by result (ok, error).",
+		}, []string{"result"}),
+		reconcileTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ripple_reconcile_duration_seconds",
+			Help:    "Time to fetch, validate and plan the branch head.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+		}),
+		lastApplied: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ripple_last_applied_commit_timestamp_seconds",
+			Help: "Committer time of the last applied commit of the tracked branch.",
+		}),
+	}
+	m.reconciles.WithLabelValues("ok")
+	m.reconciles.WithLabelValues("error")
+	reg.MustRegister(m.reconciles, m.reconcileTime, m.lastApplied)
+	return m
+}
+
+func (m *Metrics) reconciled(result string, took time.Duration) {
+	if m != nil {
+		m.reconciles.WithLabelValues(result).Inc()
+		m.reconcileTime.Observe(took.Seconds())
+	}
+}
+
+func (m *Metrics) applied(committed time.Time) { m.setApplied(committed) }
+
+func (m *Metrics) setApplied(committed time.Time) {
+	if m != nil && !committed.IsZero() {
+		m.lastApplied.Set(float64(committed.Unix()))
+	}
+}

@@ -1,0 +1,337 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// queuedRun is a run waiting for its job's worker.
+type queuedRun struct {
+	run   *engine.Run
+	defs  *definitions.Definitions
+	batch *commitBatch // nil for manual runs
+}
+
+// commitBatch tracks the runs one commit started, so that the commit
+// becomes the last applied one once all of them have ended.
+type commitBatch struct {
+	commit    string
+	seq       int64
+	committed time.Time
+	mu        sync.Mutex
+	remaining int
+}
+
+// runQueue runs each job's runs one after the other, in the order they were
+// queued, with one worker goroutine per job that has work. Runs of
+// different jobs go in parallel.
+type runQueue struct {
+	d      *Daemon
+	mu     sync.Mutex
+	jobs   map[string][]*queuedRun
+	active map[string]bool
+	ids    map[int64]bool // runs queued or executing
+	wg     sync.WaitGroup
+
+	appliedSeq int64 // guarded by mu
+}
+
+func (q *runQueue) init(d *Daemon) {
+	q.d = d
+	q.jobs = map[string][]*queuedRun{}
+	q.active = map[string]bool{}
+	q.ids = map[int64]bool{}
+}
+
+// has reports whether run id is queued or executing.
+func (q *runQueue) has(id int64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.ids[id]
+}
+
+// enqueue adds qr to its job's queue and starts the job's worker if none is
+// running. ctx is the runs' context: cancelled at shutdown.
+func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	job := qr.run.Job
+	if q.ids[qr.run.ID] {
+		return
+	}
+	q.ids[qr.run.ID] = true
+	q.jobs[job] = append(q.jobs[job], qr)
+	if q.active[job] {
+		return
+	}
+	q.active[job] = true
+	q.wg.Go(func() { q.work(ctx, job) })
+}
+
+func (q *runQueue) work(ctx context.Context, job string) {
+	for {
+		q.mu.Lock()
+		l := q.jobs[job]
+		if len(l) == 0 || ctx.Err() != nil {
+			// Runs left queued at shutdown stay queued in the store; the
+			// runner's recovery picks them up on the next start.
+			for _, qr := range l {
+				delete(q.ids, qr.run.ID)
+			}
+			delete(q.jobs, job)
+			delete(q.active, job)
+			q.mu.Unlock()
+			return
+		}
+		qr := l[0]
+		q.jobs[job] = l[1:]
+		q.mu.Unlock()
+		q.execute(ctx, qr)
+		q.mu.Lock()
+		delete(q.ids, qr.run.ID)
+		q.mu.Unlock()
+	}
+}
+
+func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
+	d := q.d
+	l := d.log.With().Int64("run", qr.run.ID).Str("job", qr.run.Job).Str("commit", engine.ShortCommit(qr.run.Commit)).Logger()
+	l.Info().Str("trigger", qr.run.Trigger).Msg("run starting")
+	run, err := d.opts.Runner.Execute(ctx, qr.defs, qr.run.ID)
+	// The runner persisted the outcome; read it back when it returned none.
+	state := qr.run.State
+	if run != nil {
+		state = run.State
+	} else if r, gerr := d.opts.Store.GetRun(context.WithoutCancel(ctx), qr.run.ID); gerr == nil {
+		state = r.State
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		l.Info().Str("state", string(state)).Msg("run interrupted by shutdown; it resumes on the next start")
+		return
+	case err != nil:
+		l.Error().Err(err).Str("state", string(state)).Msg("run")
+	default:
+		l.Info().Str("state", string(state)).Msg("run ended")
+	}
+	if qr.batch != nil && state.Final() {
+		q.batchDone(ctx, qr.batch)
+	}
+}
+
+// batchDone counts one run of b as ended and, after the last, records b's
+// commit as applied unless a later commit already was.
+func (q *runQueue) batchDone(ctx context.Context, b *commitBatch) {
+	b.mu.Lock()
+	b.remaining--
+	last := b.remaining == 0
+	b.mu.Unlock()
+	if last {
+		q.markApplied(context.WithoutCancel(ctx), b)
+	}
+}
+
+func (q *runQueue) markApplied(ctx context.Context, b *commitBatch) {
+	d := q.d
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if b.seq < q.appliedSeq {
+		return
+	}
+	if err := d.opts.Store.SetLastApplied(ctx, d.opts.Mirror.Branch, b.commit); err != nil {
+		d.log.Error().Err(err).Str("commit", engine.ShortCommit(b.commit)).Msg("record last applied commit")
+		return
+	}
+	q.appliedSeq = b.seq
+	d.mu.Lock()
+	d.state.LastApplied = b.commit
+	d.mu.Unlock()
+	d.metrics.applied(b.committed)
+	d.log.Info().Str("commit", engine.ShortCommit(b.commit)).Msg("commit applied")
+}
+
+// watch waits for runs the runner recovered to end, then marks their
+// commit applied. It polls the store: recovered runs are not executed
+// through the queue.
+func (q *runQueue) watch(ctx context.Context, b *commitBatch, ids []int64) {
+	q.wg.Go(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			pending := ids[:0:0]
+			for _, id := range ids {
+				r, err := q.d.opts.Store.GetRun(ctx, id)
+				if err != nil || !r.State.Final() {
+					pending = append(pending, id)
+				}
+			}
+			if len(pending) == 0 {
+				q.markApplied(context.WithoutCancel(ctx), b)
+				return
+			}
+			ids = pending
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+// wait waits for every worker to end, at most timeout; false means some
+// are still running.
+func (q *runQueue) wait(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		q.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+type manualRequest struct {
+	job, actor, reason string
+	trigger            string
+	hosts              []string
+	reply              chan manualReply // buffered, one slot
+}
+
+type manualReply struct {
+	run *engine.Run
+	err error
+}
+
+// StartRun queues a manual run of job at the base commit, on hosts (every
+// target host when empty). The run is handed to the daemon's loop, which
+// owns the runs' context; the call returns once the run is recorded.
+func (d *Daemon) StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error) {
+	return d.submit(ctx, manualRequest{job: job, hosts: hosts, actor: actor, reason: reason, trigger: engine.TriggerManual})
+}
+
+// StartScheduled implements ScheduledRunStarter: a run of job on all its
+// hosts at the base commit, unless the job has a run that is not final yet
+// (then started is false and nothing is queued).
+func (d *Daemon) StartScheduled(ctx context.Context, job string, firing time.Time) (bool, error) {
+	active, err := d.opts.Store.ListRuns(ctx, engine.RunFilter{Job: job, States: []engine.RunState{engine.RunQueued, engine.RunRunning, engine.RunWaitingApproval, engine.RunWaitingWindow, engine.RunNeedsOperator}, Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("runs of %s: %w", job, err)
+	}
+	if len(active) > 0 {
+		return false, nil
+	}
+	// Started by ripple itself: the trigger says "schedule", the reason
+	// which firing, and no person is named.
+	reason := "scheduled for " + firing.UTC().Format(time.RFC3339)
+	if _, err := d.submit(ctx, manualRequest{job: job, actor: engine.ActorRipple, reason: reason, trigger: engine.TriggerSchedule}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// submit hands a run request to the loop and waits for the recorded run.
+func (d *Daemon) submit(ctx context.Context, req manualRequest) (*engine.Run, error) {
+	req.reply = make(chan manualReply, 1)
+	select {
+	case d.manual <- req:
+	case <-d.stopped:
+		return nil, engine.ErrNotRunning
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case rep := <-req.reply:
+		return rep.run, rep.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*engine.Run, error) {
+	d.mu.Lock()
+	defs, base := d.defs, d.state.Base
+	d.mu.Unlock()
+	if defs == nil {
+		return nil, fmt.Errorf("no commit applied yet: %w", engine.ErrConflict)
+	}
+	j, err := jobPlan(defs, req.job, req.hosts)
+	if err != nil {
+		return nil, err
+	}
+	if j.hosts() == 0 {
+		return nil, fmt.Errorf("job %q targets no host: %w", req.job, engine.ErrInvalidRequest)
+	}
+	run, err := d.opts.Runner.Submit(ctx, engine.RunRequest{
+		Job: req.job, Commit: base, Branch: d.opts.Mirror.Branch, Trigger: req.trigger,
+		Actor: req.actor, Reason: req.reason, Waves: j.Waves,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("submit run of %s: %w", req.job, err)
+	}
+	if d.opts.Outbox != nil {
+		d.opts.Outbox.Notify()
+	}
+	d.log.Info().Int64("run", run.ID).Str("job", req.job).Str("trigger", req.trigger).Str("actor", req.actor).Str("reason", req.reason).Int("hosts", j.hosts()).Msg("run queued")
+	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs})
+	return run, nil
+}
+
+// resumeRun carries on a run an operator approved, unless it is already
+// queued or executing here (then the approval reached it directly).
+func (d *Daemon) resumeRun(ctx, runCtx context.Context, id int64) {
+	if d.queue.has(id) {
+		return
+	}
+	run, err := d.opts.Store.GetRun(ctx, id)
+	if err != nil {
+		d.log.Error().Err(err).Int64("run", id).Msg("resume approved run")
+		return
+	}
+	if run.State != engine.RunNeedsOperator && run.State != engine.RunWaitingApproval {
+		return
+	}
+	defs, err := d.loadCommit(ctx, run.Commit)
+	if err != nil {
+		d.log.Error().Err(err).Int64("run", id).Msg("resume approved run")
+		return
+	}
+	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs, batch: d.batchOf(run)})
+}
+
+// resumeWaitingWindow hands the recovered runs that stopped at their
+// maintenance window (Recover never waits) to their job's worker, whose
+// Execute waits in-process until the window opens and carries on. Runs
+// started by this process wait inside Execute already.
+func (d *Daemon) resumeWaitingWindow(ctx, runCtx context.Context, recovered []*engine.Run) {
+	for _, r := range recovered {
+		if r.State != engine.RunWaitingWindow {
+			continue
+		}
+		defs, err := d.loadCommit(ctx, r.Commit)
+		if err != nil {
+			d.log.Error().Err(err).Int64("run", r.ID).Msg("resume run waiting for its window")
+			continue
+		}
+		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Msg("run waits for its window")
+		d.queue.enqueue(runCtx, &queuedRun{run: r, defs: defs, batch: d.batchOf(r)})
+	}
+}
+
+// batchOf is the commit batch a commit-triggered run belongs to, if this
+// process started it.
+func (d *Daemon) batchOf(run *engine.Run) *commitBatch {
+	if run.Trigger != engine.TriggerCommit {
+		return nil
+	}
+	return d.batches[run.Commit]
+}

@@ -1,0 +1,65 @@
+package monitor
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Collector exposes the monitor runner's current state to
+// Prometheus, computed at scrape time from States, so teams with Grafana can
+// graph and alert on ripple's monitors.
+type Collector struct {
+	runner   *Runner
+	state    *prometheus.Desc
+	alerting *prometheus.Desc
+	flapping *prometheus.Desc
+	duration *prometheus.Desc
+	owed     *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+const undeliveredHelp = "1 while the latest alert or recovery of the monitor and host has not reached the notifier (missing secret, failing endpoint); it is being retried."
+
+// NewCollector returns a collector over r.
+func NewCollector(r *Runner) *Collector {
+	labels := []string{"monitor", "host"}
+	return &Collector{
+		runner:   r,
+		state:    prometheus.NewDesc("ripple_monitor_state", "Latest check state per monitor and host: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", labels, nil),
+		alerting: prometheus.NewDesc("ripple_monitor_alerting", "1 while an alert is open for the monitor and host.", labels, nil),
+		flapping: prometheus.NewDesc("ripple_monitor_flapping", "1 while the monitor is flapping on the host (notifications suppressed).", labels, nil),
+		duration: prometheus.NewDesc("ripple_monitor_check_duration_seconds", "Duration of the latest check per monitor and host.", labels, nil),
+		owed:     prometheus.NewDesc("ripple_monitor_notification_undelivered", undeliveredHelp, []string{"monitor", "host", "notifier"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.state
+	ch <- c.alerting
+	ch <- c.flapping
+	ch <- c.duration
+	ch <- c.owed
+}
+
+// Collect implements prometheus.Collector. Pairs without a result yet are
+// left out rather than reported as OK.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.runner.States() {
+		for _, notifier := range s.Pending.Notifiers() {
+			ch <- prometheus.MustNewConstMetric(c.owed, prometheus.GaugeValue, 1, s.Monitor, s.Host, notifier)
+		}
+		if s.LastAt.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, float64(s.State), s.Monitor, s.Host)
+		ch <- prometheus.MustNewConstMetric(c.alerting, prometheus.GaugeValue, boolFloat(s.Notified), s.Monitor, s.Host)
+		ch <- prometheus.MustNewConstMetric(c.flapping, prometheus.GaugeValue, boolFloat(s.Flapping), s.Monitor, s.Host)
+		ch <- prometheus.MustNewConstMetric(c.duration, prometheus.GaugeValue, s.LastDuration.Seconds(), s.Monitor, s.Host)
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,493 @@
+package monitor
+
+import (
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/schedule"
+)
+
+// Result is one check result with the alert state after it.
+type Result struct {
+	Monitor string
+	Host    string
+	Result  engine.CheckResult
+	State   AlertState
+}
+
+// ResultSink records monitor results (metrics, state) durably. A result
+// with a zero Result.At carries a change of the alert state alone (a
+// delivery outcome, a released hold).
+type ResultSink interface {
+	RecordResult(ctx context.Context, r Result) error
+}
+
+// Options configures a Runner.
+type Options struct {
+	Checker       engine.Checker
+	Secrets       definitions.SecretSource
+	Results       ResultSink              // optional
+	Notifications engine.NotificationSink // optional
+	// States, when set, is read once, by the first ApplyConfig, to restore
+	// the alert states of the last run.
+	States engine.MonitorStateStore
+	Logger zerolog.Logger
+	// Concurrency bounds checks in flight; default 256.
+	Concurrency int
+	Now         func() time.Time
+}
+
+// Runner runs every monitor on each of its target hosts at its
+// interval, spread over the interval so checks do not fire together.
+//
+// Run owns one scheduling goroutine and at most Concurrency check
+// goroutines; all stop when Run's context ends and Run waits for them.
+type Runner struct {
+	opts Options
+	wake chan struct{}
+
+	mu      sync.Mutex
+	entries map[entryKey]*monitorEntry
+	queue   entryQueue
+	defs    *definitions.Definitions
+	held    map[string]int // host -> active waves holding its alerts
+	// restored is set once the first ApplyConfig restored the stored
+	// states; only ApplyConfig's caller (the daemon's goroutine) uses it.
+	restored bool
+}
+
+type entryKey struct{ monitor, host string }
+
+// monitorEntry is one (monitor, host) pair: what to run, when, and its state.
+type monitorEntry struct {
+	key         entryKey
+	fingerprint [32]byte
+	monitor     *definitions.Monitor
+	endpoint    engine.Endpoint
+	check       *definitions.HostCheck
+	renderErr   string
+	window      *schedule.Window
+	due         time.Time
+	running     bool
+	removed     bool
+	index       int // in queue; -1 when not queued
+	state       AlertState
+}
+
+// checkSpec is what one check run needs, copied under the lock so a reload
+// can swap an entry's definitions while its check is in flight.
+type checkSpec struct {
+	endpoint  engine.Endpoint
+	check     *definitions.HostCheck
+	timeout   time.Duration
+	renderErr string
+}
+
+func (e *monitorEntry) spec() checkSpec {
+	return checkSpec{endpoint: e.endpoint, check: e.check, timeout: e.monitor.Timeout, renderErr: e.renderErr}
+}
+
+// New returns a runner with no monitors; ApplyConfig loads them.
+func New(opts Options) *Runner {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 256
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Runner{
+		opts:    opts,
+		wake:    make(chan struct{}, 1),
+		entries: map[entryKey]*monitorEntry{},
+		held:    map[string]int{},
+	}
+}
+
+// ApplyConfig implements engine.ConfigApplier: it swaps in the monitors
+// of defs (see apply) and, the first time, restores the alert states the
+// store kept from the last run (Options.States), so that a restart neither
+// re-sends nor forgets an alert.
+func (r *Runner) ApplyConfig(ctx context.Context, defs *definitions.Definitions) error {
+	r.apply(defs)
+	if r.restored || r.opts.States == nil {
+		return nil
+	}
+	r.restored = true
+	recs, err := r.opts.States.MonitorStates(ctx)
+	if err != nil {
+		return fmt.Errorf("restore monitor states: %w", err)
+	}
+	r.RestoreStates(ctx, recs)
+	return nil
+}
+
+// apply swaps in the monitors of defs, like a config reload: a
+// (monitor, host) whose rendered check, host and credential are unchanged
+// keeps its schedule, state and history; a changed one starts afresh; a
+// removed one stops. It returns the monitors removed entirely.
+func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
+	now := r.opts.Now()
+	next := map[entryKey]*monitorEntry{}
+	for _, m := range defs.Monitors {
+		var win *schedule.Window
+		if m.Window != "" {
+			win = schedule.NewWindow(defs.Windows[m.Window]) // validated at load
+		}
+		for _, h := range defs.Select(m.Targets) {
+			e := &monitorEntry{key: entryKey{m.Name, h.Name}, monitor: m, window: win, index: -1}
+			e.endpoint = engine.Endpoint{Host: h, Credential: defs.Credential(h)}
+			if e.endpoint.Credential != nil && e.endpoint.Credential.Passphrase != nil {
+				p, diags := defs.ResolveSecret(e.endpoint.Credential.Passphrase, r.opts.Secrets)
+				if diags.HasErrors() {
+					e.renderErr = diags.Error()
+				}
+				e.endpoint.Passphrase = p
+			}
+			c, diags := defs.RenderCheck(m, h, r.opts.Secrets)
+			if diags.HasErrors() {
+				e.renderErr = diags.Error()
+			}
+			e.check = c
+			e.fingerprint = fingerprint(m, h, e.endpoint, c, e.renderErr)
+			next[e.key] = e
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	stillThere := map[string]bool{}
+	for k := range next {
+		stillThere[k.monitor] = true
+	}
+	kept := map[entryKey]bool{}
+	for k, old := range r.entries {
+		if n, ok := next[k]; ok && n.fingerprint == old.fingerprint {
+			// Unchanged: keep the entry with its schedule and state, pointing
+			// at the new (equal) definitions.
+			old.monitor, old.endpoint, old.check, old.window = n.monitor, n.endpoint, n.check, n.window
+			next[k] = old
+			kept[k] = true
+			continue
+		}
+		old.removed = true
+		if old.index >= 0 {
+			heap.Remove(&r.queue, old.index)
+		}
+		if !stillThere[k.monitor] {
+			removed = append(removed, k.monitor)
+		}
+	}
+	for k, e := range next {
+		if !kept[k] {
+			e.due = now.Add(jitter(k, e.monitor.Interval))
+			heap.Push(&r.queue, e)
+		}
+	}
+	r.entries = next
+	r.defs = defs
+	sort.Strings(removed)
+	removed = dedupe(removed)
+	for _, m := range removed {
+		r.opts.Logger.Info().Str("monitor", m).Msg("monitor removed; its checks stopped")
+	}
+	r.signal()
+	return removed
+}
+
+// Run schedules checks until ctx ends, then waits for checks in flight.
+func (r *Runner) Run(ctx context.Context) error {
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		now := r.opts.Now()
+		type dueCheck struct {
+			e    *monitorEntry
+			spec checkSpec
+		}
+		var due []dueCheck
+		for r.queue.Len() > 0 && !r.queue[0].due.After(now) {
+			e := heap.Pop(&r.queue).(*monitorEntry)
+			e.running = true
+			due = append(due, dueCheck{e, e.spec()})
+		}
+		wait := time.Hour
+		if r.queue.Len() > 0 {
+			wait = r.queue[0].due.Sub(now)
+		}
+		r.mu.Unlock()
+
+		for _, d := range due {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				r.runEntry(ctx, d.e, d.spec)
+			}()
+		}
+		if len(due) > 0 {
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) {
+	res := r.check(ctx, spec)
+	r.mu.Lock()
+	e.running = false
+	if e.removed || ctx.Err() != nil {
+		r.mu.Unlock()
+		return
+	}
+	sup := r.suppression(e, res.At)
+	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, sup)
+	r.issue(e, notes)
+	snapshot := e.state
+	e.due = res.At.Add(e.monitor.Interval)
+	if e.due.Before(r.opts.Now()) {
+		e.due = r.opts.Now()
+	}
+	heap.Push(&r.queue, e)
+	notify := e.monitor.Notify
+	r.mu.Unlock()
+	r.signal()
+
+	if r.opts.Results != nil {
+		if err := r.opts.Results.RecordResult(ctx, Result{Monitor: e.key.monitor, Host: e.key.host, Result: res, State: snapshot}); err != nil {
+			r.opts.Logger.Warn().Err(err).Str("monitor", e.key.monitor).Str("host", e.key.host).Msg("record check result")
+		}
+	}
+	r.send(ctx, notify, notes)
+}
+
+// check runs a check once, bounded by the monitor's timeout.
+func (r *Runner) check(ctx context.Context, spec checkSpec) engine.CheckResult {
+	start := r.opts.Now()
+	if spec.renderErr != "" || spec.check == nil {
+		return engine.CheckResult{State: engine.StateUnknown, Output: "cannot render check: " + spec.renderErr, At: start}
+	}
+	timeout := spec.timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res := r.opts.Checker.Check(cctx, spec.endpoint, spec.check)
+	if res.At.IsZero() {
+		res.At = start
+	}
+	return res
+}
+
+// CheckNow runs the check of (monitor, host) immediately, feeds the result
+// into its state like a scheduled run, and returns it. Health gates use it
+// to read fresh results through the same path as monitoring.
+func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.CheckResult, bool) {
+	r.mu.Lock()
+	e, ok := r.entries[entryKey{monitor, host}]
+	var spec checkSpec
+	if ok {
+		spec = e.spec()
+	}
+	r.mu.Unlock()
+	if !ok {
+		return engine.CheckResult{}, false
+	}
+	res := r.check(ctx, spec)
+	r.mu.Lock()
+	var notes []engine.Notification
+	if !e.removed {
+		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
+		r.issue(e, notes)
+	}
+	notify, snapshot := e.monitor.Notify, e.state
+	r.mu.Unlock()
+	if len(notes) > 0 {
+		r.saveState(ctx, e.key, snapshot)
+	}
+	r.send(ctx, notify, notes)
+	return res, true
+}
+
+// issue makes the last of notes (Observe and Release return at most one)
+// the entry's pending notification, owed to every notifier of its monitor
+// until the sink reports it delivered. Call it with r.mu held.
+func (r *Runner) issue(e *monitorEntry, notes []engine.Notification) {
+	if len(notes) > 0 {
+		e.state.Pending = engine.NewPending(notes[len(notes)-1], e.monitor.Notify)
+	}
+}
+
+// NotificationOutcome records the outcome of one delivery attempt of n to
+// notifier: failure says why it failed (without secrets), "" that it was
+// delivered or that nothing is left to deliver. The pending notification
+// is updated and saved, so that a restart re-sends only what is still
+// owed. Outcomes for anything but the pending notification are ignored.
+func (r *Runner) NotificationOutcome(ctx context.Context, notifier string, n engine.Notification, failure string) {
+	r.mu.Lock()
+	e, ok := r.entries[entryKey{n.Monitor, n.Host}]
+	if !ok || e.removed {
+		r.mu.Unlock()
+		return
+	}
+	next, changed := e.state.Pending.WithOutcome(notifier, n, failure)
+	if !changed {
+		r.mu.Unlock()
+		return
+	}
+	e.state.Pending = next
+	snapshot := e.state
+	r.mu.Unlock()
+	r.saveState(ctx, e.key, snapshot)
+}
+
+// saveState records the alert state of k alone.
+func (r *Runner) saveState(ctx context.Context, k entryKey, st AlertState) {
+	if r.opts.Results == nil {
+		return
+	}
+	if err := r.opts.Results.RecordResult(ctx, Result{Monitor: k.monitor, Host: k.host, State: st}); err != nil {
+		r.opts.Logger.Warn().Err(err).Str("monitor", k.monitor).Str("host", k.host).Msg("record alert state")
+	}
+}
+
+// States lists the state of every (monitor, host), sorted.
+func (r *Runner) States() []engine.MonitorHostState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.opts.Now()
+	out := make([]engine.MonitorHostState, 0, len(r.entries))
+	for k, e := range r.entries {
+		sup := r.suppression(e, now)
+		out = append(out, e.state.hostState(k.monitor, k.host, sup))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Monitor != out[j].Monitor {
+			return out[i].Monitor < out[j].Monitor
+		}
+		return out[i].Host < out[j].Host
+	})
+	return out
+}
+
+func (r *Runner) suppression(e *monitorEntry, at time.Time) Suppression {
+	var s Suppression
+	if e.window != nil {
+		s.Muted, _ = e.window.OpenAt(at)
+	}
+	s.Held = r.held[e.key.host] > 0
+	return s
+}
+
+func (r *Runner) send(ctx context.Context, notifiers []string, notes []engine.Notification) {
+	if r.opts.Notifications == nil || len(notifiers) == 0 {
+		return
+	}
+	for _, n := range notes {
+		r.opts.Notifications.Notify(ctx, notifiers, n)
+	}
+}
+
+func (r *Runner) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// jitter spreads first runs over the interval, stably per (monitor, host),
+// so a restart does not make all checks fire together.
+func jitter(k entryKey, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(k.monitor))
+	h.Write([]byte{0})
+	h.Write([]byte(k.host))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// fingerprint identifies what an entry does; secrets only enter it hashed.
+func fingerprint(m *definitions.Monitor, h *definitions.Host, ep engine.Endpoint, c *definitions.HostCheck, renderErr string) [32]byte {
+	b, _ := json.Marshal(struct {
+		Interval, Timeout    time.Duration
+		AlertAfter           int
+		Notify               []string
+		Window               string
+		Address              string
+		Port                 int
+		Transport            string
+		Credential           any
+		Passphrase, RenderEr string
+		Check                *definitions.HostCheck
+	}{m.Interval, m.Timeout, m.AlertAfter, m.Notify, m.Window, h.Address, h.Port, h.Transport, credentialKey(ep.Credential), ep.Passphrase, renderErr, c})
+	return sha256.Sum256(b)
+}
+
+func credentialKey(c *definitions.Credential) any {
+	if c == nil {
+		return nil
+	}
+	return []any{c.Name, c.User, c.PrivateKeyFile, c.KnownHostsFile, c.UseAgent, c.Become}
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// entryQueue is a min-heap of entries by due time.
+type entryQueue []*monitorEntry
+
+func (q entryQueue) Len() int           { return len(q) }
+func (q entryQueue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q entryQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index = i
+	q[j].index = j
+}
+func (q *entryQueue) Push(x any) {
+	e := x.(*monitorEntry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *entryQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*q = old[:len(old)-1]
+	return e
+}

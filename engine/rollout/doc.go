@@ -1,0 +1,23 @@
+// Package rollout carries out runs: one job at one commit over planned
+// waves of hosts, max_parallel hosts at once, with the failure budget and
+// health gate after each wave, pause and approval between waves, and
+// rollback or halt on failure.
+//
+// The journal in the store is the source of truth: every host-step is
+// planned, then marked started (durably) before anything touches the host,
+// then finished with its result. A run's progress is always derived from
+// the journal and the run's events, never from memory, so Execute both
+// starts a fresh run and resumes an interrupted one (see Recover).
+//
+// Whether a wave fails is decided in one place (waveVerdict and
+// gateVerdict); everything else only gathers facts. Timers go through an
+// engine.Clock so tests run on virtual time. The monitor runner is reached
+// only through engine interfaces: gate checks (engine.Checker) and the
+// alert holds of a wave's hosts (engine.AlertHolder).
+//
+// Goroutines: Execute runs in the caller's goroutine and, inside a wave,
+// starts at most max_parallel host goroutines (errgroup) plus bounded health
+// check goroutines during a gate; all are waited for before Execute returns.
+// Approve and Abort only record an event and signal the executing goroutine.
+// A Runner starts no goroutine of its own.
+package rollout

@@ -1,0 +1,213 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// runWave runs wave w (0-based): plans its host-steps, runs its hosts at
+// most max_parallel at once, then applies the failure budget and the health
+// gate. failReason is non-empty when the wave failed; err is for the
+// journal or ctx, which leave the run to be resumed.
+func (x *runExec) runWave(ctx context.Context, w int) (failReason string, err error) {
+	hosts := x.run.Waves[w]
+	keys := make([]stepKey, 0, len(hosts)*len(x.job.Steps))
+	for _, h := range hosts {
+		for _, st := range x.job.Steps {
+			keys = append(keys, stepKey{wave: w, host: h, step: st.Name})
+		}
+	}
+	if err := x.jr.plan(ctx, keys); err != nil {
+		return "", err
+	}
+
+	x.cntMu.Lock()
+	x.waveOK, x.waveKO = 0, 0
+	runOK := x.runOK
+	x.cntMu.Unlock()
+	total := engine.CountHosts(x.run.Waves)
+	x.run.Summary = runningDescription(w+1, len(x.run.Waves), runOK, total, 0)
+	if err := x.save(ctx); err != nil {
+		return "", err
+	}
+	if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
+		return "", err
+	}
+	x.log.Info().Int("wave", w+1).Int("hosts", len(hosts)).Msg("wave starting")
+	x.releaseAlerts(ctx)
+	x.holdAlerts(hosts)
+	x.report(engine.ProgressEvent{Kind: engine.ProgressWaveStart, Wave: w + 1, WaveHosts: len(hosts),
+		Message: fmt.Sprintf("wave %d/%d: %s", w+1, len(x.run.Waves), engine.Plural(len(hosts), "host"))})
+
+	outcomes := make([]hostOutcome, len(hosts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxParallel(x.job))
+	for i, h := range hosts {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			o, err := x.runHost(gctx, w, h)
+			outcomes[i] = o
+			if err == nil && !o.skipped {
+				x.hostReport(w, len(hosts), o)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+
+	var ran []hostOutcome
+	failed := 0
+	for _, o := range outcomes {
+		if o.skipped {
+			continue
+		}
+		ran = append(ran, o)
+		if o.failed {
+			failed++
+		}
+	}
+	x.run.Summary = runningDescription(w+1, len(x.run.Waves), x.runOK, total, failed)
+	if x.ctl.aborted() {
+		return "", nil
+	}
+	if fail, reason := waveVerdict(x.job.Rollout.MaxFailures, ran); fail {
+		return reason, nil
+	}
+	if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
+		return "", err
+	}
+	return x.gate(ctx, w, hostsOK(outcomes))
+}
+
+// hostsOK lists the hosts of a wave that finished every step: a gate
+// watches only those (a failed host already counts against the budget).
+func hostsOK(outcomes []hostOutcome) []string {
+	var out []string
+	for _, o := range outcomes {
+		if !o.failed && !o.skipped {
+			out = append(out, o.host)
+		}
+	}
+	return out
+}
+
+func (x *runExec) hostReport(w, waveHosts int, o hostOutcome) {
+	x.cntMu.Lock()
+	if o.failed {
+		x.waveKO++
+	} else {
+		x.waveOK++
+		if !o.already { // counted by countRunOK when the run resumed
+			x.runOK++
+		}
+	}
+	done, ko := x.waveOK+x.waveKO, x.waveKO
+	x.cntMu.Unlock()
+	ev := engine.ProgressEvent{Kind: engine.ProgressHost, Wave: w + 1, Host: o.host, Failed: o.failed, Step: o.step,
+		WaveHosts: waveHosts, WaveDone: done, WaveFailed: ko}
+	if o.failed {
+		ev.Error = o.summary()
+		x.log.Warn().Str("host", o.host).Str("step", o.step).Str("status", string(o.status)).Str("error", engine.FirstLine(o.err, 200)).Msg("host failed")
+	}
+	x.report(ev)
+}
+
+// runHost runs the job's steps in order on one host, skipping those the
+// journal says finished and stopping at the first that does not succeed.
+// A host that has not started yet is skipped once the run is aborted. err
+// is only for the journal and ctx.
+func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome, error) {
+	out := hostOutcome{host: name, already: true}
+	started := false
+	for _, st := range x.job.Steps {
+		k := stepKey{wave: w, host: name, step: st.Name}
+		if hs, ok := x.jr.get(k); ok && hs.Phase != engine.PhasePlanned {
+			started = true
+			if hs.Phase == engine.PhaseFinished {
+				out.step, out.status = st.Name, hs.Result.Status
+				if !hs.Result.Status.Succeeded() {
+					out.failed, out.err = true, hs.Result.Error
+					return out, nil
+				}
+				continue
+			}
+		}
+		if !started && x.ctl.aborted() {
+			out.skipped = true
+			return out, nil
+		}
+		started = true
+		out.step, out.already = st.Name, false
+		res, err := x.runStep(ctx, k, func(ctx context.Context, ep engine.Endpoint) (engine.StepResult, error) {
+			hs, err := renderStep(x.defs, x.job, st, ep.Host, x.r.opts.Secrets)
+			if err != nil {
+				return engine.StepResult{}, fmt.Errorf("render step %s for %s: %w", st.Name, name, err)
+			}
+			return x.r.opts.Executor.RunStep(ctx, ep, hs), nil
+		})
+		if err != nil {
+			return out, err
+		}
+		out.status = res.Status
+		if !res.Status.Succeeded() {
+			out.failed = true
+			out.err = res.Error
+			if out.err == "" {
+				out.err = engine.FirstLine(res.Stderr, 200)
+			}
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// runStep journals and performs one action on a host: started (durable),
+// then the action, then finished. A preparation error (the host is gone, a
+// secret or template fails) is recorded as a failed result without
+// touching the host. No action starts once ctx has ended; one that started
+// runs to its end (each step has its own timeout) and its result is
+// journaled before ctx's error is returned, so a shutdown drains in-flight
+// steps instead of leaving them for recovery to guess about.
+func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Context, engine.Endpoint) (engine.StepResult, error)) (engine.StepResult, error) {
+	if err := ctx.Err(); err != nil {
+		return engine.StepResult{}, err
+	}
+	start := x.r.opts.Clock.Now()
+	failed := func(msg string) engine.StepResult {
+		return engine.StepResult{Status: engine.StepFailed, ExitCode: -1, Error: msg, Started: start}
+	}
+	if err := x.jr.start(ctx, k); err != nil {
+		return engine.StepResult{}, err
+	}
+	drain := context.WithoutCancel(ctx)
+	var res engine.StepResult
+	h := x.defs.Hosts[k.host]
+	if h == nil {
+		res = failed(fmt.Sprintf("host %s is not defined at commit %s", k.host, engine.ShortCommit(x.run.Commit)))
+	} else if ep, err := x.endpoint(h); err != nil {
+		res = failed(err.Error())
+	} else if r, err := act(drain, ep); err != nil {
+		res = failed(err.Error())
+	} else {
+		res = r
+	}
+	if res.Status == "" {
+		res.Status = engine.StepFailed
+	}
+	if err := x.jr.finish(drain, k, res); err != nil {
+		return engine.StepResult{}, err
+	}
+	x.r.opts.Metrics.hostStep(res)
+	return res, ctx.Err()
+}

@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors shared by the components and the surfaces over them; the API maps
+// each to an HTTP status.
+var (
+	// ErrNotFound is returned by lookups that match nothing.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidRequest is returned for an operator request that cannot be
+	// carried out as asked (a host that is not a target of the job).
+	ErrInvalidRequest = errors.New("invalid request")
+	// ErrConflict is returned for an operator action that does not fit the
+	// current state (accepting a head that is not the paused one).
+	ErrConflict = errors.New("conflict")
+	// ErrNotRunning is returned for requests that need the daemon's loop
+	// while it is not running (before it starts, during shutdown).
+	ErrNotRunning = errors.New("daemon is not running")
+	// ErrNotWaiting is returned by an approval of a run that waits for no
+	// operator.
+	ErrNotWaiting = errors.New("run is not waiting for an operator")
+	// ErrRunFinished is returned by an abort of a run already in a final
+	// state.
+	ErrRunFinished = errors.New("run already finished")
+)
+
+// RunState is where a run is in its life.
+type RunState string
+
+// Run states. Final states are Succeeded, Failed, Aborted and Error;
+// NeedsOperator is terminal until an operator acts (approve resumes, abort
+// ends it).
+const (
+	RunQueued          RunState = "queued"
+	RunRunning         RunState = "running"
+	RunWaitingApproval RunState = "waiting_approval"
+	RunWaitingWindow   RunState = "waiting_window"
+	RunNeedsOperator   RunState = "needs_operator"
+	RunSucceeded       RunState = "succeeded"
+	RunFailed          RunState = "failed"
+	RunAborted         RunState = "aborted"
+	RunError           RunState = "error"
+)
+
+// UnfinishedStates are the states of runs that may still do work.
+var UnfinishedStates = []RunState{RunQueued, RunRunning, RunWaitingApproval, RunWaitingWindow, RunNeedsOperator}
+
+// Final reports whether no more work will happen in a run in state s.
+func (s RunState) Final() bool {
+	return s == RunSucceeded || s == RunFailed || s == RunAborted || s == RunError
+}
+
+// Run triggers: what started a run.
+const (
+	TriggerCommit   = "commit"   // a merge to the tracked branch
+	TriggerManual   = "manual"   // an operator (`ripple run`, the API, the UI)
+	TriggerSchedule = "schedule" // a job's schedule fired
+	TriggerApply    = "apply"    // the one-shot `ripple apply`
+)
+
+// ActorRipple is the actor of what ripple does by itself (commit and
+// scheduled runs, its own run events); it names no person, so audit texts
+// leave it out.
+const ActorRipple = "ripple"
+
+// ActorOr returns a, or ActorRipple when a is empty.
+func ActorOr(a string) string {
+	if a == "" {
+		return ActorRipple
+	}
+	return a
+}
+
+// Run is one rollout of one job at one commit.
+type Run struct {
+	ID      int64
+	Job     string
+	Commit  string
+	Branch  string
+	Trigger string // one of the Trigger kinds
+	Actor   string
+	Reason  string
+	State   RunState
+	// Waves are the planned host names per wave, fixed when the run is created.
+	Waves       [][]string
+	CurrentWave int // index into Waves of the wave in progress or next
+	Summary     string
+	Error       string
+	Created     time.Time
+	Started     time.Time
+	Finished    time.Time
+	Updated     time.Time
+}
+
+// Hosts counts the hosts of every wave of the run.
+func (r *Run) Hosts() int { return CountHosts(r.Waves) }
+
+// CountHosts counts the hosts of waves.
+func CountHosts(waves [][]string) int {
+	n := 0
+	for _, w := range waves {
+		n += len(w)
+	}
+	return n
+}
+
+// RunFilter narrows a run listing. Zero fields match everything.
+type RunFilter struct {
+	Job    string
+	Commit string
+	States []RunState
+	Limit  int
+}
+
+// RunRequest asks for a new run of one job at one commit.
+type RunRequest struct {
+	Job     string
+	Commit  string
+	Branch  string
+	Trigger string // one of the Trigger kinds
+	Actor   string
+	Reason  string
+	// Waves are the planned host names per wave; see definitions.Waves.
+	Waves [][]string
+}
+
+// ShortCommit abbreviates a commit id to 12 characters for logs and texts.
+func ShortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
