@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // graph and alert on ripple's monitors.
 type Collector struct {
 	runner   *Runner
+	status   *prometheus.Desc
 	state    *prometheus.Desc
 	alerting *prometheus.Desc
 	flapping *prometheus.Desc
@@ -23,7 +24,8 @@ func NewCollector(r *Runner) *Collector {
 	labels := []string{"monitor", "host"}
 	return &Collector{
 		runner:   r,
-		state:    prometheus.NewDesc("ripple_monitor_state", "Latest check state per monitor and host: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", labels, nil),
+		status:   prometheus.NewDesc("ripple_monitor_check_state", "1 for the latest check state of the monitor on the host (label state: OK, WARNING, CRITICAL, UNKNOWN); only the current state is exported.", []string{"monitor", "host", "state"}, nil),
+		state:    prometheus.NewDesc("ripple_monitor_state", "Deprecated, use ripple_monitor_check_state (removed in the next release): latest check state per monitor and host: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", labels, nil),
 		alerting: prometheus.NewDesc("ripple_monitor_alerting", "1 while an alert is open for the monitor and host.", labels, nil),
 		flapping: prometheus.NewDesc("ripple_monitor_flapping", "1 while the monitor is flapping on the host (notifications suppressed).", labels, nil),
 		duration: prometheus.NewDesc("ripple_monitor_check_duration_seconds", "Duration of the latest check per monitor and host.", labels, nil),
@@ -33,6 +35,7 @@ func NewCollector(r *Runner) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.status
 	ch <- c.state
 	ch <- c.alerting
 	ch <- c.flapping
@@ -50,6 +53,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if s.LastAt.IsZero() {
 			continue
 		}
+		ch <- prometheus.MustNewConstMetric(c.status, prometheus.GaugeValue, 1, s.Monitor, s.Host, s.State.String())
 		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, float64(s.State), s.Monitor, s.Host)
 		ch <- prometheus.MustNewConstMetric(c.alerting, prometheus.GaugeValue, boolFloat(s.Notified), s.Monitor, s.Host)
 		ch <- prometheus.MustNewConstMetric(c.flapping, prometheus.GaugeValue, boolFloat(s.Flapping), s.Monitor, s.Host)

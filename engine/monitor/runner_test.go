@@ -282,12 +282,16 @@ func TestMonitorCollectorExposesStates(t *testing.T) {
 	}
 	r.CheckNow(context.Background(), "web-http", "web-01")
 	want := `
-# HELP ripple_monitor_state Latest check state per monitor and host: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+# HELP ripple_monitor_check_state 1 for the latest check state of the monitor on the host (label state: OK, WARNING, CRITICAL, UNKNOWN); only the current state is exported.
+# TYPE ripple_monitor_check_state gauge
+ripple_monitor_check_state{host="web-01",monitor="web-http",state="OK"} 1
+ripple_monitor_check_state{host="web-02",monitor="web-http",state="CRITICAL"} 1
+# HELP ripple_monitor_state Deprecated, use ripple_monitor_check_state (removed in the next release): latest check state per monitor and host: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 # TYPE ripple_monitor_state gauge
 ripple_monitor_state{host="web-01",monitor="web-http"} 0
 ripple_monitor_state{host="web-02",monitor="web-http"} 2
 `
-	if err := testutil.CollectAndCompare(NewCollector(r), strings.NewReader(want), "ripple_monitor_state"); err != nil {
+	if err := testutil.CollectAndCompare(NewCollector(r), strings.NewReader(want), "ripple_monitor_check_state", "ripple_monitor_state"); err != nil {
 		t.Fatal(err)
 	}
 	if problems, err := testutil.CollectAndLint(NewCollector(r)); err != nil || len(problems) > 0 {
