@@ -74,7 +74,9 @@ func TestFingerprintChangesWhereDiffRuns(t *testing.T) {
 		{"a step changed", func(s string) string { return strings.Replace(s, "systemctl reload nginx", "nginx -s reload", 1) }, nil, []string{"web-01", "web-02"}},
 		{"the template changed", nil, func(s string) string { return s + "# tuned\n" }, []string{"web-01", "web-02"}},
 		{"a used host var", func(s string) string { return strings.Replace(s, `color = "blue"`, `color = "red"`, 1) }, nil, []string{"web-01"}},
-		{"an unused host var", func(s string) string { return strings.Replace(s, `color = "blue", unused = 1`, `color = "blue", unused = 2`, 1) }, nil, nil},
+		{"an unused host var", func(s string) string {
+			return strings.Replace(s, `color = "blue", unused = 1`, `color = "blue", unused = 2`, 1)
+		}, nil, nil},
 		{"a group var the template uses", func(s string) string { return strings.Replace(s, "workers = 4", "workers = 8", 1) }, nil, []string{"web-01", "web-02"}},
 		{"an address nothing uses", func(s string) string { return strings.Replace(s, `"10.0.0.2"`, `"10.0.0.22"`, 1) }, nil, nil},
 		{"the login user", func(s string) string { return strings.Replace(s, `user             = "deploy"`, `user = "ops"`, 1) }, nil, []string{"web-01", "web-02"}},
