@@ -15,6 +15,7 @@ import (
 var jobSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "description"}, {Name: "schedule"}, {Name: "window"}, {Name: "timezone"},
+		{Name: "drift_check"}, {Name: "self_heal"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "targets"},
@@ -25,7 +26,7 @@ var jobSchema = &hcl.BodySchema{
 }
 
 var stepSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "run"}, {Name: "script"}, {Name: "timeout"}, {Name: "idempotent"}},
+	Attributes: []hcl.AttributeSchema{{Name: "run"}, {Name: "script"}, {Name: "timeout"}, {Name: "idempotent"}, {Name: "check"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "file"}},
 }
 
@@ -62,6 +63,9 @@ const (
 	DefaultOnFailure       = "rollback"
 	DefaultMinHealthyTime  = 10 * time.Second
 	DefaultHealthyDeadline = 5 * time.Minute
+	// MinDriftCheck is the shortest drift_check interval: a drift check
+	// opens a session on every host of the job.
+	MinDriftCheck = time.Minute
 )
 
 // DefaultWaves is the wave list of a rollout that names none: one canary
@@ -81,6 +85,11 @@ func (l *loader) decodeJob(b *hcl.Block) *Job {
 	j.Cron = l.cronAttr(a, "schedule", &j.Schedule, loc)
 	if j.Timezone != "" && j.Schedule == "" && a["schedule"] == nil {
 		l.errorf(a["timezone"].Expr.Range(), "Timezone without schedule", "timezone only applies to a job's schedule.")
+	}
+	l.duration(a, "drift_check", MinDriftCheck, &j.DriftCheck)
+	l.boolean(a, "self_heal", &j.SelfHeal)
+	if j.SelfHeal && j.DriftCheck == 0 && a["drift_check"] == nil {
+		l.errorf(a["self_heal"].Expr.Range(), "self_heal without drift_check", "self_heal re-syncs drifted and out-of-sync hosts at most once per drift_check interval; set drift_check (such as \"1h\") to say how often.")
 	}
 
 	j.Steps = l.decodeSteps(j, blocks["step"])
@@ -158,6 +167,13 @@ func (l *loader) decodeStep(j *Job, b *hcl.Block) *Step {
 			l.errorf(extra.DefRange, "Duplicate file block", "A step has one file block; use one step per file.")
 		}
 		s.File = l.decodeFile(j, files[0])
+	}
+	if a["check"] != nil {
+		if s.Kind == StepFile {
+			l.errorf(a["check"].Expr.Range(), "check on a file step", "A file step's drift check compares the destination with the rendered file by itself; check is for run and script steps.")
+		} else {
+			s.Check = l.hostExpr(a, "check")
+		}
 	}
 	switch {
 	case kinds == 0:

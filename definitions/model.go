@@ -206,6 +206,12 @@ type Job struct {
 	Cron     *Cron
 	Window   string
 	Timezone string
+	// DriftCheck is how often the daemon checks, read-only, that the
+	// job's hosts still match what it deployed; 0 is off.
+	DriftCheck time.Duration
+	// SelfHeal re-syncs drifted and out-of-sync hosts by itself, at most
+	// once per DriftCheck, inside the job's window.
+	SelfHeal bool
 	// SourceFiles are the repo paths the job's steps read (file sources and
 	// scripts); a change to any of them changes the job.
 	SourceFiles []string
@@ -231,7 +237,11 @@ type Step struct {
 	File       *FileStep      // file
 	Timeout    time.Duration  // default 5m
 	Idempotent bool           // safe to run again after a crash mid-step
-	DeclRange  hcl.Range
+	// Check, on run and script steps, is a read-only command whose exit
+	// status 0 says the host is already in the state the step produces
+	// (Ansible's creates/unless); drift checks run it instead of the step.
+	Check     hcl.Expression
+	DeclRange hcl.Range
 }
 
 // FileStep renders a template from the repo to a path on the host.

@@ -28,6 +28,7 @@ type HostStep struct {
 	Group       string // file, optional
 	Timeout     time.Duration
 	Idempotent  bool
+	Check       string // run and script: the drift check command, "" for none
 	Secrets     []string
 }
 

@@ -52,6 +52,13 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if s.Check != nil {
+		var cd hcl.Diagnostics
+		hs.Check, cd = evalString(s.Check, ctx)
+		if diags = append(diags, cd...); diags.HasErrors() {
+			return nil, diags
+		}
+	}
 	hs.Secrets = rec.values
 	return hs, diags
 }

@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/ripple-ops/ripple/definitions"
+)
+
+// SyncState says whether what a job deployed on a host still matches Git.
+type SyncState string
+
+// Sync states of a (job, host) pair.
+const (
+	// SyncSynced: the last run that succeeded there deployed what the
+	// applied head says, and no drift check found a difference since.
+	SyncSynced SyncState = "synced"
+	// SyncOutOfSync: what was deployed is not what the applied head says;
+	// the reason says why (never_ran, changed, failed, aborted,
+	// rolled_back).
+	SyncOutOfSync SyncState = "out_of_sync"
+	// SyncDrifted: the host no longer matches what was deployed (someone
+	// edited a managed file, a step's check fails).
+	SyncDrifted SyncState = "drifted"
+	// SyncUnknown: the host was unreachable at the last drift check.
+	SyncUnknown SyncState = "unknown"
+)
+
+// Reasons for SyncOutOfSync.
+const (
+	ReasonNeverRan   = "never_ran"   // no run ever succeeded on the host
+	ReasonChanged    = "changed"     // the job changed since it was deployed there
+	ReasonFailed     = "failed"      // the last run of this version failed there
+	ReasonAborted    = "aborted"     // the last run of this version was aborted before it got there
+	ReasonRolledBack = "rolled_back" // the last run of this version was rolled back there
+)
+
+// DriftStatus is the outcome of a drift check of one job on one host.
+type DriftStatus string
+
+// Drift statuses.
+const (
+	DriftClean   DriftStatus = "clean"
+	DriftDrifted DriftStatus = "drifted"
+	DriftUnknown DriftStatus = "unknown" // the host could not be checked (unreachable)
+)
+
+// SyncMark is one run's mark on a (job, host): which version of the job
+// (its fingerprint on the host, see definitions.Fingerprints), at which
+// commit, by which run, when.
+type SyncMark struct {
+	Fingerprint string
+	Commit      string
+	Run         int64
+	At          time.Time
+}
+
+// IsZero reports whether m marks nothing.
+func (m SyncMark) IsZero() bool { return m.Fingerprint == "" && m.Commit == "" && m.Run == 0 }
+
+// DriftMark is the latest drift check of a (job, host).
+type DriftMark struct {
+	Status DriftStatus
+	// Fingerprint is the deployed version the check compared against.
+	Fingerprint string
+	// Detail says what differs, secrets redacted: a unified diff for files,
+	// the failing check for run steps, why the host could not be checked.
+	Detail string
+	At     time.Time
+}
+
+// HostSync is what the store knows about one job on one host.
+type HostSync struct {
+	Job, Host string
+	// Deployed is the last run that succeeded on the host; zero when none.
+	Deployed SyncMark
+	// Attempt is the last run that did not succeed on the host, with its
+	// Outcome (ReasonFailed, ReasonAborted or ReasonRolledBack) and Error;
+	// zero when the host succeeded since.
+	Attempt SyncMark
+	Outcome string
+	Error   string
+	// Drift is the latest drift check; zero when none ran.
+	Drift DriftMark
+}
+
+// SyncUpdate is one change to a (job, host) record: a success (Deployed
+// set: the attempt is cleared), a failure (Attempt set), or a drift check
+// (Drift set). Fields left nil keep their stored value.
+type SyncUpdate struct {
+	Job, Host string
+	Deployed  *SyncMark
+	Attempt   *SyncMark
+	Outcome   string // with Attempt
+	Error     string // with Attempt
+	Drift     *DriftMark
+}
+
+// SyncStore keeps what each run and drift check found on each host.
+type SyncStore interface {
+	// RecordSync applies updates in one commit.
+	RecordSync(ctx context.Context, updates []SyncUpdate) error
+	// HostSyncs lists the records of job ("" for every job), by job then
+	// host.
+	HostSyncs(ctx context.Context, job string) ([]HostSync, error)
+}
+
+// HostSyncState is the sync state of one job on one host at the applied
+// head, as the API, the UI and statuses show it.
+type HostSyncState struct {
+	Job   string    `json:"-"`
+	Host  string    `json:"host"`
+	State SyncState `json:"state"`
+	// Reason says why a pair is out of sync; for failed, aborted and
+	// rolled_back, ReasonCommit is the commit of that run.
+	Reason       string    `json:"reason,omitempty"`
+	ReasonCommit string    `json:"reason_commit,omitempty"`
+	Run          int64     `json:"run,omitempty"` // the run that last succeeded or, when out of sync, last tried
+	Detail       string    `json:"detail,omitempty"`
+	Deployed     string    `json:"deployed_commit,omitempty"`
+	Desired      string    `json:"desired_commit"`
+	Since        time.Time `json:"since,omitzero"`
+}
+
+// DeriveSync works out the state of a pair from its record and the
+// fingerprint the applied head (commit desiredCommit) gives it.
+func DeriveSync(desired, desiredCommit string, rec HostSync) HostSyncState {
+	s := HostSyncState{Job: rec.Job, Host: rec.Host, Desired: desiredCommit, Deployed: rec.Deployed.Commit, Run: rec.Deployed.Run}
+	d := rec.Drift
+	switch {
+	case !rec.Deployed.IsZero() && rec.Deployed.Fingerprint == desired:
+		s.State, s.Since = SyncSynced, rec.Deployed.At
+		if d.Fingerprint == desired && d.At.After(rec.Deployed.At) {
+			switch d.Status {
+			case DriftDrifted:
+				s.State, s.Since, s.Detail = SyncDrifted, d.At, d.Detail
+			case DriftUnknown:
+				s.State, s.Since, s.Detail = SyncUnknown, d.At, d.Detail
+			}
+		}
+	case !rec.Attempt.IsZero() && rec.Attempt.Fingerprint == desired && rec.Outcome != "":
+		s.State, s.Reason, s.ReasonCommit = SyncOutOfSync, rec.Outcome, rec.Attempt.Commit
+		s.Run, s.Since, s.Detail = rec.Attempt.Run, rec.Attempt.At, rec.Error
+	case rec.Deployed.IsZero():
+		s.State, s.Reason = SyncOutOfSync, ReasonNeverRan
+		if !rec.Attempt.IsZero() {
+			s.Since = rec.Attempt.At
+		}
+	default:
+		s.State, s.Reason, s.Since = SyncOutOfSync, ReasonChanged, rec.Deployed.At
+	}
+	return s
+}
+
+// NeedsSync reports whether a sync run should visit the pair: it is out
+// of sync or drifted.
+func (s HostSyncState) NeedsSync() bool {
+	return s.State == SyncOutOfSync || s.State == SyncDrifted
+}
+
+// ReasonText is the state for people: "synced", "out of sync (failed at
+// abc1234)", "drifted".
+func (s HostSyncState) ReasonText() string {
+	switch s.State {
+	case SyncOutOfSync:
+		switch s.Reason {
+		case ReasonFailed, ReasonAborted, ReasonRolledBack:
+			what := map[string]string{ReasonFailed: "failed", ReasonAborted: "aborted", ReasonRolledBack: "rolled back"}[s.Reason]
+			return "out of sync (" + what + " at " + ShortCommit(s.ReasonCommit) + ")"
+		case ReasonNeverRan:
+			return "out of sync (never ran)"
+		default:
+			return "out of sync (changed since " + ShortCommit(s.Deployed) + ")"
+		}
+	case SyncDrifted:
+		return "drifted"
+	case SyncUnknown:
+		return "unknown (unreachable at the last drift check)"
+	}
+	return string(s.State)
+}
+
+// DriftChecker compares a host with what one rendered step would make it,
+// read-only: file steps compare the destination's content hash, mode and
+// owner; run steps with a check run the check instead of the step; other
+// steps cannot be checked (Checked is false). It never changes the host.
+type DriftChecker interface {
+	CheckDrift(ctx context.Context, ep Endpoint, step *definitions.HostStep) DriftResult
+}
+
+// DriftResult is one step's drift check on one host.
+type DriftResult struct {
+	Checked bool // false: the step kind has nothing to compare
+	Status  DriftStatus
+	// Detail says what differs, secrets redacted; capped in size.
+	Detail string
+}
