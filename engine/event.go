@@ -21,6 +21,7 @@ const (
 	EventSubmit        = "submit"
 	EventStart         = "start"          // execution started or resumed
 	EventGateBaseline  = "gate_baseline"  // gate checks already failing before wave 1 (reason lists them)
+	EventGateFailed    = "gate_failed"    // hosts a wave's gate found unhealthy at its deadline (reason: a headline, then "host: why" lines)
 	EventWaitApproval  = "wait_approval"  // the run stopped for approve_after
 	EventPause         = "pause"          // the pause before a wave started (reason: "before wave N/M: ...")
 	EventNeedsOperator = "needs_operator" // an interrupted, non-idempotent step stopped the run
@@ -66,8 +67,10 @@ func (e Event) Text() string {
 			return "gate checks all OK before the first wave"
 		}
 		checks := strings.Fields(reason) // one monitor@host per line
-		return FirstLine(fmt.Sprintf("%s already failing before the first wave, not counted: %s",
+		return FirstLine(fmt.Sprintf("%s already failing before the first wave (they count): %s",
 			Plural(len(checks), "gate check"), strings.Join(checks, ", ")), maxEventText)
+	case EventGateFailed:
+		return "health gate: " + FirstLine(reason, maxEventText) // "wave 1/3: 2 hosts not healthy by the deadline"
 	case EventWaitApproval:
 		return withReason("waiting for approval") // "after wave 1"
 	case EventNeedsOperator:

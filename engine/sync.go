@@ -85,14 +85,18 @@ type HostSync struct {
 }
 
 // SyncUpdate is one change to a (job, host) record: a success (Deployed
-// set: the attempt is cleared), a failure (Attempt set), or a drift check
-// (Drift set). Fields left nil keep their stored value.
+// set: the attempt is cleared, and the deployment it replaces is kept as
+// the previous one), a failure (Attempt set), or a drift check (Drift
+// set). Fields left nil keep their stored value. Undeploy, with Attempt,
+// says that Attempt's run undid its own deployment on the host (a
+// rollback): the previous deployment is the deployed one again.
 type SyncUpdate struct {
 	Job, Host string
 	Deployed  *SyncMark
 	Attempt   *SyncMark
 	Outcome   string // with Attempt
 	Error     string // with Attempt
+	Undeploy  bool   // with Attempt
 	Drift     *DriftMark
 }
 

@@ -29,6 +29,8 @@ type MemStore struct {
 	monitors    map[string]engine.MonitorRecord
 	metrics     []engine.MetricSample
 	firings     []engine.Firing
+	sync        map[[2]string]engine.HostSync
+	prev        map[[2]string]engine.SyncMark // the deployment before the current one
 	writes      int
 	crashAfter  int
 }
@@ -398,4 +400,58 @@ func (s *MemStore) AllRuns() []engine.Run {
 		}
 	}
 	return out
+}
+
+// RecordSync implements engine.SyncStore.
+func (s *MemStore) RecordSync(_ context.Context, updates []engine.SyncUpdate) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.write(); err != nil {
+		return err
+	}
+	if s.sync == nil {
+		s.sync, s.prev = map[[2]string]engine.HostSync{}, map[[2]string]engine.SyncMark{}
+	}
+	for _, u := range updates {
+		k := [2]string{u.Job, u.Host}
+		h := s.sync[k]
+		h.Job, h.Host = u.Job, u.Host
+		if u.Deployed != nil {
+			if h.Deployed.Run != u.Deployed.Run {
+				s.prev[k] = h.Deployed
+			}
+			h.Deployed, h.Attempt, h.Outcome, h.Error = *u.Deployed, engine.SyncMark{}, "", ""
+		}
+		if u.Attempt != nil {
+			h.Attempt, h.Outcome, h.Error = *u.Attempt, u.Outcome, u.Error
+			if u.Undeploy && h.Deployed.Run == u.Attempt.Run {
+				h.Deployed = s.prev[k]
+				delete(s.prev, k)
+			}
+		}
+		if u.Drift != nil {
+			h.Drift = *u.Drift
+		}
+		s.sync[k] = h
+	}
+	return nil
+}
+
+// HostSyncs implements engine.SyncStore.
+func (s *MemStore) HostSyncs(_ context.Context, job string) ([]engine.HostSync, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []engine.HostSync
+	for _, h := range s.sync {
+		if job == "" || h.Job == job {
+			out = append(out, h)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Job != out[j].Job {
+			return out[i].Job < out[j].Job
+		}
+		return out[i].Host < out[j].Host
+	})
+	return out, nil
 }

@@ -28,6 +28,7 @@ type hostOutcome struct {
 	failed  bool
 	skipped bool // never started: the run was aborted first
 	already bool // every step had finished before this execution (a resume)
+	gate    bool // its steps succeeded but the health gate found it unhealthy
 	step    string
 	status  engine.StepStatus
 	err     string
@@ -48,8 +49,17 @@ func waveVerdict(b definitions.Budget, outcomes []hostOutcome) (fail bool, reaso
 	if !budgetExceeded(b, len(failed), size) {
 		return false, ""
 	}
+	gate := 0
+	for _, o := range failed {
+		if o.gate {
+			gate++
+		}
+	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s failed (max_failures %s)", engine.PluralOf(len(failed), size, "host"), budgetString(b))
+	if gate > 0 {
+		fmt.Fprintf(&sb, ", %d by the health gate", gate)
+	}
 	for i, o := range failed {
 		if i == 3 {
 			fmt.Fprintf(&sb, "\nand %d more", len(failed)-3)
@@ -61,6 +71,9 @@ func waveVerdict(b definitions.Budget, outcomes []hostOutcome) (fail bool, reaso
 }
 
 func (o hostOutcome) summary() string {
+	if o.gate {
+		return "health gate: " + engine.FirstLine(o.err, 200)
+	}
 	s := fmt.Sprintf("step %s %s", o.step, o.status)
 	if o.err != "" {
 		s += ": " + engine.FirstLine(o.err, 200)

@@ -80,7 +80,7 @@ func (f *fixture) addGate(minHealthy, deadline time.Duration) {
 }
 
 func (f *fixture) rollout(opts ...func(*Options)) *Runner {
-	o := Options{Store: f.store, Executor: f.exec, Checker: f.checker, Clock: f.clock,
+	o := Options{Store: f.store, Sync: f.store, Executor: f.exec, Checker: f.checker, Clock: f.clock,
 		Progress: f.events, Logger: zerolog.New(zerolog.NewTestWriter(f.t)).Level(zerolog.WarnLevel), GatePoll: time.Second}
 	for _, fn := range opts {
 		fn(&o)

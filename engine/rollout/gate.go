@@ -3,6 +3,8 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,10 +36,12 @@ type gateTrack struct {
 }
 
 // gateVerdict is the health gate's one decision, Nomad's timers: the gate
-// passes once every pair has been OK continuously for minHealthy, and fails
-// when that has not happened by deadline. Neither means keep polling.
-func gateVerdict(pairs []gatePair, tracks map[gatePair]*gateTrack, now, deadline time.Time, minHealthy time.Duration) (pass, fail bool, reason string) {
-	var unhealthy []gatePair
+// passes once every pair has been OK continuously for minHealthy; at the
+// deadline it is over, and the pairs not healthy by then are returned
+// (their hosts count against the wave's failure budget). Before the
+// deadline, with some pair not yet healthy long enough, neither: keep
+// polling.
+func gateVerdict(pairs []gatePair, tracks map[gatePair]*gateTrack, now, deadline time.Time, minHealthy time.Duration) (done bool, unhealthy []gatePair) {
 	for _, p := range pairs {
 		t := tracks[p]
 		if t == nil || t.okSince.IsZero() || now.Sub(t.okSince) < minHealthy {
@@ -45,29 +49,37 @@ func gateVerdict(pairs []gatePair, tracks map[gatePair]*gateTrack, now, deadline
 		}
 	}
 	if len(unhealthy) == 0 {
-		return true, false, ""
+		return true, nil
 	}
 	if now.Before(deadline) {
-		return false, false, ""
+		return false, nil
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "health gate: %s not healthy for %s by the deadline", engine.PluralOf(len(unhealthy), len(pairs), "check"), minHealthy)
-	for i, p := range unhealthy {
-		if i == 3 {
-			fmt.Fprintf(&sb, "\nand %d more", len(unhealthy)-3)
-			break
-		}
+	return true, unhealthy
+}
+
+// unhealthyHosts says, per host, why its gate pairs were not healthy:
+// "monitor@host STATE: output" for each, joined by "; ".
+func unhealthyHosts(pairs []gatePair, tracks map[gatePair]*gateTrack, minHealthy time.Duration) map[string]string {
+	out := map[string]string{}
+	for _, p := range pairs {
 		t := tracks[p]
-		state, out := "no result", ""
+		state, why := "no result", ""
 		if t != nil && !t.last.At.IsZero() {
-			state, out = t.last.State.String(), engine.FirstLine(t.last.Output, 200)
+			state, why = t.last.State.String(), engine.FirstLine(t.last.Output, 200)
+			if t.last.State == engine.StateOK {
+				state = fmt.Sprintf("OK for less than %s", minHealthy)
+			}
 		}
-		fmt.Fprintf(&sb, "\n%s %s", p, state)
-		if out != "" {
-			sb.WriteString(": " + out)
+		line := p.String() + " " + state
+		if why != "" {
+			line += ": " + why
 		}
+		if prev := out[p.host]; prev != "" {
+			line = prev + "; " + line
+		}
+		out[p.host] = line
 	}
-	return false, true, sb.String()
+	return out
 }
 
 // gatePairs lists the (monitor, host) pairs the job's gate watches among
@@ -98,16 +110,13 @@ func (x *runExec) gatePairs(hosts []string) []gatePair {
 }
 
 // sampleBaseline checks every gate pair of the run once before wave 1 and
-// records those already failing: they are reported, not held against the
-// waves. The sample is an event, so a resumed run keeps the same baseline.
+// records those already failing, so that the plan's warning, the run's
+// start and its page can name them. They count like every other host:
+// still failing at a wave's healthy_deadline, a host counts against the
+// wave's failure budget. The sample is an event, so a resumed run does not
+// take it again.
 func (x *runExec) sampleBaseline(ctx context.Context) error {
-	x.baseline = map[gatePair]string{}
-	if e, ok := x.ev.find(engine.EventGateBaseline); ok {
-		for _, f := range strings.Split(e.Reason, "\n") {
-			if m, h, ok := strings.Cut(strings.TrimSpace(f), "@"); ok {
-				x.baseline[gatePair{m, h}] = "failing before the run"
-			}
-		}
+	if _, ok := x.ev.find(engine.EventGateBaseline); ok {
 		return nil
 	}
 	var all []string
@@ -125,7 +134,6 @@ func (x *runExec) sampleBaseline(ctx context.Context) error {
 	var failing []string
 	for _, p := range pairs {
 		if r := results[p]; r.State != engine.StateOK {
-			x.baseline[p] = r.State.String() + ": " + engine.FirstLine(r.Output, 200)
 			failing = append(failing, p.String())
 		}
 	}
@@ -134,33 +142,24 @@ func (x *runExec) sampleBaseline(ctx context.Context) error {
 		return err
 	}
 	if len(failing) > 0 {
-		x.log.Warn().Strs("checks", failing).Msg("gate checks failing before the run; not counted")
-		x.report(engine.ProgressEvent{Kind: engine.ProgressGate, Message: fmt.Sprintf("%s already failing before the run, not counted: %s", engine.Plural(len(failing), "gate check"), strings.Join(failing, ", "))})
+		x.log.Warn().Strs("checks", failing).Msg("gate checks failing before the run; they count at each wave's deadline")
+		x.report(engine.ProgressEvent{Kind: engine.ProgressGate, Message: fmt.Sprintf("%s already failing before the run (they count: still failing at a wave's healthy_deadline, a host fails): %s", engine.Plural(len(failing), "gate check"), strings.Join(failing, ", "))})
 	}
 	return nil
 }
 
-// gate holds wave w until its gate passes or fails. hosts are the wave's
-// hosts that finished their steps. An abort ends the wait early with no
-// failure (the caller applies it).
-func (x *runExec) gate(ctx context.Context, w int, hosts []string) (failReason string, err error) {
+// gate holds wave w until its gate is over: it returns, per host, why
+// the host was not healthy by the deadline (empty when every pair passed).
+// hosts are the wave's hosts that finished their steps. An abort ends the
+// wait early with no verdict (the caller applies it).
+func (x *runExec) gate(ctx context.Context, w int, hosts []string) (unhealthy map[string]string, err error) {
 	hg := x.job.Rollout.HealthGate
 	if hg == nil || len(hg.Monitors) == 0 {
-		return "", nil
+		return nil, nil
 	}
-	var pairs []gatePair
-	for _, p := range x.gatePairs(hosts) {
-		if why, ok := x.baseline[p]; ok {
-			x.report(engine.ProgressEvent{Kind: engine.ProgressGate, Wave: w + 1, Host: p.host, Message: fmt.Sprintf("gate %s on %s not counted (%s)", p.monitor, p.host, why)})
-			continue
-		}
-		pairs = append(pairs, p)
-	}
+	pairs := x.gatePairs(hosts)
 	if len(pairs) == 0 {
-		return "", nil
-	}
-	if x.r.opts.Checker == nil {
-		return "health gate: no checker is configured to run its checks", nil
+		return nil, nil
 	}
 	minHealthy, deadlineAfter := hg.MinHealthyTime, hg.HealthyDeadline
 	if minHealthy <= 0 {
@@ -168,6 +167,13 @@ func (x *runExec) gate(ctx context.Context, w int, hosts []string) (failReason s
 	}
 	if deadlineAfter <= 0 {
 		deadlineAfter = defaultHealthyDeadline
+	}
+	if x.r.opts.Checker == nil {
+		out := map[string]string{}
+		for _, p := range pairs {
+			out[p.host] = "no checker is configured to run the health gate's checks"
+		}
+		return out, nil
 	}
 	poll := x.r.opts.GatePoll
 	if half := minHealthy / 2; poll > half {
@@ -183,7 +189,7 @@ func (x *runExec) gate(ctx context.Context, w int, hosts []string) (failReason s
 	for {
 		results, err := x.checkPairs(ctx, pairs)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		now := clock.Now()
 		for _, p := range pairs {
@@ -201,13 +207,12 @@ func (x *runExec) gate(ctx context.Context, w int, hosts []string) (failReason s
 				t.okSince = now
 			}
 		}
-		pass, fail, reason := gateVerdict(pairs, tracks, now, deadline, minHealthy)
-		if pass {
-			x.report(engine.ProgressEvent{Kind: engine.ProgressGate, Wave: w + 1, Message: "health gate passed"})
-			return "", nil
-		}
-		if fail {
-			return reason, nil
+		if done, bad := gateVerdict(pairs, tracks, now, deadline, minHealthy); done {
+			if len(bad) == 0 {
+				x.report(engine.ProgressEvent{Kind: engine.ProgressGate, Wave: w + 1, Message: "health gate passed"})
+				return nil, nil
+			}
+			return unhealthyHosts(bad, tracks, minHealthy), nil
 		}
 		wait := poll
 		if left := deadline.Sub(now); left < wait {
@@ -215,12 +220,28 @@ func (x *runExec) gate(ctx context.Context, w int, hosts []string) (failReason s
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return nil, ctx.Err()
 		case <-x.ctl.abort:
-			return "", nil
+			return nil, nil
 		case <-clock.After(wait):
 		}
 	}
+}
+
+// recordGateFailures writes the hosts of wave w the gate found unhealthy
+// as an event, before the wave's verdict: the run's page and a resumed
+// run know them from it.
+func (x *runExec) recordGateFailures(ctx context.Context, w int, unhealthy map[string]string) error {
+	hosts := slices.Sorted(maps.Keys(unhealthy))
+	var b strings.Builder
+	fmt.Fprintf(&b, "wave %d/%d: %s not healthy by the deadline", w+1, len(x.run.Waves), engine.Plural(len(hosts), "host"))
+	for _, h := range hosts {
+		b.WriteString("\n" + h + ": " + unhealthy[h])
+	}
+	for h, why := range unhealthy {
+		x.gateFailed[h] = why
+	}
+	return x.event(ctx, engine.EventGateFailed, engine.ActorRipple, b.String())
 }
 
 // checkPairs runs each pair's check once, in parallel.

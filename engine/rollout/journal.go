@@ -114,6 +114,20 @@ func (j *journal) interrupted() []engine.HostStep {
 	return out
 }
 
+// rows_ lists host's rows, forward or rollback ones, in a stable order.
+func (j *journal) hostRows(host string, rollback bool) []engine.HostStep {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []engine.HostStep
+	for k, hs := range j.rows {
+		if k.host == host && k.rollback == rollback {
+			out = append(out, hs)
+		}
+	}
+	sortHostSteps(out)
+	return out
+}
+
 // touched returns every host a forward step was started on, with the wave
 // it belongs to: the hosts a rollback must visit.
 func (j *journal) touched() map[string]int {

@@ -20,7 +20,20 @@ import (
 // how it went; err is only for the journal and ctx.
 func (x *runExec) rollback(ctx context.Context) (summary string, err error) {
 	touched := x.jr.touched()
+	// A host that could not be reached ran nothing: there is nothing to
+	// undo there, and trying would only report it "incomplete".
+	var unreachable []string
+	for h := range touched {
+		if x.neverRan(h) {
+			unreachable = append(unreachable, h)
+			delete(touched, h)
+		}
+	}
+	sort.Strings(unreachable)
 	if len(touched) == 0 {
+		if len(unreachable) > 0 {
+			return fmt.Sprintf("nothing to roll back: %s unreachable, nothing ran there (%s)", engine.Plural(len(unreachable), "host"), nameList(unreachable)), nil
+		}
 		return "no host was touched", nil
 	}
 	hosts := make([]string, 0, len(touched))
@@ -28,6 +41,11 @@ func (x *runExec) rollback(ctx context.Context) (summary string, err error) {
 		hosts = append(hosts, h)
 	}
 	sort.Strings(hosts)
+	defer func() {
+		if len(unreachable) > 0 && err == nil {
+			summary += fmt.Sprintf("\n%s unreachable, nothing ran there: %s", engine.Plural(len(unreachable), "host"), nameList(unreachable))
+		}
+	}()
 
 	plans := map[string][]rollbackAction{}
 	var keys []stepKey
@@ -160,4 +178,29 @@ func (x *runExec) rollbackHost(ctx context.Context, acts []rollbackAction) (msg 
 		}
 	}
 	return "", nil
+}
+
+// neverRan reports whether nothing ran on host: every forward step that
+// started there ended unreachable (the transport never reached it).
+func (x *runExec) neverRan(host string) bool {
+	rows := x.jr.hostRows(host, false)
+	started := 0
+	for _, hs := range rows {
+		if hs.Phase == engine.PhasePlanned {
+			continue
+		}
+		started++
+		if hs.Phase != engine.PhaseFinished || hs.Result.Status != engine.StepUnreachable {
+			return false
+		}
+	}
+	return started > 0
+}
+
+// nameList spells out up to 5 names: "web-01, web-02 and 3 more".
+func nameList(names []string) string {
+	if len(names) <= 5 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// Outbox, when set, is woken after each commit status the rollout
 	// records, so that it goes out without waiting for the outbox's poll.
 	Outbox engine.StatusNotifier
+	// Sync, when set, records what each run did on each host (deployed,
+	// failed, rolled back, aborted) for the sync state of its job there.
+	Sync engine.SyncStore
 	// Metrics, when set, counts runs and host steps (see NewMetrics).
 	Metrics *Metrics
 }

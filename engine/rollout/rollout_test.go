@@ -160,7 +160,15 @@ func TestFailureBudget(t *testing.T) {
 				if !strings.Contains(run.Error, "wave 2/3 failed") {
 					t.Fatalf("error %q does not name the wave", run.Error)
 				}
-				if st := f.store.Status(run.Commit, "app"); st.State != "failure" || utf8.RuneCountInString(st.Description) > 140 || !strings.HasSuffix(st.Description, "; nothing to roll back on 11 hosts (no rollback steps, no file backups)") {
+				// An unreachable host ran nothing: nothing to roll back there.
+				reached := 11
+				for _, st := range tc.failing {
+					if st == engine.StepUnreachable {
+						reached--
+					}
+				}
+				if st := f.store.Status(run.Commit, "app"); st.State != "failure" || utf8.RuneCountInString(st.Description) > 140 ||
+					!strings.HasSuffix(st.Description, fmt.Sprintf("; nothing to roll back on %d hosts (no rollback steps, no file backups)", reached)) {
 					t.Fatalf("status %+v", st)
 				}
 			} else if !wave3Touched {
@@ -340,7 +348,10 @@ func TestGateWaitsMinHealthyTime(t *testing.T) {
 	}
 }
 
-func TestGateFailingBeforeRunIsNotCounted(t *testing.T) {
+// A host failing its gate before the run counts like any other: named in
+// the run's start (event and progress), and failing the wave when it is
+// still not healthy at the deadline and the budget is exceeded.
+func TestGateCountsHostsFailingBeforeTheRun(t *testing.T) {
 	f := newFixture(t, 6)
 	f.addGate(10*time.Second, time.Minute)
 	f.checker.SetState(func(_, host string, _ time.Time) engine.CheckState {
@@ -350,7 +361,8 @@ func TestGateFailingBeforeRunIsNotCounted(t *testing.T) {
 		return engine.StateOK
 	})
 	run := f.runOnce(1, 5)
-	if run.State != engine.RunSucceeded {
+	if run.State != engine.RunFailed || !strings.Contains(run.Error, "wave 2/2 failed") ||
+		!strings.Contains(run.Error, "by the health gate") || !strings.Contains(run.Error, "health@h04 CRITICAL") {
 		t.Fatalf("state %s: %s", run.State, run.Error)
 	}
 	ev, _ := f.store.Events(context.Background(), run.ID)
@@ -358,14 +370,95 @@ func TestGateFailingBeforeRunIsNotCounted(t *testing.T) {
 	if !ok || base.Reason != "health@h04" {
 		t.Fatalf("baseline event %+v", base)
 	}
+	if got := base.Text(); !strings.Contains(got, "1 gate check already failing before the first wave (they count): health@h04") {
+		t.Errorf("baseline event text %q", got)
+	}
 	var reported bool
 	for _, e := range f.events.Events() {
-		if e.Kind == engine.ProgressGate && e.Host == "h04" && strings.Contains(e.Message, "not counted") {
+		if e.Kind == engine.ProgressGate && strings.Contains(e.Message, "already failing before the run (they count") && strings.Contains(e.Message, "health@h04") {
 			reported = true
 		}
 	}
 	if !reported {
-		t.Fatal("pre-existing gate failure on h04 was not reported")
+		t.Fatal("the pre-existing gate failure on h04 was not reported at the start")
+	}
+	gate, ok := eventLog(ev).find(engine.EventGateFailed)
+	if !ok || !strings.Contains(gate.Reason, "h04: health@h04 CRITICAL") {
+		t.Fatalf("gate_failed event %+v", gate)
+	}
+}
+
+// Within max_failures, a host still failing at the deadline does not fail
+// the wave; it is recorded out of sync (failed by the gate), the others
+// synced.
+func TestGateFailureWithinBudgetIsRecordedFailed(t *testing.T) {
+	f := newFixture(t, 6)
+	f.addGate(10*time.Second, time.Minute)
+	f.job.Rollout.MaxFailures = definitions.Budget{Count: 1}
+	f.checker.SetState(func(_, host string, _ time.Time) engine.CheckState {
+		if host == "h04" {
+			return engine.StateCritical
+		}
+		return engine.StateOK
+	})
+	run := f.runOnce(1, 5)
+	if run.State != engine.RunSucceeded {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	recs, err := f.store.HostSyncs(context.Background(), "app")
+	if err != nil || len(recs) != 6 {
+		t.Fatalf("%d sync records, %v", len(recs), err)
+	}
+	desired := definitions.NewFingerprints(f.defs).Job("app")
+	for _, rec := range recs {
+		st := engine.DeriveSync(desired[rec.Host], f.defs.Commit, rec)
+		want := engine.SyncSynced
+		if rec.Host == "h04" {
+			want = engine.SyncOutOfSync
+			if st.Reason != engine.ReasonFailed || !strings.Contains(st.Detail, "health gate: health@h04 CRITICAL") {
+				t.Errorf("h04: %+v", st)
+			}
+		}
+		if st.State != want {
+			t.Errorf("%s: %s, want %s", rec.Host, st.State, want)
+		}
+	}
+}
+
+// A first deploy whose absence makes every gate check fail: the gate
+// waits, and passes once the deploy fixed the hosts.
+func TestGateWaitsForTheDeployToFixHosts(t *testing.T) {
+	f := newFixture(t, 4)
+	f.addGate(10*time.Second, 2*time.Minute)
+	var mu sync.Mutex
+	deployed := map[string]bool{}
+	f.exec.SetBehave(func(host, step string) engine.StepResult {
+		mu.Lock()
+		defer mu.Unlock()
+		if step == "two" {
+			deployed[host] = true
+		}
+		return engine.StepResult{Status: engine.StepOK}
+	})
+	f.checker.SetState(func(_, host string, _ time.Time) engine.CheckState {
+		mu.Lock()
+		defer mu.Unlock()
+		if deployed[host] {
+			return engine.StateOK
+		}
+		return engine.StateCritical
+	})
+	start := f.clock.Now()
+	run := f.runOnce(1, 3)
+	if run.State != engine.RunSucceeded {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	if took := run.Finished.Sub(start); took < 2*10*time.Second {
+		t.Fatalf("run took %s of virtual time; two gates of 10s", took)
+	}
+	ev, _ := f.store.Events(context.Background(), run.ID)
+	if base, _ := eventLog(ev).find(engine.EventGateBaseline); strings.Count(base.Reason, "health@") != 4 {
+		t.Errorf("baseline %q, want all 4 hosts failing before the run", base.Reason)
 	}
 }
 
@@ -752,4 +845,121 @@ func nightWindow(t *testing.T, spec string) *definitions.Window {
 		t.Fatal(err)
 	}
 	return &definitions.Window{Name: "night", Cron: spec, Opens: c, Duration: 30 * time.Minute, Timezone: "UTC", Location: time.UTC}
+}
+
+// syncStates derives the sync state of every recorded host of job app.
+func (f *fixture) syncStates(t *testing.T) map[string]engine.HostSyncState {
+	t.Helper()
+	recs, err := f.store.HostSyncs(context.Background(), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired := definitions.NewFingerprints(f.defs).Job("app")
+	out := map[string]engine.HostSyncState{}
+	for _, rec := range recs {
+		out[rec.Host] = engine.DeriveSync(desired[rec.Host], f.defs.Commit, rec)
+	}
+	return out
+}
+
+// Every run leaves what it did on each host: failed where a step failed,
+// rolled back where the rollback undid a host, nothing where it never got.
+func TestRunRecordsSyncStatePerHost(t *testing.T) {
+	f := newFixture(t, 6)
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	f.exec.SetBehave(func(host, step string) engine.StepResult {
+		if host == "h03" && step == "two" {
+			return engine.StepResult{Status: engine.StepFailed, Error: "exit status 1"}
+		}
+		return engine.StepResult{Status: engine.StepOK}
+	})
+	run := f.runOnce(1, 2, 3) // wave 2 (h02, h03) fails and rolls back
+	if run.State != engine.RunFailed {
+		t.Fatalf("state %s", run.State)
+	}
+	got := f.syncStates(t)
+	want := map[string]string{
+		"h01": "out of sync (rolled back at c0ffee)",
+		"h02": "out of sync (rolled back at c0ffee)",
+		"h03": "out of sync (failed at c0ffee)",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("recorded %v, want h01-h03 only (the run never reached h04-h06)", got)
+	}
+	for h, w := range want {
+		if got[h].ReasonText() != w {
+			t.Errorf("%s: %q, want %q", h, got[h].ReasonText(), w)
+		}
+	}
+	if !strings.Contains(got["h03"].Detail, "step two failed: exit status 1") {
+		t.Errorf("h03 detail %q", got["h03"].Detail)
+	}
+
+	// A rollback with nothing to undo leaves what the run deployed.
+	f2 := newFixture(t, 3)
+	f2.exec.SetBehave(func(host, step string) engine.StepResult {
+		if host == "h03" {
+			return engine.StepResult{Status: engine.StepFailed}
+		}
+		return engine.StepResult{Status: engine.StepOK}
+	})
+	f2.runOnce(1, 2)
+	if got := f2.syncStates(t); got["h01"].State != engine.SyncSynced || got["h02"].State != engine.SyncSynced || got["h03"].Reason != engine.ReasonFailed {
+		t.Errorf("nothing undone: %+v", got)
+	}
+
+	// A later run that succeeds makes the hosts synced.
+	f.exec.SetBehave(nil)
+	if run := f.runOnce(6); run.State != engine.RunSucceeded {
+		t.Fatalf("second run %s: %s", run.State, run.Error)
+	}
+	for h, st := range f.syncStates(t) {
+		if st.State != engine.SyncSynced {
+			t.Errorf("%s after a successful run: %s", h, st.ReasonText())
+		}
+	}
+}
+
+func TestAbortedRunRecordsUnreachedHostsAborted(t *testing.T) {
+	f := newFixture(t, 3)
+	f.job.Rollout.OnFailure = "halt"
+	f.job.Rollout.ApproveAfter = 1
+	r := f.rollout(func(o *Options) { o.ReturnOnWait = true })
+	run := f.execute(r, f.submit(r, f.waves(1, 2)).ID)
+	if run.State != engine.RunWaitingApproval {
+		t.Fatalf("state %s", run.State)
+	}
+	if err := r.Abort(context.Background(), run.ID, "alice", "not today"); err != nil {
+		t.Fatal(err)
+	}
+	if run = f.execute(r, run.ID); run.State != engine.RunAborted {
+		t.Fatalf("state %s: %s", run.State, run.Error)
+	}
+	got := f.syncStates(t)
+	if got["h01"].State != engine.SyncSynced || got["h02"].ReasonText() != "out of sync (aborted at c0ffee)" || got["h03"].Reason != engine.ReasonAborted {
+		t.Errorf("sync after an abort under halt: %+v", got)
+	}
+}
+
+// A host that could not be reached ran nothing: the rollback skips it and
+// says it was unreachable, not "incomplete".
+func TestUnreachableHostIsNotARollbackFailure(t *testing.T) {
+	f := newFixture(t, 3)
+	f.job.Rollback = []*definitions.Step{runStep(t, "undo")}
+	f.exec.SetBehave(func(host, step string) engine.StepResult {
+		if host == "h02" {
+			return engine.StepResult{Status: engine.StepUnreachable, Error: "dial tcp 10.0.0.2:22: connect: connection refused"}
+		}
+		return engine.StepResult{Status: engine.StepOK}
+	})
+	run := f.runOnce(1, 2)
+	if run.State != engine.RunFailed {
+		t.Fatalf("state %s", run.State)
+	}
+	if strings.Contains(run.Error, "incomplete") || !strings.Contains(run.Error, "1 host unreachable, nothing ran there: h02") {
+		t.Fatalf("error %q", run.Error)
+	}
+	if f.exec.Count("h02", "undo") != 0 || f.exec.Count("h03", "undo") != 1 {
+		t.Fatalf("undo on h02 %d, h03 %d", f.exec.Count("h02", "undo"), f.exec.Count("h03", "undo"))
+	}
 }

@@ -28,7 +28,13 @@ type runExec struct {
 
 	baseline map[gatePair]string // gate checks failing before wave 1 -> their output
 	held     []string            // hosts whose alerts this execution holds
-	followed string              // commit whose moved window the log has named
+	// gateFailed are the hosts a gate found unhealthy, with why (from the
+	// run's events on a resume).
+	gateFailed map[string]string
+
+	fpMu     sync.Mutex
+	fps      *definitions.Fingerprints
+	followed string // commit whose moved window the log has named
 
 	epMu sync.Mutex
 	eps  map[string]endpointResult
@@ -53,6 +59,7 @@ func (x *runExec) execute(ctx context.Context) (*engine.Run, error) {
 	if err := x.reloadEvents(ctx); err != nil {
 		return nil, err
 	}
+	x.gateFailed = x.gateFailures()
 	x.job = x.defs.Jobs[x.run.Job]
 	if x.job == nil {
 		msg := fmt.Sprintf("job %s is not defined at commit %s", x.run.Job, engine.ShortCommit(x.run.Commit))
@@ -242,6 +249,11 @@ func (x *runExec) finish(ctx context.Context, state engine.RunState, short, full
 		status = "success"
 	case engine.RunError:
 		status = "error"
+	}
+	if x.job != nil {
+		if err := x.recordRun(ctx, state); err != nil {
+			return nil, err
+		}
 	}
 	if err := x.r.setStatus(ctx, x.run, status, short); err != nil {
 		return nil, err

@@ -66,32 +66,70 @@ func (x *runExec) runWave(ctx context.Context, w int) (failReason string, err er
 		return "", err
 	}
 
-	var ran []hostOutcome
-	failed := 0
-	for _, o := range outcomes {
-		if o.skipped {
-			continue
-		}
-		ran = append(ran, o)
-		if o.failed {
-			failed++
-		}
-	}
-	x.run.Summary = runningDescription(w+1, len(x.run.Waves), x.runOK, total, failed)
 	if x.ctl.aborted() {
 		return "", nil
 	}
+	ran := ranOutcomes(outcomes)
 	if fail, reason := waveVerdict(x.job.Rollout.MaxFailures, ran); fail {
+		x.run.Summary = runningDescription(w+1, len(x.run.Waves), x.runOK, total, failedCount(ran))
 		return reason, nil
 	}
+	x.run.Summary = runningDescription(w+1, len(x.run.Waves), x.runOK, total, failedCount(ran))
 	if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
 		return "", err
 	}
-	return x.gate(ctx, w, hostsOK(outcomes))
+	// Every host that finished its steps is gated, those failing before
+	// the run included: a host still not healthy at the deadline counts
+	// against the budget like a host whose step failed.
+	unhealthy, err := x.gate(ctx, w, hostsOK(outcomes))
+	if err != nil || x.ctl.aborted() {
+		return "", err
+	}
+	if len(unhealthy) > 0 {
+		for i := range outcomes {
+			if why, ok := unhealthy[outcomes[i].host]; ok {
+				outcomes[i].failed, outcomes[i].gate, outcomes[i].err = true, true, why
+				x.countGateFailure()
+			}
+		}
+		ran = ranOutcomes(outcomes)
+		x.run.Summary = runningDescription(w+1, len(x.run.Waves), x.runOK, total, failedCount(ran))
+		if err := x.recordGateFailures(ctx, w, unhealthy); err != nil {
+			return "", err
+		}
+		if fail, reason := waveVerdict(x.job.Rollout.MaxFailures, ran); fail {
+			return reason, nil
+		}
+		x.report(engine.ProgressEvent{Kind: engine.ProgressGate, Wave: w + 1,
+			Message: fmt.Sprintf("health gate: %s not healthy by the deadline, within max_failures %s", engine.Plural(len(unhealthy), "host"), budgetString(x.job.Rollout.MaxFailures))})
+	}
+	return "", x.recordWave(ctx, w)
 }
 
-// hostsOK lists the hosts of a wave that finished every step: a gate
-// watches only those (a failed host already counts against the budget).
+// ranOutcomes leaves out hosts an abort skipped.
+func ranOutcomes(outcomes []hostOutcome) []hostOutcome {
+	var ran []hostOutcome
+	for _, o := range outcomes {
+		if !o.skipped {
+			ran = append(ran, o)
+		}
+	}
+	return ran
+}
+
+func failedCount(outcomes []hostOutcome) int {
+	n := 0
+	for _, o := range outcomes {
+		if o.failed {
+			n++
+		}
+	}
+	return n
+}
+
+// hostsOK lists the hosts of a wave that finished every step: the gate
+// watches those (a host whose step failed already counts against the
+// budget).
 func hostsOK(outcomes []hostOutcome) []string {
 	var out []string
 	for _, o := range outcomes {
