@@ -260,7 +260,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// wave's failing host is also CRITICAL in its monitor; the runner holds
 	// the wave's alerts.
 	runner := rollout.New(rollout.Options{
-		Store: store, Executor: transport, Secrets: secrets, Logger: log,
+		Store: store, Sync: store, Executor: transport, Secrets: secrets, Logger: log,
 		Checker: monitor.GateChecker{Runner: monitors, Fallback: checker}, Holds: monitors,
 		Outbox: outbox, Metrics: rollout.NewMetrics(reg),
 		RunURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },

@@ -27,6 +27,7 @@ type Repo interface {
 type Store interface {
 	rollout.Store
 	engine.AppliedStore
+	engine.SyncStore
 }
 
 // Operator answers to runs that wait for one, for ApplyOptions.Decision.
@@ -146,7 +147,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		loaded[to], windowDefs = newDefs, newDefs
 	}
 	ro := rollout.New(rollout.Options{
-		Store: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
+		Store: opts.Store, Sync: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
 		Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
 		ReturnOnWait: true,
 	})
