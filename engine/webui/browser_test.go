@@ -22,7 +22,8 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // browser is one Chromium for every browser test of the package, started
-// by the first one and stopped by TestMain; each test gets its own tab.
+// by the first one and stopped by TestMain; each test gets its own tab in
+// its own browser context, so no test sees another's cookies.
 var browser struct {
 	once   sync.Once
 	ctx    context.Context
@@ -80,7 +81,7 @@ func newBrowser(t *testing.T) context.Context {
 	if browser.err != nil {
 		t.Fatalf("start chromium: %v", browser.err)
 	}
-	tab, cancelTab := chromedp.NewContext(browser.ctx)
+	tab, cancelTab := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
 	ctx, cancelTimeout := context.WithTimeout(tab, 30*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
