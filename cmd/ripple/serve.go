@@ -59,7 +59,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", "./ripple-data", "data `DIR` (SQLite store, mirror clone)")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR`: API, webhooks, metrics")
 	fs.DurationVar(&c.poll, "poll", time.Minute, "backstop poll `INTERVAL` (0 disables polling)")
-	fs.StringVar(&c.publicURL, "public-url", "", "base `URL` of links in statuses and comments (default from --listen)")
+	fs.StringVar(&c.publicURL, "public-url", "", "base `URL` of links in statuses and comments, and the origin the web UI trusts for forms behind a proxy (default from --listen)")
 	fs.StringVar(&c.githubRepo, "github-repo", "", "`OWNER/NAME` to report statuses and plan comments to")
 	fs.StringVar(&c.githubAPIURL, "github-api-url", "https://api.github.com/", "GitHub API `URL` (GitHub Enterprise, tests)")
 	fs.StringVar(&c.githubTokenFile, "github-token-file", "", "`FILE` holding the token for statuses and comments")

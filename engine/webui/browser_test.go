@@ -2,6 +2,9 @@ package webui
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +25,8 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // browser is one Chromium for every browser test of the package, started
-// by the first one and stopped by TestMain; each test gets its own tab.
+// by the first one and stopped by TestMain; each test gets its own tab in
+// its own browser context, so no test sees another's cookies.
 var browser struct {
 	once   sync.Once
 	ctx    context.Context
@@ -80,7 +84,7 @@ func newBrowser(t *testing.T) context.Context {
 	if browser.err != nil {
 		t.Fatalf("start chromium: %v", browser.err)
 	}
-	tab, cancelTab := chromedp.NewContext(browser.ctx)
+	tab, cancelTab := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
 	ctx, cancelTimeout := context.WithTimeout(tab, 30*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
@@ -257,4 +261,80 @@ func TestBrowserApprove(t *testing.T) {
 		}
 		screenshot(t, ctx, "run-approved")
 	})
+}
+
+// TestBrowserSignInAndAbort: sign in through the login form, abort a run
+// and sign out, all by clicking, as Chromium sends the UI's own forms
+// (Origin and Sec-Fetch-Site: same-origin).
+func TestBrowserSignInAndAbort(t *testing.T) {
+	f := newFixture(t)
+	f.newRun(t, engine.RunRunning).host(0, "web-01", false)
+	ctx := newBrowser(t)
+	run(t, ctx, "sign in",
+		chromedp.Navigate(f.srv.URL+"/runs/1"),
+		chromedp.SendKeys(chromedp.CSS(`form[action="/login"] input[name="token"]`), operatorToken),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#abort`)),
+	)
+	if loc := value(t, ctx, chromedp.Location()); loc != f.srv.URL+"/runs/1" {
+		t.Errorf("after sign-in at %s, want the run page", loc)
+	}
+	run(t, ctx, "abort",
+		chromedp.SendKeys(chromedp.CSS(`form[action="/runs/1/abort"] input[name="reason"]`), "wrong branch"),
+		chromedp.Click(chromedp.CSS(`#abort`)),
+		chromedp.WaitVisible(chromedp.CSS(`#run-state.aborted`)),
+	)
+	if got, want := f.backend.lastCall(), `abort 1 alice "wrong branch"`; got != want {
+		t.Errorf("backend got %s, want %s", got, want)
+	}
+	run(t, ctx, "sign out",
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)),
+		chromedp.Navigate(f.srv.URL+"/runs/1"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)),
+	)
+}
+
+// TestBrowserForeignFormsRefused: a page on another site (localhost is
+// not the same site as 127.0.0.1) carries forms that post to the UI. The
+// signed-in operator clicks them: the approval and the sign-in as the
+// attacker are refused with the error page, the run still waits and the
+// operator is still signed in as themselves.
+func TestBrowserForeignFormsRefused(t *testing.T) {
+	f := newFixture(t)
+	f.newRun(t, engine.RunWaitingApproval).host(0, "web-01", false)
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>cute cats</title>
+<form id="approve" method="post" action="%[1]s/runs/1/approve"><input type="hidden" name="reason" value="forged"><button>cats</button></form>
+<form id="login" method="post" action="%[1]s/login"><input type="hidden" name="token" value="%[2]s"><button>more cats</button></form>`,
+			f.srv.URL, viewerToken)
+	}))
+	t.Cleanup(evil.Close)
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+
+	ctx := newBrowser(t)
+	run(t, ctx, "operator signs in", chromedp.Navigate(f.srv.URL+"/runs/1?token="+operatorToken), chromedp.WaitVisible(chromedp.CSS(`#approve`)))
+	for _, form := range []string{"approve", "login"} {
+		run(t, ctx, "forged "+form,
+			chromedp.Navigate(evilURL),
+			chromedp.WaitVisible(chromedp.CSS(`#`+form+` button`)),
+			chromedp.Click(chromedp.CSS(`#`+form+` button`)),
+			chromedp.WaitVisible(chromedp.CSS(`main`)), // a page of the UI, whichever
+		)
+		title, msg := value(t, ctx, chromedp.Title()), eval[string](t, ctx, `document.querySelector('.banner.err')?.textContent || ''`)
+		if title != "Forbidden · ripple" || !strings.Contains(msg, "another site") {
+			t.Errorf("forged %s: page %q says %q", form, title, msg)
+		}
+	}
+	if call := f.backend.lastCall(); call != "" {
+		t.Errorf("a forged form reached the backend: %s", call)
+	}
+	if events, err := f.store.Events(t.Context(), 1); err != nil || len(events) != 0 {
+		t.Errorf("forged forms recorded events %+v %v", events, err)
+	}
+	run(t, ctx, "back to the UI", chromedp.Navigate(f.srv.URL+"/runs/1"), chromedp.WaitVisible(chromedp.CSS(`.who span`)))
+	if who := text(t, ctx, `.who span`); !strings.HasPrefix(who, "alice") {
+		t.Errorf("signed in as %q after the forged sign-in, want alice", who)
+	}
 }

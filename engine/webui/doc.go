@@ -6,8 +6,9 @@
 // live part, the overview reloads its live part every few seconds).
 //
 // People sign in with the API's bearer tokens, kept in an HttpOnly
-// SameSite=Strict cookie; forms carry a CSRF token derived from the
-// session with an HMAC, and actions need the operator role.
+// SameSite=Strict cookie, and actions need the operator role. Every POST
+// (actions, sign-in, sign-out) passes net/http's CrossOriginProtection
+// first, so a form sent from another site is refused with 403.
 //
 // It starts no goroutines of its own: a live stream runs in the request's
 // goroutine and ends with the request, the run, or shutdown.

@@ -135,8 +135,9 @@ type fixture struct {
 }
 
 // newFixture serves the UI and the API on one handler, as ripple serve
-// does, over a real SQLite store.
-func newFixture(t *testing.T) *fixture {
+// does, over a real SQLite store. Each option edits the UI's Options
+// before New.
+func newFixture(t *testing.T, options ...func(*Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlstore.Open(ctx, t.TempDir())
@@ -190,7 +191,11 @@ func newFixture(t *testing.T) *fixture {
 	b := &fakeBackend{defs: defs, store: store}
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	api := httpapi.New(httpapi.Options{Backend: b, Store: store, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Logger: log})
-	ui, err := New(Options{Backend: b, Store: store, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Stopping: api.Stopping, Logger: log})
+	opts := Options{Backend: b, Store: store, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Stopping: api.Stopping, Logger: log}
+	for _, o := range options {
+		o(&opts)
+	}
+	ui, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,9 +33,6 @@ type Options struct {
 	Monitors httpapi.MonitorSource
 	// Metrics feed the monitor charts and the capacity page; nil shows none.
 	Metrics engine.MetricStore
-	// Secret keys the forms' CSRF tokens. Nil draws a random key, so forms
-	// rendered before a restart are refused after it (reload and retry).
-	Secret []byte
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -44,7 +41,10 @@ type Options struct {
 	// OverviewRefresh is how often the overview reloads its live part;
 	// 0 is 5 seconds.
 	OverviewRefresh time.Duration
-	// PublicURL: an https URL marks the session cookie Secure.
+	// PublicURL is the absolute URL people open the UI at. Its origin is
+	// trusted for POSTs beside the UI's own (a reverse proxy may rewrite
+	// Host), and an https URL marks the session cookie Secure. "" trusts
+	// only the UI's own origin; New refuses a URL without scheme and host.
 	PublicURL string
 	Logger    zerolog.Logger
 	// Now is the clock; nil is time.Now.
@@ -53,10 +53,11 @@ type Options struct {
 
 // UI is the web UI's http.Handler.
 type UI struct {
-	opts  Options
-	log   zerolog.Logger
-	mux   *http.ServeMux
-	pages map[string]*template.Template
+	opts    Options
+	log     zerolog.Logger
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the cross-origin check
+	pages   map[string]*template.Template
 }
 
 // New parses the embedded templates and builds the UI's routes. Mount it
@@ -71,17 +72,18 @@ func New(opts Options) (*UI, error) {
 	if opts.OverviewRefresh <= 0 {
 		opts.OverviewRefresh = 5 * time.Second
 	}
-	if len(opts.Secret) == 0 {
-		opts.Secret = make([]byte, 32)
-		if _, err := rand.Read(opts.Secret); err != nil {
-			return nil, err
-		}
+	cop, err := newCrossOriginProtection(opts.PublicURL)
+	if err != nil {
+		return nil, err
 	}
 	pages, err := parseTemplates(templateFS)
 	if err != nil {
 		return nil, err
 	}
 	u := &UI{opts: opts, log: opts.Logger.With().Str("component", "webui").Logger(), mux: http.NewServeMux(), pages: pages}
+	cop.SetDenyHandler(http.HandlerFunc(u.refuseCrossOrigin))
+	// Every route is behind the check, so a POST route added later is too.
+	u.handler = cop.Handler(u.mux)
 	m := u.mux
 	m.HandleFunc("GET /login", u.loginForm)
 	m.HandleFunc("POST /login", u.login)
@@ -108,7 +110,7 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
-	u.mux.ServeHTTP(w, r)
+	u.handler.ServeHTTP(w, r)
 }
 
 // parseTemplates builds one template set per page: the layout plus the
@@ -138,7 +140,6 @@ type view struct {
 	Title   string
 	Who     httpapi.Identity
 	CanAct  bool   // the viewer is an operator: action forms are shown
-	CSRF    string // for every form
 	Nonce   string // CSP nonce of the page's inline script
 	Status  engine.DaemonStatus
 	Now     time.Time
