@@ -28,7 +28,7 @@ var allowedImports = map[string][]string{
 	"engine/schedule":      {"engine", "definitions"},
 	"engine/monitor":       {"engine", "definitions", "engine/schedule"},
 	"engine/rollout":       {"engine", "definitions", "engine/schedule"},
-	"engine/gitops":        {"engine", "definitions", "engine/source"},
+	"engine/gitops":        {"engine", "definitions", "engine/source", "engine/schedule"},
 	"engine/apply":         {"engine", "definitions", "engine/rollout"},
 	"engine/sqlstore":      {"engine", "definitions"},
 	"engine/pgstore":       {"engine", "definitions"},

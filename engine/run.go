@@ -55,10 +55,12 @@ func (s RunState) Final() bool {
 
 // Run triggers: what started a run.
 const (
-	TriggerCommit   = "commit"   // a merge to the tracked branch
-	TriggerManual   = "manual"   // an operator (`ripple run`, the API, the UI)
-	TriggerSchedule = "schedule" // a job's schedule fired
-	TriggerApply    = "apply"    // the one-shot `ripple apply`
+	TriggerCommit   = "commit"    // a merge to the tracked branch
+	TriggerManual   = "manual"    // an operator (`ripple run`, the API, the UI)
+	TriggerSchedule = "schedule"  // a job's schedule fired
+	TriggerApply    = "apply"     // the one-shot `ripple apply`
+	TriggerSync     = "sync"      // an operator re-synced out-of-sync and drifted hosts
+	TriggerSelfHeal = "self-heal" // ripple re-synced drifted and out-of-sync hosts by itself (self_heal)
 )
 
 // ActorRipple is the actor of what ripple does by itself (commit and

@@ -199,3 +199,43 @@ type DriftResult struct {
 	// Detail says what differs, secrets redacted; capped in size.
 	Detail string
 }
+
+// JobSync is the sync state of one job on each of its target hosts at the
+// applied head; GET /api/v1/sync returns a list of them.
+type JobSync struct {
+	Job   string          `json:"job"`
+	Hosts []HostSyncState `json:"hosts"`
+	// SelfHeal says what self-healing does next, when the job has it:
+	// "on", or why it waits ("after 2 failed self-heal runs, next not
+	// before 2026-12-04T10:00:00Z").
+	SelfHeal string `json:"self_heal,omitempty"`
+}
+
+// Count counts the job's hosts in state st.
+func (j JobSync) Count(st SyncState) int {
+	n := 0
+	for _, h := range j.Hosts {
+		if h.State == st {
+			n++
+		}
+	}
+	return n
+}
+
+// HostDrift is what a drift check found on one host for one job.
+type HostDrift struct {
+	Host   string      `json:"host"`
+	Status DriftStatus `json:"status"`
+	Detail string      `json:"detail,omitempty"`
+	// Skipped says why the host was not checked (out of sync: it is known
+	// to differ; nothing in the job can be checked).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// JobDrift is a drift check of one job; POST /api/v1/drift returns a list
+// of them.
+type JobDrift struct {
+	Job   string      `json:"job"`
+	At    time.Time   `json:"at"`
+	Hosts []HostDrift `json:"hosts"`
+}

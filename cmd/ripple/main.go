@@ -74,6 +74,8 @@ func commands() []command {
 		{"hosts", "list the daemon's hosts; hosts trust NAME...: record SSH host keys in known_hosts", runHostsCommand},
 		{"monitors", "monitor states per host: since, alerting, flapping, silenced, held", runMonitors},
 		{"capacity", "metrics forecast to reach their limits within a horizon", runCapacity},
+		{"sync", "re-run jobs on their out-of-sync and drifted hosts; --status: sync state per host", runSync},
+		{"drift", "check now, read-only, whether hosts still match what was deployed", runDrift},
 		{"apply", "plan from the last applied commit to REV and roll it out", runApply},
 		{"validate", "check the definitions in a directory", runValidate},
 		{"fmt", "rewrite HCL files in canonical format", runFmt},

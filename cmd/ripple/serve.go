@@ -272,7 +272,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
-		Store: store, Runner: runner, Poll: c.poll,
+		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 	}
@@ -305,7 +305,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: monitors, Metrics: store,
+		Monitors: monitors, Metrics: store, Sync: daemon,
 	})
 	ui, err := webui.New(webui.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Monitors: monitors, Metrics: store,
@@ -342,7 +342,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	})
 }
 
-var _ httpapi.Backend = (*gitops.Daemon)(nil)
+var (
+	_ httpapi.Backend     = (*gitops.Daemon)(nil)
+	_ httpapi.SyncBackend = (*gitops.Daemon)(nil)
+)
 
 // background is a component that runs until its context ends.
 type background struct {

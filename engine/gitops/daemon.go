@@ -48,6 +48,15 @@ type Options struct {
 	// are then only kept in the store.
 	Outbox   engine.StatusNotifier
 	Comments engine.PlanCommenter
+	// Sync, when set, is where runs and drift checks recorded what they
+	// found on each host: the daemon derives sync state from it, posts the
+	// ripple/sync status, and serves sync runs. Nil: no sync state.
+	Sync engine.SyncStore
+	// Drift and Secrets, when Drift is set, run the drift checks of jobs
+	// with drift_check (read-only, on each host through the transport) and
+	// self-heal jobs with self_heal.
+	Drift   engine.DriftChecker
+	Secrets definitions.SecretSource
 	// Poll is the backstop poll interval; 0 disables polling.
 	Poll time.Duration
 	// AllowEmpty lets a commit remove every host or every job.
@@ -85,11 +94,14 @@ type Daemon struct {
 	log     zerolog.Logger
 	metrics *Metrics
 
-	wake    chan struct{} // one slot: a branch reconcile is due
-	manual  chan manualRequest
-	resume  chan int64    // runs an operator approved, to carry on if idle
-	stopped chan struct{} // closed when the loop has returned
-	prWake  chan struct{} // one slot: pull requests are waiting
+	wake     chan struct{} // one slot: a branch reconcile is due
+	manual   chan manualRequest
+	resume   chan int64    // runs an operator approved, to carry on if idle
+	stopped  chan struct{} // closed when the loop has returned
+	prWake   chan struct{} // one slot: pull requests are waiting
+	syncWake chan struct{} // one slot: the ripple/sync status is due
+
+	fps fingerprints // desired fingerprints of the base commit
 
 	// appliers follow the applied commit; set by Subscribe before Run.
 	appliers []engine.ConfigApplier
@@ -143,6 +155,7 @@ func New(opts Options) (*Daemon, error) {
 		metrics:  opts.Metrics,
 		wake:     make(chan struct{}, 1),
 		prWake:   make(chan struct{}, 1),
+		syncWake: make(chan struct{}, 1),
 		manual:   make(chan manualRequest),
 		resume:   make(chan int64, 64),
 		stopped:  make(chan struct{}),
@@ -353,6 +366,9 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 		return err
 	}
 	d.resumeWaitingWindow(ctx, runCtx, recovered)
+	if d.opts.Drift != nil {
+		d.queue.wg.Go(func() { d.driftLoop(ctx) })
+	}
 	var tick <-chan time.Time
 	if d.opts.Poll > 0 {
 		t := time.NewTicker(d.opts.Poll)
@@ -370,6 +386,8 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 			d.reconcileOnce(ctx, runCtx)
 		case <-d.prWake:
 			d.planPullRequests(ctx)
+		case <-d.syncWake:
+			d.postSyncStatus(ctx)
 		case id := <-d.resume:
 			d.resumeRun(ctx, runCtx, id)
 		case req := <-d.manual:

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // Metrics are the daemon's Prometheus metrics. A nil *Metrics
@@ -12,6 +14,7 @@ type Metrics struct {
 	reconciles    *prometheus.CounterVec
 	reconcileTime prometheus.Histogram
 	lastApplied   prometheus.Gauge
+	jobHosts      *prometheus.GaugeVec
 }
 
 // NewMetrics registers the daemon's metrics with reg.
@@ -31,9 +34,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Committer time of the last applied commit of the tracked branch.",
 		}),
 	}
+	m.jobHosts = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ripple_job_hosts",
+		Help: "Target hosts of each job at the applied head, by sync state (synced, out_of_sync, drifted, unknown).",
+	}, []string{"job", "state"})
 	m.reconciles.WithLabelValues("ok")
 	m.reconciles.WithLabelValues("error")
-	reg.MustRegister(m.reconciles, m.reconcileTime, m.lastApplied)
+	reg.MustRegister(m.reconciles, m.reconcileTime, m.lastApplied, m.jobHosts)
 	return m
 }
 
@@ -49,5 +56,19 @@ func (m *Metrics) applied(committed time.Time) { m.setApplied(committed) }
 func (m *Metrics) setApplied(committed time.Time) {
 	if m != nil && !committed.IsZero() {
 		m.lastApplied.Set(float64(committed.Unix()))
+	}
+}
+
+// setJobHosts replaces the ripple_job_hosts series with states: jobs no
+// longer defined disappear.
+func (m *Metrics) setJobHosts(states []engine.JobSync) {
+	if m == nil {
+		return
+	}
+	m.jobHosts.Reset()
+	for _, js := range states {
+		for _, st := range []engine.SyncState{engine.SyncSynced, engine.SyncOutOfSync, engine.SyncDrifted, engine.SyncUnknown} {
+			m.jobHosts.WithLabelValues(js.Job, string(st)).Set(float64(js.Count(st)))
+		}
 	}
 }

@@ -175,6 +175,7 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 	if err := d.startCommitRuns(ctx, runCtx, hs, defs, plan, actor, reason); err != nil {
 		return err
 	}
+	defer d.syncChanged()
 	d.mu.Lock()
 	d.state.Base, d.defs, d.state.Paused, d.state.Refused = hs, defs, "", ""
 	if accepted {

@@ -119,6 +119,9 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
 	default:
 		l.Info().Str("state", string(state)).Msg("run ended")
 	}
+	if state.Final() {
+		d.syncChanged()
+	}
 	if qr.batch != nil && state.Final() {
 		q.batchDone(ctx, qr.batch)
 	}
@@ -204,6 +207,7 @@ type manualRequest struct {
 	job, actor, reason string
 	trigger            string
 	hosts              []string
+	sync               bool             // only the job's out-of-sync and drifted hosts (of hosts, if set)
 	reply              chan manualReply // buffered, one slot
 }
 
@@ -264,7 +268,14 @@ func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*e
 	if defs == nil {
 		return nil, fmt.Errorf("no commit applied yet: %w", engine.ErrConflict)
 	}
-	j, err := jobPlan(defs, req.job, req.hosts)
+	hosts := req.hosts
+	if req.sync {
+		var err error
+		if hosts, err = d.syncHosts(ctx, req.job, req.hosts); err != nil {
+			return nil, err
+		}
+	}
+	j, err := jobPlan(defs, req.job, hosts)
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,9 @@ type Options struct {
 	// Metrics is read by /api/v1/monitors/{monitor} and /api/v1/capacity;
 	// nil means no series and no forecasts.
 	Metrics engine.MetricStore
+	// Sync is the daemon's convergence (sync state, sync runs, drift
+	// checks); nil answers those endpoints 501.
+	Sync SyncBackend
 	// EventPoll is how often a run's event stream reads the store;
 	// 0 is DefaultEventPoll.
 	EventPoll time.Duration
@@ -142,6 +145,9 @@ func New(opts Options) *Handler {
 	m.Handle("GET /api/v1/monitors", h.auth(RoleViewer, h.listMonitors))
 	m.Handle("GET /api/v1/monitors/{monitor}", h.auth(RoleViewer, h.getMonitor))
 	m.Handle("GET /api/v1/capacity", h.auth(RoleViewer, h.getCapacity))
+	m.Handle("GET /api/v1/sync", h.auth(RoleViewer, h.getSync))
+	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
+	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -34,6 +34,14 @@ func statusDescription(run *engine.Run, desc string) string {
 		desc = prefix + desc
 	case engine.TriggerSchedule:
 		desc = "scheduled run: " + desc
+	case engine.TriggerSync:
+		prefix := "sync by " + engine.ActorOr(run.Actor) + ": "
+		if utf8.RuneCountInString(prefix+desc) > engine.MaxStatusDescription {
+			prefix = "sync: "
+		}
+		desc = prefix + desc
+	case engine.TriggerSelfHeal:
+		desc = "self-heal: " + desc
 	}
 	return engine.TruncateDescription(desc)
 }
