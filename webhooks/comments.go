@@ -137,7 +137,7 @@ func (r *GitHubReporter) call(ctx context.Context, write bool, do func() (*githu
 				return err
 			}
 			r.log.Warn().Err(err).Int("attempt", attempt).Msg("GitHub comment call failed; will retry")
-			if err := r.sleep(ctx, backoff(attempt, r.maxBackoff)); err != nil {
+			if err := r.sleep(ctx, r.retry.Delay(attempt)); err != nil {
 				return err
 			}
 			attempt++

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/webhooks/internal/backoff"
 )
 
 // Defaults for GitHubReporterOptions.
@@ -63,7 +64,9 @@ type GitHubReporterOptions struct {
 	// DefaultPollInterval.
 	PollInterval time.Duration
 	// MaxBackoff caps retry delays after transient errors; 0 means
-	// DefaultMaxBackoff.
+	// DefaultMaxBackoff. The delays start at most 2 s and double, each drawn
+	// from the upper half of its ceiling (backoff.Policy); rate limits are
+	// waited out as GitHub says instead.
 	MaxBackoff time.Duration
 	// Now and Sleep replace the clock in tests. Sleep must return ctx's
 	// error when ctx ends first.
@@ -82,7 +85,7 @@ type GitHubReporter struct {
 	log         zerolog.Logger
 	minInterval time.Duration
 	poll        time.Duration
-	maxBackoff  time.Duration
+	retry       backoff.Policy // transient errors; never rate limits
 	now         func() time.Time
 	sleep       func(context.Context, time.Duration) error
 	notify      chan struct{} // one slot: coalesced wake-ups
@@ -114,7 +117,6 @@ func NewGitHubReporter(opts GitHubReporterOptions) (*GitHubReporter, error) {
 		log:         opts.Logger.With().Str("component", "github").Str("repo", opts.Owner+"/"+opts.Repo).Logger(),
 		minInterval: opts.MinInterval,
 		poll:        opts.PollInterval,
-		maxBackoff:  opts.MaxBackoff,
 		now:         opts.Now,
 		sleep:       opts.Sleep,
 		notify:      make(chan struct{}, 1),
@@ -127,8 +129,9 @@ func NewGitHubReporter(opts GitHubReporterOptions) (*GitHubReporter, error) {
 	if r.poll <= 0 {
 		r.poll = DefaultPollInterval
 	}
-	if r.maxBackoff <= 0 {
-		r.maxBackoff = DefaultMaxBackoff
+	r.retry = backoff.Policy{Base: firstBackoff, Max: opts.MaxBackoff}
+	if r.retry.Max <= 0 {
+		r.retry.Max = DefaultMaxBackoff
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -159,7 +162,7 @@ func (r *GitHubReporter) Run(ctx context.Context) error {
 				return nil
 			}
 			failures++
-			wait := backoff(failures, r.maxBackoff)
+			wait := r.retry.Delay(failures)
 			r.log.Error().Err(err).Dur("retry_in", wait).Msg("status outbox")
 			if err := r.sleep(ctx, wait); err != nil {
 				return nil
@@ -210,7 +213,7 @@ func (r *GitHubReporter) Flush(ctx context.Context) error {
 			}
 			if out != outcomeRateLimited { // a rate limit already moved blockedUntil
 				failures++
-				if err := r.sleep(ctx, backoff(failures, r.maxBackoff)); err != nil {
+				if err := r.sleep(ctx, r.retry.Delay(failures)); err != nil {
 					return fmt.Errorf("back off: %w", err)
 				}
 			}

@@ -376,8 +376,12 @@ func TestReporterBacksOffOnServerErrors(t *testing.T) {
 	for i := 1; i < len(posts); i++ {
 		gaps = append(gaps, posts[i].At.Sub(posts[i-1].At))
 	}
-	if gaps[0] < 2*time.Second || gaps[1] < 2*gaps[0] || gaps[2] < 2*gaps[1] {
-		t.Fatalf("retry gaps %v are not exponential from 2s", gaps)
+	// Equal jitter: retry n waits within the upper half of 2s·2^(n-1).
+	for i, gap := range gaps {
+		ceiling := firstBackoff << i
+		if gap < ceiling/2 || gap > ceiling {
+			t.Errorf("retry %d came %v after the failure, want within [%v, %v] (gaps %v)", i+1, gap, ceiling/2, ceiling, gaps)
+		}
 	}
 }
 

@@ -250,6 +250,34 @@ func TestRecoveryOfAnUndeliveredAlertIsWithdrawn(t *testing.T) {
 	}
 }
 
+// A failed delivery is retried after a wait within the upper half of the
+// backoff ceiling (equal jitter), not at once and not past the ceiling.
+func TestFailedDeliveryWaitsWithinJitterBounds(t *testing.T) {
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"ops": {Name: "ops", Type: "webhook", URL: envSecret(t, "OPS_URL")},
+	}}
+	n := New(Options{Backoff: time.Hour, MaxBackoff: 4 * time.Hour, Secrets: staticEnv{}}) // no secret: fails
+	_ = n.ApplyConfig(context.Background(), withDiskMonitor(defs))
+	runNotifiers(t, n)
+	before := time.Now()
+	n.Notify(context.Background(), []string{"ops"}, notification())
+	waitRecords(t, n, 1)
+	after := time.Now()
+	n.mu.Lock()
+	p := n.pending[deliveryKey{"ops", "disk-root", "web-01"}]
+	var next time.Time
+	if p != nil {
+		next = p.next
+	}
+	n.mu.Unlock()
+	if p == nil {
+		t.Fatal("the failed delivery is no longer pending")
+	}
+	if lo, hi := before.Add(30*time.Minute), after.Add(time.Hour); next.Before(lo) || next.After(hi) {
+		t.Fatalf("next attempt at %v, want within [%v, %v]", next, lo, hi)
+	}
+}
+
 // A notification still owed when a commit removes its monitor, or the
 // monitor's notify of the notifier, is withdrawn: a removed monitor's
 // alerts stop, as its checks do.
