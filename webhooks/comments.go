@@ -126,6 +126,7 @@ func (r *GitHubReporter) call(ctx context.Context, write bool, do func() (*githu
 			r.lastWrite = now
 		}
 		out, wait := classify(ctx, now, resp, err)
+		r.metrics.request(requestComment, out)
 		switch out {
 		case outcomeOK:
 			return nil

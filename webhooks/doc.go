@@ -25,6 +25,8 @@
 // it early. UpsertPlanComment runs on the caller's goroutine but takes the
 // same lock, pacing and rate-limit hold as the worker, and keeps a single
 // plan comment per pull request (found by PlanMarker, edited in place).
+// Metrics (metrics.go) counts the reporter's requests; its outbox gauges
+// query the store on the scraping goroutine, with a short timeout.
 //
 // Alert notifiers (Notifiers: webhook, Slack, email) live here too; their
 // delivery goroutine is Notifiers.Run, likewise owned by the caller.

@@ -31,11 +31,15 @@ const (
 	maxVanished = 1024
 )
 
-// StatusOutbox is the part of the store the reporter uses: the statuses
-// waiting to be delivered (engine/sqlstore implements it).
+// StatusOutbox is the part of the store the reporter and its metrics use:
+// the statuses waiting to be delivered (engine/sqlstore implements it).
 type StatusOutbox interface {
 	PendingStatuses(ctx context.Context, limit int) ([]engine.CommitStatus, error)
 	MarkStatusDelivered(ctx context.Context, s engine.CommitStatus) error
+	// OutboxStats is how many statuses wait and when the oldest of them
+	// was set (the zero time when none waits). It runs at every metrics
+	// scrape, so it must be cheap.
+	OutboxStats(ctx context.Context) (depth int, oldest time.Time, err error)
 }
 
 var (
@@ -68,6 +72,8 @@ type GitHubReporterOptions struct {
 	// from the upper half of its ceiling (backoff.Policy); rate limits are
 	// waited out as GitHub says instead.
 	MaxBackoff time.Duration
+	// Metrics, when set, counts GitHub requests (see NewMetrics).
+	Metrics *Metrics
 	// Now and Sleep replace the clock in tests. Sleep must return ctx's
 	// error when ctx ends first.
 	Now   func() time.Time
@@ -88,6 +94,7 @@ type GitHubReporter struct {
 	retry       backoff.Policy // transient errors; never rate limits
 	now         func() time.Time
 	sleep       func(context.Context, time.Duration) error
+	metrics     *Metrics      // nil: not counted
 	notify      chan struct{} // one slot: coalesced wake-ups
 	flushMu     sync.Mutex    // one Flush at a time (Run's and any caller's)
 
@@ -119,6 +126,7 @@ func NewGitHubReporter(opts GitHubReporterOptions) (*GitHubReporter, error) {
 		poll:        opts.PollInterval,
 		now:         opts.Now,
 		sleep:       opts.Sleep,
+		metrics:     opts.Metrics,
 		notify:      make(chan struct{}, 1),
 		vanished:    map[string]bool{},
 		comments:    map[int]int64{},
@@ -245,6 +253,7 @@ func (r *GitHubReporter) deliver(ctx context.Context, s engine.CommitStatus) (ou
 	_, resp, err := r.client.Repositories.CreateStatus(ctx, r.owner, r.repo, s.Commit, st)
 	r.lastWrite = r.now()
 	out, wait := classify(ctx, r.lastWrite, resp, err)
+	r.metrics.request(requestStatus, out)
 	switch out {
 	case outcomeOK:
 		log.Debug().Msg("commit status delivered")
