@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -435,6 +436,13 @@ func TestDaemonKilledMidRunResumes(t *testing.T) {
 	if st, ok := e.fake.LatestStatus(slow, "ripple/validate"); ok {
 		t.Errorf("a status was delivered through the rate limit: %+v", st)
 	}
+	// The outbox metrics show the limit and the statuses it holds back.
+	e.waitFor("the rate limit in /metrics", 5*time.Second, func() bool {
+		return strings.Contains(e.metrics(), `ripple_github_requests_total{kind="status",result="rate_limited"} 1`)
+	})
+	if depth := metricValue(t, e.metrics(), "ripple_github_outbox_depth"); depth < 1 {
+		t.Errorf("ripple_github_outbox_depth = %v while GitHub holds statuses back, want >= 1", depth)
+	}
 	time.Sleep(1200 * time.Millisecond)
 	e.kill()
 
@@ -454,6 +462,27 @@ func TestDaemonKilledMidRunResumes(t *testing.T) {
 	if n := len(e.runs("limit=100")); n != 1 {
 		t.Errorf("runs = %d, want the one resumed run", n)
 	}
+	e.waitFor("an empty outbox in /metrics", 10*time.Second, func() bool {
+		m := e.metrics()
+		return metricValue(t, m, "ripple_github_outbox_depth") == 0 && metricValue(t, m, "ripple_github_outbox_oldest_age_seconds") == 0
+	})
+}
+
+// metricValue is the value of the unlabelled series name on a /metrics
+// page; the test fails when the page lacks it.
+func metricValue(t *testing.T, page, name string) float64 {
+	t.Helper()
+	for line := range strings.SplitSeq(page, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s:\n%s", name, grepLines(page, "ripple_github"))
+	return 0
 }
 
 // TestDaemonSIGTERMDrainsInFlightSteps stops the daemon with SIGTERM while

@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -125,15 +124,4 @@ func TestMonitorUndeliverableAlertIsRetried(t *testing.T) {
 	if !strings.Contains(e.metrics(), `ripple_notifications_total{kind="alert",notifier="pager",result="sent"} 1`) {
 		t.Errorf("/metrics does not count the sent alert:\n%s", grepLines(e.metrics(), "notification"))
 	}
-}
-
-func (e *monEnv) metrics() string {
-	e.t.Helper()
-	resp, err := e.client.Get("http://" + e.addr + "/metrics")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }

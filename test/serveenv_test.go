@@ -1,6 +1,7 @@
 package test
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -106,4 +107,16 @@ func (e *serveEnv) terminate() {
 		<-e.done
 	}
 	e.cmd = nil
+}
+
+// metrics is the daemon's /metrics page.
+func (e *serveEnv) metrics() string {
+	e.t.Helper()
+	resp, err := e.client.Get("http://" + e.addr + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

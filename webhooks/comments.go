@@ -126,6 +126,7 @@ func (r *GitHubReporter) call(ctx context.Context, write bool, do func() (*githu
 			r.lastWrite = now
 		}
 		out, wait := classify(ctx, now, resp, err)
+		r.metrics.request(requestComment, out)
 		switch out {
 		case outcomeOK:
 			return nil
@@ -137,7 +138,7 @@ func (r *GitHubReporter) call(ctx context.Context, write bool, do func() (*githu
 				return err
 			}
 			r.log.Warn().Err(err).Int("attempt", attempt).Msg("GitHub comment call failed; will retry")
-			if err := r.sleep(ctx, backoff(attempt, r.maxBackoff)); err != nil {
+			if err := r.sleep(ctx, r.retry.Delay(attempt)); err != nil {
 				return err
 			}
 			attempt++

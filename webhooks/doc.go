@@ -18,13 +18,15 @@
 // starts it and stops it by cancelling ctx. The worker reads coalesced
 // pending statuses from the store, posts them one at a time at least
 // MinInterval apart, waits out 403 and 429 rate limits (Retry-After,
-// x-ratelimit-reset, else a minute), backs off exponentially on other
-// transient errors, drops statuses for commits GitHub no longer has (422 "No
+// x-ratelimit-reset, else a minute), backs off exponentially with jitter on
+// other transient errors (webhooks/internal/backoff), drops statuses for commits GitHub no longer has (422 "No
 // commit found", logged once) and marks each delivered in the store, so a
 // status queued before a crash is still sent after the restart. Notify wakes
 // it early. UpsertPlanComment runs on the caller's goroutine but takes the
 // same lock, pacing and rate-limit hold as the worker, and keeps a single
 // plan comment per pull request (found by PlanMarker, edited in place).
+// Metrics (metrics.go) counts the reporter's requests; its outbox gauges
+// query the store on the scraping goroutine, with a short timeout.
 //
 // Alert notifiers (Notifiers: webhook, Slack, email) live here too; their
 // delivery goroutine is Notifiers.Run, likewise owned by the caller.

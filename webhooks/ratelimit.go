@@ -23,7 +23,8 @@ const (
 	// resetSlack is added to x-ratelimit-reset, which has one-second
 	// resolution.
 	resetSlack = time.Second
-	// firstBackoff is the first retry delay after a transient error.
+	// firstBackoff is the ceiling of the first retry delay after a
+	// transient error (see backoff.Policy).
 	firstBackoff = 2 * time.Second
 	// DefaultMaxBackoff caps the exponential backoff.
 	DefaultMaxBackoff = 5 * time.Minute
@@ -124,16 +125,6 @@ func untilReset(now, reset time.Time) time.Duration {
 		d = resetSlack
 	}
 	return min(d, maxRateLimitWait)
-}
-
-// backoff is the delay before retry number attempt (1-based) after a
-// transient error: 2 s doubling, capped.
-func backoff(attempt int, maxWait time.Duration) time.Duration {
-	d := firstBackoff
-	for i := 1; i < attempt && d < maxWait; i++ {
-		d *= 2
-	}
-	return min(d, maxWait)
 }
 
 // sleepCtx waits d or until ctx ends.

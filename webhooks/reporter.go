@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/webhooks/internal/backoff"
 )
 
 // Defaults for GitHubReporterOptions.
@@ -30,11 +31,15 @@ const (
 	maxVanished = 1024
 )
 
-// StatusOutbox is the part of the store the reporter uses: the statuses
-// waiting to be delivered (engine/sqlstore implements it).
+// StatusOutbox is the part of the store the reporter and its metrics use:
+// the statuses waiting to be delivered (engine/sqlstore implements it).
 type StatusOutbox interface {
 	PendingStatuses(ctx context.Context, limit int) ([]engine.CommitStatus, error)
 	MarkStatusDelivered(ctx context.Context, s engine.CommitStatus) error
+	// OutboxStats is how many statuses wait and when the oldest of them
+	// was set (the zero time when none waits). It runs at every metrics
+	// scrape, so it must be cheap.
+	OutboxStats(ctx context.Context) (depth int, oldest time.Time, err error)
 }
 
 var (
@@ -63,8 +68,12 @@ type GitHubReporterOptions struct {
 	// DefaultPollInterval.
 	PollInterval time.Duration
 	// MaxBackoff caps retry delays after transient errors; 0 means
-	// DefaultMaxBackoff.
+	// DefaultMaxBackoff. The delays start at most 2 s and double, each drawn
+	// from the upper half of its ceiling (backoff.Policy); rate limits are
+	// waited out as GitHub says instead.
 	MaxBackoff time.Duration
+	// Metrics, when set, counts GitHub requests (see NewMetrics).
+	Metrics *Metrics
 	// Now and Sleep replace the clock in tests. Sleep must return ctx's
 	// error when ctx ends first.
 	Now   func() time.Time
@@ -82,9 +91,10 @@ type GitHubReporter struct {
 	log         zerolog.Logger
 	minInterval time.Duration
 	poll        time.Duration
-	maxBackoff  time.Duration
+	retry       backoff.Policy // transient errors; never rate limits
 	now         func() time.Time
 	sleep       func(context.Context, time.Duration) error
+	metrics     *Metrics      // nil: not counted
 	notify      chan struct{} // one slot: coalesced wake-ups
 	flushMu     sync.Mutex    // one Flush at a time (Run's and any caller's)
 
@@ -114,9 +124,9 @@ func NewGitHubReporter(opts GitHubReporterOptions) (*GitHubReporter, error) {
 		log:         opts.Logger.With().Str("component", "github").Str("repo", opts.Owner+"/"+opts.Repo).Logger(),
 		minInterval: opts.MinInterval,
 		poll:        opts.PollInterval,
-		maxBackoff:  opts.MaxBackoff,
 		now:         opts.Now,
 		sleep:       opts.Sleep,
+		metrics:     opts.Metrics,
 		notify:      make(chan struct{}, 1),
 		vanished:    map[string]bool{},
 		comments:    map[int]int64{},
@@ -127,8 +137,9 @@ func NewGitHubReporter(opts GitHubReporterOptions) (*GitHubReporter, error) {
 	if r.poll <= 0 {
 		r.poll = DefaultPollInterval
 	}
-	if r.maxBackoff <= 0 {
-		r.maxBackoff = DefaultMaxBackoff
+	r.retry = backoff.Policy{Base: firstBackoff, Max: opts.MaxBackoff}
+	if r.retry.Max <= 0 {
+		r.retry.Max = DefaultMaxBackoff
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -159,7 +170,7 @@ func (r *GitHubReporter) Run(ctx context.Context) error {
 				return nil
 			}
 			failures++
-			wait := backoff(failures, r.maxBackoff)
+			wait := r.retry.Delay(failures)
 			r.log.Error().Err(err).Dur("retry_in", wait).Msg("status outbox")
 			if err := r.sleep(ctx, wait); err != nil {
 				return nil
@@ -210,7 +221,7 @@ func (r *GitHubReporter) Flush(ctx context.Context) error {
 			}
 			if out != outcomeRateLimited { // a rate limit already moved blockedUntil
 				failures++
-				if err := r.sleep(ctx, backoff(failures, r.maxBackoff)); err != nil {
+				if err := r.sleep(ctx, r.retry.Delay(failures)); err != nil {
 					return fmt.Errorf("back off: %w", err)
 				}
 			}
@@ -242,6 +253,7 @@ func (r *GitHubReporter) deliver(ctx context.Context, s engine.CommitStatus) (ou
 	_, resp, err := r.client.Repositories.CreateStatus(ctx, r.owner, r.repo, s.Commit, st)
 	r.lastWrite = r.now()
 	out, wait := classify(ctx, r.lastWrite, resp, err)
+	r.metrics.request(requestStatus, out)
 	switch out {
 	case outcomeOK:
 		log.Debug().Msg("commit status delivered")

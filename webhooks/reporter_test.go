@@ -60,6 +60,8 @@ type memOutbox struct {
 	seq     int
 	entries map[[2]string]*outboxEntry
 	failGet error
+	// failStats, when set, is OutboxStats' error.
+	failStats error
 	// afterPending, when set, runs once after PendingStatuses returned
 	// (outside the lock), to simulate a state queued mid-delivery.
 	afterPending func()
@@ -121,6 +123,28 @@ func (o *memOutbox) MarkStatusDelivered(_ context.Context, s engine.CommitStatus
 	return nil
 }
 
+// OutboxStats counts the undelivered entries and returns the oldest
+// Updated among them, as the store does.
+func (o *memOutbox) OutboxStats(context.Context) (int, time.Time, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.failStats != nil {
+		return 0, time.Time{}, o.failStats
+	}
+	var depth int
+	var oldest time.Time
+	for _, e := range o.entries {
+		if e.delivered {
+			continue
+		}
+		depth++
+		if oldest.IsZero() || e.status.Updated.Before(oldest) {
+			oldest = e.status.Updated
+		}
+	}
+	return depth, oldest, nil
+}
+
 func (o *memOutbox) pending() int {
 	n, _ := o.PendingStatuses(context.Background(), 1000)
 	return len(n)
@@ -134,19 +158,25 @@ type reporterEnv struct {
 	logs   *bytes.Buffer
 }
 
-func newReporterEnv(t *testing.T) *reporterEnv {
+// newReporterEnv builds a reporter on a fake GitHub, an in-memory outbox
+// and a fake clock; mods change its options first.
+func newReporterEnv(t *testing.T, mods ...func(*GitHubReporterOptions)) *reporterEnv {
 	t.Helper()
 	env := &reporterEnv{gh: githubfake.New(t), clock: newFakeClock(), outbox: &memOutbox{}, logs: &bytes.Buffer{}}
 	env.gh.RequireToken(token)
 	env.gh.SetNow(env.clock.Now)
-	r, err := NewGitHubReporter(GitHubReporterOptions{
+	opts := GitHubReporterOptions{
 		Client: env.gh.Client(token),
 		Owner:  "ops", Repo: "fleet",
 		Store:  env.outbox,
 		Logger: zerolog.New(zerolog.SyncWriter(env.logs)).Level(zerolog.DebugLevel),
 		Now:    env.clock.Now,
 		Sleep:  env.clock.Sleep,
-	})
+	}
+	for _, mod := range mods {
+		mod(&opts)
+	}
+	r, err := NewGitHubReporter(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,8 +406,12 @@ func TestReporterBacksOffOnServerErrors(t *testing.T) {
 	for i := 1; i < len(posts); i++ {
 		gaps = append(gaps, posts[i].At.Sub(posts[i-1].At))
 	}
-	if gaps[0] < 2*time.Second || gaps[1] < 2*gaps[0] || gaps[2] < 2*gaps[1] {
-		t.Fatalf("retry gaps %v are not exponential from 2s", gaps)
+	// Equal jitter: retry n waits within the upper half of 2s·2^(n-1).
+	for i, gap := range gaps {
+		ceiling := firstBackoff << i
+		if gap < ceiling/2 || gap > ceiling {
+			t.Errorf("retry %d came %v after the failure, want within [%v, %v] (gaps %v)", i+1, gap, ceiling/2, ceiling, gaps)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -236,7 +237,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// GitHub: the status outbox and pull request comments.
 	var reporter *webhooks.GitHubReporter
 	if c.githubRepo != "" && c.githubTokenFile != "" {
-		if reporter, err = newReporter(c, store, log); err != nil {
+		if reporter, err = newReporter(c, store, reg, log); err != nil {
 			return err
 		}
 	} else if c.githubRepo != "" {
@@ -435,7 +436,10 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 	return runErr
 }
 
-func newReporter(c *serveConfig, store *sqlstore.Store, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
+// newReporter builds the GitHub outbox and registers its metrics with reg
+// (only then: without a reporter nothing is delivered, and an outbox depth
+// would only ever grow).
+func newReporter(c *serveConfig, store *sqlstore.Store, reg prometheus.Registerer, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
 	token, err := engine.ReadSecretFile(c.githubTokenFile)
 	if err != nil {
 		return nil, err
@@ -449,5 +453,8 @@ func newReporter(c *serveConfig, store *sqlstore.Store, log zerolog.Logger) (*we
 		return nil, err
 	}
 	owner, name, _ := strings.Cut(c.githubRepo, "/")
-	return webhooks.NewGitHubReporter(webhooks.GitHubReporterOptions{Client: client, Owner: owner, Repo: name, Store: store, Logger: log})
+	return webhooks.NewGitHubReporter(webhooks.GitHubReporterOptions{
+		Client: client, Owner: owner, Repo: name, Store: store, Logger: log,
+		Metrics: webhooks.NewMetrics(reg, store, log),
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -69,6 +70,24 @@ func (s *Store) PendingStatuses(ctx context.Context, limit int) ([]engine.Commit
 	}
 	return out, nil
 }
+
+// OutboxStats counts the undelivered statuses and returns when the oldest
+// of them was set (the zero time when there are none). Only the latest
+// state of a (commit, context) waits, so a coalesced update restarts its
+// clock while keeping its place in the queue. It is one query over the
+// partial index statuses_outbox, so its cost grows with the outbox, not
+// with the table; it is meant for every metrics scrape.
+func (s *Store) OutboxStats(ctx context.Context) (depth int, oldest time.Time, err error) {
+	var oldestNanos int64
+	if err := s.reader.QueryRowContext(ctx, outboxStatsQuery).Scan(&depth, &oldestNanos); err != nil {
+		return 0, time.Time{}, fmt.Errorf("status outbox stats: %w", err)
+	}
+	return depth, fromNanos(oldestNanos), nil
+}
+
+// outboxStatsQuery's WHERE is the one of the partial index statuses_outbox.
+const outboxStatsQuery = `SELECT COUNT(*), COALESCE(MIN(updated), 0)
+	FROM statuses WHERE version > delivered_version`
 
 // MarkStatusDelivered marks (st.Commit, st.Context) delivered if it still
 // holds st's state, description and URL. A status changed since st was read

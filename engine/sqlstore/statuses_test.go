@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,78 @@ func TestPendingStatusesLimit(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a", "b"}, commits); diff != "" {
 		t.Errorf("PendingStatuses(2) commits (-want +got):\n%s", diff)
+	}
+}
+
+func TestOutboxStats(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	stats := func() (int, time.Time) {
+		t.Helper()
+		depth, oldest, err := s.OutboxStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return depth, oldest
+	}
+	if depth, oldest := stats(); depth != 0 || !oldest.IsZero() {
+		t.Fatalf("empty outbox: depth %d, oldest %v; want 0 and the zero time", depth, oldest)
+	}
+
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	st := func(commit, state string, min int) engine.CommitStatus {
+		return engine.CommitStatus{Commit: commit, Context: "ripple/plan", State: state, Updated: at.Add(time.Duration(min) * time.Minute)}
+	}
+	for _, x := range []engine.CommitStatus{st("c1", "pending", 1), st("c2", "pending", 2), st("c3", "pending", 3)} {
+		if err := s.SetStatus(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if depth, oldest := stats(); depth != 3 || !oldest.Equal(at.Add(time.Minute)) {
+		t.Fatalf("three queued: depth %d, oldest %v; want 3 and %v", depth, oldest, at.Add(time.Minute))
+	}
+	if err := s.MarkStatusDelivered(ctx, st("c1", "pending", 1)); err != nil {
+		t.Fatal(err)
+	}
+	// A newer state of c2 replaces the waiting one: its clock restarts.
+	if err := s.SetStatus(ctx, st("c2", "success", 4)); err != nil {
+		t.Fatal(err)
+	}
+	if depth, oldest := stats(); depth != 2 || !oldest.Equal(at.Add(3*time.Minute)) {
+		t.Fatalf("after delivering c1 and updating c2: depth %d, oldest %v; want 2 and %v", depth, oldest, at.Add(3*time.Minute))
+	}
+	for _, x := range []engine.CommitStatus{st("c2", "success", 4), st("c3", "pending", 3)} {
+		if err := s.MarkStatusDelivered(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if depth, oldest := stats(); depth != 0 || !oldest.IsZero() {
+		t.Fatalf("all delivered: depth %d, oldest %v; want 0 and the zero time", depth, oldest)
+	}
+}
+
+// OutboxStats runs at every scrape: it must read the outbox through its
+// partial index, never scan the whole statuses table.
+func TestOutboxStatsUsesTheOutboxIndex(t *testing.T) {
+	s := openTest(t)
+	rows, err := s.reader.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+outboxStatsQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX statuses_outbox") {
+		t.Fatalf("query plan %q, want one step using the index statuses_outbox", plan)
 	}
 }

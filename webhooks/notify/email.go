@@ -1,10 +1,15 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"fmt"
+	"mime"
+	"mime/quotedprintable"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"strings"
 	"time"
@@ -82,17 +87,65 @@ func (d starttlsDialer) Send(ctx context.Context, m emailMessage) error {
 	if err != nil {
 		return fmt.Errorf("smtp data: %w", err)
 	}
-	msg := "From: " + m.from + "\r\n" +
-		"To: " + strings.Join(m.to, ", ") + "\r\n" +
-		"Subject: " + m.subject + "\r\n" +
-		"Date: " + time.Now().UTC().Format(time.RFC1123Z) + "\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
-		m.body + "\r\n"
-	if _, err := w.Write([]byte(msg)); err != nil {
+	if _, err := w.Write(m.render(time.Now(), rand.Text())); err != nil {
 		return fmt.Errorf("smtp write: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("smtp end of data: %w", err)
 	}
 	return c.Quit()
+}
+
+// render is m as an RFC 5322 message: UTF-8 text, quoted-printable, with an
+// RFC 2047 subject, so non-ASCII monitor and host names survive any relay.
+// CR and LF in header values become spaces, so no value can end its header
+// line and start another (a Bcc, say). now is the Date; unique must differ
+// for every message (Send uses crypto/rand.Text), it makes the Message-ID.
+func (m emailMessage) render(now time.Time, unique string) []byte {
+	var b bytes.Buffer
+	header := func(name, value string) {
+		b.WriteString(name + ": " + headerSafe(value) + "\r\n")
+	}
+	header("From", m.from)
+	header("To", strings.Join(m.to, ", "))
+	// Encoded words are at most 75 bytes; folding between them keeps
+	// lines short, and decoders drop the white space between them.
+	subject := mime.QEncoding.Encode("utf-8", headerSafe(m.subject))
+	b.WriteString("Subject: " + strings.ReplaceAll(subject, "?= =?", "?=\r\n =?") + "\r\n")
+	header("Date", now.Format(time.RFC1123Z))
+	header("Message-ID", "<"+unique+"@"+messageIDHost(m.from)+">")
+	header("MIME-Version", "1.0")
+	header("Content-Type", "text/plain; charset=utf-8")
+	header("Content-Transfer-Encoding", "quoted-printable")
+	b.WriteString("\r\n")
+	qp := quotedprintable.NewWriter(&b)
+	// Writes to a bytes.Buffer do not fail.
+	_, _ = qp.Write([]byte(m.body + "\n"))
+	_ = qp.Close()
+	return b.Bytes()
+}
+
+// headerSafe replaces CR and LF, which would end a header line, by spaces.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// messageIDHost is the right-hand side of a Message-ID: the domain of the
+// From address, or "ripple" when From does not parse as an address or its
+// domain is not plain ASCII.
+func messageIDHost(from string) string {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return "ripple"
+	}
+	host := a.Address[strings.LastIndexByte(a.Address, '@')+1:]
+	if host == "" || strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return "ripple"
+	}
+	return host
 }

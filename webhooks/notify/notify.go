@@ -19,6 +19,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/webhooks/internal/backoff"
 )
 
 var (
@@ -35,8 +36,11 @@ type Options struct {
 	SMTP       SMTPDialer   // default: net/smtp with STARTTLS
 	PublicURL  string       // base of links to monitor pages
 	Logger     zerolog.Logger
-	// Backoff is the wait after the first failed attempt, doubled after
-	// each further one up to MaxBackoff; default 2s.
+	// Backoff is the longest wait after the first failed attempt; the
+	// ceiling doubles after each further one up to MaxBackoff, and each
+	// wait is drawn from the upper half of its ceiling (backoff.Policy's
+	// equal jitter), so notifiers failing together do not retry in
+	// lockstep. Default 2s.
 	Backoff time.Duration
 	// MaxBackoff caps the wait between attempts; default 5m.
 	MaxBackoff time.Duration
@@ -72,13 +76,14 @@ type DeliveryRecord struct {
 // the applied commit: webhook (JSON), slack (incoming webhook) and email.
 // Notify only queues; Run owns the single delivery goroutine. A delivery
 // that fails, because the endpoint fails or because the notifier's secret
-// cannot be read, is retried with exponential backoff until it goes
-// through or a newer notification for the same (notifier, monitor, host)
-// replaces it. Secrets are resolved at each attempt, so a secret that
+// cannot be read, is retried with exponential backoff and jitter until it
+// goes through or a newer notification for the same (notifier, monitor,
+// host) replaces it. Secrets are resolved at each attempt, so a secret that
 // appears later is used without a reload.
 type Notifiers struct {
-	opts Options
-	wake chan struct{}
+	opts  Options
+	retry backoff.Policy // from opts.Backoff and opts.MaxBackoff
+	wake  chan struct{}
 
 	mu      sync.Mutex
 	defs    *definitions.Definitions
@@ -110,7 +115,12 @@ func New(opts Options) *Notifiers {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
 	}
-	return &Notifiers{opts: opts, wake: make(chan struct{}, 1), pending: map[deliveryKey]*pendingDelivery{}}
+	return &Notifiers{
+		opts:    opts,
+		retry:   backoff.Policy{Base: opts.Backoff, Max: opts.MaxBackoff},
+		wake:    make(chan struct{}, 1),
+		pending: map[deliveryKey]*pendingDelivery{},
+	}
 }
 
 // ApplyConfig implements engine.ConfigApplier: it uses the notifiers of

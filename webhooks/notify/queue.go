@@ -145,22 +145,13 @@ func (s *Notifiers) attempt(ctx context.Context, p *pendingDelivery, n engine.No
 		delete(s.pending, p.key)
 		withdrawn = &DeliveryRecord{Notifier: p.key.notifier, Notification: n, Withdrawn: true, Final: true, At: now}
 	default:
-		p.next = now.Add(s.backoff(p.attempts))
+		p.next = now.Add(s.retry.Delay(p.attempts))
 	}
 	s.mu.Unlock()
 	s.record(rec)
 	if withdrawn != nil {
 		s.record(*withdrawn)
 	}
-}
-
-// backoff is the wait after the given number of failed attempts.
-func (s *Notifiers) backoff(attempts int) time.Duration {
-	d := s.opts.Backoff
-	for i := 1; i < attempts && d < s.opts.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, s.opts.MaxBackoff)
 }
 
 func (s *Notifiers) signal() {
