@@ -16,6 +16,11 @@ type PlanResult struct {
 	Jobs        []PlannedJob `json:"jobs"`
 	Monitors    MonitorPlan  `json:"monitors"`
 	Diagnostics []Diagnostic `json:"diagnostics"`
+	// OutOfSync lists the hosts that are out of sync or drifted at the
+	// applied head and that this plan does not run: a merge leaves them as
+	// they are. Filled by a caller that knows the sync state (the daemon,
+	// `ripple plan --data`); nil otherwise.
+	OutOfSync []OutOfSyncHost `json:"out_of_sync,omitempty"`
 
 	// Removed lists removed jobs, and Inventory the inventory changes;
 	// the text form shows them, the JSON form leaves them out.
@@ -36,6 +41,11 @@ type PlannedJob struct {
 	Waves   [][]string      `json:"waves"`
 	Window  string          `json:"window,omitempty"`
 	Rollout *PlannedRollout `json:"rollout,omitempty"`
+	// GateFailing lists the health gate checks ("monitor@host") of the
+	// job's planned hosts that fail now: they count in the gate like any
+	// host, so a wave waits for them and fails if they stay failing.
+	// Filled by a caller that knows monitor states.
+	GateFailing []string `json:"gate_failing,omitempty"`
 
 	// policy is the job's rollout as defined, for the text form to show
 	// where the rollout stops for approval, pauses, and what fails a
@@ -80,6 +90,16 @@ func plannedRollout(r Rollout) *PlannedRollout {
 			MinHealthyTime: shortDuration(g.MinHealthyTime), HealthyDeadline: shortDuration(g.HealthyDeadline)}
 	}
 	return out
+}
+
+// OutOfSyncHost is a (job, host) pair not in sync with the applied head.
+type OutOfSyncHost struct {
+	Job    string `json:"job"`
+	Host   string `json:"host"`
+	State  string `json:"state"`            // out_of_sync, drifted, unknown
+	Reason string `json:"reason,omitempty"` // never_ran, changed, failed, aborted, rolled_back
+	Commit string `json:"commit,omitempty"` // the commit of a failed, aborted or rolled back run
+	Text   string `json:"text"`             // for people: "out of sync (failed at abc1234)"
 }
 
 // MonitorPlan lists monitor names by what happens to them.

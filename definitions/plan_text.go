@@ -48,6 +48,9 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 		if r != nil {
 			writeRolloutPolicy(&b, *r, len(j.Waves))
 		}
+		if len(j.GateFailing) > 0 {
+			fmt.Fprintf(&b, "  failing the health gate now (they count: a wave waits for them and fails if they stay failing): %s\n", hostList(j.GateFailing))
+		}
 		for i, wave := range j.Waves {
 			fmt.Fprintf(&b, "  wave %d/%d (%s): %s\n", i+1, len(j.Waves), plural(len(wave), "host"), hostList(wave))
 			if r != nil && i < len(j.Waves)-1 {
@@ -85,6 +88,12 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 	if len(p.Inventory) > 0 {
 		b.WriteString("\ninventory\n")
 		writeInventory(&b, p.Inventory)
+	}
+	if len(p.OutOfSync) > 0 {
+		b.WriteString("\nstill out of sync (this merge does not run them; `ripple sync` does)\n")
+		for _, o := range p.OutOfSync {
+			fmt.Fprintf(&b, "  %s: %s %s\n", o.Job, o.Host, o.Text)
+		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", p.Summary())
 	_, err := io.WriteString(w, b.String())

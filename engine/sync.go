@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/ripple-ops/ripple/definitions"
@@ -238,4 +239,82 @@ type JobDrift struct {
 	Job   string      `json:"job"`
 	At    time.Time   `json:"at"`
 	Hosts []HostDrift `json:"hosts"`
+}
+
+// JobSyncs derives the sync state of each of jobs on its target hosts from
+// the records of a store: desired gives a job's fingerprint per target host
+// at the commit whose definitions are being compared (see
+// definitions.Fingerprints.Job), commit that commit.
+func JobSyncs(jobs []string, desired func(job string) map[string]string, commit string, recs []HostSync) []JobSync {
+	byPair := make(map[[2]string]HostSync, len(recs))
+	for _, r := range recs {
+		byPair[[2]string{r.Job, r.Host}] = r
+	}
+	out := make([]JobSync, 0, len(jobs))
+	for _, name := range jobs {
+		js := JobSync{Job: name, Hosts: []HostSyncState{}}
+		fps := desired(name)
+		hosts := make([]string, 0, len(fps))
+		for h := range fps {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		for _, host := range hosts {
+			rec, ok := byPair[[2]string{name, host}]
+			if !ok {
+				rec = HostSync{Job: name, Host: host}
+			}
+			js.Hosts = append(js.Hosts, DeriveSync(fps[host], commit, rec))
+		}
+		out = append(out, js)
+	}
+	return out
+}
+
+// MonitorStateReader is the live state of every (monitor, host); the
+// monitor runner implements it.
+type MonitorStateReader interface {
+	States() []MonitorHostState
+}
+
+// AnnotatePlan adds to a plan of defs what the fleet's state says: for
+// each planned job, the gate checks of its planned hosts that fail now
+// (monitors: the current states; nil when unknown); and the pairs out of
+// sync or drifted that the plan does not run (syncs: the sync state at
+// the applied head; nil when unknown).
+func AnnotatePlan(p *definitions.PlanResult, defs *definitions.Definitions, syncs []JobSync, monitors []MonitorHostState) {
+	failing := map[[2]string]bool{}
+	for _, m := range monitors {
+		if !m.LastAt.IsZero() && m.State != StateOK {
+			failing[[2]string{m.Monitor, m.Host}] = true
+		}
+	}
+	planned := map[[2]string]bool{}
+	for i := range p.Jobs {
+		pj := &p.Jobs[i]
+		var gate []string
+		if j := defs.Jobs[pj.Name]; j != nil && j.Rollout.HealthGate != nil {
+			gate = j.Rollout.HealthGate.Monitors
+		}
+		for _, wave := range pj.Waves {
+			for _, h := range wave {
+				planned[[2]string{pj.Name, h}] = true
+				for _, m := range gate {
+					if failing[[2]string{m, h}] {
+						pj.GateFailing = append(pj.GateFailing, m+"@"+h)
+					}
+				}
+			}
+		}
+		sort.Strings(pj.GateFailing)
+	}
+	for _, js := range syncs {
+		for _, h := range js.Hosts {
+			if h.State == SyncSynced || planned[[2]string{js.Job, h.Host}] {
+				continue
+			}
+			p.OutOfSync = append(p.OutOfSync, definitions.OutOfSyncHost{Job: js.Job, Host: h.Host, State: string(h.State),
+				Reason: h.Reason, Commit: h.ReasonCommit, Text: h.ReasonText()})
+		}
+	}
 }

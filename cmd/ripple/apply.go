@@ -40,6 +40,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 	approve := fset.Bool("approve", false, "approve the runs waiting for an operator, then carry on")
 	abort := fset.Bool("abort", false, "abort the runs waiting for an operator or a maintenance window (their on_failure policy applies)")
 	retry := fset.Bool("retry", false, "run the jobs that failed at REV once more")
+	syncFlag := fset.Bool("sync", false, "re-run each job at the last applied commit on its out-of-sync and drifted hosts only")
 	reason := fset.String("reason", "", "why, recorded with --approve, --abort or --retry")
 	logLevel := fset.String("log-level", "error", "log level on stderr: debug, info, warn, error")
 	secretsDir := defaultSecretsDir
@@ -48,7 +49,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 	}
 	fset.StringVar(&secretsDir, "secrets-dir", secretsDir, "`DIR` whose regular files file() in definitions may read (env RIPPLE_SECRETS_DIR)")
 	fset.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: ripple apply [--repo DIR] [--to REV] [--data DIR] [--approve|--abort|--retry [--reason TEXT]]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: ripple apply [--repo DIR] [--to REV] [--data DIR] [--approve|--abort|--retry|--sync [--reason TEXT]]\n\n"+
 			"Plans from the last commit applied from the data directory to REV, runs\n"+
 			"each changed job with live progress, and records the result. A re-run\n"+
 			"resumes an interrupted run; --retry runs the jobs that failed at REV\n"+
@@ -63,7 +64,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		}
 		return exitError{2}
 	}
-	if fset.NArg() > 0 || countTrue(*approve, *abort, *retry) > 1 {
+	if fset.NArg() > 0 || countTrue(*approve, *abort, *retry, *syncFlag) > 1 {
 		fset.Usage()
 		return exitError{2}
 	}
@@ -103,6 +104,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		Actor:    applyActor(e),
 		Reason:   *reason,
 		Retry:    *retry,
+		Sync:     *syncFlag,
 	}
 	switch {
 	case *approve:

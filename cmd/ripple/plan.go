@@ -6,26 +6,33 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/source"
+	"github.com/ripple-ops/ripple/engine/sqlstore"
 )
 
 // runPlan is `ripple plan`: what merging --to would do, compared with
 // --from, read straight from the git object store. Exit status: 0 planned,
 // 1 the --to commit does not load (or git fails), 2 usage.
-func runPlan(_ context.Context, args []string, e env) error {
+func runPlan(ctx context.Context, args []string, e env) error {
 	fset := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fset.SetOutput(e.stderr)
 	repoDir := fset.String("repo", ".", "ops repo `DIR` (work tree, a directory in it, or a bare repo)")
 	fromRev := fset.String("from", "", "`REV` to compare with (default: the first parent of --to; none for a root commit)")
 	toRev := fset.String("to", "HEAD", "`REV` to plan")
 	asJSON := fset.Bool("json", false, "print the plan as JSON on stdout")
+	dataDir := fset.String("data", "", "data `DIR` of `ripple apply`: name the hosts still out of sync and the health gate checks failing now")
 	noColor := fset.Bool("no-color", false, "never color diagnostics (default: color only on a terminal)")
 	fset.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--json]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--data DIR] [--json]\n\n"+
 			"Shows what a merge of REV would do: the jobs that run, with their hosts\n"+
 			"per wave and why, and the monitors added, changed or removed. Both\n"+
 			"commits are read from git; nothing is checked out and no host is\n"+
@@ -95,6 +102,11 @@ func runPlan(_ context.Context, args []string, e env) error {
 		p = definitions.Plan(definitions.Diff(oldDefs, newDefs), newDefs)
 	}
 	p.Diagnostics = definitions.DiagnosticList(diags)
+	if *dataDir != "" && !diags.HasErrors() {
+		if err := annotateFromData(ctx, p, newDefs, cache, repo, *dataDir); err != nil {
+			return fmt.Errorf("plan: --data: %w", err)
+		}
+	}
 
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -126,4 +138,45 @@ func shortCommit(c string) string {
 		return c[:12]
 	}
 	return c
+}
+
+// annotateFromData adds to p what the data directory of `ripple apply`
+// knows: hosts out of sync at the commit it last applied, and gate checks
+// failing at their last result.
+func annotateFromData(ctx context.Context, p *definitions.PlanResult, defs *definitions.Definitions, cache *definitions.Cache, repo *source.Repo, dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "ripple.db")); err != nil {
+		return fmt.Errorf("%s holds no ripple store: %w", dir, err)
+	}
+	store, err := sqlstore.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var syncs []engine.JobSync
+	applied, err := store.LastApplied(ctx, repo.HeadBranch("apply"))
+	if err != nil {
+		return err
+	}
+	if applied != "" {
+		appliedDefs, err := engine.LoadValid(cache, repo, applied)
+		if err != nil {
+			return err
+		}
+		recs, err := store.HostSyncs(ctx, "")
+		if err != nil {
+			return err
+		}
+		jobs := slices.Sorted(maps.Keys(appliedDefs.Jobs))
+		syncs = engine.JobSyncs(jobs, definitions.NewFingerprints(appliedDefs).Job, applied, recs)
+	}
+	recs, err := store.MonitorStates(ctx)
+	if err != nil {
+		return err
+	}
+	monitors := make([]engine.MonitorHostState, 0, len(recs))
+	for _, r := range recs {
+		monitors = append(monitors, engine.MonitorHostState{Monitor: r.Monitor, Host: r.Host, State: r.State, LastAt: r.LastAt})
+	}
+	engine.AnnotatePlan(p, defs, syncs, monitors)
+	return nil
 }

@@ -273,7 +273,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
-		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets,
+		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Monitors: monitors,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 	}

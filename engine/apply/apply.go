@@ -60,6 +60,10 @@ type Options struct {
 	// Retry runs the jobs whose last run at To failed once more (`ripple
 	// apply --retry`); without it a failed commit is attempted once.
 	Retry bool
+	// Sync re-runs each job at the last applied commit on its out-of-sync
+	// and drifted hosts only (`ripple apply --sync`), instead of planning
+	// a new commit.
+	Sync bool
 }
 
 // Result is what Run did.
@@ -201,6 +205,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			res.Notes = append(res.Notes, fmt.Sprintf("run %d of %s at %s, left unfinished earlier, ended %s", run.ID, run.Job, engine.ShortCommit(run.Commit), run.State))
 		}
 		waiting = waiting || !run.State.Final()
+	}
+	if opts.Sync {
+		if waiting {
+			res.Notes = append(res.Notes, "runs wait for an operator or a maintenance window; sync once they end")
+			return res, nil
+		}
+		return res, syncApplied(ctx, ro, opts, res, load)
 	}
 	if earlier != "" {
 		applied, err := finishCommit(ctx, ro, opts, res, load, earlier)

@@ -57,6 +57,9 @@ type Options struct {
 	// self-heal jobs with self_heal.
 	Drift   engine.DriftChecker
 	Secrets definitions.SecretSource
+	// Monitors, when set, are the live monitor states: plans name the gate
+	// checks that fail before a merge runs.
+	Monitors engine.MonitorStateReader
 	// Poll is the backstop poll interval; 0 disables polling.
 	Poll time.Duration
 	// AllowEmpty lets a commit remove every host or every job.

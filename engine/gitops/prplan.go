@@ -62,6 +62,7 @@ func (d *Daemon) planPullRequest(ctx context.Context, ev engine.PullRequestEvent
 	}
 	d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusValidate, State: "success", Description: validDescription(diags)})
 	plan := planCommit(base, defs)
+	d.annotate(ctx, plan, defs)
 	state, desc := "success", plan.Summary()
 	if !d.opts.AllowEmpty {
 		if what := removesEverything(base, defs); what != "" {
@@ -110,6 +111,23 @@ func planComment(to string, p *definitions.PlanResult, diags hcl.Diagnostics) st
 		b.WriteString(strings.ReplaceAll(text.String(), "```", "'''"))
 		b.WriteString("```\n\n</details>\n\n")
 	}
+	for _, j := range p.Jobs {
+		if len(j.GateFailing) > 0 {
+			fmt.Fprintf(&b, "⚠️ %s: %s already failing its health gate; they count, so a wave waits for them and fails if they stay failing: %s\n\n",
+				code(j.Name), engine.Plural(len(j.GateFailing), "check"), escapeCell(strings.Join(j.GateFailing, ", ")))
+		}
+	}
+	if n := len(p.OutOfSync); n > 0 {
+		fmt.Fprintf(&b, "**Still out of sync: %s** (this merge does not run them; `ripple sync` does)\n\n| job | host | state |\n| --- | --- | --- |\n", engine.Plural(n, "host"))
+		for i, o := range p.OutOfSync {
+			if i == 20 {
+				fmt.Fprintf(&b, "| … | %d more | |\n", n-20)
+				break
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", code(o.Job), code(o.Host), escapeCell(o.Text))
+		}
+		b.WriteString("\n")
+	}
 	if s := definitions.ShortDiagnostics(diags); s != "" {
 		fmt.Fprintf(&b, "Validation: %s\n\n", escapeCell(s))
 	}
@@ -138,4 +156,18 @@ func code(s string) string {
 func escapeCell(s string) string {
 	r := strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;", "\n", " ")
 	return r.Replace(s)
+}
+
+// annotate adds to a plan what the daemon knows of the fleet: gate checks
+// failing now, and hosts still out of sync (see engine.AnnotatePlan).
+func (d *Daemon) annotate(ctx context.Context, p *definitions.PlanResult, defs *definitions.Definitions) {
+	var monitors []engine.MonitorHostState
+	if d.opts.Monitors != nil {
+		monitors = d.opts.Monitors.States()
+	}
+	syncs, err := d.SyncStates(ctx)
+	if err != nil {
+		syncs = nil // no sync state yet: nothing to say
+	}
+	engine.AnnotatePlan(p, defs, syncs, monitors)
 }

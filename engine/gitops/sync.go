@@ -76,36 +76,13 @@ func (d *Daemon) SyncStates(ctx context.Context, jobs ...string) ([]engine.JobSy
 	if err != nil {
 		return nil, err
 	}
-	byPair := make(map[[2]string]engine.HostSync, len(recs))
-	for _, r := range recs {
-		byPair[[2]string{r.Job, r.Host}] = r
-	}
-	out := make([]engine.JobSync, 0, len(names))
-	for _, name := range names {
-		js := engine.JobSync{Job: name, Hosts: []engine.HostSyncState{}}
-		desired := d.fps.job(defs, name)
-		for _, host := range sortedKeys(desired) {
-			rec, ok := byPair[[2]string{name, host}]
-			if !ok {
-				rec = engine.HostSync{Job: name, Host: host}
-			}
-			js.Hosts = append(js.Hosts, engine.DeriveSync(desired[host], defs.Commit, rec))
+	out := engine.JobSyncs(names, func(job string) map[string]string { return d.fps.job(defs, job) }, defs.Commit, recs)
+	for i := range out {
+		if j := defs.Jobs[out[i].Job]; j.SelfHeal {
+			out[i].SelfHeal = d.selfHealNote(ctx, j)
 		}
-		if j := defs.Jobs[name]; j.SelfHeal {
-			js.SelfHeal = d.selfHealNote(ctx, j)
-		}
-		out = append(out, js)
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // syncChanged asks the loop to work the sync status out again (a run
