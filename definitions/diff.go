@@ -379,11 +379,19 @@ func (dt *differ) inventory() []BlockChange {
 	var out []BlockChange
 	out = appendHostChanges(out, dt.old.Hosts, dt.new.Hosts)
 	out = appendGroupChanges(out, dt.old.Groups, dt.new.Groups)
-	out = appendBlockChanges(out, "credential", keysOf(dt.old.Credentials), keysOf(dt.new.Credentials), dt)
-	out = appendBlockChanges(out, "snmp", keysOf(dt.old.SNMP), keysOf(dt.new.SNMP), dt)
-	out = appendBlockChanges(out, "window", keysOf(dt.old.Windows), keysOf(dt.new.Windows), dt)
-	out = appendBlockChanges(out, "notifier", keysOf(dt.old.Notifiers), keysOf(dt.new.Notifiers), dt)
+	out = appendBlockChanges(out, "credential", keysOf(dt.old.Credentials), keysOf(dt.new.Credentials), dt.sameSource("credential"))
+	out = appendBlockChanges(out, "snmp", keysOf(dt.old.SNMP), keysOf(dt.new.SNMP), dt.sameSource("snmp"))
+	out = appendBlockChanges(out, "window", keysOf(dt.old.Windows), keysOf(dt.new.Windows), dt.sameSource("window"))
+	out = appendBlockChanges(out, "notifier", keysOf(dt.old.Notifiers), keysOf(dt.new.Notifiers), func(name string) bool {
+		return sameNotifier(dt.oldIdx, dt.newIdx, name, dt.old.Notifiers[name].Type, dt.new.Notifiers[name].Type)
+	})
 	return out
+}
+
+// sameSource returns whether a block of kind, by name, is written the same
+// in both commits.
+func (dt *differ) sameSource(kind string) func(name string) bool {
+	return func(name string) bool { return sameBlock(dt.oldIdx, dt.newIdx, kind, name) }
 }
 
 func keysOf[V any](m map[string]V) map[string]bool {
@@ -394,12 +402,14 @@ func keysOf[V any](m map[string]V) map[string]bool {
 	return out
 }
 
-func appendBlockChanges(out []BlockChange, kind string, old, new map[string]bool, dt *differ) []BlockChange {
+// appendBlockChanges appends the blocks of kind added, removed, and
+// changed: present in both, but not the same by same.
+func appendBlockChanges(out []BlockChange, kind string, old, new map[string]bool, same func(name string) bool) []BlockChange {
 	for _, name := range slices.Sorted(maps.Keys(new)) {
 		switch {
 		case !old[name]:
 			out = append(out, BlockChange{Kind: kind, Name: name, Action: Added})
-		case !sameBlock(dt.oldIdx, dt.newIdx, kind, name):
+		case !same(name):
 			out = append(out, BlockChange{Kind: kind, Name: name, Action: Changed, Reasons: []string{kind + " block changed"}})
 		}
 	}

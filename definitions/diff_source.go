@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"io/fs"
+	"maps"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -41,10 +42,11 @@ func newSourceIndex(d *Definitions) *sourceIndex {
 				byName = map[string]*hclsyntax.Block{}
 				idx.blocks[b.Type] = byName
 			}
-			// Duplicates are load errors; the first definition wins,
-			// as in Load.
-			if prev, ok := byName[b.Labels[0]]; !ok || before(b.Range(), prev.Range()) {
-				byName[b.Labels[0]] = b
+			// The name is the last label, as in Load (blockName).
+			// Duplicates are load errors; the first definition wins.
+			name := b.Labels[len(b.Labels)-1]
+			if prev, ok := byName[name]; !ok || before(b.Range(), prev.Range()) {
+				byName[name] = b
 			}
 		}
 	}
@@ -115,6 +117,28 @@ func sameBlock(oldIdx, newIdx *sourceIndex, kind, name string) bool {
 	od, ok1 := oldIdx.digestOf(ob.Range())
 	nd, ok2 := newIdx.digestOf(nb.Range())
 	return ok1 && ok2 && od == nd
+}
+
+// sameNotifier is sameBlock for notifiers, which name their kind in a label
+// (notifier "webhook" "ops-chat") or, deprecated, in a type attribute: two
+// notifiers of the same kind (decoded, oldKind and newKind) whose other
+// attributes are written the same are the same, whichever form each uses.
+func sameNotifier(oldIdx, newIdx *sourceIndex, name, oldKind, newKind string) bool {
+	if sameBlock(oldIdx, newIdx, "notifier", name) {
+		return true
+	}
+	ob, nb := oldIdx.block("notifier", name), newIdx.block("notifier", name)
+	if ob == nil || nb == nil || oldKind == "" || oldKind != newKind {
+		return false
+	}
+	op, ok1 := oldIdx.partsOf(ob)
+	np, ok2 := newIdx.partsOf(nb)
+	if !ok1 || !ok2 {
+		return false
+	}
+	delete(op.parts, "type")
+	delete(np.parts, "type")
+	return maps.Equal(op.parts, np.parts)
 }
 
 // blockParts digests the attributes and nested blocks of a block body:

@@ -399,3 +399,62 @@ func TestDiffSelf(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffNotifierForms: a notifier is the same whichever form names its
+// kind, the label (notifier "webhook" "ops-chat") or the deprecated type
+// attribute, so rewriting one form as the other is not a change.
+func TestDiffNotifierForms(t *testing.T) {
+	const (
+		attrHook  = "notifier \"ops-chat\" {\n  type = \"webhook\"\n  url  = env(\"OPS_WEBHOOK_URL\")\n}\n"
+		labelHook = "notifier \"webhook\" \"ops-chat\" {\n  url = env(\"OPS_WEBHOOK_URL\")\n}\n"
+		attrMail  = `notifier "ops-mail" {
+  to       = ["ops@example.net"]
+  type     = "email"
+  from     = "ripple@example.net"
+  smtp     = "smtp.example.net:587"
+  password = file("/etc/ripple/smtp-password")
+}
+`
+		labelMail = `# the label form
+notifier "email" "ops-mail" {
+  from     = "ripple@example.net"
+  to       = ["ops@example.net"]
+  smtp     = "smtp.example.net:587"
+  password = file("/etc/ripple/smtp-password")
+}
+`
+	)
+	changed := []BlockChange{{Kind: "notifier", Name: "ops-chat", Action: Changed, Reasons: []string{"notifier block changed"}}}
+	tests := []struct {
+		name     string
+		old, new string
+		want     []BlockChange
+	}{
+		{name: "attribute form to label form", old: attrHook, new: labelHook},
+		{name: "label form to attribute form", old: labelHook, new: attrHook},
+		{name: "label form unchanged", old: labelHook, new: labelHook + "\n# a comment\n"},
+		{name: "label form with a redundant type", old: attrHook, new: strings.Replace(labelHook, "{\n", "{\n  type = \"webhook\"\n", 1)},
+		{name: "email, attributes in another order", old: attrMail, new: labelMail},
+		{name: "kind changed with the form", old: attrHook, new: strings.Replace(labelHook, `"webhook"`, `"slack"`, 1), want: changed},
+		{name: "kind changed in the label form", old: labelHook, new: strings.Replace(labelHook, `"webhook"`, `"slack"`, 1), want: changed},
+		{name: "url changed with the form", old: attrHook, new: strings.Replace(labelHook, "OPS_WEBHOOK_URL", "OPS_HOOK", 1), want: changed},
+		{name: "url changed in the label form", old: labelHook, new: strings.Replace(labelHook, "OPS_WEBHOOK_URL", "OPS_HOOK", 1), want: changed},
+		{name: "renamed with the form", old: attrHook, new: strings.Replace(labelHook, `"ops-chat"`, `"chat"`, 1), want: []BlockChange{
+			{Kind: "notifier", Name: "chat", Action: Added},
+			{Kind: "notifier", Name: "ops-chat", Action: Removed},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := loadForDiff(t, map[string]string{"notify.hcl": tt.old}, "old")
+			new := loadForDiff(t, map[string]string{"notify.hcl": tt.new}, "new")
+			cs := Diff(old, new)
+			if diff := cmp.Diff(tt.want, cs.Inventory, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("inventory (-want +got):\n%s", diff)
+			}
+			if tt.want == nil && !cs.Empty() {
+				t.Errorf("change set = %+v, want empty", cs)
+			}
+		})
+	}
+}

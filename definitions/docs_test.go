@@ -28,6 +28,12 @@ func TestDocsCoverSchema(t *testing.T) {
 			t.Errorf("docs/hcl.md has no section for check %q", kind)
 		}
 	}
+	// Notifier labels are checked outside the schema (splitNotifiers).
+	for _, form := range []string{"`notifier \"KIND\" \"NAME\"`", "`notifier \"NAME\" { type = \"KIND\" }`"} {
+		if !strings.Contains(string(doc), form) {
+			t.Errorf("docs/hcl.md does not document the notifier form %s", form)
+		}
+	}
 	for name, s := range schemas {
 		for _, a := range s.Attributes {
 			if !strings.Contains(string(doc), "`"+a.Name+"`") {

@@ -84,6 +84,7 @@ var fuzzSeeds = []string{
 	"credential \"default\" {\n  user = \"u\"\n  agent = true\n  passphrase = env(\"P\")\n}\n",
 	"snmp \"s\" {\n  version = \"3\"\n  user = \"u\"\n  auth_protocol = \"SHA\"\n  auth_passphrase = env(\"A\")\n}\n",
 	"window \"w\" {\n  cron = \"0 1 * * SAT\"\n  duration = \"4h\"\n  timezone = \"UTC\"\n}\n",
+	"notifier \"slack\" \"n\" { url = env(\"U\") }\n",
 	"notifier \"n\" {\n  type = \"webhook\"\n  url = env(\"U\")\n}\n",
 	"monitor \"m\" {\n  targets { groups = [\"g\"] }\n  check \"http\" { url = \"http://${host.address}/\" }\n}\n",
 	"monitor \"s\" {\n  targets { labels = { a = \"b\" } }\n  check \"snmp\" { oid = \"1.3.6\" }\n}\n",

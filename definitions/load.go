@@ -16,7 +16,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// rootSchema lists the top-level blocks of an ops repo.
+// rootSchema lists the top-level blocks of an ops repo. Notifier blocks
+// never reach it: they may have one label or two (see splitNotifiers),
+// which a schema cannot say. The entry stays so that a misspelt block type
+// such as "notifer" is still answered with "Did you mean "notifier"?".
 var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "host", LabelNames: []string{"name"}},
@@ -24,7 +27,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "credential", LabelNames: []string{"name"}},
 		{Type: "snmp", LabelNames: []string{"name"}},
 		{Type: "window", LabelNames: []string{"name"}},
-		{Type: "notifier", LabelNames: []string{"name"}},
+		{Type: "notifier", LabelNames: []string{"kind", "name"}},
 		{Type: "monitor", LabelNames: []string{"name"}},
 		{Type: "job", LabelNames: []string{"name"}},
 	},
@@ -99,9 +102,10 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 	l.static = evalContext(&secretRecorder{}, cty.NilVal)
 	l.perHost = evalContext(&secretRecorder{}, unknownHost())
 
-	files := l.parseFiles()
+	files, notifiers := splitNotifiers(l.parseFiles())
 	content, diags := hcl.MergeFiles(files).Content(rootSchema)
 	l.diags = append(l.diags, diags...)
+	content.Blocks = append(content.Blocks, l.notifierBlocks(notifiers)...)
 
 	// Blocks others refer to first, so checks that need them can run.
 	order := []string{"group", "credential", "snmp", "window", "notifier", "host", "monitor", "job"}
@@ -272,7 +276,7 @@ func (l *loader) decodeHostCached(cache *Cache, gen int, b *hcl.Block) *Host {
 }
 
 func (l *loader) decodeBlock(b *hcl.Block) {
-	name := b.Labels[0]
+	name, _ := blockName(b)
 	rng := b.DefRange
 	if !l.checkName(b) || !l.unique(b.Type, name, rng) {
 		return
@@ -313,16 +317,22 @@ func (l *loader) decodeBlock(b *hcl.Block) {
 	}
 }
 
+// blockName returns the name of a top-level block and its range: its last
+// label, as in `notifier "webhook" "ops-chat"`, where the kind comes first.
+func blockName(b *hcl.Block) (string, hcl.Range) {
+	i := len(b.Labels) - 1
+	if i < len(b.LabelRanges) {
+		return b.Labels[i], b.LabelRanges[i]
+	}
+	return b.Labels[i], b.DefRange
+}
+
 // checkName refuses names that would be unsafe in URLs, commit status
 // contexts and log fields.
 func (l *loader) checkName(b *hcl.Block) bool {
-	name := b.Labels[0]
+	name, rng := blockName(b)
 	if validName(name) {
 		return true
-	}
-	rng := b.DefRange
-	if len(b.LabelRanges) > 0 {
-		rng = b.LabelRanges[0]
 	}
 	l.errorf(rng, "Invalid name", fmt.Sprintf("%s name %q must start with a letter or digit and hold only letters, digits, '-', '_' and '.' (at most 128 characters).", b.Type, name))
 	return false

@@ -14,6 +14,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -110,6 +111,98 @@ func expectedDiagnostics(t *testing.T, fsys fs.FS) []string {
 	}
 	slices.Sort(want)
 	return want
+}
+
+// TestNotifierForms loads each kind of notifier in the label form and in
+// the deprecated attribute form: both give the same Notifier, and only the
+// attribute form warns, at the block, showing the label form to write.
+func TestNotifierForms(t *testing.T) {
+	tests := []struct {
+		kind, label, attribute string
+	}{
+		{
+			kind:      "webhook",
+			label:     "notifier \"webhook\" \"ops-chat\" {\n  url = env(\"OPS_WEBHOOK_URL\")\n}\n",
+			attribute: "notifier \"ops-chat\" {\n  type = \"webhook\"\n  url  = env(\"OPS_WEBHOOK_URL\")\n}\n",
+		},
+		{
+			kind:      "slack",
+			label:     "notifier \"slack\" \"ops-chat\" { url = env(\"SLACK\") }\n",
+			attribute: "notifier \"ops-chat\" {\n  type = \"slack\"\n  url  = env(\"SLACK\")\n}\n",
+		},
+		{
+			kind: "email",
+			label: `notifier "email" "ops-chat" {
+  to       = ["ops@example.net"]
+  from     = "ripple@example.net"
+  smtp     = "smtp.example.net:587"
+  username = "ripple"
+  password = file("/etc/ripple/smtp-password")
+}
+`,
+			attribute: `notifier "ops-chat" {
+  type     = "email"
+  to       = ["ops@example.net"]
+  from     = "ripple@example.net"
+  smtp     = "smtp.example.net:587"
+  username = "ripple"
+  password = file("/etc/ripple/smtp-password")
+}
+`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			load := func(src string) (*Definitions, *Notifier, hcl.Diagnostics) {
+				t.Helper()
+				d, diags := Load(fstest.MapFS{"notify.hcl": {Data: []byte(src)}}, "")
+				n := d.Notifiers["ops-chat"]
+				if n == nil {
+					t.Fatalf("no notifier ops-chat; diagnostics:\n%s", allDiags(diags))
+				}
+				return d, n, diags
+			}
+			ld, ln, ldiags := load(tt.label)
+			ad, an, adiags := load(tt.attribute)
+
+			if len(ldiags) > 0 {
+				t.Errorf("label form: unexpected diagnostics:\n%s", allDiags(ldiags))
+			}
+			ignore := cmpopts.IgnoreFields(Notifier{}, "DeclRange", "URL", "Password")
+			if diff := cmp.Diff(ln, an, ignore); diff != "" {
+				t.Errorf("notifier (-label +attribute):\n%s", diff)
+			}
+			if ln.Type != tt.kind {
+				t.Errorf("Type = %q, want %q", ln.Type, tt.kind)
+			}
+			if got, want := secretSource(ad, an.URL)+secretSource(ad, an.Password), secretSource(ld, ln.URL)+secretSource(ld, ln.Password); got != want {
+				t.Errorf("secrets: attribute form %q, label form %q", got, want)
+			}
+			for form, n := range map[string]*Notifier{"label": ln, "attribute": an} {
+				if n.DeclRange.Filename != "notify.hcl" || n.DeclRange.Start != hcl.InitialPos {
+					t.Errorf("%s form: DeclRange = %s, want notify.hcl:1,1", form, n.DeclRange)
+				}
+			}
+
+			want := &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Deprecated notifier syntax",
+				Detail:   `The attribute form notifier "ops-chat" { type = "` + tt.kind + `" } is deprecated; write notifier "` + tt.kind + `" "ops-chat" { ... } instead, without type.`,
+				Subject:  &hcl.Range{Filename: "notify.hcl", Start: hcl.InitialPos, End: hcl.Pos{Line: 1, Column: 20, Byte: 19}},
+			}
+			if diff := cmp.Diff(hcl.Diagnostics{want}, adiags); diff != "" {
+				t.Errorf("attribute form diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// secretSource is the source text of s, "" for nil.
+func secretSource(d *Definitions, s *Secret) string {
+	if s == nil {
+		return ""
+	}
+	return string(s.Range.SliceBytes(d.Files[s.Range.Filename].Bytes))
 }
 
 func diagKey(d *hcl.Diagnostic) string {

@@ -18,9 +18,8 @@ host "svc-01" {
   transport = "local"
 }
 
-notifier "pager" {
-  type = "webhook"
-  url  = file(%q)
+notifier "webhook" "pager" {
+  url = file(%q)
 }
 
 monitor "web" {

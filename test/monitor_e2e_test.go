@@ -305,7 +305,7 @@ func (e *monEnv) hostsHCL() string {
 		fmt.Fprintf(&b, "\nhost %q {\n  address = %q\n  port    = %d\n  groups  = [\"fleet\"]\n  vars    = { dir = %q }\n}\n", h.Name, h.Address, h.Port, h.Dir)
 	}
 	b.WriteString("\nhost \"svc-01\" {\n  address = \"127.0.0.1\"\n  groups  = [\"svc\"]\n}\n")
-	fmt.Fprintf(&b, "\nnotifier \"pager\" {\n  type = \"webhook\"\n  url  = env(%q)\n}\n", monHookEnv)
+	fmt.Fprintf(&b, "\nnotifier \"webhook\" \"pager\" {\n  url = env(%q)\n}\n", monHookEnv)
 	return b.String()
 }
 

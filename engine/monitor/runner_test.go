@@ -32,9 +32,8 @@ host "db-01" {
   address = "10.0.0.3"
   groups  = ["db"]
 }
-notifier "ops" {
-  type = "webhook"
-  url  = env("OPS_URL")
+notifier "webhook" "ops" {
+  url = env("OPS_URL")
 }
 monitor "web-http" {
   targets { groups = ["web"] }

@@ -1,15 +1,12 @@
-notifier "ops-chat" {
-  type = "slack"
-  url  = env("OPS_SLACK_WEBHOOK_URL")
+notifier "slack" "ops-chat" {
+  url = env("OPS_SLACK_WEBHOOK_URL")
 }
 
-notifier "ops-pager" {
-  type = "webhook"
-  url  = env("OPS_PAGER_URL")
+notifier "webhook" "ops-pager" {
+  url = env("OPS_PAGER_URL")
 }
 
-notifier "ops-mail" {
-  type     = "email"
+notifier "email" "ops-mail" {
   to       = ["ops@example.net"]
   from     = "ripple@example.net"
   smtp     = "smtp.example.net:587"

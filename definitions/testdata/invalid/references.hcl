@@ -17,9 +17,8 @@ credential "deploy" {
   agent = true
 }
 
-notifier "chat" {
-  type = "webhook"
-  url  = env("HOOK")
+notifier "webhook" "chat" {
+  url = env("HOOK")
 }
 
 monitor "m" {

@@ -28,25 +28,18 @@ snmp "v2-none" { # ERROR: Missing community
   version = "2c"
 }
 
-notifier "hook" {
-  type = "webhook"
-  url  = "https://hooks.example/T000/secret" # WARNING: Literal secret
+notifier "webhook" "hook" {
+  url = "https://hooks.example/T000/secret" # WARNING: Literal secret
 }
 
-notifier "mail" {
-  type     = "email"
+notifier "email" "mail" {
   to       = ["ops@example.net"]
   from     = "ripple@example.net"
   smtp     = "smtp.example.net:587"
   password = "hunter2" # WARNING: Literal secret
 }
 
-notifier "slack" { # ERROR: Missing required argument
-  type = "slack"
-}
-
-notifier "pager" {
-  type = "pager" # ERROR: Invalid value
+notifier "slack" "slack" { # ERROR: Missing required argument
 }
 
 host "h" {

@@ -4,13 +4,15 @@ window "weekend-night" {
   timezone = "Asia/Tokyo"
 }
 
-notifier "ops-chat" {
-  type = "webhook"
-  url  = env("OPS_WEBHOOK_URL")
+notifier "webhook" "ops-chat" {
+  url = env("OPS_WEBHOOK_URL")
 }
 
-notifier "ops-mail" {
-  type     = "email"
+notifier "slack" "ops-slack" {
+  url = env("OPS_SLACK_WEBHOOK_URL")
+}
+
+notifier "email" "ops-mail" {
   to       = ["ops@example.net"]
   from     = "ripple@example.net"
   smtp     = "smtp.example.net:587"
@@ -29,7 +31,7 @@ monitor "web-http" {
     timeout  = "5s"
   }
   alert_after = 3
-  notify      = ["ops-chat", "ops-mail"]
+  notify      = ["ops-chat", "ops-slack", "ops-mail"]
 }
 
 monitor "disk-root" {

@@ -12,7 +12,6 @@ window "weekend-night" {
   timezone = "Asia/Tokyo"
 }
 
-notifier "ops-chat" {
-  type = "webhook"
-  url  = env("OPS_WEBHOOK_URL")
+notifier "webhook" "ops-chat" {
+  url = env("OPS_WEBHOOK_URL")
 }

@@ -1,0 +1,19 @@
+group "web" {
+  description = "public web tier"
+  vars        = { nginx_version = "1.24.0-1", nginx_workers = 4 }
+}
+
+group "tokyo" { vars = { dc = "tyo1" } }
+group "osaka" { vars = { dc = "osa1" } }
+
+window "weekend-night" {
+  cron     = "0 1 * * SAT"
+  duration = "4h"
+  timezone = "Asia/Tokyo"
+}
+
+# the deprecated form of the same notifier
+notifier "ops-chat" {
+  type = "webhook"
+  url  = env("OPS_WEBHOOK_URL")
+}
