@@ -50,6 +50,9 @@
 //
 // The SSH pool runs one keepalive goroutine per open connection; it ends
 // when the connection dies, idles out or SSH.Close is called, and Close waits
-// for all of them. Exec runs one goroutine per command to wait for the
+// for all of them. A dial runs in a goroutine of its own
+// (golang.org/x/sync/singleflight, one per host at a time) that the caller
+// who started it waits for; other callers for that host share its result.
+// Exec runs one goroutine per command to wait for the
 // session; Exec does not return before it ends.
 package jobs
