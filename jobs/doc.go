@@ -23,6 +23,9 @@
 // period. Remote hosts need a POSIX sh, coreutils timeout, sha256sum, mktemp
 // and, with become = "sudo", `sudo -n` rights for those.
 //
+// SSHOptions.Metrics (metrics.go) counts dials by outcome (the reason of a
+// failure follows the TransportError kinds) and the open pooled connections.
+//
 // Local (local.go) runs the same commands with os/exec as `sh -c CMD` in its
 // own process group, killed as a group on timeout. Transport dispatches by
 // Host.Transport ("local" or ssh).

@@ -146,6 +146,7 @@ func (p *pool) dialPooled(ctx context.Context, ep engine.Endpoint, k poolKey) (*
 	}
 	c, err := p.dial(ctx, ep, k)
 	if err != nil {
+		p.s.opts.Metrics.dialFailed(ctx, err)
 		return nil, err
 	}
 	p.mu.Lock()
@@ -155,6 +156,7 @@ func (p *pool) dialPooled(ctx context.Context, ep engine.Endpoint, k poolKey) (*
 		return nil, errPoolClosed
 	}
 	p.conns[k] = c
+	p.s.opts.Metrics.connPooled()
 	p.wg.Add(1)
 	go p.watch(c) // owned by the pool; close() waits for it
 	return c, nil
@@ -173,6 +175,7 @@ func (p *pool) evict(c *conn) {
 func (p *pool) drop(c *conn) {
 	if p.conns[c.key] == c {
 		delete(p.conns, c.key)
+		p.s.opts.Metrics.connDropped()
 	}
 }
 
@@ -200,6 +203,7 @@ func (p *pool) dial(ctx context.Context, ep engine.Endpoint, k poolKey) (*conn, 
 	}
 	defer func() { <-p.handshakes }()
 
+	start := time.Now()
 	d := net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", k.addr)
 	if err != nil {
@@ -230,7 +234,7 @@ func (p *pool) dial(ctx context.Context, ep engine.Endpoint, k poolKey) (*conn, 
 		case !stopped:
 			return nil, terr(ErrUnreachable, fmt.Errorf("handshake: %w", ctx.Err()))
 		case errors.As(err, &ne) && ne.Timeout():
-			return nil, terr(ErrUnreachable, fmt.Errorf("handshake: no answer within %v", o.HandshakeTimeout))
+			return nil, terr(ErrUnreachable, fmt.Errorf("handshake: %w", noAnswerError{o.HandshakeTimeout}))
 		case isAuthError(err):
 			return nil, terr(ErrAuth, err)
 		}
@@ -244,8 +248,16 @@ func (p *pool) dial(ctx context.Context, ep engine.Endpoint, k poolKey) (*conn, 
 		dead:     make(chan struct{}),
 		lastUsed: time.Now(),
 	}
+	o.Metrics.dialed(time.Since(start))
 	return c, nil
 }
+
+// noAnswerError is a handshake that hit HandshakeTimeout. Timeout tells it
+// apart from other unreachable hosts, as a *net.OpError does for the dial.
+type noAnswerError struct{ within time.Duration }
+
+func (e noAnswerError) Error() string { return fmt.Sprintf("no answer within %v", e.within) }
+func (e noAnswerError) Timeout() bool { return true }
 
 func isAuthError(err error) bool {
 	var se *ssh.ServerAuthError
