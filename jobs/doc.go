@@ -23,6 +23,9 @@
 // period. Remote hosts need a POSIX sh, coreutils timeout, sha256sum, mktemp
 // and, with become = "sudo", `sudo -n` rights for those.
 //
+// SSHOptions.Metrics (metrics.go) counts dials by outcome (the reason of a
+// failure follows the TransportError kinds) and the open pooled connections.
+//
 // Local (local.go) runs the same commands with os/exec as `sh -c CMD` in its
 // own process group, killed as a group on timeout. Transport dispatches by
 // Host.Transport ("local" or ssh).
@@ -50,6 +53,9 @@
 //
 // The SSH pool runs one keepalive goroutine per open connection; it ends
 // when the connection dies, idles out or SSH.Close is called, and Close waits
-// for all of them. Exec runs one goroutine per command to wait for the
+// for all of them. A dial runs in a goroutine of its own
+// (golang.org/x/sync/singleflight, one per host at a time) that the caller
+// who started it waits for; other callers for that host share its result.
+// Exec runs one goroutine per command to wait for the
 // session; Exec does not return before it ends.
 package jobs

@@ -63,7 +63,7 @@ func parseProbe(out []byte) (remoteFile, error) {
 
 // file is a file step: write step.Content to step.Destination unless it is
 // already there with the right mode and owner.
-func (sr *stepRun) file(step *definitions.HostStep) {
+func (sr *stepRun) file(ctx context.Context, step *definitions.HostStep) {
 	dest := step.Destination
 	if err := checkDestination(dest); err != nil {
 		sr.fail(err)
@@ -77,7 +77,7 @@ func (sr *stepRun) file(step *definitions.HostStep) {
 	wantHex := hex.EncodeToString(want[:])
 	wantMode := strconv.FormatUint(uint64(mode), 8)
 
-	pr, ok := sr.run("checksum "+dest, fmt.Sprintf(probeScript, shellQuote(dest)), nil, housekeepingTimeout)
+	pr, ok := sr.run(ctx, "checksum "+dest, fmt.Sprintf(probeScript, shellQuote(dest)), nil, housekeepingTimeout)
 	if !ok {
 		return
 	}
@@ -113,7 +113,7 @@ func (sr *stepRun) file(step *definitions.HostStep) {
 	fmt.Fprintf(&w, "set -- %s.ripple-bak-*~\nwhile [ $# -gt %d ]; do rm -f -- \"$1\"; shift; done\n",
 		shellQuote(dir+"/."+base), keepBackups)
 
-	wr, ok := sr.run("write "+dest, w.String(), bytes.NewReader(step.Content), sr.timeout)
+	wr, ok := sr.run(ctx, "write "+dest, w.String(), bytes.NewReader(step.Content), sr.timeout)
 	if !ok {
 		return
 	}
@@ -127,7 +127,7 @@ func (sr *stepRun) file(step *definitions.HostStep) {
 }
 
 func restore(ctx context.Context, x execer, ep engine.Endpoint, b *engine.Backup) engine.StepResult {
-	sr := &stepRun{ctx: ctx, x: x, ep: ep, red: NewRedactor(ep.Passphrase), timeout: housekeepingTimeout,
+	sr := &stepRun{x: x, ep: ep, red: NewRedactor(ep.Passphrase), timeout: housekeepingTimeout,
 		res: engine.StepResult{Started: time.Now(), ExitCode: -1}}
 	defer func() { sr.res.Duration = time.Since(sr.res.Started) }()
 	if b == nil {
@@ -151,7 +151,7 @@ func restore(ctx context.Context, x execer, ep engine.Endpoint, b *engine.Backup
 	} else {
 		cmd = "rm -f -- " + shellQuote(b.Destination)
 	}
-	if _, ok := sr.run("restore "+b.Destination, cmd, nil, housekeepingTimeout); ok {
+	if _, ok := sr.run(ctx, "restore "+b.Destination, cmd, nil, housekeepingTimeout); ok {
 		sr.res.Status = engine.StepChanged
 	}
 	return sr.res

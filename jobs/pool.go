@@ -9,8 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ripple-ops/ripple/engine"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // poolKey identifies a reusable connection: one per address, port, user and
@@ -35,21 +37,17 @@ type conn struct {
 	active   int
 }
 
-// pending is a dial in progress that other callers for the same key wait on.
-type pending struct {
-	done chan struct{}
-	c    *conn
-	err  error
-}
-
 // pool holds at most one live connection per key.
 type pool struct {
 	s *SSH
 
-	mu      sync.Mutex
-	conns   map[poolKey]*conn
-	dialing map[poolKey]*pending
-	closed  bool
+	mu     sync.Mutex
+	conns  map[poolKey]*conn
+	closed bool
+
+	// dials runs at most one dial per key at a time; callers for a key that
+	// is being dialed wait for that dial and share its result.
+	dials singleflight.Group
 
 	handshakes chan struct{} // fleet-wide handshake slots
 	wg         sync.WaitGroup
@@ -60,7 +58,6 @@ func newPool(s *SSH) *pool {
 	return &pool{
 		s:          s,
 		conns:      map[poolKey]*conn{},
-		dialing:    map[poolKey]*pending{},
 		handshakes: make(chan struct{}, s.opts.MaxHandshakes),
 		done:       make(chan struct{}),
 	}
@@ -77,64 +74,109 @@ func keyFor(ep engine.Endpoint) poolKey {
 	}
 }
 
+// String is k as a singleflight key: every field quoted, so distinct keys
+// never collide.
+func (k poolKey) String() string {
+	return fmt.Sprintf("%q %q %q %q %t", k.addr, k.user, k.keyFile, k.knownHosts, k.agent)
+}
+
+var errPoolClosed = errors.New("ssh transport closed")
+
 // get returns the live connection for ep, dialing it if needed. Concurrent
-// callers for the same host share one dial.
+// callers for the same host share one dial and its result, failure
+// included. The dial runs under the ctx of the caller that started it: that
+// caller, once its ctx ends, still waits for the dial (which then ends
+// promptly) and returns its error, as if it had dialed inline; a caller
+// sharing another's dial returns ctx.Err() at once.
 func (p *pool) get(ctx context.Context, ep engine.Endpoint) (*conn, error) {
 	k := keyFor(ep)
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, errors.New("ssh transport closed")
+	if c, err := p.pooled(k); c != nil || err != nil {
+		return c, err
 	}
-	if c, ok := p.conns[k]; ok {
+	ours := make(chan struct{}) // closed when this caller's func is the dial
+	ch := p.dials.DoChan(k.String(), func() (any, error) {
+		close(ours)
+		return p.dialPooled(ctx, ep, k)
+	})
+	var r singleflight.Result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
 		select {
-		case <-c.dead:
-			delete(p.conns, k)
+		case <-ours:
+			r = <-ch
 		default:
-			p.mu.Unlock()
-			return c, nil
-		}
-	}
-	if d, ok := p.dialing[k]; ok {
-		p.mu.Unlock()
-		select {
-		case <-d.done:
-			return d.c, d.err
-		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	d := &pending{done: make(chan struct{})}
-	p.dialing[k] = d
-	p.mu.Unlock()
-
-	d.c, d.err = p.dial(ctx, ep, k)
-
-	p.mu.Lock()
-	delete(p.dialing, k)
-	if d.err == nil {
-		if p.closed {
-			d.c.client.Close()
-			d.c, d.err = nil, errors.New("ssh transport closed")
-		} else {
-			p.conns[k] = d.c
-			p.wg.Add(1)
-			go p.watch(d.c) // owned by the pool; close() waits for it
-		}
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	p.mu.Unlock()
-	close(d.done)
-	return d.c, d.err
+	return r.Val.(*conn), nil
+}
+
+// pooled returns k's live connection, or nil when there is none (a dead
+// one is forgotten), or errPoolClosed after close.
+func (p *pool) pooled(k poolKey) (*conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errPoolClosed
+	}
+	c, ok := p.conns[k]
+	if !ok {
+		return nil, nil
+	}
+	select {
+	case <-c.dead:
+		p.drop(c)
+		return nil, nil
+	default:
+		return c, nil
+	}
+}
+
+// dialPooled is the one dial for k that p.dials runs at a time. It first
+// looks in the pool again, since a dial that ended between the caller's
+// look and this call has pooled its connection, then dials and pools the
+// new connection with its watcher.
+func (p *pool) dialPooled(ctx context.Context, ep engine.Endpoint, k poolKey) (*conn, error) {
+	if c, err := p.pooled(k); c != nil || err != nil {
+		return c, err
+	}
+	c, err := p.dial(ctx, ep, k)
+	if err != nil {
+		p.s.opts.Metrics.dialFailed(ctx, err)
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		c.client.Close()
+		return nil, errPoolClosed
+	}
+	p.conns[k] = c
+	p.s.opts.Metrics.connPooled()
+	p.wg.Add(1)
+	go p.watch(c) // owned by the pool; close() waits for it
+	return c, nil
 }
 
 // evict forgets c (if it is still the pooled connection) and closes it.
 func (p *pool) evict(c *conn) {
 	p.mu.Lock()
-	if p.conns[c.key] == c {
-		delete(p.conns, c.key)
-	}
+	p.drop(c)
 	p.mu.Unlock()
 	c.client.Close()
+}
+
+// drop forgets c if it is still the pooled connection for its key. The
+// caller holds p.mu.
+func (p *pool) drop(c *conn) {
+	if p.conns[c.key] == c {
+		delete(p.conns, c.key)
+		p.s.opts.Metrics.connDropped()
+	}
 }
 
 // dial opens and authenticates a connection within the dial and handshake
@@ -161,6 +203,7 @@ func (p *pool) dial(ctx context.Context, ep engine.Endpoint, k poolKey) (*conn, 
 	}
 	defer func() { <-p.handshakes }()
 
+	start := time.Now()
 	d := net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", k.addr)
 	if err != nil {
@@ -191,7 +234,7 @@ func (p *pool) dial(ctx context.Context, ep engine.Endpoint, k poolKey) (*conn, 
 		case !stopped:
 			return nil, terr(ErrUnreachable, fmt.Errorf("handshake: %w", ctx.Err()))
 		case errors.As(err, &ne) && ne.Timeout():
-			return nil, terr(ErrUnreachable, fmt.Errorf("handshake: no answer within %v", o.HandshakeTimeout))
+			return nil, terr(ErrUnreachable, fmt.Errorf("handshake: %w", noAnswerError{o.HandshakeTimeout}))
 		case isAuthError(err):
 			return nil, terr(ErrAuth, err)
 		}
@@ -205,8 +248,16 @@ func (p *pool) dial(ctx context.Context, ep engine.Endpoint, k poolKey) (*conn, 
 		dead:     make(chan struct{}),
 		lastUsed: time.Now(),
 	}
+	o.Metrics.dialed(time.Since(start))
 	return c, nil
 }
+
+// noAnswerError is a handshake that hit HandshakeTimeout. Timeout tells it
+// apart from other unreachable hosts, as a *net.OpError does for the dial.
+type noAnswerError struct{ within time.Duration }
+
+func (e noAnswerError) Error() string { return fmt.Sprintf("no answer within %v", e.within) }
+func (e noAnswerError) Timeout() bool { return true }
 
 func isAuthError(err error) bool {
 	var se *ssh.ServerAuthError

@@ -38,6 +38,9 @@ type SSHOptions struct {
 	// default $SSH_AUTH_SOCK.
 	AgentSocket string
 	Logger      *zerolog.Logger // nil: discard
+	// Metrics records dials and pooled connections; nil records nothing.
+	// The local transport has neither and ignores it.
+	Metrics *Metrics
 }
 
 func (o *SSHOptions) defaults() {

@@ -39,15 +39,15 @@ func runStep(ctx context.Context, x execer, ep engine.Endpoint, step *definition
 	if timeout <= 0 {
 		timeout = defTimeout
 	}
-	sr := &stepRun{ctx: ctx, x: x, ep: ep, red: red, timeout: timeout,
+	sr := &stepRun{x: x, ep: ep, red: red, timeout: timeout,
 		res: engine.StepResult{Started: time.Now(), ExitCode: -1}}
 	switch step.Kind {
 	case definitions.StepRun:
-		sr.command(step.Command, nil)
+		sr.command(ctx, step.Command, nil)
 	case definitions.StepScript:
-		sr.script(step.Script)
+		sr.script(ctx, step.Script)
 	case definitions.StepFile:
-		sr.file(step)
+		sr.file(ctx, step)
 	default:
 		sr.fail(fmt.Errorf("unknown step kind %q", step.Kind))
 	}
@@ -55,9 +55,9 @@ func runStep(ctx context.Context, x execer, ep engine.Endpoint, step *definition
 	return sr.res
 }
 
-// stepRun accumulates the result of one step on one host.
+// stepRun accumulates the result of one step on one host. Its methods
+// take the step's ctx.
 type stepRun struct {
-	ctx     context.Context
 	x       execer
 	ep      engine.Endpoint
 	red     *Redactor
@@ -81,8 +81,8 @@ func (sr *stepRun) fail(err error) {
 
 // run executes a helper command, recording its output. It reports whether
 // the command ran and exited 0; otherwise the step is already marked failed.
-func (sr *stepRun) run(what, cmd string, stdin io.Reader, timeout time.Duration) (ExecResult, bool) {
-	r, err := sr.x.exec(sr.ctx, sr.ep, cmd, stdin, timeout, sr.red)
+func (sr *stepRun) run(ctx context.Context, what, cmd string, stdin io.Reader, timeout time.Duration) (ExecResult, bool) {
+	r, err := sr.x.exec(ctx, sr.ep, cmd, stdin, timeout, sr.red)
 	if err != nil {
 		sr.fail(err)
 		return r, false
@@ -118,16 +118,16 @@ func firstLine(b []byte) string {
 }
 
 // command is a run step: the command through the remote shell.
-func (sr *stepRun) command(cmd string, stdin io.Reader) {
-	if _, ok := sr.run("command", cmd, stdin, sr.timeout); ok {
+func (sr *stepRun) command(ctx context.Context, cmd string, stdin io.Reader) {
+	if _, ok := sr.run(ctx, "command", cmd, stdin, sr.timeout); ok {
 		sr.res.Status = engine.StepOK
 	}
 }
 
 // script uploads the script into a private temp file, runs it (directly
 // when it starts with #!, else with sh) and removes it.
-func (sr *stepRun) script(body []byte) {
-	up, ok := sr.run("upload script", `umask 077 && t=$(mktemp "${TMPDIR:-/tmp}/ripple-script.XXXXXXXX") && cat > "$t" && chmod 700 "$t" && printf '%s' "$t"`,
+func (sr *stepRun) script(ctx context.Context, body []byte) {
+	up, ok := sr.run(ctx, "upload script", `umask 077 && t=$(mktemp "${TMPDIR:-/tmp}/ripple-script.XXXXXXXX") && cat > "$t" && chmod 700 "$t" && printf '%s' "$t"`,
 		bytes.NewReader(body), housekeepingTimeout)
 	if !ok {
 		return
@@ -141,14 +141,13 @@ func (sr *stepRun) script(body []byte) {
 	if bytes.HasPrefix(body, []byte("#!")) {
 		run = shellQuote(path)
 	}
-	sr.command(run, nil)
+	sr.command(ctx, run, nil)
 	// Removal runs even when the script failed or timed out, as a separate
 	// command with its own deadline (the step's ctx may be the one that ended).
 	saved := sr.res
-	ctx := context.WithoutCancel(sr.ctx)
-	ctx, cancel := context.WithTimeout(ctx, housekeepingTimeout)
+	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), housekeepingTimeout)
 	defer cancel()
-	r, err := sr.x.exec(ctx, sr.ep, "rm -f "+shellQuote(path), nil, housekeepingTimeout, sr.red)
+	r, err := sr.x.exec(rmCtx, sr.ep, "rm -f "+shellQuote(path), nil, housekeepingTimeout, sr.red)
 	sr.res = saved
 	if err == nil && r.ExitCode != 0 && sr.res.Status == engine.StepOK {
 		sr.res.Status = engine.StepFailed

@@ -399,16 +399,18 @@ func TestMonitorE2E(t *testing.T) {
 	if got := e.hook.all(); len(got) != 0 {
 		t.Fatalf("deliveries while everything is healthy: %v", got)
 	}
-	// The same states are on /metrics for teams that already run Grafana.
+	// The same states are on /metrics for teams that already run Grafana,
+	// beside the SSH transport's dials.
 	resp, err := e.client.Get("http://" + e.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`ripple_monitor_state{host="svc-01",monitor="web"} 0`, `ripple_monitor_check_duration_seconds{host="svc-01",monitor="web"}`} {
+	for _, want := range []string{`ripple_monitor_state{host="svc-01",monitor="web"} 0`, `ripple_monitor_check_duration_seconds{host="svc-01",monitor="web"}`,
+		`ripple_ssh_dial_failures_total{reason="host_key_changed"} 0`, `ripple_ssh_dial_duration_seconds_count `} {
 		if !strings.Contains(string(metrics), want) {
-			t.Errorf("/metrics (%s) lacks %s; it has:\n%s", resp.Status, want, grepLines(string(metrics), "monitor"))
+			t.Errorf("/metrics (%s) lacks %s; it has:\n%s", resp.Status, want, grepLines(string(metrics), "ripple_"))
 		}
 	}
 

@@ -223,7 +223,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	// What touches hosts: SSH and local transports, monitor checks.
-	sshOpts := jobs.SSHOptions{Logger: &log}
+	sshOpts := jobs.SSHOptions{Logger: &log, Metrics: jobs.NewMetrics(reg)}
 	transport := jobs.NewTransport(jobs.NewSSH(sshOpts), jobs.NewLocal(sshOpts))
 	defer transport.Close()
 	checker := jobs.NewChecker(jobs.CheckerOptions{Commander: transport})

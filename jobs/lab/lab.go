@@ -60,10 +60,9 @@ type Lab struct {
 	KeyFile        string // client private key (OpenSSH PEM, no passphrase)
 	KnownHostsFile string
 
-	cfg    *ssh.ServerConfig
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg  *ssh.ServerConfig
+	stop context.CancelFunc // ends the ctx every goroutine of the lab runs under
+	wg   sync.WaitGroup
 }
 
 // Start creates the keys and sandboxes under opts.Dir and starts the hosts.
@@ -101,7 +100,8 @@ func Start(opts Options) (*Lab, error) {
 			return nil, errors.New("unknown key")
 		},
 	}
-	l.ctx, l.cancel = context.WithCancel(context.Background())
+	ctx, stop := context.WithCancel(context.Background())
+	l.stop = stop
 
 	var known strings.Builder
 	for i := 0; i < opts.Hosts; i++ {
@@ -132,7 +132,7 @@ func Start(opts Options) (*Lab, error) {
 		cfg.AddHostKey(signer)
 		l.Hosts = append(l.Hosts, h)
 		l.wg.Add(1)
-		go l.serve(h, &cfg)
+		go l.serve(ctx, h, &cfg)
 	}
 	if err := os.WriteFile(l.KnownHostsFile, []byte(known.String()), 0o600); err != nil {
 		l.Close()
@@ -143,7 +143,7 @@ func Start(opts Options) (*Lab, error) {
 
 // Close stops every host and waits for running commands to be killed.
 func (l *Lab) Close() {
-	l.cancel()
+	l.stop()
 	for _, h := range l.Hosts {
 		h.ln.Close()
 	}
@@ -173,7 +173,7 @@ func quoteList(s []string) string {
 	return strings.Join(q, ", ")
 }
 
-func (l *Lab) serve(h *Host, cfg *ssh.ServerConfig) {
+func (l *Lab) serve(ctx context.Context, h *Host, cfg *ssh.ServerConfig) {
 	defer l.wg.Done()
 	for {
 		conn, err := h.ln.Accept()
@@ -183,22 +183,19 @@ func (l *Lab) serve(h *Host, cfg *ssh.ServerConfig) {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			l.handleConn(h, conn, cfg)
+			l.handleConn(ctx, h, conn, cfg)
 		}()
 	}
 }
 
-func (l *Lab) handleConn(h *Host, conn net.Conn, cfg *ssh.ServerConfig) {
+func (l *Lab) handleConn(ctx context.Context, h *Host, conn net.Conn, cfg *ssh.ServerConfig) {
 	defer conn.Close()
 	sc, chans, reqs, err := ssh.NewServerConn(conn, cfg)
 	if err != nil {
 		return
 	}
 	defer sc.Close()
-	go func() {
-		<-l.ctx.Done()
-		sc.Close()
-	}()
+	defer context.AfterFunc(ctx, func() { sc.Close() })()
 	go func() {
 		for r := range reqs { // keepalives and anything else
 			if r.WantReply {
@@ -220,14 +217,14 @@ func (l *Lab) handleConn(h *Host, conn net.Conn, cfg *ssh.ServerConfig) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.session(h, ch, creqs)
+			l.session(ctx, h, ch, creqs)
 		}()
 	}
 }
 
 // session runs one exec request, forwarding stdin/stdout/stderr, signals
 // (to the whole process group) and the exit status.
-func (l *Lab) session(h *Host, ch ssh.Channel, reqs <-chan *ssh.Request) {
+func (l *Lab) session(ctx context.Context, h *Host, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	var cmd *exec.Cmd
 	done := make(chan struct{})
@@ -292,7 +289,7 @@ func (l *Lab) session(h *Host, ch ssh.Channel, reqs <-chan *ssh.Request) {
 					_ = r.Reply(false, nil)
 				}
 			}
-		case <-l.ctx.Done():
+		case <-ctx.Done():
 			if cmd != nil && cmd.Process != nil {
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			}
