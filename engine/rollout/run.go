@@ -26,8 +26,7 @@ type runExec struct {
 	jr   *journal
 	ev   eventLog
 
-	baseline map[gatePair]string // gate checks failing before wave 1 -> their output
-	held     []string            // hosts whose alerts this execution holds
+	held []string // hosts whose alerts this execution holds
 	// gateFailed are the hosts a gate found unhealthy, with why (from the
 	// run's events on a resume).
 	gateFailed map[string]string
