@@ -204,8 +204,12 @@ func (l *loader) decodeFile(j *Job, b *hcl.Block) *FileStep {
 			l.template(real, data, rng)
 		}
 	}
-	if l.str(a, "destination", &f.Destination) {
-		if !path.IsAbs(f.Destination) || path.Clean(f.Destination) != f.Destination || strings.ContainsAny(f.Destination, "\x00\n") {
+	if d := a["destination"]; d != nil && usesHost(d.Expr) {
+		// A per-host path, such as "/srv/${host.vars.site}/app.conf":
+		// rendered, and checked, for each host.
+		f.DestinationExpr = l.hostExpr(a, "destination")
+	} else if l.str(a, "destination", &f.Destination) {
+		if !validDestination(f.Destination) {
 			l.errorf(a["destination"].Expr.Range(), "Invalid destination", fmt.Sprintf("%q must be a clean absolute path on the host, such as \"/etc/nginx/nginx.conf\".", f.Destination))
 		}
 	}
@@ -365,4 +369,19 @@ func (l *loader) budget(a hcl.Attributes, dst *Budget) {
 		}
 	}
 	l.errorf(attr.Expr.Range(), "Invalid max_failures", "max_failures is a whole number of hosts (0 or more) or a percentage of the wave from \"0%\" to \"100%\".")
+}
+
+// validDestination reports whether p is a clean absolute file path.
+func validDestination(p string) bool {
+	return path.IsAbs(p) && path.Clean(p) == p && p != "/" && !strings.ContainsAny(p, "\x00\n")
+}
+
+// usesHost reports whether expr refers to the host object.
+func usesHost(expr hcl.Expression) bool {
+	for _, t := range expr.Variables() {
+		if t.RootName() == "host" {
+			return true
+		}
+	}
+	return false
 }

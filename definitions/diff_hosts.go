@@ -174,6 +174,9 @@ func jobHostRefs(j *Job, fsys fs.FS, templates map[string][]hcl.Traversal) *host
 	// Rollback steps are left out: they run only when a run fails, and a
 	// change to them alone runs nothing either.
 	for _, s := range j.Steps {
+		if s.Check != nil {
+			r.add(s.Check.Variables())
+		}
 		switch s.Kind {
 		case StepRun:
 			if s.Run != nil {
@@ -182,6 +185,9 @@ func jobHostRefs(j *Job, fsys fs.FS, templates map[string][]hcl.Traversal) *host
 		case StepFile:
 			if s.File == nil {
 				continue
+			}
+			if s.File.DestinationExpr != nil {
+				r.add(s.File.DestinationExpr.Variables())
 			}
 			vars, ok := templates[s.File.Source]
 			if !ok {

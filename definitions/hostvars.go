@@ -81,8 +81,10 @@ func (l *loader) checkHostVars() {
 		hosts := l.selected[&j.Targets]
 		for _, s := range slices.Concat(j.Steps, j.Rollback) {
 			check(s.Run, hosts)
+			check(s.Check, hosts)
 			if s.File != nil {
 				check(l.templates[s.File.Source], hosts)
+				check(s.File.DestinationExpr, hosts)
 			}
 		}
 	}

@@ -248,6 +248,9 @@ type Step struct {
 type FileStep struct {
 	Source      string // repo path of an HCL template
 	Destination string // absolute path on the host
+	// DestinationExpr, when the destination uses host values, is the
+	// per-host path (Destination is then empty).
+	DestinationExpr hcl.Expression
 	Mode        uint32 // default 0644
 	Owner       string
 	Group       string

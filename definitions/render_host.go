@@ -43,6 +43,16 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 		}
 		f := s.File
 		hs.Destination, hs.Mode, hs.Owner, hs.Group = f.Destination, f.Mode, f.Owner, f.Group
+		if f.DestinationExpr != nil {
+			var dd hcl.Diagnostics
+			if hs.Destination, dd = evalString(f.DestinationExpr, ctx); dd.HasErrors() {
+				return nil, dd
+			}
+			if !validDestination(hs.Destination) {
+				return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid destination",
+					Detail: fmt.Sprintf("%q, the destination on host %s, must be a clean absolute path.", hs.Destination, h.Name), Subject: f.DestinationExpr.Range().Ptr()}}
+			}
+		}
 		var content string
 		content, diags = d.renderTemplate(f.Source, ctx)
 		hs.Content = []byte(content)

@@ -233,3 +233,44 @@ host "h" {
 		t.Errorf("want one diagnostic, got %s", allDiags(diags))
 	}
 }
+
+func TestRenderPerHostDestinationAndCheck(t *testing.T) {
+	d := mustLoad(t, fstest.MapFS{
+		"main.hcl": {Data: []byte(`
+host "a" {
+  transport = "local"
+  vars      = { dir = "/srv/a" }
+}
+host "b" {
+  transport = "local"
+  vars      = { dir = "relative" }
+}
+job "app" {
+  targets { hosts = ["a", "b"] }
+  step "conf" {
+    file {
+      source      = "app.tmpl"
+      destination = "${host.vars.dir}/app.conf"
+    }
+  }
+  step "install" {
+    run   = "install-app"
+    check = "test -x ${host.vars.dir}/bin/app"
+  }
+}
+`)},
+		"app.tmpl": {Data: []byte("name = ${host.name}\n")},
+	})
+	j := d.Jobs["app"]
+	hs, diags := d.RenderStep(j, j.Steps[0], d.Hosts["a"], nil)
+	if diags.HasErrors() || hs.Destination != "/srv/a/app.conf" {
+		t.Fatalf("destination on a: %q %v", hs.Destination, diags)
+	}
+	if _, diags := d.RenderStep(j, j.Steps[0], d.Hosts["b"], nil); !diags.HasErrors() || diags[0].Summary != "Invalid destination" {
+		t.Fatalf("a relative destination on b rendered: %v", diags)
+	}
+	hs, diags = d.RenderStep(j, j.Steps[1], d.Hosts["a"], nil)
+	if diags.HasErrors() || hs.Check != "test -x /srv/a/bin/app" || hs.Command != "install-app" {
+		t.Fatalf("check on a: %+v %v", hs, diags)
+	}
+}
