@@ -358,6 +358,11 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 	d.mu.Lock()
 	d.state.Ready = true
 	d.mu.Unlock()
+	// The base commit first: its definitions serve the API and the
+	// components (monitors, schedules) while recovery carries runs on.
+	if err := d.restoreBase(ctx, runCtx); err != nil {
+		return err
+	}
 	recovered, err := d.opts.Runner.Recover(ctx, d.loadCommit)
 	if err != nil {
 		return fmt.Errorf("recover runs: %w", err)
@@ -365,9 +370,7 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 	for _, r := range recovered {
 		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Str("state", string(r.State)).Msg("recovered run")
 	}
-	if err := d.restoreBase(ctx, runCtx); err != nil {
-		return err
-	}
+	d.syncChanged()
 	d.resumeWaitingWindow(ctx, runCtx, recovered)
 	if d.opts.Drift != nil {
 		d.queue.wg.Go(func() { d.driftLoop(ctx) })
