@@ -130,25 +130,26 @@ func (d *Daemon) driftJob(ctx context.Context, defs *definitions.Definitions, j 
 	}
 	desired := d.fps.job(defs, j.Name)
 	results := make([]engine.HostDrift, len(states[0].Hosts))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(min(driftConcurrency, max(j.Rollout.MaxParallel, 1)))
+	var check []string
 	for i, st := range states[0].Hosts {
 		switch {
 		case !checkable(j):
 			results[i] = engine.HostDrift{Host: st.Host, Skipped: "nothing to check: no file step, no check on a run step"}
-			continue
 		case st.State == engine.SyncOutOfSync:
 			results[i] = engine.HostDrift{Host: st.Host, Skipped: "out of sync: " + st.ReasonText()}
-			continue
+		default:
+			check = append(check, st.Host)
 		}
-		g.Go(func() error {
-			results[i] = d.driftHost(gctx, defs, j, st.Host)
-			return nil
-		})
 	}
-	_ = g.Wait() // driftHost reports problems as results
-	if err := ctx.Err(); err != nil {
+	checked, err := CheckHosts(ctx, d.opts.Drift, d.opts.Secrets, defs, j, check)
+	if err != nil {
 		return jd, err
+	}
+	for i, k := 0, 0; i < len(results); i++ {
+		if results[i].Host == "" {
+			results[i] = checked[k]
+			k++
+		}
 	}
 	var ups []engine.SyncUpdate
 	counts := map[engine.DriftStatus]int{}
@@ -172,25 +173,42 @@ func (d *Daemon) driftJob(ctx context.Context, defs *definitions.Definitions, j 
 	return jd, nil
 }
 
-// driftHost checks every step of j on host; the worst result wins
+// CheckHosts runs the drift check of job j on hosts, read-only, with the
+// job's max_parallel (at most 32) hosts at once, and returns a result per
+// host in the order given. The error is ctx's.
+func CheckHosts(ctx context.Context, drift engine.DriftChecker, secrets definitions.SecretSource, defs *definitions.Definitions, j *definitions.Job, hosts []string) ([]engine.HostDrift, error) {
+	out := make([]engine.HostDrift, len(hosts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(min(driftConcurrency, max(j.Rollout.MaxParallel, 1)))
+	for i, h := range hosts {
+		g.Go(func() error {
+			out[i] = checkHost(gctx, drift, secrets, defs, j, h)
+			return nil
+		})
+	}
+	_ = g.Wait() // checkHost reports problems as results
+	return out, ctx.Err()
+}
+
+// checkHost checks every step of j on host; the worst result wins
 // (drifted, then unknown, then clean), with every step's detail.
-func (d *Daemon) driftHost(ctx context.Context, defs *definitions.Definitions, j *definitions.Job, host string) engine.HostDrift {
+func checkHost(ctx context.Context, drift engine.DriftChecker, secrets definitions.SecretSource, defs *definitions.Definitions, j *definitions.Job, host string) engine.HostDrift {
 	out := engine.HostDrift{Host: host, Status: engine.DriftClean}
 	h := defs.Hosts[host]
-	ep, err := engine.EndpointFor(defs, h, d.opts.Secrets)
+	ep, err := engine.EndpointFor(defs, h, secrets)
 	if err != nil {
 		out.Status, out.Detail = engine.DriftUnknown, err.Error()
 		return out
 	}
 	var details []string
 	for _, st := range j.Steps {
-		hs, diags := defs.RenderStep(j, st, h, d.opts.Secrets)
+		hs, diags := defs.RenderStep(j, st, h, secrets)
 		if diags.HasErrors() {
 			out.Status = worse(out.Status, engine.DriftUnknown)
 			details = append(details, fmt.Sprintf("step %s: cannot render: %v", st.Name, engine.DiagError(diags)))
 			continue
 		}
-		r := d.opts.Drift.CheckDrift(ctx, ep, hs)
+		r := drift.CheckDrift(ctx, ep, hs)
 		if !r.Checked {
 			continue
 		}
