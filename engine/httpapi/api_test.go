@@ -410,3 +410,49 @@ func TestParseTokens(t *testing.T) {
 		t.Error("a different token matched")
 	}
 }
+
+// TestRunDetailTellsTheTruth: a wave whose gate failed reads failed with
+// its reason; its hosts are gate_failed or rolled_back, an unreachable
+// host says so, and the waves the failed run never reached are not
+// started.
+func TestRunDetailTellsTheTruth(t *testing.T) {
+	ok := func(wave int, host, step string, rollback bool) engine.HostStep {
+		return engine.HostStep{Wave: wave, Host: host, Step: step, Rollback: rollback, Phase: engine.PhaseFinished, Result: engine.StepResult{Status: engine.StepOK}}
+	}
+	run := &engine.Run{ID: 1, Job: "app", State: engine.RunFailed, Waves: [][]string{{"web-01"}, {"web-02", "web-03", "web-04"}, {"web-05"}}}
+	steps := []engine.HostStep{
+		ok(0, "web-01", "deploy", false),
+		ok(1, "web-02", "deploy", false), ok(1, "web-02", "undo", true),
+		ok(1, "web-03", "deploy", false), ok(1, "web-03", "undo", true),
+		{Wave: 1, Host: "web-04", Step: "deploy", Phase: engine.PhaseFinished, Result: engine.StepResult{Status: engine.StepUnreachable, Error: "dial tcp: connection refused"}},
+	}
+	events := []engine.Event{
+		{Action: engine.EventGateFailed, Reason: "wave 2/3: 1 host not healthy by the deadline\nweb-03: web-http@web-03 CRITICAL: 503"},
+		{Action: engine.EventRollback, Reason: "wave 2/3 failed: 2/3 hosts failed (max_failures 0), 1 by the health gate\nweb-03: health gate: web-http@web-03 CRITICAL: 503"},
+		{Action: engine.EventFinish, Reason: "failed: wave 2/3 failed: 2/3 hosts failed (max_failures 0), 1 by the health gate; ..."},
+	}
+	d := runDetail(run, steps, events, "")
+	states := func(w Wave) []string {
+		var out []string
+		for _, h := range w.Hosts {
+			out = append(out, h.Host+"="+h.State)
+		}
+		return out
+	}
+	if w := d.WaveDetails[0]; w.State != "done" || states(w)[0] != "web-01=ok" {
+		t.Errorf("wave 1: %s %v", w.State, states(w))
+	}
+	w := d.WaveDetails[1]
+	if w.State != "failed" || !strings.Contains(w.Reason, "1 by the health gate") {
+		t.Errorf("wave 2: %s %q", w.State, w.Reason)
+	}
+	if got := strings.Join(states(w), " "); got != "web-02=rolled_back web-03=gate_failed web-04=unreachable" {
+		t.Errorf("wave 2 hosts: %s", got)
+	}
+	if w.Hosts[1].Reason != "health gate: web-http@web-03 CRITICAL: 503" || w.Counts.OK != 0 || w.Counts.Failed != 3 {
+		t.Errorf("wave 2: %+v", w)
+	}
+	if w := d.WaveDetails[2]; w.State != "not_started" || w.Hosts[0].State != "not_started" {
+		t.Errorf("wave 3: %s %v", w.State, states(w))
+	}
+}

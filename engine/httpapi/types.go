@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ripple-ops/ripple/definitions"
@@ -47,8 +49,12 @@ type RunDetail struct {
 
 // Wave is one wave of a run.
 type Wave struct {
-	Number int        `json:"number"` // 1-based
-	State  string     `json:"state"`  // pending, running, done
+	Number int `json:"number"` // 1-based
+	// State is pending, running, done, failed (the wave failed its budget
+	// or its health gate; Reason says why) or not_started (a failed or
+	// aborted run never got there).
+	State  string     `json:"state"`
+	Reason string     `json:"reason,omitempty"`
 	Hosts  []HostRun  `json:"hosts"`
 	Counts WaveCounts `json:"counts"`
 }
@@ -63,9 +69,16 @@ type WaveCounts struct {
 
 // HostRun is what happened on one host of a run.
 type HostRun struct {
-	Host  string       `json:"host"`
-	State string       `json:"state"` // pending, running, ok, failed
-	Steps []StepResult `json:"steps"`
+	Host string `json:"host"`
+	// State is the host's real outcome: pending, running, ok, failed (a
+	// step failed), gate_failed (its steps succeeded but the health gate
+	// found it unhealthy), rolled_back (the rollback undid it),
+	// unreachable (nothing ran there), or not_started (a failed or aborted
+	// run never got there).
+	State string `json:"state"`
+	// Reason says why a host failed, for failed and gate_failed.
+	Reason string       `json:"reason,omitempty"`
+	Steps  []StepResult `json:"steps"`
 }
 
 // StepResult is one journal row.
@@ -186,6 +199,8 @@ func runDetail(r *engine.Run, steps []engine.HostStep, events []engine.Event, pu
 	for _, s := range steps {
 		byHost[s.Host] = append(byHost[s.Host], s)
 	}
+	gate, failedWave, failReason := runFailures(events)
+	final := r.State.Final()
 	for i, hosts := range r.Waves {
 		w := Wave{Number: i + 1, Hosts: []HostRun{}}
 		for _, h := range hosts {
@@ -197,20 +212,24 @@ func runDetail(r *engine.Run, steps []engine.HostStep, events []engine.Event, pu
 					Started: s.Result.Started, DurationMS: s.Result.Duration.Milliseconds(),
 				})
 			}
-			hr.State = hostState(byHost[h])
+			hr.State, hr.Reason = hostOutcome(byHost[h], gate[h], final)
 			switch hr.State {
 			case "ok":
 				w.Counts.OK++
-			case "failed":
-				w.Counts.Failed++
 			case "running":
 				w.Counts.Running++
-			default:
+			case "pending", "not_started":
 				w.Counts.Pending++
+			default:
+				w.Counts.Failed++
 			}
 			w.Hosts = append(w.Hosts, hr)
 		}
 		switch {
+		case w.Number == failedWave:
+			w.State, w.Reason = "failed", failReason
+		case w.Counts.Pending == len(hosts) && final:
+			w.State = "not_started"
 		case w.Counts.Pending == len(hosts):
 			w.State = "pending"
 		case w.Counts.Running > 0 || w.Counts.Pending > 0:
@@ -224,6 +243,91 @@ func runDetail(r *engine.Run, steps []engine.HostStep, events []engine.Event, pu
 		out.Events = append(out.Events, Event{At: e.At, Actor: e.Actor, Action: e.Action, Reason: e.Reason})
 	}
 	return out
+}
+
+// runFailures reads from a run's events the hosts its health gates found
+// unhealthy (host -> why) and the wave that failed it (0 when none), with
+// the reason's first line.
+func runFailures(events []engine.Event) (gate map[string]string, wave int, reason string) {
+	gate = map[string]string{}
+	for _, e := range events {
+		switch e.Action {
+		case engine.EventGateFailed:
+			lines := strings.Split(e.Reason, "\n")
+			for _, l := range lines[1:] {
+				if h, why, ok := strings.Cut(l, ": "); ok {
+					gate[h] = why
+				}
+			}
+		case engine.EventRollback, engine.EventFinish:
+			first, _, _ := strings.Cut(e.Reason, "\n")
+			var n, of int
+			// "wave 2/4 failed: ..." (the finish reason starts "failed: ").
+			text := strings.TrimPrefix(first, string(engine.RunFailed)+": ")
+			if _, err := fmt.Sscanf(text, "wave %d/%d failed:", &n, &of); err == nil && wave == 0 {
+				wave, reason = n, strings.TrimSpace(text[strings.Index(text, "failed:")+len("failed:"):])
+			}
+		}
+	}
+	return gate, wave, reason
+}
+
+// hostOutcome sums up a host's journal rows and what the gate said of it.
+func hostOutcome(rows []engine.HostStep, gate string, final bool) (state, reason string) {
+	state = hostState(rows)
+	var forward, rollback []engine.HostStep
+	for _, s := range rows {
+		if s.Rollback {
+			rollback = append(rollback, s)
+		} else {
+			forward = append(forward, s)
+		}
+	}
+	undone := len(rollback) > 0
+	for _, s := range rollback {
+		if s.Phase != engine.PhaseFinished || !s.Result.Status.Succeeded() {
+			undone = false
+		}
+	}
+	switch state {
+	case "failed":
+		for _, s := range forward {
+			if s.Phase == engine.PhaseFinished && !s.Result.Status.Succeeded() {
+				reason = "step " + s.Step + " " + string(s.Result.Status)
+				if e := engine.FirstLine(s.Result.Error, 200); e != "" {
+					reason += ": " + e
+				}
+				if s.Result.Status == engine.StepUnreachable && onlyUnreachable(forward) {
+					return "unreachable", reason
+				}
+				break
+			}
+		}
+		return state, reason
+	case "ok":
+		switch {
+		case gate != "":
+			return "gate_failed", "health gate: " + gate
+		case undone:
+			return "rolled_back", ""
+		}
+	case "pending":
+		if final {
+			return "not_started", ""
+		}
+	}
+	return state, ""
+}
+
+// onlyUnreachable reports whether every step that started ended
+// unreachable: nothing ran on the host.
+func onlyUnreachable(rows []engine.HostStep) bool {
+	for _, s := range rows {
+		if s.Phase != engine.PhasePlanned && s.Result.Status != engine.StepUnreachable {
+			return false
+		}
+	}
+	return true
 }
 
 // hostState sums up a host's journal rows: failed if a forward step

@@ -36,7 +36,7 @@ func (u *UI) loadRun(ctx context.Context, id int64, selected string) (runData, e
 		out.Done += w.Counts.OK + w.Counts.Failed
 		for _, h := range w.Hosts {
 			switch {
-			case h.State == "failed":
+			case h.State == "failed" || h.State == "gate_failed" || h.State == "unreachable" || h.State == "rolled_back":
 				failed = append(failed, h)
 			case h.State == "running" || h.Host == selected:
 				other = append(other, h)
