@@ -309,7 +309,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Monitors: monitors, Metrics: store, Sync: daemon,
 	})
 	ui, err := webui.New(webui.Options{
-		Backend: daemon, Store: store, Tokens: tokens, Monitors: monitors, Metrics: store,
+		Backend: daemon, Store: store, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
 		Stopping: func() bool { return daemon.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {

@@ -72,6 +72,7 @@ var funcs = template.FuncMap{
 	"hostErr":  hostErr,
 	"join":     strings.Join,
 	"add":      func(a, b int) int { return a + b },
+	"sub":      func(a, b int) int { return a - b },
 	"pluralOf": engine.PluralOf, // {{pluralOf 1 1 "host"}}: 1/1 host
 	// nouns is a noun agreeing with n, without n: {{nouns 1 "run"}}: run.
 	"nouns": func(n int, noun string) string {

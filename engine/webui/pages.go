@@ -209,6 +209,9 @@ type jobData struct {
 	Waves   []string
 	Runs    []httpapi.Run
 	Applied string
+	// Sync is the job's sync state per host; nil without sync state.
+	Sync     *engine.JobSync
+	NeedSync int // hosts out of sync or drifted
 }
 
 func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -236,6 +239,16 @@ func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	d.Runs = runsJSON(runs)
+	if u.opts.Sync != nil {
+		if states, err := u.opts.Sync.SyncStates(r.Context(), name); err == nil && len(states) == 1 {
+			d.Sync = &states[0]
+			for _, h := range states[0].Hosts {
+				if h.NeedsSync() {
+					d.NeedSync++
+				}
+			}
+		}
+	}
 	v.Title, v.Data = "Job "+name, d
 	u.render(w, r, http.StatusOK, "job", "layout", v)
 }

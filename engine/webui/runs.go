@@ -134,3 +134,16 @@ func formReason(r *http.Request) string {
 	}
 	return s
 }
+
+func (u *UI) startSync(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
+	if u.opts.Sync == nil {
+		u.fail(w, r, http.StatusNotImplemented, "this daemon keeps no sync state")
+		return
+	}
+	run, err := u.opts.Sync.StartSync(r.Context(), r.PathValue("job"), nil, who.Name, formReason(r))
+	if err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/runs/"+strconv.FormatInt(run.ID, 10), http.StatusSeeOther)
+}

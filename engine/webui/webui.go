@@ -31,6 +31,9 @@ type Options struct {
 	// Monitors is the live monitor state; nil falls back to the state the
 	// Store persisted, when it keeps one.
 	Monitors httpapi.MonitorSource
+	// Sync is the daemon's convergence: the job page shows each host's
+	// sync state and offers a sync run; nil shows none.
+	Sync httpapi.SyncBackend
 	// Metrics feed the monitor charts and the capacity page; nil shows none.
 	Metrics engine.MetricStore
 	// Stopping ends live streams once it reports true (shutdown).
@@ -98,6 +101,7 @@ func New(opts Options) (*UI, error) {
 	m.Handle("POST /runs/{id}/approve", u.action(httpapi.RoleOperator, u.approve))
 	m.Handle("POST /runs/{id}/abort", u.action(httpapi.RoleOperator, u.abort))
 	m.Handle("POST /jobs/{job}/run", u.action(httpapi.RoleOperator, u.startRun))
+	m.Handle("POST /jobs/{job}/sync", u.action(httpapi.RoleOperator, u.startSync))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "no page "+r.URL.Path)
 	})
