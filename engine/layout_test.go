@@ -32,6 +32,7 @@ var allowedImports = map[string][]string{
 	"engine/apply":              {"engine", "definitions", "engine/rollout"},
 	"engine/sqlstore":           {"engine", "definitions"},
 	"engine/pgstore":            {"engine", "definitions"},
+	"engine/cluster":            {"engine", "definitions"},
 	"engine/enginetest":         {"engine", "definitions"},
 	"engine/httpapi":            {"engine", "definitions", "engine/monitor"},
 	"engine/webui":              {"engine", "definitions", "engine/httpapi", "engine/monitor"},
