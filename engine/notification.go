@@ -145,3 +145,12 @@ type AlertHolder interface {
 type DeliveryOutcomes interface {
 	NotificationOutcome(ctx context.Context, notifier string, n Notification, failure string)
 }
+
+// NotificationClaims makes each alert and recovery of a (monitor, host) go
+// out once across the nodes of a cluster: a node claims the transition
+// before it notifies, and won is false when another node already claimed
+// this kind for the pair (an alert is claimable again only after its
+// recovery was, and the other way round).
+type NotificationClaims interface {
+	ClaimNotification(ctx context.Context, monitor, host string, kind NotificationKind) (won bool, err error)
+}

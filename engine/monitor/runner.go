@@ -40,8 +40,16 @@ type Options struct {
 	Results       ResultSink              // optional
 	Notifications engine.NotificationSink // optional
 	// States, when set, is read once, by the first ApplyConfig, to restore
-	// the alert states of the last run.
+	// the alert states of the last run (and by Rebalance, for the pairs
+	// this node takes over).
 	States engine.MonitorStateStore
+	// Owns, when set, says which (monitor, host) pairs this node checks:
+	// in a cluster, each pair runs on one live node (rendezvous hashing).
+	// A pair not owned is kept but not checked. Nil: every pair.
+	Owns func(monitor, host string) bool
+	// Claims, when set, makes each alert and recovery go out once across
+	// a cluster's nodes: one whose claim another node won is not sent.
+	Claims engine.NotificationClaims
 	Logger zerolog.Logger
 	// Concurrency bounds checks in flight; default 256.
 	Concurrency int
@@ -83,6 +91,7 @@ type monitorEntry struct {
 	removed     bool
 	index       int // in queue; -1 when not queued
 	state       AlertState
+	owned       bool // this node checked it at the last Rebalance
 }
 
 // checkSpec is what one check run needs, copied under the lock so a reload
@@ -146,6 +155,7 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 		}
 		for _, h := range defs.Select(m.Targets) {
 			e := &monitorEntry{key: entryKey{m.Name, h.Name}, monitor: m, window: win, index: -1}
+			e.owned = r.owns(e)
 			e.endpoint = engine.Endpoint{Host: h, Credential: defs.Credential(h)}
 			if e.endpoint.Credential != nil && e.endpoint.Credential.Passphrase != nil {
 				p, diags := defs.ResolveSecret(e.endpoint.Credential.Passphrase, r.opts.Secrets)
@@ -222,6 +232,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		var due []dueCheck
 		for r.queue.Len() > 0 && !r.queue[0].due.After(now) {
 			e := heap.Pop(&r.queue).(*monitorEntry)
+			if !r.owns(e) {
+				// Another node checks it; look again at its next turn,
+				// in case that node goes away.
+				e.due = now.Add(max(e.monitor.Interval, time.Second))
+				heap.Push(&r.queue, e)
+				continue
+			}
 			e.running = true
 			due = append(due, dueCheck{e, e.spec()})
 		}
@@ -410,8 +427,83 @@ func (r *Runner) send(ctx context.Context, notifiers []string, notes []engine.No
 		return
 	}
 	for _, n := range notes {
+		if r.opts.Claims != nil {
+			won, err := r.opts.Claims.ClaimNotification(ctx, n.Monitor, n.Host, n.Kind)
+			if err != nil {
+				// Unclaimed is unsent: the notification stays pending and
+				// goes out at the next result or restart.
+				r.opts.Logger.Warn().Err(err).Str("monitor", n.Monitor).Str("host", n.Host).Msg("claim notification")
+				continue
+			}
+			if !won {
+				r.opts.Logger.Debug().Str("monitor", n.Monitor).Str("host", n.Host).Str("kind", string(n.Kind)).Msg("another node sent this notification")
+				r.dropPending(ctx, n)
+				continue
+			}
+		}
 		r.opts.Notifications.Notify(ctx, notifiers, n)
 	}
+}
+
+// owns reports whether this node checks e. Call it with r.mu held.
+func (r *Runner) owns(e *monitorEntry) bool {
+	return r.opts.Owns == nil || r.opts.Owns(e.key.monitor, e.key.host)
+}
+
+// dropPending forgets the pending notification n: another node of the
+// cluster claimed and sends it.
+func (r *Runner) dropPending(ctx context.Context, n engine.Notification) {
+	r.mu.Lock()
+	e, ok := r.entries[entryKey{n.Monitor, n.Host}]
+	if !ok || !e.state.Pending.Same(n) {
+		r.mu.Unlock()
+		return
+	}
+	e.state.Pending = nil
+	snapshot := e.state
+	r.mu.Unlock()
+	r.saveState(ctx, e.key, snapshot)
+}
+
+// Rebalance is called when the cluster's live nodes change: the pairs
+// this node now owns and did not check before take their alert state from
+// the store (the node that checked them saved it with every result), so
+// that an alert is neither sent again nor forgotten when checks move.
+func (r *Runner) Rebalance(ctx context.Context) {
+	if r.opts.Owns == nil || r.opts.States == nil {
+		return
+	}
+	recs, err := r.opts.States.MonitorStates(ctx)
+	if err != nil {
+		r.opts.Logger.Warn().Err(err).Msg("rebalance: read monitor states")
+		return
+	}
+	byKey := make(map[entryKey]engine.MonitorRecord, len(recs))
+	for _, rec := range recs {
+		byKey[entryKey{rec.Monitor, rec.Host}] = rec
+	}
+	r.mu.Lock()
+	var gained []engine.MonitorRecord
+	for k, e := range r.entries {
+		owns := r.owns(e)
+		if owns && !e.owned {
+			if rec, ok := byKey[k]; ok {
+				gained = append(gained, rec)
+				e.state = AlertState{} // RestoreStates seeds fresh states only
+			}
+			e.due = r.opts.Now() // check it now: its previous owner may be gone
+			if e.index >= 0 {
+				heap.Fix(&r.queue, e.index)
+			}
+		}
+		e.owned = owns
+	}
+	r.mu.Unlock()
+	r.signal()
+	if len(gained) > 0 {
+		r.RestoreStates(ctx, gained)
+	}
+	r.opts.Logger.Info().Int("taken_over", len(gained)).Msg("monitor checks rebalanced")
 }
 
 func (r *Runner) signal() {
