@@ -41,6 +41,9 @@ type Store interface {
 
 // Options configures a Daemon. Store, Runner and Mirror are required.
 type Options struct {
+	// Repo, when set, is the mirror already open (a cluster node keeps one
+	// for its follower and each term's daemon); else Run opens Mirror.
+	Repo   *source.Mirror
 	Mirror source.MirrorOptions
 	Store  Store
 	Runner Runner
@@ -411,7 +414,7 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 // holds the last applied commit starts from it instead (startFromMirror).
 func (d *Daemon) openMirror(ctx context.Context) error {
 	deadline := time.Now().Add(d.opts.StartTimeout)
-	var m *source.Mirror
+	m := d.opts.Repo
 	for attempt := 1; ; attempt++ {
 		var err error
 		if m == nil {

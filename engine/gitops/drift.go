@@ -237,7 +237,7 @@ func worse(a, b engine.DriftStatus) engine.DriftStatus {
 // not while failed self-heal runs back off.
 func (d *Daemon) selfHeal(ctx context.Context, defs *definitions.Definitions, j *definitions.Job) {
 	l := d.log.With().Str("job", j.Name).Logger()
-	if note := d.selfHealNote(ctx, j); note != "on" && !strings.HasPrefix(note, "on ") {
+	if note := selfHealNote(ctx, d.opts.Store, j); note != "on" && !strings.HasPrefix(note, "on ") {
 		l.Info().Str("self_heal", note).Msg("self-heal waits")
 		return
 	}
@@ -272,8 +272,8 @@ func (d *Daemon) selfHeal(ctx context.Context, defs *definitions.Definitions, j 
 // self-heal runs, when it tries again. The wait doubles with each failure
 // in a row (drift_check, 2x, 4x, ... up to a day), so a run that keeps
 // failing does not loop; a self-heal run that succeeds resets it.
-func (d *Daemon) selfHealNote(ctx context.Context, j *definitions.Job) string {
-	runs, err := d.opts.Store.ListRuns(ctx, engine.RunFilter{Job: j.Name, Limit: 50})
+func selfHealNote(ctx context.Context, store engine.RunReader, j *definitions.Job) string {
+	runs, err := store.ListRuns(ctx, engine.RunFilter{Job: j.Name, Limit: 50})
 	if err != nil {
 		return "on"
 	}

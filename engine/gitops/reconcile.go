@@ -15,6 +15,11 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
+// BaseKey is where the store keeps branch's base commit (the last commit
+// whose runs were started): the definitions every node of a cluster
+// follows.
+func BaseKey(branch string) string { return "base/" + branch }
+
 // restoreBase finds where the next diff starts: the last applied commit, or
 // a later commit of the branch whose runs were already started (the daemon
 // stopped while they ran). Runs of that commit are watched so that it
@@ -49,6 +54,11 @@ func (d *Daemon) restoreBase(ctx, runCtx context.Context) error {
 		defs, _, err = d.load(plumbing.NewHash(base))
 		if err != nil {
 			return err
+		}
+	}
+	if base != "" {
+		if err := d.opts.Store.SetLastApplied(ctx, BaseKey(branch), base); err != nil {
+			return fmt.Errorf("record the base commit: %w", err)
 		}
 	}
 	d.mu.Lock()
@@ -176,6 +186,9 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 		return err
 	}
 	defer d.syncChanged()
+	if err := d.opts.Store.SetLastApplied(ctx, BaseKey(d.opts.Mirror.Branch), hs); err != nil {
+		return fmt.Errorf("record the base commit: %w", err)
+	}
 	d.mu.Lock()
 	d.state.Base, d.defs, d.state.Paused, d.state.Refused = hs, defs, "", ""
 	if accepted {

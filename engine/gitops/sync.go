@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -47,21 +46,21 @@ func (f *fingerprints) job(defs *definitions.Definitions, job string) map[string
 // SyncStates returns the sync state of every target host of each of jobs
 // (every job when none is named) at the applied head, by job then host.
 func (d *Daemon) SyncStates(ctx context.Context, jobs ...string) ([]engine.JobSync, error) {
-	d.mu.Lock()
-	defs := d.defs
-	d.mu.Unlock()
+	return syncStates(ctx, d.Definitions(), &d.fps, d.opts.Sync, d.opts.Store, jobs)
+}
+
+// syncStates is the sync state of jobs at defs, from what store recorded;
+// runs say where self-heal is.
+func syncStates(ctx context.Context, defs *definitions.Definitions, fps *fingerprints, store engine.SyncStore, runs engine.RunReader, jobs []string) ([]engine.JobSync, error) {
 	if defs == nil {
 		return nil, fmt.Errorf("no commit applied yet: %w", engine.ErrConflict)
 	}
-	if d.opts.Sync == nil {
+	if store == nil {
 		return nil, fmt.Errorf("sync state is not recorded: %w", engine.ErrConflict)
 	}
 	names := jobs
 	if len(names) == 0 {
-		for name := range defs.Jobs {
-			names = append(names, name)
-		}
-		sort.Strings(names)
+		names = sortedJobs(defs)
 	}
 	for _, name := range names {
 		if defs.Jobs[name] == nil {
@@ -72,14 +71,14 @@ func (d *Daemon) SyncStates(ctx context.Context, jobs ...string) ([]engine.JobSy
 	if len(names) == 1 {
 		filter = names[0]
 	}
-	recs, err := d.opts.Sync.HostSyncs(ctx, filter)
+	recs, err := store.HostSyncs(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
-	out := engine.JobSyncs(names, func(job string) map[string]string { return d.fps.job(defs, job) }, defs.Commit, recs)
+	out := engine.JobSyncs(names, func(job string) map[string]string { return fps.job(defs, job) }, defs.Commit, recs)
 	for i := range out {
 		if j := defs.Jobs[out[i].Job]; j.SelfHeal {
-			out[i].SelfHeal = d.selfHealNote(ctx, j)
+			out[i].SelfHeal = selfHealNote(ctx, runs, j)
 		}
 	}
 	return out, nil
