@@ -28,6 +28,14 @@ type Action struct {
 	Payload json.RawMessage
 	Node    string // the node that enqueued it
 	Created time.Time
+	// Key, when set, makes the action once-only: enqueueing a second
+	// action with the same key does nothing (a webhook delivery sent to
+	// two nodes).
+	Key string
+	// Redo marks an action that is safe to carry out again (a trigger: a
+	// push reconciles from git): when a leader claimed it and stopped, the
+	// next leader carries it out instead of ending it with ErrLeaderGone.
+	Redo bool
 	// ClaimedEpoch is the epoch of the leader that claimed it; 0 while
 	// unclaimed.
 	ClaimedEpoch int64
@@ -43,7 +51,10 @@ type Outcome struct {
 
 // ActionStore keeps the actions in the shared database.
 type ActionStore interface {
-	EnqueueAction(ctx context.Context, kind string, payload []byte, node string) (int64, error)
+	// EnqueueAction stores a (ID, ClaimedEpoch and Created are the
+	// store's); isNew is false, and id that of the first, when an action
+	// with the same non-empty Key was enqueued before.
+	EnqueueAction(ctx context.Context, a Action) (id int64, isNew bool, err error)
 	// ClaimActions claims up to limit actions nobody claimed, oldest
 	// first, for the leader of epoch; the store refuses it (ErrFenced)
 	// when epoch is not the current one. Actions an older epoch claimed
@@ -111,17 +122,20 @@ type Forwarder struct {
 	Poll time.Duration
 }
 
-// Send enqueues an action and returns at once: the leader carries it out
-// when it gets to it (triggers, webhook events).
-func (f *Forwarder) Send(ctx context.Context, kind string, req any) error {
+// Send enqueues an action that is safe to carry out twice (a trigger, a
+// webhook event) and returns at once: the leader carries it out when it
+// gets to it. A non-empty key makes it once-only across nodes: isNew is
+// false when an action with that key was sent before.
+func (f *Forwarder) Send(ctx context.Context, kind, key string, req any) (isNew bool, err error) {
 	b, err := json.Marshal(req)
 	if err != nil {
-		return fmt.Errorf("%s request: %w", kind, err)
+		return false, fmt.Errorf("%s request: %w", kind, err)
 	}
-	if _, err := f.Store.EnqueueAction(ctx, kind, b, f.Node); err != nil {
-		return fmt.Errorf("hand %s to the leader: %w", kind, err)
+	_, isNew, err = f.Store.EnqueueAction(ctx, Action{Kind: kind, Key: key, Payload: b, Node: f.Node, Redo: true})
+	if err != nil {
+		return false, fmt.Errorf("hand %s to the leader: %w", kind, err)
 	}
-	return nil
+	return isNew, nil
 }
 
 // Do enqueues an action, waits for the leader's outcome, and decodes its
@@ -133,7 +147,7 @@ func (f *Forwarder) Do(ctx context.Context, kind string, req, resp any) error {
 	if err != nil {
 		return fmt.Errorf("%s request: %w", kind, err)
 	}
-	id, err := f.Store.EnqueueAction(ctx, kind, b, f.Node)
+	id, _, err := f.Store.EnqueueAction(ctx, Action{Kind: kind, Payload: b, Node: f.Node})
 	if err != nil {
 		return fmt.Errorf("hand %s to the leader: %w", kind, err)
 	}
@@ -219,7 +233,7 @@ func (x *Executor) Run(ctx context.Context) error {
 func (x *Executor) carryOut(ctx context.Context, log zerolog.Logger, a Action) {
 	var o Outcome
 	switch h := x.Handlers[a.Kind]; {
-	case a.ClaimedEpoch != 0 && a.ClaimedEpoch != x.Epoch:
+	case a.ClaimedEpoch != 0 && a.ClaimedEpoch != x.Epoch && !a.Redo:
 		o = Outcome{Code: "error", Message: ErrLeaderGone.Error()}
 	case h == nil:
 		o = Outcome{Code: "invalid", Message: fmt.Sprintf("this leader does not carry out %q requests", a.Kind)}

@@ -22,12 +22,17 @@ type memActions struct {
 	current int64 // the epoch the store lets claim
 }
 
-func (m *memActions) EnqueueAction(_ context.Context, kind string, payload []byte, node string) (int64, error) {
+func (m *memActions) EnqueueAction(_ context.Context, a Action) (int64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	id := int64(len(m.acts) + 1)
-	m.acts = append(m.acts, Action{ID: id, Kind: kind, Payload: payload, Node: node, Created: time.Now()})
-	return id, nil
+	for _, b := range m.acts {
+		if a.Key != "" && b.Key == a.Key {
+			return b.ID, false, nil
+		}
+	}
+	a.ID, a.Created, a.ClaimedEpoch = int64(len(m.acts)+1), time.Now(), 0
+	m.acts = append(m.acts, a)
+	return a.ID, true, nil
 }
 
 func (m *memActions) ClaimActions(_ context.Context, _ string, epoch int64, limit int) ([]Action, error) {
@@ -103,24 +108,39 @@ func TestActionsGoToTheLeaderAndComeBack(t *testing.T) {
 }
 
 // An action the previous leader claimed and never finished is not carried
-// out twice: the next leader ends it with ErrLeaderGone.
+// out twice: the next leader ends it with ErrLeaderGone. A trigger (Send)
+// is safe to redo, and is carried out.
 func TestActionOfADeadLeaderIsNotCarriedOutTwice(t *testing.T) {
+	ctx := context.Background()
 	store := &memActions{out: map[int64]Outcome{}, current: 1}
-	id, _ := store.EnqueueAction(context.Background(), "run", []byte(`{}`), "b")
-	if acts, err := store.ClaimActions(context.Background(), "a", 1, 10); err != nil || len(acts) != 1 {
+	id, _, _ := store.EnqueueAction(ctx, Action{Kind: "run", Payload: []byte(`{}`), Node: "b"})
+	f := &Forwarder{Store: store, Node: "b"}
+	if isNew, err := f.Send(ctx, "push", "delivery-1", map[string]string{}); err != nil || !isNew {
+		t.Fatalf("send: %v %v", isNew, err)
+	}
+	if isNew, err := f.Send(ctx, "push", "delivery-1", map[string]string{}); err != nil || isNew {
+		t.Fatalf("the same delivery sent again: new %v, %v", isNew, err)
+	}
+	if acts, err := store.ClaimActions(ctx, "a", 1, 10); err != nil || len(acts) != 2 {
 		t.Fatalf("claim: %v %v", acts, err)
 	}
 	// a dies; c leads at epoch 2.
 	store.current = 2
-	ran := 0
+	ran := map[string]int{}
+	count := func(kind string) Handler {
+		return func(context.Context, json.RawMessage) (any, error) { ran[kind]++; return nil, nil }
+	}
 	x := &Executor{Store: store, Node: "c", Epoch: 2, Poll: 5 * time.Millisecond, Logger: zerolog.Nop(),
-		Handlers: map[string]Handler{"run": func(context.Context, json.RawMessage) (any, error) { ran++; return nil, nil }}}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		Handlers: map[string]Handler{"run": count("run"), "push": count("push")}}
+	rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	_ = x.Run(ctx)
-	o, ok, _ := store.ActionOutcome(context.Background(), id)
-	if !ok || ran != 0 || o.Message != ErrLeaderGone.Error() {
-		t.Fatalf("outcome %+v (ok %v), ran %d", o, ok, ran)
+	_ = x.Run(rctx)
+	o, ok, _ := store.ActionOutcome(ctx, id)
+	if !ok || ran["run"] != 0 || o.Message != ErrLeaderGone.Error() {
+		t.Fatalf("outcome %+v (ok %v), ran %v", o, ok, ran)
+	}
+	if ran["push"] != 1 {
+		t.Fatalf("the trigger the dead leader claimed was carried out %d times, want 1", ran["push"])
 	}
 	// A fenced executor stops.
 	store.current = 3
