@@ -33,6 +33,9 @@ type Options struct {
 	Monitors httpapi.MonitorSource
 	// Metrics feed the monitor charts and the capacity page; nil shows none.
 	Metrics engine.MetricStore
+	// Revert proposes the revert of a failed run's commit (a button on its
+	// page); nil shows no button.
+	Revert httpapi.RevertBackend
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -97,6 +100,7 @@ func New(opts Options) (*UI, error) {
 	m.Handle("GET /capacity", u.page(u.capacityPage))
 	m.Handle("POST /runs/{id}/approve", u.action(httpapi.RoleOperator, u.approve))
 	m.Handle("POST /runs/{id}/abort", u.action(httpapi.RoleOperator, u.abort))
+	m.Handle("POST /runs/{id}/revert", u.action(httpapi.RoleOperator, u.revert))
 	m.Handle("POST /jobs/{job}/run", u.action(httpapi.RoleOperator, u.startRun))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "no page "+r.URL.Path)
