@@ -30,6 +30,9 @@ const (
 	EventRollback      = "rollback"  // rollback started; reason is why the run failed
 	EventSupersede     = "supersede" // a later commit replaced a run waiting for its window (reason: "superseded by ...")
 	EventFinish        = "finish"
+	// EventRevert: an operator asked for the revert of the run's commit
+	// (reason: the branch and pull request on its first line, then why).
+	EventRevert = "revert"
 )
 
 // maxEventText caps the one line an audit event says (`ripple show`, the
@@ -95,6 +98,8 @@ func (e Event) Text() string {
 		return s
 	case EventRollback:
 		return withReason("rolling back")
+	case EventRevert:
+		return withReason("revert proposed" + by) // "branch ripple/revert-0123456789ab, pull request https://..."
 	case EventFinish:
 		if reason == "" {
 			return "finished"

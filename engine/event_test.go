@@ -33,6 +33,8 @@ func TestEventText(t *testing.T) {
 			"rolling back: wave 1/2 failed: 1/1 host failed (max_failures 0)"},
 		{Event{Action: "finish", Actor: "ripple", Reason: "succeeded: 3/3 hosts ok in 2 waves"}, "finished succeeded: 3/3 hosts ok in 2 waves"},
 		{Event{Action: "finish", Actor: "ripple"}, "finished"},
+		{Event{Action: "revert", Actor: "alice", Reason: "branch ripple/revert-0123456789ab, pull request https://github.com/acme/ops/pull/7\nnginx 1.27 breaks the config"},
+			"revert proposed by alice: branch ripple/revert-0123456789ab, pull request https://github.com/acme/ops/pull/7"},
 		{Event{Action: "reconcile", Actor: "carol"}, "reconcile by carol"},
 		{Event{Action: "reconcile", Actor: ""}, "reconcile"},
 	} {

@@ -35,6 +35,9 @@ type dmEnv struct {
 	serveEnv
 	fake *githubfake.Server
 	logs int
+	// noGitHub starts the daemon without GitHub reporting and without the
+	// webhook endpoint (the fake is still there, and hears nothing).
+	noGitHub bool
 }
 
 func newDmEnv(t *testing.T, hosts int) *dmEnv {
@@ -63,13 +66,17 @@ func (e *dmEnv) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cmd := exec.Command(rippleBin, "serve",
+	args := []string{"serve",
 		"--repo", e.repo, "--data", e.data, "--listen", e.addr, "--poll", "0",
-		"--github-repo", dmGitHubRepo, "--github-api-url", e.fake.URL(),
-		"--github-token-file", filepath.Join(e.dir, "gh-token"),
-		"--webhook-secret-file", filepath.Join(e.dir, "secret"),
 		"--api-tokens-file", filepath.Join(e.dir, "tokens"),
-		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
+		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s"}
+	if !e.noGitHub {
+		args = append(args,
+			"--github-repo", dmGitHubRepo, "--github-api-url", e.fake.URL(),
+			"--github-token-file", filepath.Join(e.dir, "gh-token"),
+			"--webhook-secret-file", filepath.Join(e.dir, "secret"))
+	}
+	cmd := exec.Command(rippleBin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+e.dir)
 	e.launch(cmd, logf)
 	e.waitFor("daemon ready", 20*time.Second, e.ready)

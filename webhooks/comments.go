@@ -20,8 +20,8 @@ const (
 	maxCommentRunes = 65536
 	// truncatedNote ends a plan that had to be cut to fit.
 	truncatedNote = "\n\n… (plan truncated to fit a GitHub comment)"
-	// commentAttempts bounds retries of one comment call on transient
-	// errors; rate limits are waited out without counting.
+	// commentAttempts bounds retries of one comment or pull request call
+	// on transient errors; rate limits are waited out without counting.
 	commentAttempts = 5
 	// listPageSize is the largest page GitHub serves.
 	listPageSize = 100
@@ -50,7 +50,7 @@ func (r *GitHubReporter) UpsertPlanComment(ctx context.Context, prNumber int, bo
 		id = found
 	}
 	if id != 0 {
-		err := r.call(ctx, true, func() (*github.Response, error) {
+		err := r.call(ctx, requestComment, true, func() (*github.Response, error) {
 			_, resp, err := r.client.Issues.EditComment(ctx, r.owner, r.repo, id, &github.IssueComment{Body: github.String(text)})
 			return resp, err
 		})
@@ -65,7 +65,7 @@ func (r *GitHubReporter) UpsertPlanComment(ctx context.Context, prNumber int, bo
 		delete(r.comments, prNumber)
 	}
 	var created *github.IssueComment
-	err := r.call(ctx, true, func() (*github.Response, error) {
+	err := r.call(ctx, requestComment, true, func() (*github.Response, error) {
 		c, resp, err := r.client.Issues.CreateComment(ctx, r.owner, r.repo, prNumber, &github.IssueComment{Body: github.String(text)})
 		created = c
 		return resp, err
@@ -84,7 +84,7 @@ func (r *GitHubReporter) findPlanComment(ctx context.Context, prNumber int) (int
 	for {
 		var page []*github.IssueComment
 		var next int
-		err := r.call(ctx, false, func() (*github.Response, error) {
+		err := r.call(ctx, requestComment, false, func() (*github.Response, error) {
 			p, resp, err := r.client.Issues.ListComments(ctx, r.owner, r.repo, prNumber, opts)
 			page = p
 			if resp != nil {
@@ -108,8 +108,9 @@ func (r *GitHubReporter) findPlanComment(ctx context.Context, prNumber int) (int
 }
 
 // call runs one GitHub request with pacing (for writes), waiting out rate
-// limits and retrying transient errors a few times. Callers hold mu.
-func (r *GitHubReporter) call(ctx context.Context, write bool, do func() (*github.Response, error)) error {
+// limits and retrying transient errors a few times; kind labels it in the
+// request metrics. Callers hold mu.
+func (r *GitHubReporter) call(ctx context.Context, kind string, write bool, do func() (*github.Response, error)) error {
 	for attempt := 1; ; {
 		if write {
 			if err := r.waitTurn(ctx); err != nil {
@@ -126,7 +127,7 @@ func (r *GitHubReporter) call(ctx context.Context, write bool, do func() (*githu
 			r.lastWrite = now
 		}
 		out, wait := classify(ctx, now, resp, err)
-		r.metrics.request(requestComment, out)
+		r.metrics.request(kind, out)
 		switch out {
 		case outcomeOK:
 			return nil
@@ -137,7 +138,7 @@ func (r *GitHubReporter) call(ctx context.Context, write bool, do func() (*githu
 			if attempt >= commentAttempts {
 				return err
 			}
-			r.log.Warn().Err(err).Int("attempt", attempt).Msg("GitHub comment call failed; will retry")
+			r.log.Warn().Err(err).Str("kind", kind).Int("attempt", attempt).Msg("GitHub call failed; will retry")
 			if err := r.sleep(ctx, r.retry.Delay(attempt)); err != nil {
 				return err
 			}

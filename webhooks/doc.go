@@ -25,6 +25,9 @@
 // it early. UpsertPlanComment runs on the caller's goroutine but takes the
 // same lock, pacing and rate-limit hold as the worker, and keeps a single
 // plan comment per pull request (found by PlanMarker, edited in place).
+// OpenRevertPullRequest, likewise on the caller's goroutine and through the
+// same hold, opens the pull request of a revert branch (or finds the one
+// already open).
 // Metrics (metrics.go) counts the reporter's requests; its outbox gauges
 // query the store on the scraping goroutine, with a short timeout.
 //

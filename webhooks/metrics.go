@@ -16,6 +16,8 @@ const outboxStatsTimeout = 2 * time.Second
 const (
 	requestStatus  = "status"  // a commit status POST
 	requestComment = "comment" // listing, creating or editing a plan comment
+	// requestPullRequest is opening (or finding) a revert pull request.
+	requestPullRequest = "pull_request"
 
 	resultOK          = "ok"
 	resultRateLimited = "rate_limited"
@@ -43,10 +45,10 @@ func NewMetrics(reg prometheus.Registerer, outbox StatusOutbox, log zerolog.Logg
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ripple_github_requests_total",
-			Help: "GitHub API requests by kind (status: commit status; comment: plan comment list, create, edit) and result (ok; rate_limited: a 403 or 429 rate limit, waited out; error: anything else, retried or dropped).",
+			Help: "GitHub API requests by kind (status: commit status; comment: plan comment list, create, edit; pull_request: revert pull request open, find) and result (ok; rate_limited: a 403 or 429 rate limit, waited out; error: anything else, retried or dropped).",
 		}, []string{"kind", "result"}),
 	}
-	for _, kind := range []string{requestStatus, requestComment} {
+	for _, kind := range []string{requestStatus, requestComment, requestPullRequest} {
 		for _, result := range []string{resultOK, resultRateLimited, resultError} {
 			m.requests.WithLabelValues(kind, result)
 		}

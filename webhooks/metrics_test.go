@@ -91,14 +91,15 @@ func TestMetricsCountRequestsByKindAndResult(t *testing.T) {
 		{requestComment, resultOK}:          2,
 		{requestComment, resultRateLimited}: 0,
 		{requestComment, resultError}:       0,
+		{requestPullRequest, resultOK}:      0,
 	}
 	for labels, v := range want {
 		if got := testutil.ToFloat64(m.requests.WithLabelValues(labels[0], labels[1])); got != v {
 			t.Errorf("ripple_github_requests_total{kind=%q,result=%q} = %v, want %v", labels[0], labels[1], got, v)
 		}
 	}
-	if n := testutil.CollectAndCount(m.requests); n != 6 {
-		t.Errorf("%d request series, want all 6 (kind x result) from the start", n)
+	if n := testutil.CollectAndCount(m.requests); n != 9 {
+		t.Errorf("%d request series, want all 9 (kind x result) from the start", n)
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %+v", err, problems)

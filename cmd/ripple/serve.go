@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,9 @@ type serveConfig struct {
 	allowEmpty, allowForkPRs                          bool
 	shutdownTimeout, startTimeout                     time.Duration
 	adminListen                                       string
+	// revertAuthor signs revert commits: "NAME <EMAIL>"; check splits it.
+	revertAuthor                        string
+	revertAuthorName, revertAuthorEmail string
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -77,7 +81,12 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
 	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long start-up retries a first fetch of --repo that fails with a network error (other errors fail at once)")
 	fs.StringVar(&c.adminListen, "admin-listen", "", "loopback `ADDR` for pprof profiles (off when empty; never on --listen)")
+	fs.StringVar(&c.revertAuthor, "revert-author", "ripple <ripple@localhost>", "author and committer of the commits `ripple revert` makes, as \"NAME <EMAIL>\"")
 }
+
+// authorRE is a git identity: a name, then an email address in angle
+// brackets.
+var authorRE = regexp.MustCompile(`^([^<>\n]*[^<>\s])\s*<([^<>\s]+)>$`)
 
 // parseServeFlags parses args, then fills every flag not given on the
 // command line from RIPPLE_<NAME> (dashes as underscores): flag > env >
@@ -139,6 +148,11 @@ func (c *serveConfig) check() error {
 	case c.githubRepo != "" && strings.Count(c.githubRepo, "/") != 1:
 		return fmt.Errorf("--github-repo %q is not OWNER/NAME", c.githubRepo)
 	}
+	m := authorRE.FindStringSubmatch(strings.TrimSpace(c.revertAuthor))
+	if m == nil {
+		return fmt.Errorf("--revert-author %q: want NAME <EMAIL>", c.revertAuthor)
+	}
+	c.revertAuthorName, c.revertAuthorEmail = m[1], m[2]
 	switch c.logFormat {
 	case "auto", "console", "json":
 	default:
@@ -183,7 +197,7 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
-		Str("secrets_dir", c.secretsDir).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
+		Str("secrets_dir", c.secretsDir).Str("revert_author", c.revertAuthor).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
 		Msg("starting ripple serve")
 }
 
@@ -234,7 +248,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 	secrets := newDirSecrets(c.secretsDir, c.githubTokenFile, c.webhookSecretFile, c.apiTokensFile,
 		c.repoTokenFile, c.repoSSHKeyFile)
 
-	// GitHub: the status outbox and pull request comments.
+	// GitHub: the status outbox, pull request comments and revert pull
+	// requests.
 	var reporter *webhooks.GitHubReporter
 	if c.githubRepo != "" && c.githubTokenFile != "" {
 		if reporter, err = newReporter(c, store, reg, log); err != nil {
@@ -260,11 +275,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// Rollouts. Gates read fresh results through the monitor runner, so a
 	// wave's failing host is also CRITICAL in its monitor; the runner holds
 	// the wave's alerts.
+	runURL := func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) }
 	runner := rollout.New(rollout.Options{
 		Store: store, Sync: store, Executor: transport, Secrets: secrets, Logger: log,
 		Checker: monitor.GateChecker{Runner: monitors, Fallback: checker}, Holds: monitors,
-		Outbox: outbox, Metrics: rollout.NewMetrics(reg),
-		RunURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
+		Outbox: outbox, Metrics: rollout.NewMetrics(reg), RunURL: runURL,
 	})
 
 	// The GitOps loop.
@@ -276,9 +291,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Monitors: monitors,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
+		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: runURL,
 	}
 	if reporter != nil {
-		dopts.Outbox, dopts.Comments = reporter, reporter
+		dopts.Outbox, dopts.Comments, dopts.Reverts = reporter, reporter, reporter
 	}
 	daemon, err := gitops.New(dopts)
 	if err != nil {
@@ -306,10 +322,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: monitors, Metrics: store, Sync: daemon,
+		Monitors: monitors, Metrics: store, Sync: daemon, Revert: daemon,
 	})
 	ui, err := webui.New(webui.Options{
-		Backend: daemon, Store: store, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
+		Backend: daemon, Store: store, Revert: daemon, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
 		Stopping: func() bool { return daemon.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {
@@ -344,8 +360,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 }
 
 var (
-	_ httpapi.Backend     = (*gitops.Daemon)(nil)
-	_ httpapi.SyncBackend = (*gitops.Daemon)(nil)
+	_ httpapi.Backend       = (*gitops.Daemon)(nil)
+	_ httpapi.SyncBackend   = (*gitops.Daemon)(nil)
+	_ httpapi.RevertBackend = (*gitops.Daemon)(nil)
 )
 
 // background is a component that runs until its context ends.

@@ -32,11 +32,13 @@ type Runner interface {
 }
 
 // Store is what the daemon reads and records: runs (to adopt and watch
-// them), the last applied commit, and commit statuses.
+// them), the last applied commit, commit statuses, and the audit event of
+// a revert asked from a run.
 type Store interface {
 	engine.RunReader
 	engine.AppliedStore
 	engine.StatusWriter
+	AddEvent(ctx context.Context, e engine.Event) error
 }
 
 // Options configures a Daemon. Store, Runner and Mirror are required.
@@ -51,6 +53,15 @@ type Options struct {
 	// are then only kept in the store.
 	Outbox   engine.StatusNotifier
 	Comments engine.PlanCommenter
+	// Reverts opens the pull request of a revert branch; nil (no GitHub
+	// reporting) leaves the branch for an operator to merge.
+	Reverts engine.RevertPullRequestOpener
+	// RevertAuthorName and RevertAuthorEmail sign revert commits; empty
+	// means "ripple <ripple@localhost>".
+	RevertAuthorName, RevertAuthorEmail string
+	// RunURL is the page of a run, linked from a revert's pull request;
+	// nil links none.
+	RunURL func(id int64) string
 	// Sync, when set, is where runs and drift checks recorded what they
 	// found on each host: the daemon derives sync state from it, posts the
 	// ripple/sync status, and serves sync runs. Nil: no sync state.

@@ -4,7 +4,10 @@
 // rewritten history or an empty commit, diff, plan, submit one run per
 // changed job), plans pull requests without running anything, and hands
 // runs to a Runner (engine/rollout) one job at a time. Every component that
-// follows the applied commit subscribes with engine.ConfigApplier.
+// follows the applied commit subscribes with engine.ConfigApplier. Revert
+// proposes undoing a commit as a branch of the ops repo and, with GitHub,
+// a pull request (engine.RevertPullRequestOpener): Git stays the truth,
+// and hosts change only when that is merged.
 //
 // Goroutines: Run's goroutine is the loop (fetches, validation, plans, run
 // submission); the mirror serializes all git access. One worker goroutine

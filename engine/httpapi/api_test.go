@@ -108,6 +108,13 @@ func (b *fakeBackend) StartRun(ctx context.Context, job string, hosts []string, 
 	return r, b.store.CreateRun(ctx, r)
 }
 
+func (b *fakeBackend) Revert(_ context.Context, commit string, runID int64, actor, reason string) (engine.RevertResult, error) {
+	if err := b.record(fmt.Sprintf("revert %s %d %s %q", commit, runID, actor, reason)); err != nil {
+		return engine.RevertResult{}, err
+	}
+	return engine.RevertResult{Reverted: commitA, Branch: engine.RevertBranch(commitA), Into: "main", PullRequestURL: "https://github.example/o/r/pull/1"}, nil
+}
+
 type fixture struct {
 	srv     *httptest.Server
 	h       *Handler
@@ -132,7 +139,7 @@ func newFixture(t *testing.T, webhook http.Handler) *fixture {
 		t.Fatal(err)
 	}
 	b := &fakeBackend{ready: true, defs: defs, store: store}
-	h := New(Options{Backend: b, Store: store, Tokens: tokens, Webhook: webhook, Registry: NewRegistry("test"), PublicURL: "https://ripple.example/", Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	h := New(Options{Backend: b, Store: store, Revert: b, Tokens: tokens, Webhook: webhook, Registry: NewRegistry("test"), PublicURL: "https://ripple.example/", Logger: zerolog.New(zerolog.NewTestWriter(t))})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -197,6 +204,7 @@ func TestEndpointsAndRoles(t *testing.T) {
 		{"POST", "/api/v1/jobs/nginx/runs", `{"reason":"by hand","hosts":["web-01"]}`, true, 202},
 		{"POST", "/api/v1/reconcile", ``, true, 202},
 		{"POST", "/api/v1/reconcile?accept=" + commitA, `{"reason":"reviewed"}`, true, 202},
+		{"POST", "/api/v1/commits/" + commitA[:7] + "/revert", `{"reason":"v2 breaks nginx","run":1}`, true, 201},
 	}
 	for _, ep := range endpoints {
 		t.Run(ep.method+" "+ep.path, func(t *testing.T) {
@@ -302,6 +310,29 @@ func TestBadRequests(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRevertEndpoint(t *testing.T) {
+	f := newFixture(t, nil)
+	code, body := f.do(t, "POST", "/api/v1/commits/"+commitA[:9]+"/revert", operatorToken, `{"reason":" v2 breaks nginx ","run":1}`)
+	if code != 201 || f.backend.lastCall() != `revert `+commitA[:9]+` 1 alice "v2 breaks nginx"` {
+		t.Fatalf("revert: %d %s, call %s", code, body, f.backend.lastCall())
+	}
+	var res engine.RevertResult
+	if err := json.Unmarshal([]byte(body), &res); err != nil || res.Branch != "ripple/revert-"+commitA[:12] || res.PullRequestURL == "" {
+		t.Errorf("answer %s: %+v %v", body, res, err)
+	}
+	if code, body := f.do(t, "POST", "/api/v1/commits/"+commitA+"/revert", operatorToken, `{"reason":"x","runs":1}`); code != 400 {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
+	f.backend.err = fmt.Errorf("cannot revert: 1 file it changed was changed again on main since: a.hcl: %w", engine.ErrConflict)
+	if code, body := f.do(t, "POST", "/api/v1/commits/"+commitA+"/revert", operatorToken, `{"reason":"x"}`); code != 409 || !strings.Contains(body, "a.hcl") {
+		t.Errorf("conflict: %d %s", code, body)
+	}
+	f.h.opts.Revert = nil
+	if code, _ := f.do(t, "POST", "/api/v1/commits/"+commitA+"/revert", operatorToken, `{"reason":"x"}`); code != 501 {
+		t.Errorf("without a revert backend: %d", code)
 	}
 }
 

@@ -71,6 +71,9 @@ type Options struct {
 	// Sync is the daemon's convergence (sync state, sync runs, drift
 	// checks); nil answers those endpoints 501.
 	Sync SyncBackend
+	// Revert proposes reverts (POST /api/v1/commits/{sha}/revert); nil
+	// answers 501.
+	Revert RevertBackend
 	// EventPoll is how often a run's event stream reads the store;
 	// 0 is DefaultEventPoll.
 	EventPoll time.Duration
@@ -148,6 +151,7 @@ func New(opts Options) *Handler {
 	m.Handle("GET /api/v1/sync", h.auth(RoleViewer, h.getSync))
 	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
+	m.Handle("POST /api/v1/commits/{sha}/revert", h.auth(RoleOperator, h.postRevert))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -7,6 +7,14 @@
 // mirror of the remote with OpenMirror and Fetch, and reads its commits
 // the same way.
 //
+// The mirror writes only on an operator's request: Mirror.Revert
+// makes a commit that undoes a commit of the tracked branch on a new
+// branch ripple/revert-<sha>, building its trees straight in the object
+// store (no work tree, no index, no git binary), and delivers that branch
+// to the ops repo: pushed with the mirror's credentials, or written into a
+// local repository. It never moves the tracked branch and never replaces
+// an existing branch.
+//
 // go-git is not safe for concurrent use, so a Repo serializes every access
 // to the object store (fetches, and reads through the file systems it hands
 // out) with one mutex. The package runs no goroutines.

@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/revlist"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // A local --repo (a path or a file:// URL) is mirrored in-process: go-git
@@ -81,24 +82,32 @@ func fetchLocal(ctx context.Context, dst *git.Repository, src string, ref plumbi
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("fetch %s from %s: %w", ref, src, err)
 	}
-	for _, h := range hashes {
-		if err := ctx.Err(); err != nil {
-			return plumbing.ZeroHash, err
-		}
-		if dst.Storer.HasEncodedObject(h) == nil {
-			continue
-		}
-		obj, err := from.Storer.EncodedObject(plumbing.AnyObject, h)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("fetch %s from %s: object %s: %w", ref, src, h, err)
-		}
-		if _, err := dst.Storer.SetEncodedObject(obj); err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("fetch %s: store object %s: %w", ref, h, err)
-		}
+	if err := copyObjects(ctx, from.Storer, dst.Storer, hashes); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("fetch %s from %s: %w", ref, src, err)
 	}
 	// The ref moves only once every object it needs is stored.
 	if err := dst.Storer.SetReference(plumbing.NewHashReference(ref, head)); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("update %s in the mirror: %w", ref, err)
 	}
 	return head, nil
+}
+
+// copyObjects stores in dst each of hashes it lacks, read from src.
+func copyObjects(ctx context.Context, src, dst storer.EncodedObjectStorer, hashes []plumbing.Hash) error {
+	for _, h := range hashes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if dst.HasEncodedObject(h) == nil {
+			continue
+		}
+		obj, err := src.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return fmt.Errorf("read object %s: %w", h, err)
+		}
+		if _, err := dst.SetEncodedObject(obj); err != nil {
+			return fmt.Errorf("store object %s: %w", h, err)
+		}
+	}
+	return nil
 }

@@ -263,6 +263,38 @@ func TestBrowserApprove(t *testing.T) {
 	})
 }
 
+// TestBrowserRevert: on a failed run's page an operator cannot send the
+// revert form without a reason; with one, the answer links the branch's
+// pull request.
+func TestBrowserRevert(t *testing.T) {
+	f := newFixture(t)
+	f.newRun(t, engine.RunFailed).host(0, "web-01", true)
+	ctx := newBrowser(t)
+	run(t, ctx, "failed run page",
+		chromedp.Navigate(f.srv.URL+"/runs/1?token="+operatorToken),
+		chromedp.WaitVisible(chromedp.CSS(`#revert`)),
+		chromedp.Click(chromedp.CSS(`#revert`)),
+	)
+	if invalid := eval[bool](t, ctx, `!document.querySelector('form[action="/runs/1/revert"] input[name="reason"]').checkValidity()`); !invalid {
+		t.Error("the reason is not required")
+	}
+	if got := f.backend.lastCall(); got != "" {
+		t.Fatalf("a revert without a reason was sent: %s", got)
+	}
+	run(t, ctx, "revert",
+		chromedp.SendKeys(chromedp.CSS(`form[action="/runs/1/revert"] input[name="reason"]`), "1.27 breaks the config"),
+		chromedp.Click(chromedp.CSS(`#revert`)),
+		chromedp.WaitVisible(chromedp.CSS(`#revert-pr`)),
+	)
+	if got, want := f.backend.lastCall(), `revert `+commitA+` 1 alice "1.27 breaks the config"`; got != want {
+		t.Errorf("backend got %s, want %s", got, want)
+	}
+	if branch := text(t, ctx, `#revert-branch`); branch != "ripple/revert-"+commitA[:12] {
+		t.Errorf("branch shown = %q", branch)
+	}
+	screenshot(t, ctx, "run-reverted")
+}
+
 // TestBrowserSignInAndAbort: sign in through the login form, abort a run
 // and sign out, all by clicking, as Chromium sends the UI's own forms
 // (Origin and Sec-Fetch-Site: same-origin).

@@ -52,6 +52,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	}{
 		{"/runs/1/approve", operatorToken, url.Values{"reason": {"forged"}}},
 		{"/runs/1/abort", operatorToken, url.Values{"reason": {"forged"}}},
+		{"/runs/1/revert", operatorToken, url.Values{"reason": {"forged"}}},
 		{"/jobs/nginx-config/run", operatorToken, url.Values{"reason": {"forged"}, "hosts": {"web-01"}}},
 		{"/logout", operatorToken, nil},
 		{"/login", "", url.Values{"token": {viewerToken}, "next": {"/runs/1"}}},

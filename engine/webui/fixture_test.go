@@ -115,6 +115,16 @@ func (b *fakeBackend) StartRun(ctx context.Context, job string, hosts []string, 
 	return r, b.store.CreateRun(ctx, r)
 }
 
+func (b *fakeBackend) Revert(_ context.Context, commit string, runID int64, actor, reason string) (engine.RevertResult, error) {
+	b.mu.Lock()
+	b.calls = append(b.calls, fmt.Sprintf("revert %s %d %s %q", commit, runID, actor, reason))
+	b.mu.Unlock()
+	return engine.RevertResult{
+		Reverted: commit, Subject: "nginx <b>1.27</b>", Branch: engine.RevertBranch(commit), Commit: strings.Repeat("f", 40), Into: "main",
+		Repo: "git@github.com:acme/ops.git", Paths: []string{"jobs/nginx.hcl"}, PullRequestURL: "https://github.example/acme/ops/pull/7",
+	}, nil
+}
+
 func (b *fakeBackend) lastCall() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -191,7 +201,7 @@ func newFixture(t *testing.T, options ...func(*Options)) *fixture {
 	b := &fakeBackend{defs: defs, store: store}
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	api := httpapi.New(httpapi.Options{Backend: b, Store: store, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Logger: log})
-	opts := Options{Backend: b, Store: store, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Stopping: api.Stopping, Logger: log}
+	opts := Options{Backend: b, Store: store, Revert: b, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Stopping: api.Stopping, Logger: log}
 	for _, o := range options {
 		o(&opts)
 	}

@@ -14,6 +14,7 @@ type runData struct {
 	httpapi.RunDetail
 	Final    bool
 	Approve  bool   // the run waits for an operator
+	Revert   bool   // the run failed: its commit can be reverted
 	Selected string // the host whose output is open (?host=)
 	Detail   []httpapi.HostRun
 	Done     int
@@ -30,6 +31,7 @@ func (u *UI) loadRun(ctx context.Context, id int64, selected string) (runData, e
 	}
 	out := runData{RunDetail: d, Final: engine.RunState(d.State).Final(), Selected: selected}
 	out.Approve = d.State == string(engine.RunWaitingApproval) || d.State == string(engine.RunNeedsOperator)
+	out.Revert = d.State == string(engine.RunFailed) && u.opts.Revert != nil
 	var failed, other []httpapi.HostRun
 	for _, w := range d.WaveDetails {
 		out.Total += len(w.Hosts)
@@ -115,6 +117,47 @@ func (u *UI) runAction(w http.ResponseWriter, r *http.Request, who httpapi.Ident
 		return
 	}
 	http.Redirect(w, r, "/runs/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// revertData is the page that answers the revert form.
+type revertData struct {
+	Run    int64
+	Job    string
+	Result engine.RevertResult
+}
+
+// revert proposes the revert of a run's commit: a branch of the ops repo
+// and, with GitHub, a pull request; the answer shows both. It is no
+// redirect: the result is not kept anywhere but in the run's audit (and in
+// Git), and asking twice is refused (the branch exists).
+func (u *UI) revert(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
+	id, ok := pathRunID(r)
+	if !ok {
+		u.fail(w, r, http.StatusBadRequest, "run id must be a positive number")
+		return
+	}
+	if u.opts.Revert == nil {
+		u.fail(w, r, http.StatusNotImplemented, "this daemon makes no reverts")
+		return
+	}
+	reason := formReason(r)
+	if reason == "" {
+		u.fail(w, r, http.StatusBadRequest, "say why the commit is reverted: the reason goes into the commit and the pull request")
+		return
+	}
+	run, err := u.opts.Store.GetRun(r.Context(), id)
+	if err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	res, err := u.opts.Revert.Revert(r.Context(), run.Commit, id, who.Name, reason)
+	if err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	v := &view{Title: "Revert of " + engine.ShortCommit(run.Commit), Who: who, CanAct: true, Status: u.opts.Backend.Status(),
+		Data: revertData{Run: id, Job: run.Job, Result: res}}
+	u.render(w, r, http.StatusCreated, "revert", "layout", v)
 }
 
 func (u *UI) startRun(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {

@@ -36,6 +36,9 @@ type Options struct {
 	Sync httpapi.SyncBackend
 	// Metrics feed the monitor charts and the capacity page; nil shows none.
 	Metrics engine.MetricStore
+	// Revert proposes the revert of a failed run's commit (a button on its
+	// page); nil shows no button.
+	Revert httpapi.RevertBackend
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -100,6 +103,7 @@ func New(opts Options) (*UI, error) {
 	m.Handle("GET /capacity", u.page(u.capacityPage))
 	m.Handle("POST /runs/{id}/approve", u.action(httpapi.RoleOperator, u.approve))
 	m.Handle("POST /runs/{id}/abort", u.action(httpapi.RoleOperator, u.abort))
+	m.Handle("POST /runs/{id}/revert", u.action(httpapi.RoleOperator, u.revert))
 	m.Handle("POST /jobs/{job}/run", u.action(httpapi.RoleOperator, u.startRun))
 	m.Handle("POST /jobs/{job}/sync", u.action(httpapi.RoleOperator, u.startSync))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

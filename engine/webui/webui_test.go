@@ -145,6 +145,56 @@ func TestActionsNeedOperator(t *testing.T) {
 	}
 }
 
+// TestRevertFromAFailedRun: a failed run's page offers operators "Revert
+// this commit" with a required reason; the answer shows the branch and the
+// pull request.
+func TestRevertFromAFailedRun(t *testing.T) {
+	f := newFixture(t)
+	failed := f.newRun(t, engine.RunFailed)
+	failed.host(0, "web-01", true)
+	f.newRun(t, engine.RunRunning).host(0, "web-01", false)
+
+	_, opPage, _ := f.get(t, "/runs/1", operatorToken)
+	if !strings.Contains(opPage, `id="revert"`) || !regexp.MustCompile(`action="/runs/1/revert"[^>]*><input type="text" name="reason" required`).MatchString(opPage) {
+		t.Fatalf("an operator sees no revert form with a required reason on a failed run:\n%s", opPage)
+	}
+	if _, page, _ := f.get(t, "/runs/1", viewerToken); strings.Contains(page, `id="revert"`) {
+		t.Error("a viewer sees the revert button")
+	}
+	if _, page, _ := f.get(t, "/runs/2", operatorToken); strings.Contains(page, `id="revert"`) {
+		t.Error("a running run offers a revert")
+	}
+
+	if code, _, _ := f.postForm(t, "/runs/1/revert", viewerToken, url.Values{"reason": {"x"}}, nil); code != 403 {
+		t.Errorf("viewer revert: %d", code)
+	}
+	if code, body, _ := f.postForm(t, "/runs/1/revert", operatorToken, url.Values{"reason": {"  "}}, nil); code != 400 || !strings.Contains(body, "say why") {
+		t.Errorf("revert without a reason: %d", code)
+	}
+	if f.backend.lastCall() != "" {
+		t.Fatalf("refused reverts reached the backend: %s", f.backend.lastCall())
+	}
+	code, body, _ := f.postForm(t, "/runs/1/revert", operatorToken, url.Values{"reason": {"1.27 breaks the config"}}, nil)
+	if code != 201 || f.backend.lastCall() != `revert `+commitA+` 1 alice "1.27 breaks the config"` {
+		t.Fatalf("revert: %d %s\n%s", code, f.backend.lastCall(), body)
+	}
+	for _, want := range []string{
+		`<dd class="mono" id="revert-branch">ripple/revert-` + commitA[:12] + `</dd>`,
+		`<a id="revert-pr" href="https://github.example/acme/ops/pull/7">`,
+		"nginx &lt;b&gt;1.27&lt;/b&gt;", `href="/runs/1"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the answer lacks %q:\n%s", want, body)
+		}
+	}
+
+	noRevert := newFixture(t, func(o *Options) { o.Revert = nil })
+	noRevert.newRun(t, engine.RunFailed).host(0, "web-01", true)
+	if _, page, _ := noRevert.get(t, "/runs/1", operatorToken); strings.Contains(page, `id="revert"`) {
+		t.Error("a UI without reverts shows the button")
+	}
+}
+
 func TestLiveStreamRendersPart(t *testing.T) {
 	f := newFixture(t)
 	r := f.newRun(t, engine.RunSucceeded)

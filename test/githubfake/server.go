@@ -1,10 +1,12 @@
 // Package githubfake is a GitHub-shaped REST server for tests. It serves the
-// commit-status and issue-comment endpoints ripple uses, under the GitHub
-// Enterprise prefix /api/v3/ (so clients must be built with
+// commit-status, issue-comment and pull-request endpoints ripple uses, under
+// the GitHub Enterprise prefix /api/v3/ (so clients must be built with
 // WithEnterpriseURLs, which catches code that uses absolute paths), records
 // everything it is sent, validates like GitHub does (422 for a bad state or a
-// description over 140 characters), and can be told to fail the next
-// responses with rate limits (403, 429), 422 "No commit found for SHA" or 500.
+// description over 140 characters, for a pull request without a title, from
+// a branch to itself, or that is already open), and can be told to fail the
+// next responses with rate limits (403, 429), 422 "No commit found for SHA"
+// or 500.
 //
 // All accessors are safe for concurrent use.
 package githubfake
@@ -46,8 +48,13 @@ type Server struct {
 	statuses map[string][]Status // key repoKey(owner, repo) + "@" + sha, in posting order
 	comments map[string][]*Comment
 	vanished map[string]bool // sha -> 422 No commit found for SHA
-	faults   []Failure
-	requests []Request
+	pulls    []*PullRequest  // in the order opened
+	pullSeq  map[string]int  // repoKey -> last pull request number
+	// branchExists, when set, is asked whether a new pull request's head
+	// branch exists.
+	branchExists func(repo, branch string) bool
+	faults       []Failure
+	requests     []Request
 }
 
 // New starts a server and closes it when the test ends.
@@ -58,6 +65,7 @@ func New(tb testing.TB) *Server {
 		statuses: map[string][]Status{},
 		comments: map[string][]*Comment{},
 		vanished: map[string]bool{},
+		pullSeq:  map[string]int{},
 	}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
@@ -66,6 +74,9 @@ func New(tb testing.TB) *Server {
 	// issues/{number}/comments and issues/comments/{id} overlap as
 	// ServeMux patterns, so one route dispatches both.
 	api.HandleFunc("/repos/{owner}/{repo}/issues/{a}/{b}", s.issueComments)
+	api.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.createPull)
+	api.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.listPulls)
+	api.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
@@ -212,6 +223,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// repoKey is a repository's key in the fake's maps: owner/name in lower
+// case. repoKey("o/r", "") is that of a full name.
 func repoKey(owner, repo string) string {
+	if repo == "" {
+		return strings.ToLower(owner)
+	}
 	return strings.ToLower(owner + "/" + repo)
 }

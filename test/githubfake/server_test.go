@@ -171,6 +171,60 @@ func TestComments(t *testing.T) {
 	}
 }
 
+func TestPullRequests(t *testing.T) {
+	s := New(t)
+	s.RequireToken("tok")
+	s.CheckBranches(func(repo, branch string) bool { return repo == "o/r" && branch != "ghost" })
+	c := s.Client("tok")
+	ctx := context.Background()
+	newPR := func(title, head, base string) *github.NewPullRequest {
+		return &github.NewPullRequest{Title: github.String(title), Head: github.String(head), Base: github.String(base), Body: github.String("why")}
+	}
+	pr, resp, err := c.PullRequests.Create(ctx, "o", "r", newPR("Revert x", "ripple/revert-x", "main"))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("Create = %v, %v", resp, err)
+	}
+	if pr.GetNumber() != 1 || pr.GetHTMLURL() != s.URL()+"o/r/pull/1" || pr.GetHead().GetRef() != "ripple/revert-x" || pr.GetState() != "open" {
+		t.Errorf("created = %+v", pr)
+	}
+	for name, tc := range map[string]struct {
+		in   *github.NewPullRequest
+		want string
+	}{
+		"no title":         {newPR("", "b", "main"), "missing_field"},
+		"to itself":        {newPR("t", "main", "main"), "No commits between main and main"},
+		"already open":     {newPR("again", "o:ripple/revert-x", "main"), "A pull request already exists for o:ripple/revert-x."},
+		"no such branch":   {newPR("t", "ghost", "main"), "invalid"},
+		"title of 257":     {newPR(strings.Repeat("é", 257), "b", "main"), "title is too long"},
+		"body over 65536":  {&github.NewPullRequest{Title: github.String("t"), Head: github.String("b"), Base: github.String("main"), Body: github.String(strings.Repeat("x", 65537))}, "body is too long"},
+		"issue conversion": {&github.NewPullRequest{Issue: github.Int(3), Head: github.String("b"), Base: github.String("main")}, "issues"},
+	} {
+		_, _, err := c.PullRequests.Create(ctx, "o", "r", tc.in)
+		if !isStatus(err, 422) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want 422 with %q", name, err, tc.want)
+		}
+	}
+	if _, _, err := c.PullRequests.Create(ctx, "o", "r", newPR("second", "feature", "main")); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := c.PullRequests.List(ctx, "o", "r", &github.PullRequestListOptions{Head: "o:ripple/revert-x", Base: "main"})
+	if err != nil || len(list) != 1 || list[0].GetNumber() != 1 {
+		t.Fatalf("List(head) = %v, %v", list, err)
+	}
+	if list, _, _ := c.PullRequests.List(ctx, "o", "r", nil); len(list) != 2 || list[0].GetNumber() != 2 {
+		t.Errorf("List = %d pull requests, newest first: %v", len(list), list)
+	}
+	if got, _, err := c.PullRequests.Get(ctx, "o", "r", 2); err != nil || got.GetTitle() != "second" {
+		t.Errorf("Get = %v, %v", got, err)
+	}
+	if _, _, err := c.PullRequests.Get(ctx, "o", "other", 2); !isStatus(err, 404) {
+		t.Errorf("Get in another repo: %v", err)
+	}
+	if got := s.PullRequests(); len(got) != 2 || got[0].Body != "why" || got[0].Repo != "o/r" {
+		t.Errorf("recorded = %+v", got)
+	}
+}
+
 func isStatus(err error, code int) bool {
 	var er *github.ErrorResponse
 	return errors.As(err, &er) && er.Response.StatusCode == code
