@@ -26,6 +26,10 @@ type ChangeSet struct {
 	// Inventory lists changed hosts, groups, credentials, SNMP profiles,
 	// windows and notifiers, sorted by kind and name.
 	Inventory []BlockChange
+	// Policies lists, by job name, the rollout policy before and after of
+	// every job in both commits whose policy changed, with what weakens
+	// it, and the policy of every new job. Removed jobs are not listed.
+	Policies []PolicyChange
 }
 
 // JobChange is one job of a change set.
@@ -92,6 +96,8 @@ const maxNamedHosts = 5
 // transport changed). Description, rollout, rollback, schedule and window
 // changes are reported but run nothing. A renamed job is the old one
 // removed and a new one added.
+//
+// Diff also compares each job's rollout policy (Policies).
 func Diff(old, new *Definitions) *ChangeSet {
 	if old == nil {
 		old = &Definitions{}
@@ -119,8 +125,12 @@ func Diff(old, new *Definitions) *ChangeSet {
 	dt.sameFiles = map[string]bool{}
 
 	for _, name := range slices.Sorted(maps.Keys(new.Jobs)) {
-		if jc := dt.job(new.Jobs[name], old.Jobs[name]); jc != nil {
+		nj, oj := new.Jobs[name], old.Jobs[name]
+		if jc := dt.job(nj, oj); jc != nil {
 			cs.Jobs = append(cs.Jobs, *jc)
+		}
+		if pc := policyChange(oj, nj, func() int { return len(new.Select(nj.Targets)) }); pc != nil {
+			cs.Policies = append(cs.Policies, *pc)
 		}
 	}
 	for name := range old.Jobs {

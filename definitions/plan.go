@@ -11,11 +11,14 @@ import (
 // and is kept stable for scripts: slices are never nil, so they marshal as
 // [] rather than null.
 type PlanResult struct {
-	From        string       `json:"from"` // "" when the old commit had no parent
-	To          string       `json:"to"`
-	Jobs        []PlannedJob `json:"jobs"`
-	Monitors    MonitorPlan  `json:"monitors"`
-	Diagnostics []Diagnostic `json:"diagnostics"`
+	From string       `json:"from"` // "" when the old commit had no parent
+	To   string       `json:"to"`
+	Jobs []PlannedJob `json:"jobs"`
+	// PolicyChanges shows each changed job's rollout policy before and
+	// after, flagging what weakens it, and each new job's policy.
+	PolicyChanges []PolicyChange `json:"policy_changes"`
+	Monitors      MonitorPlan    `json:"monitors"`
+	Diagnostics   []Diagnostic   `json:"diagnostics"`
 	// OutOfSync lists the hosts that are out of sync or drifted at the
 	// applied head and that this plan does not run: a merge leaves them as
 	// they are. Filled by a caller that knows the sync state (the daemon,
@@ -120,6 +123,7 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 		From:           cs.From,
 		To:             cs.To,
 		Jobs:           []PlannedJob{},
+		PolicyChanges:  orEmpty(cs.Policies),
 		Diagnostics:    []Diagnostic{},
 		Removed:        []string{},
 		Inventory:      slices.Clone(cs.Inventory),
@@ -159,4 +163,23 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return slices.Clone(s)
+}
+
+// orEmpty is a copy of s, never nil.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return slices.Clone(s)
+}
+
+// Weakened lists the jobs whose rollout policy this plan weakens, by name.
+func (p *PlanResult) Weakened() []string {
+	var out []string
+	for _, pc := range p.PolicyChanges {
+		if pc.Weakens() {
+			out = append(out, pc.Job)
+		}
+	}
+	return out
 }

@@ -22,6 +22,9 @@ const maxTextHosts = 10
 //	    -- waits for approval (approve_after = 1)
 //	    -- pause 1m
 //	  ...
+//
+//	policy nginx-config: waves [1, "25%", "100%"] -> ["100%"] (weakens: first wave 1 -> all 20 hosts; 3 waves -> 1)
+//
 //	monitors
 //	  + disk-root
 //	  ~ web-http: monitor block changed
@@ -67,6 +70,10 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 	}
 	for _, name := range p.Removed {
 		fmt.Fprintf(&b, "\njob %s removed: runs nothing\n", name)
+	}
+	if len(p.PolicyChanges) > 0 {
+		b.WriteString("\n")
+		writePolicyChanges(&b, p.PolicyChanges)
 	}
 	m := p.Monitors
 	if len(m.Added)+len(m.Changed)+len(m.Removed) > 0 {
