@@ -30,6 +30,9 @@ type ChangeSet struct {
 	// every job in both commits whose policy changed, with what weakens
 	// it, and the policy of every new job. Removed jobs are not listed.
 	Policies []PolicyChange
+	// SecretReads lists the env() and file() calls that new adds: those
+	// whose function and argument old has nowhere, sorted by file and line.
+	SecretReads []SecretRead
 }
 
 // JobChange is one job of a change set.
@@ -97,7 +100,8 @@ const maxNamedHosts = 5
 // changes are reported but run nothing. A renamed job is the old one
 // removed and a new one added.
 //
-// Diff also compares each job's rollout policy (Policies).
+// Diff also compares each job's rollout policy (Policies) and lists the
+// env() and file() calls new adds (SecretReads).
 func Diff(old, new *Definitions) *ChangeSet {
 	if old == nil {
 		old = &Definitions{}
@@ -140,6 +144,7 @@ func Diff(old, new *Definitions) *ChangeSet {
 	}
 	slices.SortFunc(cs.Jobs, func(a, b JobChange) int { return cmp.Compare(a.Name, b.Name) })
 	dt.monitors(&cs.Monitors)
+	cs.SecretReads = addedSecretReads(old, new)
 	return cs
 }
 

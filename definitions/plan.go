@@ -17,8 +17,10 @@ type PlanResult struct {
 	// PolicyChanges shows each changed job's rollout policy before and
 	// after, flagging what weakens it, and each new job's policy.
 	PolicyChanges []PolicyChange `json:"policy_changes"`
-	Monitors      MonitorPlan    `json:"monitors"`
-	Diagnostics   []Diagnostic   `json:"diagnostics"`
+	// SecretReadsAdded names the env() and file() calls the commit adds.
+	SecretReadsAdded []SecretRead `json:"secret_reads_added"`
+	Monitors         MonitorPlan  `json:"monitors"`
+	Diagnostics      []Diagnostic `json:"diagnostics"`
 	// OutOfSync lists the hosts that are out of sync or drifted at the
 	// applied head and that this plan does not run: a merge leaves them as
 	// they are. Filled by a caller that knows the sync state (the daemon,
@@ -120,14 +122,15 @@ type MonitorPlan struct {
 // for the caller to fill. Plan is a pure function.
 func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 	p := &PlanResult{
-		From:           cs.From,
-		To:             cs.To,
-		Jobs:           []PlannedJob{},
-		PolicyChanges:  orEmpty(cs.Policies),
-		Diagnostics:    []Diagnostic{},
-		Removed:        []string{},
-		Inventory:      slices.Clone(cs.Inventory),
-		MonitorReasons: cs.Monitors.Reasons,
+		From:             cs.From,
+		To:               cs.To,
+		Jobs:             []PlannedJob{},
+		PolicyChanges:    orEmpty(cs.Policies),
+		SecretReadsAdded: orEmpty(cs.SecretReads),
+		Diagnostics:      []Diagnostic{},
+		Removed:          []string{},
+		Inventory:        slices.Clone(cs.Inventory),
+		MonitorReasons:   cs.Monitors.Reasons,
 		Monitors: MonitorPlan{
 			Added:   nonNil(cs.Monitors.Added),
 			Changed: nonNil(cs.Monitors.Changed),
