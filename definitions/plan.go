@@ -90,11 +90,18 @@ func plannedRollout(r Rollout) *PlannedRollout {
 	if r.Pause > 0 {
 		out.Pause = shortDuration(r.Pause)
 	}
-	if g := r.HealthGate; g != nil && len(g.Monitors) > 0 {
-		out.HealthGate = &PlannedGate{Monitors: slices.Clone(g.Monitors),
-			MinHealthyTime: shortDuration(g.MinHealthyTime), HealthyDeadline: shortDuration(g.HealthyDeadline)}
-	}
+	out.HealthGate = plannedGate(r.HealthGate)
 	return out
+}
+
+// plannedGate is g in the JSON form of a plan; nil when there is no gate
+// (a gate without monitors holds nothing).
+func plannedGate(g *HealthGate) *PlannedGate {
+	if g == nil || len(g.Monitors) == 0 {
+		return nil
+	}
+	return &PlannedGate{Monitors: slices.Clone(g.Monitors),
+		MinHealthyTime: shortDuration(g.MinHealthyTime), HealthyDeadline: shortDuration(g.HealthyDeadline)}
 }
 
 // OutOfSyncHost is a (job, host) pair not in sync with the applied head.

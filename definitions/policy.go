@@ -90,17 +90,15 @@ func jobPolicy(j *Job) *JobPolicy {
 // A change weakens the rollout when it lets a bad change reach more hosts
 // before something stops it, or stops it later: see docs/plan.md.
 func policyChange(oj, nj *Job, hosts func() int) *PolicyChange {
-	after := jobPolicy(nj)
 	if oj == nil {
-		return &PolicyChange{Job: nj.Name, After: after, Changes: []PolicyFieldChange{}}
+		return &PolicyChange{Job: nj.Name, After: jobPolicy(nj), Changes: []PolicyFieldChange{}}
 	}
-	before := jobPolicy(oj)
 	pc := policyComparison{old: oj, new: nj}
 	pc.compare(hosts)
 	if len(pc.out) == 0 {
 		return nil
 	}
-	return &PolicyChange{Job: nj.Name, Before: before, After: after, Changes: pc.out}
+	return &PolicyChange{Job: nj.Name, Before: jobPolicy(oj), After: jobPolicy(nj), Changes: pc.out}
 }
 
 // policyComparison collects the changes of one job's policy.
@@ -154,7 +152,7 @@ func (pc *policyComparison) compare(hosts func() int) {
 		}
 		pc.add(FieldPause, optionalDuration(or.Pause), optionalDuration(nr.Pause), why)
 	}
-	pc.compareGates(plannedRollout(or).HealthGate, plannedRollout(nr).HealthGate)
+	pc.compareGates(or.HealthGate, nr.HealthGate)
 	if pc.old.Window != pc.new.Window {
 		pc.add(FieldWindow, optionalString(pc.old.Window), optionalString(pc.new.Window), nil)
 	}
@@ -306,21 +304,22 @@ func approvalStops(a, waves int) bool { return a > 0 && a < waves }
 // never flagged: a shorter deadline fails a wave sooner, a longer one
 // waits longer before failing it; neither lets a wave pass that would
 // not have.
-func (pc *policyComparison) compareGates(og, ng *PlannedGate) {
+func (pc *policyComparison) compareGates(o, n *HealthGate) {
+	hasO, hasN := o != nil && len(o.Monitors) > 0, n != nil && len(n.Monitors) > 0
 	switch {
-	case og == nil && ng == nil:
+	case !hasO && !hasN:
 		return
-	case ng == nil:
-		pc.add(FieldHealthGate, og, nil, []string{"health gate removed: waves no longer wait for " + strings.Join(og.Monitors, ", ")})
+	case !hasN:
+		pc.add(FieldHealthGate, plannedGate(o), nil, []string{"health gate removed: waves no longer wait for " + strings.Join(o.Monitors, ", ")})
 		return
-	case og == nil:
-		pc.add(FieldHealthGate, nil, ng, nil)
+	case !hasO:
+		pc.add(FieldHealthGate, nil, plannedGate(n), nil)
 		return
 	}
-	if !slices.Equal(og.Monitors, ng.Monitors) {
+	if !slices.Equal(o.Monitors, n.Monitors) {
 		var gone []string
-		for _, m := range og.Monitors {
-			if !slices.Contains(ng.Monitors, m) {
+		for _, m := range o.Monitors {
+			if !slices.Contains(n.Monitors, m) {
 				gone = append(gone, m)
 			}
 		}
@@ -328,18 +327,17 @@ func (pc *policyComparison) compareGates(og, ng *PlannedGate) {
 		if len(gone) > 0 {
 			why = append(why, "the gate no longer waits for "+strings.Join(gone, ", "))
 		}
-		pc.add(FieldGateMonitors, og.Monitors, ng.Monitors, why)
+		pc.add(FieldGateMonitors, slices.Clone(o.Monitors), slices.Clone(n.Monitors), why)
 	}
-	o, n := pc.old.Rollout.HealthGate, pc.new.Rollout.HealthGate
 	if o.MinHealthyTime != n.MinHealthyTime {
 		var why []string
 		if n.MinHealthyTime < o.MinHealthyTime {
 			why = append(why, fmt.Sprintf("a host counts as healthy after %s OK, was %s", shortDuration(n.MinHealthyTime), shortDuration(o.MinHealthyTime)))
 		}
-		pc.add(FieldMinHealthyTime, og.MinHealthyTime, ng.MinHealthyTime, why)
+		pc.add(FieldMinHealthyTime, shortDuration(o.MinHealthyTime), shortDuration(n.MinHealthyTime), why)
 	}
 	if o.HealthyDeadline != n.HealthyDeadline {
-		pc.add(FieldHealthyDeadline, og.HealthyDeadline, ng.HealthyDeadline, nil)
+		pc.add(FieldHealthyDeadline, shortDuration(o.HealthyDeadline), shortDuration(n.HealthyDeadline), nil)
 	}
 }
 
