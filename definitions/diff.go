@@ -26,6 +26,13 @@ type ChangeSet struct {
 	// Inventory lists changed hosts, groups, credentials, SNMP profiles,
 	// windows and notifiers, sorted by kind and name.
 	Inventory []BlockChange
+	// Policies lists, by job name, the rollout policy before and after of
+	// every job in both commits whose policy changed, with what weakens
+	// it, and the policy of every new job. Removed jobs are not listed.
+	Policies []PolicyChange
+	// SecretReads lists the env() and file() calls that new adds: those
+	// whose function and argument old has nowhere, sorted by file and line.
+	SecretReads []SecretRead
 }
 
 // JobChange is one job of a change set.
@@ -92,6 +99,9 @@ const maxNamedHosts = 5
 // transport changed). Description, rollout, rollback, schedule and window
 // changes are reported but run nothing. A renamed job is the old one
 // removed and a new one added.
+//
+// Diff also compares each job's rollout policy (Policies) and lists the
+// env() and file() calls new adds (SecretReads).
 func Diff(old, new *Definitions) *ChangeSet {
 	if old == nil {
 		old = &Definitions{}
@@ -119,8 +129,12 @@ func Diff(old, new *Definitions) *ChangeSet {
 	dt.sameFiles = map[string]bool{}
 
 	for _, name := range slices.Sorted(maps.Keys(new.Jobs)) {
-		if jc := dt.job(new.Jobs[name], old.Jobs[name]); jc != nil {
+		nj, oj := new.Jobs[name], old.Jobs[name]
+		if jc := dt.job(nj, oj); jc != nil {
 			cs.Jobs = append(cs.Jobs, *jc)
+		}
+		if pc := policyChange(oj, nj, func() int { return len(new.Select(nj.Targets)) }); pc != nil {
+			cs.Policies = append(cs.Policies, *pc)
 		}
 	}
 	for name := range old.Jobs {
@@ -130,6 +144,7 @@ func Diff(old, new *Definitions) *ChangeSet {
 	}
 	slices.SortFunc(cs.Jobs, func(a, b JobChange) int { return cmp.Compare(a.Name, b.Name) })
 	dt.monitors(&cs.Monitors)
+	cs.SecretReads = addedSecretReads(old, new)
 	return cs
 }
 

@@ -11,11 +11,16 @@ import (
 // and is kept stable for scripts: slices are never nil, so they marshal as
 // [] rather than null.
 type PlanResult struct {
-	From        string       `json:"from"` // "" when the old commit had no parent
-	To          string       `json:"to"`
-	Jobs        []PlannedJob `json:"jobs"`
-	Monitors    MonitorPlan  `json:"monitors"`
-	Diagnostics []Diagnostic `json:"diagnostics"`
+	From string       `json:"from"` // "" when the old commit had no parent
+	To   string       `json:"to"`
+	Jobs []PlannedJob `json:"jobs"`
+	// PolicyChanges shows each changed job's rollout policy before and
+	// after, flagging what weakens it, and each new job's policy.
+	PolicyChanges []PolicyChange `json:"policy_changes"`
+	// SecretReadsAdded names the env() and file() calls the commit adds.
+	SecretReadsAdded []SecretRead `json:"secret_reads_added"`
+	Monitors         MonitorPlan  `json:"monitors"`
+	Diagnostics      []Diagnostic `json:"diagnostics"`
 	// OutOfSync lists the hosts that are out of sync or drifted at the
 	// applied head and that this plan does not run: a merge leaves them as
 	// they are. Filled by a caller that knows the sync state (the daemon,
@@ -85,11 +90,18 @@ func plannedRollout(r Rollout) *PlannedRollout {
 	if r.Pause > 0 {
 		out.Pause = shortDuration(r.Pause)
 	}
-	if g := r.HealthGate; g != nil && len(g.Monitors) > 0 {
-		out.HealthGate = &PlannedGate{Monitors: slices.Clone(g.Monitors),
-			MinHealthyTime: shortDuration(g.MinHealthyTime), HealthyDeadline: shortDuration(g.HealthyDeadline)}
-	}
+	out.HealthGate = plannedGate(r.HealthGate)
 	return out
+}
+
+// plannedGate is g in the JSON form of a plan; nil when there is no gate
+// (a gate without monitors holds nothing).
+func plannedGate(g *HealthGate) *PlannedGate {
+	if g == nil || len(g.Monitors) == 0 {
+		return nil
+	}
+	return &PlannedGate{Monitors: slices.Clone(g.Monitors),
+		MinHealthyTime: shortDuration(g.MinHealthyTime), HealthyDeadline: shortDuration(g.HealthyDeadline)}
 }
 
 // OutOfSyncHost is a (job, host) pair not in sync with the applied head.
@@ -117,13 +129,15 @@ type MonitorPlan struct {
 // for the caller to fill. Plan is a pure function.
 func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 	p := &PlanResult{
-		From:           cs.From,
-		To:             cs.To,
-		Jobs:           []PlannedJob{},
-		Diagnostics:    []Diagnostic{},
-		Removed:        []string{},
-		Inventory:      slices.Clone(cs.Inventory),
-		MonitorReasons: cs.Monitors.Reasons,
+		From:             cs.From,
+		To:               cs.To,
+		Jobs:             []PlannedJob{},
+		PolicyChanges:    orEmpty(cs.Policies),
+		SecretReadsAdded: orEmpty(cs.SecretReads),
+		Diagnostics:      []Diagnostic{},
+		Removed:          []string{},
+		Inventory:        slices.Clone(cs.Inventory),
+		MonitorReasons:   cs.Monitors.Reasons,
 		Monitors: MonitorPlan{
 			Added:   nonNil(cs.Monitors.Added),
 			Changed: nonNil(cs.Monitors.Changed),
@@ -159,4 +173,23 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return slices.Clone(s)
+}
+
+// orEmpty is a copy of s, never nil.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return slices.Clone(s)
+}
+
+// Weakened lists the jobs whose rollout policy this plan weakens, by name.
+func (p *PlanResult) Weakened() []string {
+	var out []string
+	for _, pc := range p.PolicyChanges {
+		if pc.Weakens() {
+			out = append(out, pc.Job)
+		}
+	}
+	return out
 }

@@ -22,6 +22,12 @@ const maxTextHosts = 10
 //	    -- waits for approval (approve_after = 1)
 //	    -- pause 1m
 //	  ...
+//
+//	policy nginx-config: waves [1, "25%", "100%"] -> ["100%"] (weakens: first wave 1 -> all 20 hosts; 3 waves -> 1)
+//
+//	reads added (env() and file() calls the daemon will make; a plan reads none)
+//	  env("DEPLOY_TOKEN") at jobs/web.hcl:14
+//
 //	monitors
 //	  + disk-root
 //	  ~ web-http: monitor block changed
@@ -67,6 +73,14 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 	}
 	for _, name := range p.Removed {
 		fmt.Fprintf(&b, "\njob %s removed: runs nothing\n", name)
+	}
+	if len(p.PolicyChanges) > 0 {
+		b.WriteString("\n")
+		writePolicyChanges(&b, p.PolicyChanges)
+	}
+	if len(p.SecretReadsAdded) > 0 {
+		b.WriteString("\n")
+		writeSecretReads(&b, p.SecretReadsAdded)
 	}
 	m := p.Monitors
 	if len(m.Added)+len(m.Changed)+len(m.Removed) > 0 {

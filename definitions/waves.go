@@ -1,6 +1,11 @@
 package definitions
 
-import "math"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+)
 
 // Waves splits hosts, in order, into rollout waves with Ansible's `serial`
 // semantics:
@@ -15,21 +20,35 @@ import "math"
 // empty sizes list means one wave of every host. The waves partition hosts
 // exactly: concatenated they equal hosts. No hosts gives no waves (nil).
 func Waves(hosts []string, sizes []WaveSize) [][]string {
-	if len(hosts) == 0 {
+	counts := waveCounts(len(hosts), sizes)
+	if counts == nil {
 		return nil
 	}
-	if len(sizes) == 0 {
-		return [][]string{hosts[:len(hosts):len(hosts)]}
-	}
-	var waves [][]string
+	waves := make([][]string, len(counts))
 	rest := hosts
-	for i := 0; len(rest) > 0; i++ {
-		n := sizes[min(i, len(sizes)-1)].hosts(len(hosts))
-		n = min(n, len(rest))
-		waves = append(waves, rest[:n:n])
+	for i, n := range counts {
+		waves[i] = rest[:n:n]
 		rest = rest[n:]
 	}
 	return waves
+}
+
+// waveCounts is the number of hosts in each wave Waves makes of total
+// hosts; nil for none.
+func waveCounts(total int, sizes []WaveSize) []int {
+	if total <= 0 {
+		return nil
+	}
+	if len(sizes) == 0 {
+		return []int{total}
+	}
+	var counts []int
+	for i, rest := 0, total; rest > 0; i++ {
+		n := min(sizes[min(i, len(sizes)-1)].hosts(total), rest)
+		counts = append(counts, n)
+		rest -= n
+	}
+	return counts
 }
 
 // hosts is the number of hosts the entry stands for in a job of total hosts:
@@ -50,4 +69,39 @@ func percentOf(pct float64, n int) int {
 		return 0
 	}
 	return int(math.Floor(pct * float64(n) / 100))
+}
+
+// String is the entry as written in HCL: 1 or "25%".
+func (w WaveSize) String() string {
+	if w.Count > 0 {
+		return strconv.Itoa(w.Count)
+	}
+	return strconv.Quote(strconv.FormatFloat(w.Percent, 'f', -1, 64) + "%")
+}
+
+// MarshalJSON writes the entry as in HCL: a count as a number, a
+// percentage as a string ("25%").
+func (w WaveSize) MarshalJSON() ([]byte, error) {
+	return []byte(w.String()), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (w *WaveSize) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case float64:
+		if n := int(v); float64(n) == v && n >= 1 {
+			*w = WaveSize{Count: n}
+			return nil
+		}
+	case string:
+		if p, ok := parsePercent(v); ok && p > 0 {
+			*w = WaveSize{Percent: p}
+			return nil
+		}
+	}
+	return fmt.Errorf("wave size %s: want a host count of at least 1 or a percentage \"N%%\"", b)
 }

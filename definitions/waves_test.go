@@ -1,6 +1,7 @@
 package definitions
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"slices"
@@ -178,4 +179,30 @@ func TestBudgetProperties(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWaveSizeJSON: a wave entry is written as in HCL, a count as a
+// number and a percentage as a string, and reads back the same.
+func TestWaveSizeJSON(t *testing.T) {
+	sizes := []WaveSize{{Count: 1}, {Percent: 12.5}, {Percent: 100}}
+	b, err := json.Marshal(sizes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), `[1,"12.5%","100%"]`; got != want {
+		t.Errorf("json = %s, want %s", got, want)
+	}
+	var back []WaveSize
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sizes, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{`0`, `1.5`, `"0%"`, `"101%"`, `"5"`, `true`} {
+		var w WaveSize
+		if err := json.Unmarshal([]byte(bad), &w); err == nil {
+			t.Errorf("%s: no error, got %+v", bad, w)
+		}
+	}
 }

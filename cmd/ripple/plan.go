@@ -34,9 +34,11 @@ func runPlan(ctx context.Context, args []string, e env) error {
 	fset.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--data DIR] [--json]\n\n"+
 			"Shows what a merge of REV would do: the jobs that run, with their hosts\n"+
-			"per wave and why, and the monitors added, changed or removed. Both\n"+
-			"commits are read from git; nothing is checked out and no host is\n"+
-			"contacted. Exit status: 0 planned, 1 REV does not load, 2 usage.")
+			"per wave and why, each job's rollout policy before -> after with what\n"+
+			"weakens it, the env()/file() reads REV adds, and the monitors added,\n"+
+			"changed or removed. Both commits are read from git; nothing is checked\n"+
+			"out, no host is contacted and no secret is read. Exit status: 0\n"+
+			"planned, 1 REV does not load, 2 usage.")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/enginetest"
 	"github.com/ripple-ops/ripple/engine/source"
@@ -287,6 +288,162 @@ func TestPullRequestPlansWithoutRunning(t *testing.T) {
 	}
 	if runner.executedCount() != 1 || len(store.AllRuns()) != 1 {
 		t.Errorf("a pull request must not run anything: runs = %+v", store.AllRuns())
+	}
+}
+
+// policyInventory is 20 web hosts with an HTTP monitor.
+func policyInventory() string {
+	var b strings.Builder
+	b.WriteString("credential \"default\" {\n  user = \"deploy\"\n  private_key_file = \"/etc/ripple/key\"\n}\n")
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&b, "host \"web-%02d\" {\n  address = \"127.0.0.%d\"\n  groups  = [\"web\"]\n}\n", i, i)
+	}
+	b.WriteString("monitor \"web-http\" {\n  targets { groups = [\"web\"] }\n  check \"http\" { url = \"http://${host.address}/healthz\" }\n}\n")
+	return b.String()
+}
+
+const policyJob = `
+job "nginx-config" {
+  targets { groups = ["web"] }
+  step "reload" { run = "systemctl reload nginx" }
+  rollout {
+    waves        = [1, "25%", "100%"]
+    max_failures = 0
+    health_gate {
+      monitors = ["web-http"]
+    }
+  }
+}
+`
+
+// TestPullRequestCommentShowsPolicyChanges is the acceptance case of
+// "policy changes are visible": a pull request that turns waves
+// [1, "25%", "100%"] into ["100%"], raises max_failures and removes the
+// gate gets a comment that shows each setting before -> after and flags
+// each weakening, and a plan status that says so first. What runs still
+// comes from the tracked branch: nothing runs for the pull request.
+func TestPullRequestCommentShowsPolicyChanges(t *testing.T) {
+	repo := enginetest.NewGitRepo(t)
+	base := repo.Commit("base", map[string]string{"hosts.hcl": policyInventory(), "jobs/web.hcl": policyJob})
+	store := enginetest.NewMemStore()
+	runner := &dmRunner{store: store}
+	comments := &dmComments{}
+	d := dmDaemon(t, repo, store, runner, func(o *Options) { o.Comments = comments })
+	dmRun(t, d)
+	dmWait(t, "base applied", func() bool { a, _ := store.LastApplied(context.Background(), "main"); return a == base })
+	runsBefore := len(store.AllRuns())
+
+	repo.Git("checkout", "-q", "-b", "loosen")
+	weakened := `
+job "nginx-config" {
+  targets { groups = ["web"] }
+  step "reload" { run = "systemctl reload nginx" }
+  step "notify" { run = "curl -fsS -H 'X-Token: ${env("CHAT_TOKEN")}' https://chat.example.net/deployed" }
+  rollout {
+    waves        = ["100%"]
+    max_failures = 2
+  }
+}
+`
+	prHead := repo.Commit("loosen the rollout", map[string]string{"jobs/web.hcl": weakened})
+	repo.Git("update-ref", "refs/pull/9/head", prHead)
+	repo.Git("checkout", "-q", "main")
+
+	ev := engine.PullRequestEvent{Number: 9, Action: "opened", HeadSHA: prHead, BaseRef: "main", HeadRef: "loosen"}
+	if err := d.PullRequest(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	dmWait(t, "plan status", func() bool { _, ok := store.StatusOf(prHead, engine.StatusPlan); return ok })
+	st, _ := store.StatusOf(prHead, engine.StatusPlan)
+	wantDesc := "weakens rollout of nginx-config; 1 job, 20 hosts in 1 wave; 1 secret read added"
+	if st.State != "success" || st.Description != wantDesc {
+		t.Errorf("plan status = %s %q, want success %q", st.State, st.Description, wantDesc)
+	}
+
+	got := comments.get()
+	if len(got) != 1 || got[0].pr != 9 {
+		t.Fatalf("comments = %+v", got)
+	}
+	body := got[0].body
+	for _, want := range []string{
+		"⚠️ **This change weakens the rollout of `nginx-config`.**",
+		"**Policy changes**",
+		"| `nginx-config` | `waves` | `[1, \"25%\", \"100%\"]` | `[\"100%\"]` | ⚠️ weakens: first wave 1 -&gt; all 20 hosts; 3 waves -&gt; 1 |",
+		"| `nginx-config` | `max_failures` | `0` | `2` | ⚠️ weakens: a wave fails only when more than 2 hosts fail, was 0 |",
+		"| `nginx-config` | `health_gate` | `{monitors = [\"web-http\"], min_healthy_time = \"10s\", healthy_deadline = \"5m\"}` | `none` | ⚠️ weakens: health gate removed: waves no longer wait for web-http |",
+		"**Secret reads added: 1**",
+		"| `env(\"CHAT_TOKEN\")` | `jobs/web.hcl:5` |",
+		// The full text plan has the same lines.
+		`policy nginx-config: waves [1, "25%", "100%"] -> ["100%"] (weakens: first wave 1 -> all 20 hosts; 3 waves -> 1)`,
+		"reads added (env() and file() calls the daemon will make; a plan reads none)\n  env(\"CHAT_TOKEN\") at jobs/web.hcl:5",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("comment lacks %q:\n%s", want, body)
+		}
+	}
+	if n := strings.Count(body, "⚠️ weakens:"); n != 3 {
+		t.Errorf("%d weakenings flagged, want 3:\n%s", n, body)
+	}
+	if n := len(store.AllRuns()); n != runsBefore {
+		t.Errorf("a pull request must not run anything: %d runs, had %d", n, runsBefore)
+	}
+}
+
+// TestPlanCommentEscapesPolicyAndReads: names and arguments come from the
+// repository; in a table they can neither end a code span, a cell nor a
+// row, nor become markup.
+func TestPlanCommentEscapesPolicyAndReads(t *testing.T) {
+	p := &definitions.PlanResult{
+		From: strings.Repeat("a", 40), To: strings.Repeat("b", 40),
+		Jobs: []definitions.PlannedJob{},
+		PolicyChanges: []definitions.PolicyChange{{
+			Job:    "web",
+			Before: &definitions.JobPolicy{},
+			After:  &definitions.JobPolicy{},
+			Changes: []definitions.PolicyFieldChange{{
+				Field: definitions.FieldWindow, Before: "a|b", After: nil, Weakens: true, Why: "<img src=x> | gone",
+			}},
+		}},
+		SecretReadsAdded: []definitions.SecretRead{{Function: "env", Argument: "\"A|B`C\" <script>\nx", File: "jobs/x.hcl", Line: 3}},
+	}
+	body := planComment(p.To, p, nil)
+	for _, want := range []string{
+		"| `web` | `window` | `\"a\\|b\"` | `none` | ⚠️ weakens: &lt;img src=x&gt; \\| gone |",
+		"| `env(\"A\\|B'C\" <script> x)` | `jobs/x.hcl:3` |",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("comment lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func TestPlanDescription(t *testing.T) {
+	long := strings.Repeat("j", 128)
+	weakened := func(jobs ...string) *definitions.PlanResult {
+		p := &definitions.PlanResult{Jobs: []definitions.PlannedJob{}}
+		for _, j := range jobs {
+			p.PolicyChanges = append(p.PolicyChanges, definitions.PolicyChange{Job: j, Before: &definitions.JobPolicy{},
+				Changes: []definitions.PolicyFieldChange{{Field: definitions.FieldSelfHeal, Weakens: true, Why: "on"}}})
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		p    *definitions.PlanResult
+		want string
+	}{
+		{weakened(), "no changes"},
+		{weakened("web"), "weakens rollout of web; no changes"},
+		{weakened("a", "b", "c", "d", "e"), "weakens rollout of a, b, c and 2 more; no changes"},
+		{weakened(long), "weakens rollout of 1 job; no changes"},
+		{weakened("a", long), "weakens rollout of a and 1 more; no changes"},
+	} {
+		got := planDescription(tc.p)
+		if got != tc.want {
+			t.Errorf("planDescription = %q, want %q", got, tc.want)
+		}
+		if len(got) > engine.MaxStatusDescription {
+			t.Errorf("%q is longer than %d", got, engine.MaxStatusDescription)
+		}
 	}
 }
 

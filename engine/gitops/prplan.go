@@ -63,7 +63,7 @@ func (d *Daemon) planPullRequest(ctx context.Context, ev engine.PullRequestEvent
 	d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusValidate, State: "success", Description: validDescription(diags)})
 	plan := planCommit(base, defs)
 	d.annotate(ctx, plan, defs)
-	state, desc := "success", plan.Summary()
+	state, desc := "success", planDescription(plan)
 	if !d.opts.AllowEmpty {
 		if what := removesEverything(base, defs); what != "" {
 			state, desc = "failure", "the merge would be refused: it removes every "+what
@@ -105,6 +105,8 @@ func planComment(to string, p *definitions.PlanResult, diags hcl.Diagnostics) st
 		}
 		b.WriteString("\n")
 	}
+	writePolicyTable(&b, p)
+	writeSecretReads(&b, p)
 	var text strings.Builder
 	if err := p.WriteText(&text); err == nil {
 		b.WriteString("<details><summary>Full plan</summary>\n\n```text\n")
@@ -135,6 +137,131 @@ func planComment(to string, p *definitions.PlanResult, diags hcl.Diagnostics) st
 	return b.String()
 }
 
+// maxCommentRows caps the rows of a table in a plan comment; the full
+// plan below it has every line.
+const maxCommentRows = 50
+
+// writePolicyTable writes the jobs whose rollout a pull request weakens,
+// and a table of every policy change, before and after, each weakening
+// flagged. When the table is cut, weakening rows are kept first.
+func writePolicyTable(b *strings.Builder, p *definitions.PlanResult) {
+	if len(p.PolicyChanges) == 0 {
+		return
+	}
+	if weak := p.Weakened(); len(weak) > 0 {
+		names := make([]string, 0, min(len(weak), maxCommentRows))
+		for _, n := range weak[:min(len(weak), maxCommentRows)] {
+			names = append(names, code(n))
+		}
+		more := ""
+		if len(weak) > maxCommentRows {
+			more = fmt.Sprintf(" and %d more", len(weak)-maxCommentRows)
+		}
+		fmt.Fprintf(b, "⚠️ **This change weakens the rollout of %s%s.**\n\n", strings.Join(names, ", "), more)
+	}
+	rows := policyRows(p.PolicyChanges)
+	cut := 0
+	if len(rows) > maxCommentRows {
+		slices.SortStableFunc(rows, func(a, b policyRow) int {
+			switch {
+			case a.weakens == b.weakens:
+				return 0
+			case a.weakens:
+				return -1
+			}
+			return 1
+		})
+		rows, cut = rows[:maxCommentRows], len(rows)-maxCommentRows
+	}
+	b.WriteString("**Policy changes**\n\n| job | setting | before | after | review |\n| --- | --- | --- | --- | --- |\n")
+	for _, r := range rows {
+		b.WriteString(r.text)
+	}
+	if cut > 0 {
+		fmt.Fprintf(b, "| … | %d more in the full plan | | | |\n", cut)
+	}
+	b.WriteString("\n")
+}
+
+// policyRow is one row of the policy table.
+type policyRow struct {
+	text    string
+	weakens bool
+}
+
+// policyRows is the rows of the policy table in plan order: one per
+// changed setting, one per new job. Names and values come from the
+// repository and are shown as code.
+func policyRows(changes []definitions.PolicyChange) []policyRow {
+	var rows []policyRow
+	for _, pc := range changes {
+		if pc.Before == nil {
+			rows = append(rows, policyRow{text: fmt.Sprintf("| %s | new job | | %s | |\n", code(pc.Job), codeCell(pc.After.String()))})
+			continue
+		}
+		for _, c := range pc.Changes {
+			flag := ""
+			if c.Weakens {
+				flag = "⚠️ weakens: " + escapeCell(c.Why)
+			}
+			rows = append(rows, policyRow{
+				text:    fmt.Sprintf("| %s | %s | %s | %s | %s |\n", code(pc.Job), code(c.Field), codeCell(c.BeforeText()), codeCell(c.AfterText()), flag),
+				weakens: c.Weakens,
+			})
+		}
+	}
+	return rows
+}
+
+// writeSecretReads lists the env() and file() calls a pull request adds,
+// where it adds them.
+func writeSecretReads(b *strings.Builder, p *definitions.PlanResult) {
+	n := len(p.SecretReadsAdded)
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(b, "**Secret reads added: %d** (the daemon makes these `env()` and `file()` calls when the job, monitor or notifier runs; the plan made none)\n\n| read | where |\n| --- | --- |\n", n)
+	for i, r := range p.SecretReadsAdded {
+		if i == maxCommentRows {
+			fmt.Fprintf(b, "| … | %d more in the full plan |\n", n-i)
+			break
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", codeCell(r.String()), codeCell(fmt.Sprintf("%s:%d", r.File, r.Line)))
+	}
+	b.WriteString("\n")
+}
+
+// planDescription is the ripple/plan status of a pull request's plan:
+// the jobs whose rollout it weakens first, so that a description cut to
+// engine.MaxStatusDescription still names them, then the summary and the
+// secret reads it adds.
+func planDescription(p *definitions.PlanResult) string {
+	desc := p.Summary()
+	if n := len(p.SecretReadsAdded); n > 0 {
+		desc += fmt.Sprintf("; %s added", engine.Plural(n, "secret read"))
+	}
+	if weak := p.Weakened(); len(weak) > 0 {
+		desc = weakensText(weak) + "; " + desc
+	}
+	return desc
+}
+
+// weakensText names the weakened jobs in at most 100 bytes: "weakens
+// rollout of web, db and 3 more", or "weakens rollout of 5 jobs" when
+// the names are too long.
+func weakensText(jobs []string) string {
+	for k := min(len(jobs), 3); k > 0; k-- {
+		s := "weakens rollout of " + strings.Join(jobs[:k], ", ")
+		if rest := len(jobs) - k; rest > 0 {
+			s += fmt.Sprintf(" and %d more", rest)
+		}
+		if len(s) <= 100 {
+			return s
+		}
+	}
+	return "weakens rollout of " + engine.Plural(len(jobs), "job")
+}
+
 func invalidComment(to string, diags hcl.Diagnostics) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### ripple plan for %s\n\n**Not planned: the definitions are invalid.**\n\n```\n", code(engine.ShortCommit(to)))
@@ -151,6 +278,13 @@ func invalidComment(to string, diags hcl.Diagnostics) string {
 
 func code(s string) string {
 	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+}
+
+// codeCell is s as code in a table cell: a backtick cannot end the code
+// span, a pipe the cell, nor a newline the row.
+func codeCell(s string) string {
+	r := strings.NewReplacer("`", "'", "|", "\\|", "\r", " ", "\n", " ")
+	return "`" + r.Replace(s) + "`"
 }
 
 func escapeCell(s string) string {
