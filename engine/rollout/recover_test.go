@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ripple-ops/ripple/definitions"
@@ -356,5 +357,60 @@ func TestRecoverNeverBlocksOnApproval(t *testing.T) {
 	}
 	if run := f.execute(r, got[0].ID); run.State != engine.RunSucceeded {
 		t.Fatalf("state %s", run.State)
+	}
+}
+
+// TestFenceStopsNewStepsOnly: once the fence says this node lost its
+// leader lease, no host step starts; the steps in flight finish and are
+// journaled; Execute returns the fence's error and leaves the run for the
+// next leader, which carries it on without running a step twice.
+func TestFenceStopsNewStepsOnly(t *testing.T) {
+	f := newFixture(t, 4)
+	f.job.Rollout.MaxParallel = 2
+	f.exec.Started = make(chan string, 100)
+	f.exec.Block = make(chan struct{})
+	fenced := errors.New("fenced: lease lost")
+	var lost atomic.Bool
+	r := f.rollout(func(o *Options) {
+		o.Fence = func() error {
+			if lost.Load() {
+				return fenced
+			}
+			return nil
+		}
+	})
+	run := f.submit(r, f.waves(4))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Execute(context.Background(), f.defs, run.ID)
+		errc <- err
+	}()
+	<-f.exec.Started
+	<-f.exec.Started // two hosts in flight
+	lost.Store(true)
+	close(f.exec.Block)
+	if err := <-errc; !errors.Is(err, fenced) {
+		t.Fatalf("Execute returned %v, want the fence's error", err)
+	}
+	if n := len(f.exec.Calls()); n != 2 {
+		t.Fatalf("%d steps ran, want only the 2 in flight", n)
+	}
+	rows, _ := f.store.HostSteps(context.Background(), run.ID)
+	for _, hs := range rows {
+		if hs.Phase == engine.PhaseStarted {
+			t.Fatalf("row %+v left started: an in-flight step's result was not journaled", hs)
+		}
+	}
+	if got, _ := f.store.GetRun(context.Background(), run.ID); got.State.Final() {
+		t.Fatalf("a fenced run was ended (%s); the next leader must resume it", got.State)
+	}
+	got := f.execute(f.rollout(), run.ID)
+	if got.State != engine.RunSucceeded {
+		t.Fatalf("state %s: %s", got.State, got.Error)
+	}
+	for _, h := range []string{"h01", "h02", "h03", "h04"} {
+		if n := f.exec.Count(h, "one"); n != 1 {
+			t.Errorf("step one ran %d times on %s", n, h)
+		}
 	}
 }

@@ -53,6 +53,11 @@ type Options struct {
 	Sync engine.SyncStore
 	// Metrics, when set, counts runs and host steps (see NewMetrics).
 	Metrics *Metrics
+	// Fence, when set, is asked before each host step starts: a non-nil
+	// error (a cluster node that lost its leader lease) starts no step and
+	// ends the execution with that error, leaving the run to the next
+	// leader's recovery. Steps already started run to their end.
+	Fence func() error
 }
 
 // Runner executes runs: waves in order, max_parallel hosts at once, the

@@ -221,6 +221,11 @@ func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Conte
 	if err := ctx.Err(); err != nil {
 		return engine.StepResult{}, err
 	}
+	if f := x.r.opts.Fence; f != nil {
+		if err := f(); err != nil {
+			return engine.StepResult{}, err
+		}
+	}
 	start := x.r.opts.Clock.Now()
 	failed := func(msg string) engine.StepResult {
 		return engine.StepResult{Status: engine.StepFailed, ExitCode: -1, Error: msg, Started: start}
