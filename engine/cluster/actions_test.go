@@ -1,4 +1,4 @@
-package cluster
+package cluster_test
 
 import (
 	"context"
@@ -9,72 +9,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripple-ops/ripple/engine/cluster"
+
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/enginetest"
 )
 
-// memActions is an ActionStore in memory.
-type memActions struct {
-	mu      sync.Mutex
-	acts    []Action
-	out     map[int64]Outcome
-	current int64 // the epoch the store lets claim
-}
-
-func (m *memActions) EnqueueAction(_ context.Context, a Action) (int64, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, b := range m.acts {
-		if a.Key != "" && b.Key == a.Key {
-			return b.ID, false, nil
-		}
-	}
-	a.ID, a.Created, a.ClaimedEpoch = int64(len(m.acts)+1), time.Now(), 0
-	m.acts = append(m.acts, a)
-	return a.ID, true, nil
-}
-
-func (m *memActions) ClaimActions(_ context.Context, _ string, epoch int64, limit int) ([]Action, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if epoch != m.current {
-		return nil, ErrFenced
-	}
-	var out []Action
-	for i := range m.acts {
-		a := &m.acts[i]
-		if _, done := m.out[a.ID]; done || a.ClaimedEpoch == epoch {
-			continue
-		}
-		out = append(out, *a)
-		a.ClaimedEpoch = epoch
-		if len(out) == limit {
-			break
-		}
-	}
-	return out, nil
-}
-
-func (m *memActions) FinishAction(_ context.Context, id int64, o Outcome) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.out[id] = o
-	return nil
-}
-
-func (m *memActions) ActionOutcome(_ context.Context, id int64) (Outcome, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	o, ok := m.out[id]
-	return o, ok, nil
-}
-
 func TestActionsGoToTheLeaderAndComeBack(t *testing.T) {
-	store := &memActions{out: map[int64]Outcome{}, current: 1}
+	store := enginetest.NewCluster()
+	store.SetLease(cluster.Lease{Holder: "a", Epoch: 1, Expires: time.Now().Add(time.Hour)})
 	var approved []string
 	var mu sync.Mutex
-	x := &Executor{Store: store, Node: "a", Epoch: 1, Poll: 5 * time.Millisecond, Logger: zerolog.Nop(), Handlers: map[string]Handler{
+	x := &cluster.Executor{Store: store, Node: "a", Epoch: 1, Poll: 5 * time.Millisecond, Logger: zerolog.Nop(), Handlers: map[string]cluster.Handler{
 		"approve": func(_ context.Context, p json.RawMessage) (any, error) {
 			var req struct{ Run int64 }
 			if err := json.Unmarshal(p, &req); err != nil {
@@ -93,7 +41,7 @@ func TestActionsGoToTheLeaderAndComeBack(t *testing.T) {
 	defer cancel()
 	go func() { _ = x.Run(ctx) }()
 
-	f := &Forwarder{Store: store, Node: "b", Poll: 5 * time.Millisecond}
+	f := &cluster.Forwarder{Store: store, Node: "b", Poll: 5 * time.Millisecond}
 	var resp struct{ State string }
 	if err := f.Do(ctx, "approve", map[string]int64{"run": 3}, &resp); err != nil || resp.State != "running" {
 		t.Fatalf("approve 3: %+v %v", resp, err)
@@ -112,9 +60,10 @@ func TestActionsGoToTheLeaderAndComeBack(t *testing.T) {
 // is safe to redo, and is carried out.
 func TestActionOfADeadLeaderIsNotCarriedOutTwice(t *testing.T) {
 	ctx := context.Background()
-	store := &memActions{out: map[int64]Outcome{}, current: 1}
-	id, _, _ := store.EnqueueAction(ctx, Action{Kind: "run", Payload: []byte(`{}`), Node: "b"})
-	f := &Forwarder{Store: store, Node: "b"}
+	store := enginetest.NewCluster()
+	store.SetLease(cluster.Lease{Holder: "a", Epoch: 1, Expires: time.Now().Add(time.Hour)})
+	id, _, _ := store.EnqueueAction(ctx, cluster.Action{Kind: "run", Payload: []byte(`{}`), Node: "b"})
+	f := &cluster.Forwarder{Store: store, Node: "b"}
 	if isNew, err := f.Send(ctx, "push", "delivery-1", map[string]string{}); err != nil || !isNew {
 		t.Fatalf("send: %v %v", isNew, err)
 	}
@@ -125,26 +74,26 @@ func TestActionOfADeadLeaderIsNotCarriedOutTwice(t *testing.T) {
 		t.Fatalf("claim: %v %v", acts, err)
 	}
 	// a dies; c leads at epoch 2.
-	store.current = 2
+	store.SetLease(cluster.Lease{Holder: "c", Epoch: 2, Expires: time.Now().Add(time.Hour)})
 	ran := map[string]int{}
-	count := func(kind string) Handler {
+	count := func(kind string) cluster.Handler {
 		return func(context.Context, json.RawMessage) (any, error) { ran[kind]++; return nil, nil }
 	}
-	x := &Executor{Store: store, Node: "c", Epoch: 2, Poll: 5 * time.Millisecond, Logger: zerolog.Nop(),
-		Handlers: map[string]Handler{"run": count("run"), "push": count("push")}}
+	x := &cluster.Executor{Store: store, Node: "c", Epoch: 2, Poll: 5 * time.Millisecond, Logger: zerolog.Nop(),
+		Handlers: map[string]cluster.Handler{"run": count("run"), "push": count("push")}}
 	rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	_ = x.Run(rctx)
 	o, ok, _ := store.ActionOutcome(ctx, id)
-	if !ok || ran["run"] != 0 || o.Message != ErrLeaderGone.Error() {
+	if !ok || ran["run"] != 0 || o.Message != cluster.ErrLeaderGone.Error() {
 		t.Fatalf("outcome %+v (ok %v), ran %v", o, ok, ran)
 	}
 	if ran["push"] != 1 {
 		t.Fatalf("the trigger the dead leader claimed was carried out %d times, want 1", ran["push"])
 	}
 	// A fenced executor stops.
-	store.current = 3
-	if err := x.Run(context.Background()); !errors.Is(err, ErrFenced) {
+	store.SetLease(cluster.Lease{Holder: "d", Epoch: 3, Expires: time.Now().Add(time.Hour)})
+	if err := x.Run(context.Background()); !errors.Is(err, cluster.ErrFenced) {
 		t.Fatalf("fenced executor: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -25,6 +26,9 @@ type NodeInfo struct {
 	Version   string    `json:"version,omitempty"`
 	Started   time.Time `json:"started"`
 	Heartbeat time.Time `json:"heartbeat"` // the database's clock at the last heartbeat
+	// State is what the node last published (Member.Publish): the
+	// leader's daemon status and alert holds, for the followers.
+	State json.RawMessage `json:"state,omitempty"`
 	// Age is how long ago, on the database's clock, the last heartbeat
 	// was taken (Nodes sets it).
 	Age time.Duration `json:"-"`
@@ -46,7 +50,8 @@ type Store interface {
 	ReleaseLease(ctx context.Context, node string, epoch int64) error
 	// CurrentLease is the lease as it is now.
 	CurrentLease(ctx context.Context) (Lease, error)
-	// Heartbeat records that node is alive.
+	// Heartbeat records that node is alive, with its URL, version, start
+	// and published State.
 	Heartbeat(ctx context.Context, n NodeInfo) error
 	// Nodes lists every node that ever heartbeat, with the age of its last
 	// heartbeat.

@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,7 +64,10 @@ type Member struct {
 	epoch    int64
 	deadline time.Time
 	live     []string
-	lease    Lease // the last lease seen, whoever holds it
+	nodes    []NodeInfo // as the last heartbeat read them
+	lease    Lease      // the last lease seen, whoever holds it
+	state    json.RawMessage
+	beat     chan struct{} // one slot: heartbeat now (Publish)
 }
 
 // New returns a member that does nothing until Run.
@@ -89,7 +94,45 @@ func New(opts Options) (*Member, error) {
 		opts.Now = time.Now
 	}
 	return &Member{opts: opts, log: opts.Logger.With().Str("component", "cluster").Str("node", opts.Node).Logger(),
-		live: []string{opts.Node}}, nil
+		live: []string{opts.Node}, beat: make(chan struct{}, 1)}, nil
+}
+
+// Publish sets what this node's heartbeats carry (NodeInfo.State) and
+// sends a heartbeat at once: the leader publishes its daemon status and
+// alert holds this way, for the followers to read.
+func (m *Member) Publish(state json.RawMessage) {
+	m.mu.Lock()
+	m.state = state
+	m.mu.Unlock()
+	select {
+	case m.beat <- struct{}{}:
+	default:
+	}
+}
+
+// Nodes lists the nodes as the last heartbeat read them, with their age,
+// sorted by name.
+func (m *Member) Nodes() []NodeInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.nodes)
+}
+
+// Leader is the node that holds the lease as this node last saw it, and
+// whether it is alive (its heartbeat is recent); ok is false when no node
+// holds a lease.
+func (m *Member) Leader() (n NodeInfo, alive, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lease.Holder == "" {
+		return NodeInfo{}, false, false
+	}
+	for _, x := range m.nodes {
+		if x.Name == m.lease.Holder {
+			return x, x.Name == m.opts.Node || x.Age < deadAfterBeats*m.opts.Heartbeat, true
+		}
+	}
+	return NodeInfo{Name: m.lease.Holder}, false, true
 }
 
 // Node is this node's name.
@@ -185,7 +228,10 @@ func (m *Member) heartbeats(ctx context.Context) {
 	t := time.NewTicker(m.opts.Heartbeat)
 	defer t.Stop()
 	for {
-		if err := m.opts.Store.Heartbeat(ctx, NodeInfo{Name: m.opts.Node, URL: m.opts.URL, Version: m.opts.Version, Started: started}); err != nil && ctx.Err() == nil {
+		m.mu.Lock()
+		state := m.state
+		m.mu.Unlock()
+		if err := m.opts.Store.Heartbeat(ctx, NodeInfo{Name: m.opts.Node, URL: m.opts.URL, Version: m.opts.Version, Started: started, State: state}); err != nil && ctx.Err() == nil {
 			m.log.Warn().Err(err).Msg("heartbeat")
 		}
 		m.refreshLive(ctx)
@@ -193,6 +239,7 @@ func (m *Member) heartbeats(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-m.beat:
 		}
 	}
 }
@@ -207,6 +254,7 @@ func (m *Member) refreshLive(ctx context.Context) {
 		}
 		return
 	}
+	slices.SortFunc(nodes, func(a, b NodeInfo) int { return strings.Compare(a.Name, b.Name) })
 	live := []string{m.opts.Node}
 	for _, n := range nodes {
 		if n.Name != m.opts.Node && n.Age < deadAfterBeats*m.opts.Heartbeat {
@@ -216,7 +264,7 @@ func (m *Member) refreshLive(ctx context.Context) {
 	slices.Sort(live)
 	m.mu.Lock()
 	changed := !slices.Equal(live, m.live)
-	m.live = live
+	m.live, m.nodes = live, nodes
 	m.mu.Unlock()
 	if changed {
 		m.log.Info().Strs("live", live).Msg("cluster members changed")
