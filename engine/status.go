@@ -59,4 +59,9 @@ type DaemonStatus struct {
 	LastError string    `json:"last_error,omitempty"` // last fetch or reconcile error
 	LastFetch time.Time `json:"last_fetch,omitzero"`
 	PollEvery string    `json:"poll,omitempty"`
+	// Node and Leader, in a cluster, are the node that answers and the
+	// node that holds the leader lease ("" while none does); the rest is
+	// the leader's status as it last published it.
+	Node   string `json:"node,omitempty"`
+	Leader string `json:"leader,omitempty"`
 }

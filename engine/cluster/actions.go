@@ -234,7 +234,7 @@ func (x *Executor) carryOut(ctx context.Context, log zerolog.Logger, a Action) {
 	var o Outcome
 	switch h := x.Handlers[a.Kind]; {
 	case a.ClaimedEpoch != 0 && a.ClaimedEpoch != x.Epoch && !a.Redo:
-		o = Outcome{Code: "error", Message: ErrLeaderGone.Error()}
+		o = Outcome{Code: "not_running", Message: ErrLeaderGone.Error()}
 	case h == nil:
 		o = Outcome{Code: "invalid", Message: fmt.Sprintf("this leader does not carry out %q requests", a.Kind)}
 	default:
