@@ -5,7 +5,9 @@
 // Inbound: Handler serves POST /webhooks/github. It verifies
 // X-Hub-Signature-256 (HMAC-SHA256 over the raw body, constant-time; the
 // SHA-1 header is never accepted) with its own check, using go-github only
-// to decode; caps the body at 25 MiB; accepts only application/json and
+// to decode; caps the body at 25 MiB and reads it under a deadline of its
+// own, holding its bytes against a shared body buffer as they arrive (so
+// slow clients hold little); accepts only application/json and
 // repositories on its allowlist; dedupes X-GitHub-Delivery through an
 // engine.DeliveryStore; and hands push and pull_request
 // (opened/synchronize/reopened) events to an engine.TriggerSink, which only

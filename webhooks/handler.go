@@ -1,18 +1,20 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -21,9 +23,13 @@ import (
 const (
 	// DefaultMaxBodyBytes is GitHub's own cap on webhook payloads (25 MiB).
 	DefaultMaxBodyBytes = 25 << 20
-	// DefaultMaxInFlight bounds concurrent deliveries being read and
-	// verified, so a burst of large bodies cannot exhaust memory.
-	DefaultMaxInFlight = 16
+	// DefaultMaxBodyBuffer bounds the bytes held by all bodies being read
+	// at once: room for two payloads of GitHub's maximum size, or
+	// thousands of ordinary ones.
+	DefaultMaxBodyBuffer = 64 << 20
+	// DefaultBodyTimeout bounds reading one body; GitHub.com counts a
+	// delivery not answered within 10 s as failed.
+	DefaultBodyTimeout = 10 * time.Second
 	// DefaultDispatchTimeout bounds the sink and delivery-store calls;
 	// GitHub.com gives a delivery 10 s before it counts as failed.
 	DefaultDispatchTimeout = 5 * time.Second
@@ -32,6 +38,8 @@ const (
 	maxDeliveryIDLen = 128
 	// maxEventLen bounds X-GitHub-Event (the longest real name is ~40).
 	maxEventLen = 64
+	// retryAfter is the Retry-After of a shed delivery, in seconds.
+	retryAfter = "5"
 )
 
 // Response status strings, the value of {"status": ...} in every answer.
@@ -45,6 +53,7 @@ const (
 	StatusTooLarge      = "payload too large"
 	StatusUnsupported   = "unsupported content type"
 	StatusBadRequest    = "bad request"
+	StatusTimeout       = "request timeout"
 	StatusUnavailable   = "unavailable"
 	StatusMethodInvalid = "method not allowed"
 )
@@ -64,11 +73,15 @@ type HandlerOptions struct {
 	Deliveries engine.DeliveryStore
 	// Logger gets one line per delivery; never the secret or signature.
 	Logger zerolog.Logger
-	// MaxBodyBytes caps the body; 0 means DefaultMaxBodyBytes.
+	// MaxBodyBytes caps one body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// MaxInFlight caps concurrent deliveries (503 beyond it); 0 means
-	// DefaultMaxInFlight.
-	MaxInFlight int
+	// MaxBodyBuffer caps the bytes of all bodies being read at once (503
+	// beyond it); 0 means DefaultMaxBodyBuffer. It is raised to
+	// MaxBodyBytes+1 if smaller, so one body of the maximum size fits.
+	MaxBodyBuffer int64
+	// BodyTimeout bounds reading one body (408 beyond it); 0 means
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// DispatchTimeout bounds sink and store calls; 0 means
 	// DefaultDispatchTimeout.
 	DispatchTimeout time.Duration
@@ -87,22 +100,25 @@ type HandlerOptions struct {
 //	401 bad signature          missing/invalid X-Hub-Signature-256 (SHA-1 alone is refused)
 //	403 repository not allowed repository outside the allowlist; nothing recorded
 //	405 method not allowed     not POST
+//	408 request timeout        the body did not arrive within BodyTimeout
 //	413 payload too large      body over MaxBodyBytes
 //	415 unsupported content type anything but application/json
 //	503 unavailable            sink or delivery store failed (nothing recorded, so a
-//	                           redelivery is processed), or too many deliveries in flight
+//	                           redelivery is processed), or the bodies being read hold
+//	                           MaxBodyBuffer bytes (with Retry-After)
 //
 // A repository outside the allowlist gets 403 rather than a silent 2xx so
 // that a misconfigured hook shows up as failed in GitHub's delivery log.
 type Handler struct {
-	secret     []byte
-	allowed    map[string]bool
-	sink       engine.TriggerSink
-	deliveries engine.DeliveryStore
-	log        zerolog.Logger
-	maxBody    int64
-	timeout    time.Duration
-	slots      chan struct{}
+	secret      []byte
+	allowed     map[string]bool
+	sink        engine.TriggerSink
+	deliveries  engine.DeliveryStore
+	log         zerolog.Logger
+	maxBody     int64
+	bodyBuffer  *semaphore.Weighted
+	bodyTimeout time.Duration
+	timeout     time.Duration
 
 	mu       sync.Mutex
 	inflight map[string]chan struct{} // delivery id -> closed when done
@@ -132,26 +148,18 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 		return nil, errors.New("webhook handler: at least one allowed repository (owner/name) is required")
 	}
 	h := &Handler{
-		secret:     append([]byte(nil), opts.Secret...),
-		allowed:    allowed,
-		sink:       opts.Sink,
-		deliveries: opts.Deliveries,
-		log:        opts.Logger.With().Str("component", "webhooks").Logger(),
-		maxBody:    opts.MaxBodyBytes,
-		timeout:    opts.DispatchTimeout,
-		inflight:   make(map[string]chan struct{}),
+		secret:      append([]byte(nil), opts.Secret...),
+		allowed:     allowed,
+		sink:        opts.Sink,
+		deliveries:  opts.Deliveries,
+		log:         opts.Logger.With().Str("component", "webhooks").Logger(),
+		maxBody:     cmp.Or(max(opts.MaxBodyBytes, 0), DefaultMaxBodyBytes),
+		bodyTimeout: cmp.Or(max(opts.BodyTimeout, 0), DefaultBodyTimeout),
+		timeout:     cmp.Or(max(opts.DispatchTimeout, 0), DefaultDispatchTimeout),
+		inflight:    make(map[string]chan struct{}),
 	}
-	if h.maxBody <= 0 {
-		h.maxBody = DefaultMaxBodyBytes
-	}
-	if h.timeout <= 0 {
-		h.timeout = DefaultDispatchTimeout
-	}
-	n := opts.MaxInFlight
-	if n <= 0 {
-		n = DefaultMaxInFlight
-	}
-	h.slots = make(chan struct{}, n)
+	buffer := max(cmp.Or(max(opts.MaxBodyBuffer, 0), DefaultMaxBodyBuffer), h.maxBody+1)
+	h.bodyBuffer = semaphore.NewWeighted(buffer)
 	return h, nil
 }
 
@@ -186,16 +194,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 		return http.StatusRequestEntityTooLarge, StatusTooLarge
 	}
 
-	select {
-	case h.slots <- struct{}{}:
-		defer func() { <-h.slots }()
-	default:
-		h.log.Warn().Str("delivery", delivery).Msg("webhook refused: too many deliveries in flight")
+	body, release, err := readBody(w, r, h.maxBody, h.bodyBuffer, time.Now().Add(h.bodyTimeout))
+	defer release()
+	switch {
+	case errors.Is(err, errBodyBuffer):
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Msg("webhook shed: the body buffer is full")
+		w.Header().Set("Retry-After", retryAfter)
 		return http.StatusServiceUnavailable, StatusUnavailable
-	}
-
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Dur("limit", h.bodyTimeout).Msg("webhook body too slow")
+		return http.StatusRequestTimeout, StatusTimeout
+	case err != nil:
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return http.StatusRequestEntityTooLarge, StatusTooLarge
 		}
@@ -232,6 +241,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 		// push and pull_request always name their repository.
 		return http.StatusBadRequest, StatusBadRequest
 	}
+	// The body is decoded; give its bytes back before waiting on anything.
+	release()
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()

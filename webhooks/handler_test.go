@@ -57,6 +57,13 @@ type request struct {
 
 func (env *handlerEnv) do(t *testing.T, r request) (int, string) {
 	t.Helper()
+	code, status, _ := env.send(t, r)
+	return code, status
+}
+
+// send sends r and returns the answer with its headers.
+func (env *handlerEnv) send(t *testing.T, r request) (int, string, http.Header) {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(r.body))
 	ct := r.contentType
 	if ct == "" {
@@ -78,7 +85,7 @@ func (env *handlerEnv) do(t *testing.T, r request) (int, string) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
 		t.Fatalf("response %q is not {\"status\"}: %v", rec.Body.String(), err)
 	}
-	return rec.Code, resp.Status
+	return rec.Code, resp.Status, rec.Header()
 }
 
 func TestSignMatchesGitHubDocsVector(t *testing.T) {
