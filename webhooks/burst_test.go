@@ -150,6 +150,7 @@ func newBurstStack(tb testing.TB) *burstStack {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	startHandler(tb, hook)
 	api := httpapi.New(httpapi.Options{Backend: d, Store: store, Webhook: hook, Registry: reg, Logger: zerolog.Nop()})
 	ui, err := webui.New(webui.Options{Backend: d, Store: store, Logger: zerolog.Nop()})
 	if err != nil {
@@ -360,6 +361,8 @@ func TestWebhookBurstBesideSlowClients(t *testing.T) {
 		t.Errorf("%d of %d refs and pull requests not acted on with their latest head, e.g. %v",
 			len(miss), len(res.want), miss[:min(len(miss), 5)])
 	}
+	// Ids are recorded once the sink has the event.
+	settle(t, st.hook)
 	for i := range b.Deliveries {
 		if seen, err := st.store.DeliverySeen(t.Context(), fmt.Sprintf("burst-%d", i)); err != nil || !seen {
 			t.Errorf("delivery burst-%d not recorded (err %v)", i, err)
