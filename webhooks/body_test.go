@@ -10,14 +10,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
 func TestHandlerShedsBeyondTheBodyBuffer(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
 	env := newHandlerEnv(t, func(o *HandlerOptions) {
 		o.MaxBodyBytes = 64 << 10
 		o.MaxBodyBuffer = 128 << 10
+		o.Metrics = NewHandlerMetrics(reg)
 	})
 	body := ordinaryPush(t)
 	// Other bodies being read hold all but a few KiB of the buffer.
@@ -28,6 +31,9 @@ func TestHandlerShedsBeyondTheBodyBuffer(t *testing.T) {
 	code, status, hdr := env.send(t, request{event: "push", id: "b-1", body: body})
 	if code != http.StatusServiceUnavailable || status != StatusUnavailable || hdr.Get("Retry-After") == "" {
 		t.Fatalf("full buffer: %d %q Retry-After %q, want 503 with Retry-After", code, status, hdr.Get("Retry-After"))
+	}
+	if got := testutil.ToFloat64(env.h.metrics.shed.WithLabelValues("push", shedBodyBuffer)); got != 1 {
+		t.Errorf("shed{push,body_buffer} = %v, want 1", got)
 	}
 	env.h.bodyBuffer.Release(held)
 	if code, _ := env.do(t, request{event: "push", id: "b-1", body: body}); code != http.StatusAccepted {

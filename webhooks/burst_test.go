@@ -145,7 +145,7 @@ func newBurstStack(tb testing.TB) *burstStack {
 	reg := prometheus.NewRegistry()
 	hook, err := NewHandler(HandlerOptions{
 		Secret: []byte(testSecret), Repos: []string{"Codertocat/Hello-World"}, Sink: d, Deliveries: store,
-		Logger: zerolog.Nop(),
+		Metrics: NewHandlerMetrics(reg), Logger: zerolog.Nop(),
 	})
 	if err != nil {
 		tb.Fatal(err)

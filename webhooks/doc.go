@@ -13,7 +13,7 @@
 // pull_request (opened/synchronize/reopened) events in a bounded queue that
 // keeps one pending event per ref and per pull request, answering 202 at
 // once. Beyond a bound (queue or body buffer) it answers 503 with
-// Retry-After.
+// Retry-After and counts the delivery as shed (HandlerMetrics).
 //
 // Handler.Run is the handler's one goroutine, owned by the caller (cmd),
 // which starts it and stops it by cancelling ctx after the HTTP server has

@@ -77,6 +77,9 @@ type HandlerOptions struct {
 	Deliveries engine.DeliveryStore
 	// Logger gets one line per delivery; never the secret or signature.
 	Logger zerolog.Logger
+	// Metrics counts shed deliveries and the queue depth; nil records
+	// nothing.
+	Metrics *HandlerMetrics
 	// MaxBodyBytes caps one body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxBodyBuffer caps the bytes of all bodies being read at once (503
@@ -112,8 +115,8 @@ type HandlerOptions struct {
 //	413 payload too large      body over MaxBodyBytes
 //	415 unsupported content type anything but application/json
 //	503 unavailable            shed: the queue holds QueueSize deliveries, or the bodies
-//	                           being read hold MaxBodyBuffer bytes (with Retry-After); or
-//	                           the delivery store failed.
+//	                           being read hold MaxBodyBuffer bytes (with Retry-After; counted
+//	                           in ripple_webhook_shed_total); or the delivery store failed.
 //	                           Nothing is recorded, so a redelivery is processed.
 //
 // A repository outside the allowlist gets 403 rather than a silent 2xx so
@@ -124,6 +127,7 @@ type Handler struct {
 	sink        engine.TriggerSink
 	deliveries  engine.DeliveryStore
 	log         zerolog.Logger
+	metrics     *HandlerMetrics
 	maxBody     int64
 	bodyBuffer  *semaphore.Weighted
 	bodyTimeout time.Duration
@@ -160,13 +164,14 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 		sink:        opts.Sink,
 		deliveries:  opts.Deliveries,
 		log:         opts.Logger.With().Str("component", "webhooks").Logger(),
+		metrics:     opts.Metrics,
 		maxBody:     cmp.Or(max(opts.MaxBodyBytes, 0), DefaultMaxBodyBytes),
 		bodyTimeout: cmp.Or(max(opts.BodyTimeout, 0), DefaultBodyTimeout),
 		timeout:     cmp.Or(max(opts.DispatchTimeout, 0), DefaultDispatchTimeout),
 	}
 	buffer := max(cmp.Or(max(opts.MaxBodyBuffer, 0), DefaultMaxBodyBuffer), h.maxBody+1)
 	h.bodyBuffer = semaphore.NewWeighted(buffer)
-	h.queue = newQueue(cmp.Or(max(opts.QueueSize, 0), DefaultQueueSize), nil)
+	h.queue = newQueue(cmp.Or(max(opts.QueueSize, 0), DefaultQueueSize), h.metrics.queueDepth)
 	return h, nil
 }
 
@@ -206,7 +211,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 	switch {
 	case errors.Is(err, errBodyBuffer):
 		h.log.Warn().Str("delivery", delivery).Str("event", event).Msg("webhook shed: the body buffer is full")
-		return h.shed(w)
+		return h.shed(w, event, shedBodyBuffer)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		h.log.Warn().Str("delivery", delivery).Str("event", event).Dur("limit", h.bodyTimeout).Msg("webhook body too slow")
 		return http.StatusRequestTimeout, StatusTimeout
@@ -284,7 +289,7 @@ func (h *Handler) enqueue(ctx context.Context, w http.ResponseWriter, event, del
 	if !h.queue.add(delivery, event, p) {
 		h.queue.release(delivery)
 		log.Warn().Int("queue", h.queue.limit).Msg("webhook shed: the queue is full")
-		return h.shed(w)
+		return h.shed(w, event, shedQueueFull)
 	}
 	switch {
 	case p.push != nil:
@@ -296,8 +301,9 @@ func (h *Handler) enqueue(ctx context.Context, w http.ResponseWriter, event, del
 	return http.StatusAccepted, StatusQueued
 }
 
-// shed answers 503 with Retry-After.
-func (h *Handler) shed(w http.ResponseWriter) (int, string) {
+// shed answers 503 with Retry-After and counts the delivery.
+func (h *Handler) shed(w http.ResponseWriter, event, reason string) (int, string) {
+	h.metrics.shedDelivery(event, reason)
 	w.Header().Set("Retry-After", retryAfter)
 	return http.StatusServiceUnavailable, StatusUnavailable
 }

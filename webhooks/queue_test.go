@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // pushTo is the ordinary push fixture moved to ref and head after.
@@ -86,7 +88,11 @@ func TestHandlerCoalescesPerRefAndPullRequest(t *testing.T) {
 }
 
 func TestHandlerShedsBeyondTheQueueBound(t *testing.T) {
-	env := newHandlerEnv(t, func(o *HandlerOptions) { o.QueueSize = 2 })
+	reg := prometheus.NewPedanticRegistry()
+	env := newHandlerEnv(t, func(o *HandlerOptions) {
+		o.QueueSize = 2
+		o.Metrics = NewHandlerMetrics(reg)
+	})
 	env.sink.block = make(chan struct{})
 	if code, _, _ := env.send(t, request{event: "push", id: "q-1", body: pushTo(t, "refs/heads/main", head(1))}); code != http.StatusAccepted {
 		t.Fatalf("q-1 = %d", code)
@@ -101,9 +107,21 @@ func TestHandlerShedsBeyondTheQueueBound(t *testing.T) {
 	if code != http.StatusServiceUnavailable || status != StatusUnavailable || hdr.Get("Retry-After") == "" {
 		t.Fatalf("beyond the bound: %d %q Retry-After %q, want 503 with Retry-After", code, status, hdr.Get("Retry-After"))
 	}
+	if got := testutil.ToFloat64(env.h.metrics.shed.WithLabelValues("pull_request", shedQueueFull)); got != 1 {
+		t.Errorf("shed{pull_request,queue_full} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(env.h.metrics.depth); got != 2 {
+		t.Errorf("queue depth gauge = %v, want 2", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "ripple_webhook_shed_total"); err != nil || n != 8 {
+		t.Errorf("ripple_webhook_shed_total has %d series (%v), want 4 events x 2 reasons", n, err)
+	}
 
 	close(env.sink.block)
 	settle(t, env.h)
+	if got := testutil.ToFloat64(env.h.metrics.depth); got != 0 {
+		t.Errorf("queue depth gauge after the hand-over = %v, want 0", got)
+	}
 	if env.dels.len() != 2 {
 		t.Fatalf("%d deliveries recorded, want q-1 and q-2", env.dels.len())
 	}

@@ -303,7 +303,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		}
 		wh, err := webhooks.NewHandler(webhooks.HandlerOptions{
 			Secret: []byte(secret), Repos: []string{c.githubRepo}, Sink: daemon, Deliveries: store,
-			Logger: log,
+			Metrics: webhooks.NewHandlerMetrics(reg), Logger: log,
 		})
 		if err != nil {
 			return err
