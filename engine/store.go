@@ -74,9 +74,11 @@ type AppliedStore interface {
 // have been acted on, so that a redelivery is answered but not acted on
 // again.
 //
-// The webhook handler checks DeliverySeen, hands the event to the
-// TriggerSink and calls RecordDelivery only after the sink accepted it. A
-// crash between the two means a redelivery is processed twice, which is
+// The webhook handler checks DeliverySeen and queues the event in memory
+// (answering 202); it hands the event to the TriggerSink and calls
+// RecordDelivery only after the sink accepted it, remembering the id itself
+// until then so that a redelivery meanwhile is a duplicate too. A crash
+// before the record means a redelivery is processed twice, which is
 // harmless because triggers are idempotent (a push reconciles from git, a
 // plan comment is edited in place); the other order would lose the event.
 type DeliveryStore interface {

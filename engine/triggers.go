@@ -37,8 +37,9 @@ type PullRequestEvent struct {
 
 // TriggerSink receives verified webhook events. Implementations must only
 // enqueue (durably or into a coalescing trigger) and return quickly: the
-// webhook handler answers GitHub from inside these calls. A non-nil error
-// means the event was not accepted; the delivery is then not recorded, so a
+// webhook handler's one hand-over goroutine makes these calls one at a
+// time, and queued deliveries wait behind a slow one. A non-nil error means
+// the event was not accepted; the delivery is then not recorded, so a
 // redelivery is processed again.
 type TriggerSink interface {
 	Push(ctx context.Context, ev PushEvent) error

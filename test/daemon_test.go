@@ -383,6 +383,18 @@ func TestDaemonMergePushPullRequest(t *testing.T) {
 	if _, ok := e.fake.LatestStatus(forkHead, "ripple/plan"); ok {
 		t.Error("a fork pull request was planned")
 	}
+
+	// Every delivery was handed over and none was shed.
+	m := e.metrics()
+	if depth := metricValue(t, m, "ripple_webhook_queue_depth"); depth != 0 {
+		t.Errorf("ripple_webhook_queue_depth = %v, want 0", depth)
+	}
+	for _, ev := range []string{"push", "pull_request"} {
+		name := `ripple_webhook_shed_total{event="` + ev + `",reason="queue_full"}`
+		if shed := metricValue(t, m, name); shed != 0 {
+			t.Errorf("%s = %v, want 0", name, shed)
+		}
+	}
 }
 
 func (e *dmEnv) status() map[string]string {

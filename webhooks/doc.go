@@ -5,13 +5,22 @@
 // Inbound: Handler serves POST /webhooks/github. It verifies
 // X-Hub-Signature-256 (HMAC-SHA256 over the raw body, constant-time; the
 // SHA-1 header is never accepted) with its own check, using go-github only
-// to decode; caps the body at 25 MiB; accepts only application/json and
+// to decode; caps the body at 25 MiB and reads it under a deadline of its
+// own, holding its bytes against a shared body buffer as they arrive (so
+// slow clients hold little); accepts only application/json and
 // repositories on its allowlist; dedupes X-GitHub-Delivery through an
-// engine.DeliveryStore; and hands push and pull_request
-// (opened/synchronize/reopened) events to an engine.TriggerSink, which only
-// enqueues. A delivery is recorded only after the sink accepted it, so one
-// whose enqueue failed is processed when GitHub redelivers it. Handler runs
-// no goroutines of its own; each request runs on the HTTP server's.
+// engine.DeliveryStore and its own in-memory claims; and queues push and
+// pull_request (opened/synchronize/reopened) events in a bounded queue that
+// keeps one pending event per ref and per pull request, answering 202 at
+// once. Beyond a bound (queue or body buffer) it answers 503 with
+// Retry-After and counts the delivery as shed (HandlerMetrics).
+//
+// Handler.Run is the handler's one goroutine, owned by the caller (cmd),
+// which starts it and stops it by cancelling ctx after the HTTP server has
+// stopped: it hands queued events to an engine.TriggerSink, which only
+// enqueues, and records each delivery id only after the sink accepted its
+// event, so one the sink refused is processed when GitHub redelivers it.
+// Requests run on the HTTP server's goroutines.
 //
 // Outbound: GitHubReporter is the one rate-aware outbox to GitHub. Its Run
 // method is the outbox worker, the only goroutine it needs; the caller (cmd)

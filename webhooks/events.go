@@ -15,6 +15,8 @@ const (
 	eventPush        = "push"
 	eventPullRequest = "pull_request"
 	eventPing        = "ping"
+	// eventOther labels every other event in metrics.
+	eventOther = "other"
 )
 
 // planActions are the pull_request actions that change what a plan shows.

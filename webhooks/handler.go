@@ -1,18 +1,19 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -21,17 +22,27 @@ import (
 const (
 	// DefaultMaxBodyBytes is GitHub's own cap on webhook payloads (25 MiB).
 	DefaultMaxBodyBytes = 25 << 20
-	// DefaultMaxInFlight bounds concurrent deliveries being read and
-	// verified, so a burst of large bodies cannot exhaust memory.
-	DefaultMaxInFlight = 16
-	// DefaultDispatchTimeout bounds the sink and delivery-store calls;
-	// GitHub.com gives a delivery 10 s before it counts as failed.
+	// DefaultMaxBodyBuffer bounds the bytes held by all bodies being read
+	// at once: room for two payloads of GitHub's maximum size, or
+	// thousands of ordinary ones.
+	DefaultMaxBodyBuffer = 64 << 20
+	// DefaultBodyTimeout bounds reading one body; GitHub.com counts a
+	// delivery not answered within 10 s as failed.
+	DefaultBodyTimeout = 10 * time.Second
+	// DefaultQueueSize bounds the deliveries accepted and not yet handed
+	// to the engine and recorded. A burst drains at thousands per second
+	// (the sink only enqueues; ids are recorded in group commits), so this
+	// is only reached when the engine or the store is stuck.
+	DefaultQueueSize = 4096
+	// DefaultDispatchTimeout bounds each sink and delivery-store call.
 	DefaultDispatchTimeout = 5 * time.Second
 	// maxDeliveryIDLen rejects absurd X-GitHub-Delivery values (GitHub
 	// sends a GUID).
 	maxDeliveryIDLen = 128
 	// maxEventLen bounds X-GitHub-Event (the longest real name is ~40).
 	maxEventLen = 64
+	// retryAfter is the Retry-After of a shed delivery, in seconds.
+	retryAfter = "5"
 )
 
 // Response status strings, the value of {"status": ...} in every answer.
@@ -45,6 +56,7 @@ const (
 	StatusTooLarge      = "payload too large"
 	StatusUnsupported   = "unsupported content type"
 	StatusBadRequest    = "bad request"
+	StatusTimeout       = "request timeout"
 	StatusUnavailable   = "unavailable"
 	StatusMethodInvalid = "method not allowed"
 )
@@ -58,54 +70,69 @@ type HandlerOptions struct {
 	// misconfigured daemon fails closed rather than accepting every
 	// repository that shares the secret.
 	Repos []string
-	// Sink receives accepted push and pull_request events. Required.
+	// Sink receives accepted push and pull_request events, from Run.
+	// Required.
 	Sink engine.TriggerSink
 	// Deliveries dedupes X-GitHub-Delivery ids. Required.
 	Deliveries engine.DeliveryStore
 	// Logger gets one line per delivery; never the secret or signature.
 	Logger zerolog.Logger
-	// MaxBodyBytes caps the body; 0 means DefaultMaxBodyBytes.
+	// Metrics counts shed deliveries and the queue depth; nil records
+	// nothing.
+	Metrics *HandlerMetrics
+	// MaxBodyBytes caps one body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// MaxInFlight caps concurrent deliveries (503 beyond it); 0 means
-	// DefaultMaxInFlight.
-	MaxInFlight int
-	// DispatchTimeout bounds sink and store calls; 0 means
+	// MaxBodyBuffer caps the bytes of all bodies being read at once (503
+	// beyond it); 0 means DefaultMaxBodyBuffer. It is raised to
+	// MaxBodyBytes+1 if smaller, so one body of the maximum size fits.
+	MaxBodyBuffer int64
+	// BodyTimeout bounds reading one body (408 beyond it); 0 means
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// QueueSize caps the deliveries accepted and not yet handed to the
+	// sink and recorded (503 beyond it); 0 means DefaultQueueSize.
+	QueueSize int
+	// DispatchTimeout bounds each sink and store call; 0 means
 	// DefaultDispatchTimeout.
 	DispatchTimeout time.Duration
 }
 
-// Handler serves POST /webhooks/github. It verifies, dedupes and enqueues;
-// it never does slow work inline.
+// Handler serves POST /webhooks/github. It verifies, dedupes and queues,
+// and answers at once; Run hands the queued events to the sink. It never
+// does slow work inline.
 //
 // Answers (always a small JSON object {"status": "..."}):
 //
-//	202 queued                 push or planned pull_request handed to the sink
-//	200 duplicate delivery     X-GitHub-Delivery seen before; not acted on
+//	202 queued                 push or pull_request queued for the sink
+//	200 duplicate delivery     X-GitHub-Delivery seen before (recorded or still queued); not acted on
 //	200 pong                   ping
 //	200 ignored                any other event or pull_request action
 //	400 bad request            missing headers or a payload that does not decode
 //	401 bad signature          missing/invalid X-Hub-Signature-256 (SHA-1 alone is refused)
 //	403 repository not allowed repository outside the allowlist; nothing recorded
 //	405 method not allowed     not POST
+//	408 request timeout        the body did not arrive within BodyTimeout
 //	413 payload too large      body over MaxBodyBytes
 //	415 unsupported content type anything but application/json
-//	503 unavailable            sink or delivery store failed (nothing recorded, so a
-//	                           redelivery is processed), or too many deliveries in flight
+//	503 unavailable            shed: the queue holds QueueSize deliveries, or the bodies
+//	                           being read hold MaxBodyBuffer bytes (with Retry-After; counted
+//	                           in ripple_webhook_shed_total); or the delivery store failed.
+//	                           Nothing is recorded, so a redelivery is processed.
 //
 // A repository outside the allowlist gets 403 rather than a silent 2xx so
 // that a misconfigured hook shows up as failed in GitHub's delivery log.
 type Handler struct {
-	secret     []byte
-	allowed    map[string]bool
-	sink       engine.TriggerSink
-	deliveries engine.DeliveryStore
-	log        zerolog.Logger
-	maxBody    int64
-	timeout    time.Duration
-	slots      chan struct{}
-
-	mu       sync.Mutex
-	inflight map[string]chan struct{} // delivery id -> closed when done
+	secret      []byte
+	allowed     map[string]bool
+	sink        engine.TriggerSink
+	deliveries  engine.DeliveryStore
+	log         zerolog.Logger
+	metrics     *HandlerMetrics
+	maxBody     int64
+	bodyBuffer  *semaphore.Weighted
+	bodyTimeout time.Duration
+	timeout     time.Duration
+	queue       *queue
 }
 
 // NewHandler validates opts and returns a Handler. It refuses to build one
@@ -132,26 +159,19 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 		return nil, errors.New("webhook handler: at least one allowed repository (owner/name) is required")
 	}
 	h := &Handler{
-		secret:     append([]byte(nil), opts.Secret...),
-		allowed:    allowed,
-		sink:       opts.Sink,
-		deliveries: opts.Deliveries,
-		log:        opts.Logger.With().Str("component", "webhooks").Logger(),
-		maxBody:    opts.MaxBodyBytes,
-		timeout:    opts.DispatchTimeout,
-		inflight:   make(map[string]chan struct{}),
+		secret:      append([]byte(nil), opts.Secret...),
+		allowed:     allowed,
+		sink:        opts.Sink,
+		deliveries:  opts.Deliveries,
+		log:         opts.Logger.With().Str("component", "webhooks").Logger(),
+		metrics:     opts.Metrics,
+		maxBody:     cmp.Or(max(opts.MaxBodyBytes, 0), DefaultMaxBodyBytes),
+		bodyTimeout: cmp.Or(max(opts.BodyTimeout, 0), DefaultBodyTimeout),
+		timeout:     cmp.Or(max(opts.DispatchTimeout, 0), DefaultDispatchTimeout),
 	}
-	if h.maxBody <= 0 {
-		h.maxBody = DefaultMaxBodyBytes
-	}
-	if h.timeout <= 0 {
-		h.timeout = DefaultDispatchTimeout
-	}
-	n := opts.MaxInFlight
-	if n <= 0 {
-		n = DefaultMaxInFlight
-	}
-	h.slots = make(chan struct{}, n)
+	buffer := max(cmp.Or(max(opts.MaxBodyBuffer, 0), DefaultMaxBodyBuffer), h.maxBody+1)
+	h.bodyBuffer = semaphore.NewWeighted(buffer)
+	h.queue = newQueue(cmp.Or(max(opts.QueueSize, 0), DefaultQueueSize), h.metrics.queueDepth)
 	return h, nil
 }
 
@@ -186,16 +206,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 		return http.StatusRequestEntityTooLarge, StatusTooLarge
 	}
 
-	select {
-	case h.slots <- struct{}{}:
-		defer func() { <-h.slots }()
-	default:
-		h.log.Warn().Str("delivery", delivery).Msg("webhook refused: too many deliveries in flight")
-		return http.StatusServiceUnavailable, StatusUnavailable
-	}
-
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
+	body, release, err := readBody(w, r, h.maxBody, h.bodyBuffer, time.Now().Add(h.bodyTimeout))
+	defer release()
+	switch {
+	case errors.Is(err, errBodyBuffer):
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Msg("webhook shed: the body buffer is full")
+		return h.shed(w, event, shedBodyBuffer)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Dur("limit", h.bodyTimeout).Msg("webhook body too slow")
+		return http.StatusRequestTimeout, StatusTimeout
+	case err != nil:
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return http.StatusRequestEntityTooLarge, StatusTooLarge
 		}
@@ -232,81 +252,60 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 		// push and pull_request always name their repository.
 		return http.StatusBadRequest, StatusBadRequest
 	}
+	// The body is decoded; give its bytes back before waiting on anything.
+	release()
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
-	return h.dispatch(ctx, event, delivery, p)
+	return h.enqueue(ctx, w, event, delivery, p)
 }
 
-// dispatch hands an accepted event to the sink exactly once per delivery
-// id. Deliveries with the same id are serialized in-process; across
-// processes the check-then-record order gives at-least-once (see
-// engine.DeliveryStore).
-func (h *Handler) dispatch(ctx context.Context, event, delivery string, p parsed) (int, string) {
-	release, err := h.claim(ctx, delivery)
-	if err != nil {
-		return http.StatusServiceUnavailable, StatusUnavailable
-	}
-	defer release()
-
+// enqueue accepts an event once per delivery id: an id recorded in the
+// store or still in the queue is a duplicate. Deliveries with the same id
+// are decided one at a time in-process; across processes the
+// check-then-record order gives at-least-once (see engine.DeliveryStore).
+func (h *Handler) enqueue(ctx context.Context, w http.ResponseWriter, event, delivery string, p parsed) (int, string) {
 	log := h.log.With().Str("delivery", delivery).Str("event", event).Str("repo", p.repo).Logger()
+	queued, err := h.queue.claim(ctx, delivery)
+	switch {
+	case err != nil:
+		log.Error().Err(err).Msg("webhook delivery not queued")
+		return http.StatusServiceUnavailable, StatusUnavailable
+	case queued:
+		log.Info().Msg("webhook duplicate delivery not acted on (still queued)")
+		return http.StatusOK, StatusDuplicate
+	}
 	seen, err := h.deliveries.DeliverySeen(ctx, delivery)
-	if err != nil {
+	switch {
+	case err != nil:
+		h.queue.release(delivery)
 		log.Error().Err(err).Msg("webhook delivery lookup")
 		return http.StatusServiceUnavailable, StatusUnavailable
-	}
-	if seen {
+	case seen:
+		h.queue.release(delivery)
 		log.Info().Msg("webhook duplicate delivery not acted on")
 		return http.StatusOK, StatusDuplicate
 	}
-
+	if !h.queue.add(delivery, event, p) {
+		h.queue.release(delivery)
+		log.Warn().Int("queue", h.queue.limit).Msg("webhook shed: the queue is full")
+		return h.shed(w, event, shedQueueFull)
+	}
 	switch {
 	case p.push != nil:
-		err = h.sink.Push(ctx, *p.push)
 		log = log.With().Str("ref", p.push.Ref).Str("after", p.push.After).Logger()
 	case p.pr != nil:
-		err = h.sink.PullRequest(ctx, *p.pr)
 		log = log.With().Int("pr", p.pr.Number).Str("action", p.pr.Action).Str("head", p.pr.HeadSHA).Logger()
-	}
-	if err != nil {
-		// Not recorded: a redelivery of this id is processed again.
-		log.Error().Err(err).Msg("webhook event not enqueued")
-		return http.StatusServiceUnavailable, StatusUnavailable
-	}
-	if _, err := h.deliveries.RecordDelivery(ctx, delivery, event); err != nil {
-		// The event is enqueued; at worst a redelivery enqueues it again,
-		// which the engine tolerates.
-		log.Warn().Err(err).Msg("webhook delivery enqueued but not recorded")
 	}
 	log.Info().Msg("webhook event queued")
 	return http.StatusAccepted, StatusQueued
 }
 
-// claim serializes deliveries that share an id: a second one waits until
-// the first has finished, then sees it recorded (or processes it itself if
-// the first failed).
-func (h *Handler) claim(ctx context.Context, delivery string) (release func(), err error) {
-	for {
-		h.mu.Lock()
-		busy, ok := h.inflight[delivery]
-		if !ok {
-			done := make(chan struct{})
-			h.inflight[delivery] = done
-			h.mu.Unlock()
-			return func() {
-				h.mu.Lock()
-				delete(h.inflight, delivery)
-				h.mu.Unlock()
-				close(done)
-			}, nil
-		}
-		h.mu.Unlock()
-		select {
-		case <-busy:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for delivery %s in flight: %w", delivery, ctx.Err())
-		}
-	}
+// shed answers 503 with Retry-After and counts the delivery.
+func (h *Handler) shed(w http.ResponseWriter, event, reason string) (int, string) {
+	h.metrics.shedDelivery(event, reason)
+	w.Header().Set("Retry-After", retryAfter)
+	return http.StatusServiceUnavailable, StatusUnavailable
 }
 
 // isJSON reports whether a Content-Type names application/json.

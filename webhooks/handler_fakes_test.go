@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -54,11 +55,13 @@ func (s *fakeSink) counts() (int, int) {
 
 // fakeDeliveries is an in-memory engine.DeliveryStore.
 type fakeDeliveries struct {
-	mu   sync.Mutex
-	seen map[string]string
+	mu    sync.Mutex
+	seen  map[string]string
+	delay time.Duration // DeliverySeen takes this long
 }
 
 func (d *fakeDeliveries) DeliverySeen(_ context.Context, id string) (bool, error) {
+	time.Sleep(d.delay)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	_, ok := d.seen[id]

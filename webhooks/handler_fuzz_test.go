@@ -37,6 +37,7 @@ func FuzzHandlerParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	startHandler(f, h) // so that accepted events never fill the queue
 	allowed := map[int]bool{200: true, 202: true, 400: true, 403: true}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(body))

@@ -55,6 +55,7 @@ func TestHandlerOverHTTP(t *testing.T) {
 	if resp := post("h-2", bytes.Repeat([]byte("x"), 65<<10), true); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("oversize chunked: %s", resp.Status)
 	}
+	settle(t, env.h)
 	if p, _ := env.sink.counts(); p != 1 {
 		t.Fatalf("sink got %d pushes, want 1", p)
 	}

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -43,7 +44,36 @@ func newHandlerEnv(t *testing.T, mod func(*HandlerOptions)) *handlerEnv {
 		t.Fatalf("NewHandler: %v", err)
 	}
 	env.h = h
+	startHandler(t, h)
 	return env
+}
+
+// startHandler runs h's hand-over until the test ends.
+func startHandler(t testing.TB, h *Handler) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = h.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// settle waits until every accepted delivery was handed to the sink and
+// recorded (or given up).
+func settle(t testing.TB, h *Handler) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.queue.depth() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue still holds %d deliveries", h.queue.depth())
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // delivery is one request to the handler.
@@ -55,7 +85,17 @@ type request struct {
 	noSig       bool
 }
 
+// do sends r and waits until the handler has handed what it accepted to
+// the sink and recorded it.
 func (env *handlerEnv) do(t *testing.T, r request) (int, string) {
+	t.Helper()
+	code, status, _ := env.send(t, r)
+	settle(t, env.h)
+	return code, status
+}
+
+// send sends r and returns the answer without waiting for the hand-over.
+func (env *handlerEnv) send(t *testing.T, r request) (int, string, http.Header) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(r.body))
 	ct := r.contentType
@@ -78,7 +118,7 @@ func (env *handlerEnv) do(t *testing.T, r request) (int, string) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
 		t.Fatalf("response %q is not {\"status\"}: %v", rec.Body.String(), err)
 	}
-	return rec.Code, resp.Status
+	return rec.Code, resp.Status, rec.Header()
 }
 
 func TestSignMatchesGitHubDocsVector(t *testing.T) {
@@ -307,16 +347,18 @@ func TestHandlerDuplicateDeliveryActsOnce(t *testing.T) {
 	}
 }
 
-func TestHandlerFailedEnqueueIsProcessedOnRedelivery(t *testing.T) {
+// An event the sink refuses was already answered 202 (GitHub would not
+// retry a 503 either); it is not recorded, so a manual redelivery acts.
+func TestHandlerRefusedEventIsProcessedOnRedelivery(t *testing.T) {
 	env := newHandlerEnv(t, nil)
 	env.sink.failNext = 1
 	body := forcePush(t)
 	code, status := env.do(t, request{event: "push", id: "re-1", body: body})
-	if code != http.StatusServiceUnavailable || status != StatusUnavailable {
-		t.Fatalf("failed enqueue = %d %q, want 503", code, status)
+	if code != http.StatusAccepted || status != StatusQueued {
+		t.Fatalf("first delivery = %d %q, want 202 queued", code, status)
 	}
 	if env.dels.len() != 0 {
-		t.Fatal("a delivery that was not enqueued was recorded")
+		t.Fatal("a delivery the sink refused was recorded")
 	}
 	code, status = env.do(t, request{event: "push", id: "re-1", body: body})
 	if code != http.StatusAccepted || status != StatusQueued {
@@ -329,15 +371,17 @@ func TestHandlerFailedEnqueueIsProcessedOnRedelivery(t *testing.T) {
 
 func TestHandlerConcurrentSameDeliveryActsOnce(t *testing.T) {
 	env := newHandlerEnv(t, nil)
+	// A slow lookup makes later requests wait on the first one's claim; a
+	// blocked sink keeps the first queued while the rest arrive.
+	env.dels.delay = 5 * time.Millisecond
 	env.sink.block = make(chan struct{})
 	body := ordinaryPush(t)
-	type answer struct {
-		code   int
-		status string
-	}
-	answers := make(chan answer, 2)
-	for range 2 {
+	const n = 20
+	answers := make(chan string, n)
+	start := make(chan struct{})
+	for range n {
 		go func() {
+			<-start
 			req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-GitHub-Event", "push")
@@ -347,22 +391,22 @@ func TestHandlerConcurrentSameDeliveryActsOnce(t *testing.T) {
 			env.h.ServeHTTP(rec, req)
 			var r struct{ Status string }
 			_ = json.Unmarshal(rec.Body.Bytes(), &r)
-			answers <- answer{rec.Code, r.Status}
+			answers <- fmt.Sprint(rec.Code, " ", r.Status)
 		}()
 	}
-	time.Sleep(20 * time.Millisecond) // let both reach the sink or the claim
-	close(env.sink.block)
+	close(start)
 	got := map[string]int{}
-	for range 2 {
-		a := <-answers
-		got[fmt.Sprint(a.code, " ", a.status)]++
+	for range n {
+		got[<-answers]++
 	}
-	want := map[string]int{"202 " + StatusQueued: 1, "200 " + StatusDuplicate: 1}
+	close(env.sink.block)
+	want := map[string]int{"202 " + StatusQueued: 1, "200 " + StatusDuplicate: n - 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("answers (-want +got):\n%s", diff)
 	}
-	if p, _ := env.sink.counts(); p != 1 {
-		t.Fatalf("sink got %d pushes, want 1", p)
+	settle(t, env.h)
+	if p, _ := env.sink.counts(); p != 1 || env.dels.len() != 1 {
+		t.Fatalf("sink got %d pushes and %d deliveries were recorded, want 1 and 1", p, env.dels.len())
 	}
 }
 

@@ -124,3 +124,64 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(depth))
 	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
 }
+
+// Reasons of ripple_webhook_shed_total.
+const (
+	shedQueueFull  = "queue_full"  // QueueSize deliveries held
+	shedBodyBuffer = "body_buffer" // MaxBodyBuffer bytes of bodies being read
+)
+
+// HandlerMetrics are the webhook handler's Prometheus metrics:
+//
+//   - ripple_webhook_shed_total{event,reason}: deliveries answered 503
+//     because a bound was reached (reason queue_full or body_buffer);
+//   - ripple_webhook_queue_depth: deliveries accepted (answered 202) and
+//     not yet handed to the engine and recorded.
+//
+// Deliveries answered 2xx are counted by the API as
+// ripple_webhook_deliveries_total{event}. A nil *HandlerMetrics records
+// nothing.
+type HandlerMetrics struct {
+	shed  *prometheus.CounterVec
+	depth prometheus.Gauge
+}
+
+// NewHandlerMetrics registers the webhook handler's metrics with reg.
+func NewHandlerMetrics(reg prometheus.Registerer) *HandlerMetrics {
+	m := &HandlerMetrics{
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ripple_webhook_shed_total",
+			Help: "Webhook deliveries refused with 503 because a bound was reached, by GitHub event (push, pull_request, ping, other) and reason (queue_full: the queue held its maximum of deliveries; body_buffer: bodies being read held the whole body buffer). GitHub does not redeliver them by itself.",
+		}, []string{"event", "reason"}),
+		depth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ripple_webhook_queue_depth",
+			Help: "Webhook deliveries accepted and not yet handed to the engine and recorded.",
+		}),
+	}
+	for _, ev := range []string{eventPush, eventPullRequest, eventPing, eventOther} {
+		for _, reason := range []string{shedQueueFull, shedBodyBuffer} {
+			m.shed.WithLabelValues(ev, reason)
+		}
+	}
+	reg.MustRegister(m.shed, m.depth)
+	return m
+}
+
+func (m *HandlerMetrics) shedDelivery(event, reason string) {
+	if m == nil {
+		return
+	}
+	switch event {
+	case eventPush, eventPullRequest, eventPing:
+	default:
+		event = eventOther
+	}
+	m.shed.WithLabelValues(event, reason).Inc()
+}
+
+func (m *HandlerMetrics) queueDepth(n int) {
+	if m == nil {
+		return
+	}
+	m.depth.Set(float64(n))
+}

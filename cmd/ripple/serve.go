@@ -307,18 +307,25 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// What follows the applied commit, in the order it takes it.
 	daemon.Subscribe(secrets, notifiers, monitors, runner, schedules)
 
-	// The HTTP surface: webhooks, API, web UI, metrics, probes.
+	// The HTTP surface: webhooks, API, web UI, metrics, probes. The
+	// webhook handler answers from its queue; its Run hands the events to
+	// the daemon and stops after the HTTP server (a background component).
 	var hook http.Handler
+	var components []background
 	if c.webhookSecretFile != "" {
 		secret, err := engine.ReadSecretFile(c.webhookSecretFile)
 		if err != nil {
 			return err
 		}
-		if hook, err = webhooks.NewHandler(webhooks.HandlerOptions{
-			Secret: []byte(secret), Repos: []string{c.githubRepo}, Sink: daemon, Deliveries: store, Logger: log,
-		}); err != nil {
+		wh, err := webhooks.NewHandler(webhooks.HandlerOptions{
+			Secret: []byte(secret), Repos: []string{c.githubRepo}, Sink: daemon, Deliveries: store,
+			Metrics: webhooks.NewHandlerMetrics(reg), Logger: log,
+		})
+		if err != nil {
 			return err
 		}
+		hook = wh
+		components = append(components, background{"webhooks", wh.Run})
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
@@ -343,7 +350,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
-	return serveRun(ctx, log, srv, ln, api, daemon, reporter, []background{
+	return serveRun(ctx, log, srv, ln, api, daemon, reporter, append(components, []background{
 		{"monitors", monitors.Run},
 		{"notifications", notifiers.Run},
 		// The scheduler stops with the shutdown signal, before the daemon
@@ -356,7 +363,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			return schedules.Run(sctx)
 		}},
 		{"compaction", func(ctx context.Context) error { return store.RunCompaction(ctx, log) }},
-	})
+	}...))
 }
 
 var (

@@ -295,7 +295,11 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // NewServer returns an http.Server for h with timeouts: slow clients cannot
-// hold connections, and webhook bodies (up to 25 MiB) still fit.
+// hold connections, and webhook bodies (up to 25 MiB) still fit. A client
+// that trickles its headers is cut after ReadHeaderTimeout before any
+// handler runs; the webhook handler reads bodies under a shorter deadline
+// of its own (webhooks.DefaultBodyTimeout), taking memory only as bytes
+// arrive, so ReadTimeout only bounds the API's small bodies.
 func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
