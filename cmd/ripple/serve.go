@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/gitops"
 	"github.com/ripple-ops/ripple/engine/httpapi"
@@ -158,6 +159,19 @@ func (c *serveConfig) check() error {
 	return nil
 }
 
+// ownFiles are the files serve reads to authenticate, or to let others
+// authenticate to it: file() in definitions never reads them.
+func (c *serveConfig) ownFiles() []definitions.ProtectedFile {
+	return []definitions.ProtectedFile{
+		{Path: c.githubTokenFile, Use: "--github-token-file of ripple serve"},
+		{Path: c.webhookSecretFile, Use: "--webhook-secret-file of ripple serve"},
+		{Path: c.apiTokensFile, Use: "--api-tokens-file of ripple serve"},
+		{Path: c.repoTokenFile, Use: "--repo-token-file of ripple serve"},
+		{Path: c.repoSSHKeyFile, Use: "--repo-ssh-key-file of ripple serve"},
+		{Path: c.repoKnownHostsFile, Use: "--repo-known-hosts-file of ripple serve"},
+	}
+}
+
 func newServeLogger(c *serveConfig, w io.Writer) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(c.logLevel)
 	console := c.logFormat == "console"
@@ -231,8 +245,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 
 	// Daemon-side secrets: file() reads only inside --secrets-dir, never
 	// the files serve itself authenticates with.
-	secrets := newDirSecrets(c.secretsDir, c.githubTokenFile, c.webhookSecretFile, c.apiTokensFile,
-		c.repoTokenFile, c.repoSSHKeyFile)
+	secrets := newDirSecrets(c.secretsDir, c.ownFiles()...)
 
 	// GitHub: the status outbox and pull request comments.
 	var reporter *webhooks.GitHubReporter

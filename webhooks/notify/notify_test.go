@@ -22,8 +22,8 @@ import (
 // staticEnv is a SecretSource over a map.
 type staticEnv map[string]string
 
-func (e staticEnv) Env(name string) (string, bool)  { v, ok := e[name]; return v, ok }
-func (e staticEnv) ReadFile(string) ([]byte, error) { return nil, io.EOF }
+func (e staticEnv) Env(name string) (string, bool)                               { v, ok := e[name]; return v, ok }
+func (e staticEnv) ReadFile(string, []definitions.ProtectedFile) ([]byte, error) { return nil, io.EOF }
 
 func envSecret(t *testing.T, name string) *definitions.Secret {
 	t.Helper()
@@ -153,7 +153,7 @@ func (e *lockedEnv) Env(name string) (string, bool) {
 	v, ok := e.vars[name]
 	return v, ok
 }
-func (e *lockedEnv) ReadFile(string) ([]byte, error) { return nil, io.EOF }
+func (e *lockedEnv) ReadFile(string, []definitions.ProtectedFile) ([]byte, error) { return nil, io.EOF }
 func (e *lockedEnv) set(name, v string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
