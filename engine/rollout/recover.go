@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -20,7 +21,9 @@ import (
 //     as done, an abort ends the run under its on_failure policy);
 //   - a run whose commit can no longer be loaded ends in error;
 //   - a run waiting for approval keeps waiting unless it was approved or
-//     aborted meanwhile.
+//     aborted meanwhile;
+//   - a run whose job has an earlier run stopped for an operator stays
+//     queued (see Execute and engine.ErrJobHeld).
 //
 // Runs of one job are carried on one after the other, oldest first; runs
 // of different jobs concurrently. Recover never blocks on an operator: a
@@ -50,6 +53,9 @@ func (r *Runner) Recover(ctx context.Context, load engine.DefinitionsLoader) ([]
 		g.Go(func() error {
 			for _, run := range list {
 				got, err := r.recoverOne(gctx, load, run)
+				if errors.Is(err, engine.ErrJobHeld) {
+					err = nil // stays queued behind a run that waits for an operator
+				}
 				if err != nil {
 					return err
 				}
