@@ -35,6 +35,7 @@ type dmEnv struct {
 	serveEnv
 	fake *githubfake.Server
 	logs int
+	args []string // more `ripple serve` flags
 }
 
 func newDmEnv(t *testing.T, hosts int) *dmEnv {
@@ -70,6 +71,7 @@ func (e *dmEnv) start() {
 		"--webhook-secret-file", filepath.Join(e.dir, "secret"),
 		"--api-tokens-file", filepath.Join(e.dir, "tokens"),
 		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
+	cmd.Args = append(cmd.Args, e.args...)
 	cmd.Env = append(os.Environ(), "HOME="+e.dir)
 	e.launch(cmd, logf)
 	e.waitFor("daemon ready", 20*time.Second, e.ready)

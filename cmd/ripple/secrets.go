@@ -32,15 +32,20 @@ const defaultSecretsDir = "/etc/ripple"
 // those of every commit applied so far (ApplyConfig), and those the
 // command itself reads (newDirSecrets: serve's token, secret and repo key
 // files). Safe for concurrent use.
+//
+// Every value it returns is added to values, the registry every component
+// redacts with, so that it is redacted from all output, not only from that
+// of the step or check that read it.
 type dirSecrets struct {
-	dir string
+	dir    string
+	values *engine.SecretRegistry
 
 	mu        sync.Mutex
 	protected []definitions.ProtectedFile
 }
 
-func newDirSecrets(dir string, protected ...definitions.ProtectedFile) *dirSecrets {
-	s := &dirSecrets{dir: dir}
+func newDirSecrets(dir string, values *engine.SecretRegistry, protected ...definitions.ProtectedFile) *dirSecrets {
+	s := &dirSecrets{dir: dir, values: values}
 	s.protect(protected...)
 	return s
 }
@@ -68,7 +73,13 @@ func (s *dirSecrets) ApplyConfig(_ context.Context, defs *definitions.Definition
 }
 
 // Env returns the environment variable name.
-func (s *dirSecrets) Env(name string) (string, bool) { return os.LookupEnv(name) }
+func (s *dirSecrets) Env(name string) (string, bool) {
+	v, ok := os.LookupEnv(name)
+	if ok {
+		s.values.Add(v)
+	}
+	return v, ok
+}
 
 // ReadFile reads path if it is a regular file inside the directory and
 // none of the files ripple authenticates with (protected, and those the
@@ -106,6 +117,7 @@ func (s *dirSecrets) ReadFile(path string, protected []definitions.ProtectedFile
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	s.values.Add(string(b))
 	return b, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
 )
 
 func TestDirSecretsReadFile(t *testing.T) {
@@ -45,7 +46,8 @@ func TestDirSecretsReadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := newDirSecrets(dir, definitions.ProtectedFile{Path: filepath.Join(dir, "api-tokens"), Use: "--api-tokens-file of ripple serve"})
+	values := engine.NewSecretRegistry()
+	s := newDirSecrets(dir, values, definitions.ProtectedFile{Path: filepath.Join(dir, "api-tokens"), Use: "--api-tokens-file of ripple serve"})
 	tests := []struct {
 		path    string
 		want    string // "" means refused
@@ -86,6 +88,15 @@ func TestDirSecretsReadFile(t *testing.T) {
 		})
 	}
 
+	// What it read is redacted everywhere from now on; what it refused is
+	// not recorded.
+	if got := values.Redact("hunter2 authpass tok operator"); got != "[redacted] [redacted] tok operator" {
+		t.Errorf("registry redacts %q", got)
+	}
+	t.Setenv("RIPPLE_TEST_SECRET", "env-s3cret")
+	if v, ok := s.Env("RIPPLE_TEST_SECRET"); !ok || v != "env-s3cret" || values.Redact(v) != "[redacted]" {
+		t.Errorf("Env = %q, %v; registry redacts it as %q", v, ok, values.Redact(v))
+	}
 	// The credentials of the definitions being rendered are refused, by
 	// any name; so are those of applied definitions, learnt later.
 	cred := []definitions.ProtectedFile{{Path: filepath.Join(viaLink, "snmp", "auth"), Use: `private_key_file of credential "x"`}}
@@ -103,7 +114,7 @@ func TestDirSecretsReadFile(t *testing.T) {
 		}
 	}
 	// An empty directory disables file().
-	if _, err := newDirSecrets("").ReadFile("smtp-password", nil); err == nil || !strings.Contains(err.Error(), "--secrets-dir") {
+	if _, err := newDirSecrets("", nil).ReadFile("smtp-password", nil); err == nil || !strings.Contains(err.Error(), "--secrets-dir") {
 		t.Errorf("empty --secrets-dir: %v", err)
 	}
 }
@@ -127,7 +138,7 @@ func TestServeRefusesItsOwnFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newDirSecrets(c.secretsDir, c.ownFiles()...)
+	s := newDirSecrets(c.secretsDir, nil, c.ownFiles()...)
 	for flag, name := range flags {
 		b, err := s.ReadFile(name, nil)
 		if err == nil || !strings.Contains(err.Error(), "refused, it is the "+flag+" of ripple serve") {

@@ -43,6 +43,7 @@ type Options struct {
 	Executor engine.Executor
 	Checker  engine.Checker
 	Secrets  definitions.SecretSource
+	Redact   *engine.SecretRegistry // see rollout.Options
 	Progress engine.Progress
 	Logger   zerolog.Logger
 	Clock    engine.Clock  // default RealClock
@@ -152,7 +153,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	ro := rollout.New(rollout.Options{
 		Store: opts.Store, Sync: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
-		Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
+		Redact: opts.Redact, Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
 		ReturnOnWait: true,
 	})
 	if windowDefs != nil {

@@ -57,6 +57,10 @@ type Options struct {
 	// self-heal jobs with self_heal.
 	Drift   engine.DriftChecker
 	Secrets definitions.SecretSource
+	// Redact holds every secret the process has loaded: removed from drift
+	// details before they are stored or shown. Nil redacts nothing beyond
+	// what the drift checker redacts.
+	Redact *engine.SecretRegistry
 	// Monitors, when set, are the live monitor states: plans name the gate
 	// checks that fail before a merge runs.
 	Monitors engine.MonitorStateReader

@@ -179,7 +179,7 @@ func (d *Daemon) driftHost(ctx context.Context, defs *definitions.Definitions, j
 	h := defs.Hosts[host]
 	ep, err := engine.EndpointFor(defs, h, d.opts.Secrets)
 	if err != nil {
-		out.Status, out.Detail = engine.DriftUnknown, err.Error()
+		out.Status, out.Detail = engine.DriftUnknown, d.opts.Redact.Redact(err.Error())
 		return out
 	}
 	var details []string
@@ -202,7 +202,7 @@ func (d *Daemon) driftHost(ctx context.Context, defs *definitions.Definitions, j
 			break // unreachable: the other steps would say the same
 		}
 	}
-	out.Detail = strings.Join(details, "\n")
+	out.Detail = d.opts.Redact.Redact(strings.Join(details, "\n"))
 	return out
 }
 

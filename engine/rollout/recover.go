@@ -104,11 +104,11 @@ func (r *Runner) closeRun(ctx context.Context, run *engine.Run, state engine.Run
 	if err := r.setStatus(ctx, run, "error", msg); err != nil {
 		return nil, err
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorRipple, Action: engine.EventFinish, Reason: string(state) + ": " + msg}); err != nil {
+	if _, err := r.addEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorRipple, Action: engine.EventFinish, Reason: string(state) + ": " + msg}); err != nil {
 		return nil, fmt.Errorf("record finish of run %d: %w", run.ID, err)
 	}
 	run.State, run.Summary, run.Error, run.Finished, run.Updated = state, msg, msg, now, now
-	if err := r.opts.Store.UpdateRun(ctx, run); err != nil {
+	if err := r.updateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("update run %d: %w", run.ID, err)
 	}
 	r.opts.Metrics.runEnded(state)

@@ -32,7 +32,11 @@ type Options struct {
 	// Checker runs health gate checks; required when a job has a gate.
 	Checker engine.Checker
 	// Secrets resolves env() and file() when steps and checks are rendered.
-	Secrets  definitions.SecretSource
+	Secrets definitions.SecretSource
+	// Redact holds every secret the process has loaded; the rollout
+	// removes them from everything it stores and reports (see redact.go).
+	// Nil redacts nothing beyond what executors redact.
+	Redact   *engine.SecretRegistry
 	Progress engine.Progress // optional
 	Logger   zerolog.Logger
 	Clock    engine.Clock // default RealClock
@@ -167,10 +171,10 @@ func (r *Runner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run
 		State: engine.RunQueued, Waves: req.Waves,
 		Summary: "queued", Created: now, Updated: now,
 	}
-	if err := r.opts.Store.CreateRun(ctx, run); err != nil {
+	if err := r.createRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("create run of %s: %w", req.Job, err)
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorOr(req.Actor), Action: engine.EventSubmit, Reason: req.Reason}); err != nil {
+	if _, err := r.addEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorOr(req.Actor), Action: engine.EventSubmit, Reason: req.Reason}); err != nil {
 		return nil, fmt.Errorf("record run %d: %w", run.ID, err)
 	}
 	if err := r.setStatus(ctx, run, "pending", fmt.Sprintf("queued: %s in %s", engine.Plural(engine.CountHosts(run.Waves), "host"), engine.Plural(len(run.Waves), "wave"))); err != nil {
@@ -266,7 +270,7 @@ func (r *Runner) checkHeld(ctx context.Context, run *engine.Run) error {
 	desc := fmt.Sprintf("queued behind run %d, which %s", holder.ID, what)
 	if run.Summary != desc {
 		run.Summary, run.Updated = desc, r.opts.Clock.Now()
-		if err := r.opts.Store.UpdateRun(ctx, run); err != nil {
+		if err := r.updateRun(ctx, run); err != nil {
 			return fmt.Errorf("update run %d: %w", run.ID, err)
 		}
 		if err := r.setStatus(ctx, run, "pending", desc); err != nil {
@@ -289,10 +293,11 @@ func (r *Runner) Approve(ctx context.Context, id int64, actor, reason string) er
 	if run.State != engine.RunWaitingApproval && run.State != engine.RunNeedsOperator {
 		return fmt.Errorf("approve run %d (%s): %w", id, run.State, engine.ErrNotWaiting)
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventApprove, Reason: reason}); err != nil {
+	e, err := r.addEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventApprove, Reason: reason})
+	if err != nil {
 		return fmt.Errorf("record approval of run %d: %w", id, err)
 	}
-	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", reason).Msg("approved")
+	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", e.Reason).Msg("approved")
 	r.mu.Lock()
 	ctl := r.controls[id]
 	r.mu.Unlock()
@@ -319,10 +324,11 @@ func (r *Runner) Abort(ctx context.Context, id int64, actor, reason string) erro
 	if run.State.Final() {
 		return fmt.Errorf("abort run %d (%s): %w", id, run.State, engine.ErrRunFinished)
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventAbort, Reason: reason}); err != nil {
+	e, err := r.addEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventAbort, Reason: reason})
+	if err != nil {
 		return fmt.Errorf("record abort of run %d: %w", id, err)
 	}
-	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", reason).Msg("abort requested")
+	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", e.Reason).Msg("abort requested")
 	r.mu.Lock()
 	ctl := r.controls[id]
 	r.mu.Unlock()
@@ -416,7 +422,7 @@ func (r *Runner) setStatus(ctx context.Context, run *engine.Run, state, desc str
 		Commit:      run.Commit,
 		Context:     engine.StatusContext(run.Job),
 		State:       state,
-		Description: statusDescription(run, desc),
+		Description: statusDescription(run, r.redact(desc)),
 		Updated:     r.opts.Clock.Now(),
 	}
 	if r.opts.RunURL != nil {

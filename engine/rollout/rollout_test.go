@@ -1011,3 +1011,55 @@ func TestScheduledRunWaitingForWindowIsNotPending(t *testing.T) {
 		})
 	}
 }
+
+// TestRolloutRedactsLoadedSecrets: a secret some other job or check loaded
+// (in the registry, not in this step's own secrets) printed by a step is
+// redacted from everything the rollout stores and reports: the journal,
+// the run's summary, error and reason, its events, its commit statuses and
+// its progress events.
+func TestRolloutRedactsLoadedSecrets(t *testing.T) {
+	const secret = "hunter2-loaded-elsewhere"
+	f := newFixture(t, 2)
+	f.job.Rollout.OnFailure = "halt"
+	f.exec.SetBehave(func(host, step string) engine.StepResult {
+		return engine.StepResult{Status: engine.StepFailed, ExitCode: 1, Stdout: "out " + secret, Stderr: secret + "\n", Error: "command: exit status 1: " + secret}
+	})
+	values := engine.NewSecretRegistry()
+	values.Add(secret + "\n")
+	r := f.rollout(func(o *Options) { o.Redact = values })
+	run, err := r.Submit(context.Background(), engine.RunRequest{Job: f.job.Name, Commit: f.defs.Commit, Branch: "main", Trigger: engine.TriggerManual,
+		Actor: "alice", Reason: "pasted " + secret, Waves: f.waves(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.execute(r, run.ID)
+	if got.State != engine.RunFailed {
+		t.Fatalf("state %s", got.State)
+	}
+	var texts []string
+	for _, r := range f.store.AllRuns() {
+		texts = append(texts, r.Summary, r.Error, r.Reason)
+	}
+	rows, _ := f.store.HostSteps(context.Background(), run.ID)
+	for _, hs := range rows {
+		texts = append(texts, hs.Result.Stdout, hs.Result.Stderr, hs.Result.Error)
+	}
+	evs, _ := f.store.Events(context.Background(), run.ID)
+	for _, e := range evs {
+		texts = append(texts, e.Reason)
+	}
+	for _, st := range f.store.StatusLog() {
+		texts = append(texts, st.Description)
+	}
+	for _, ev := range f.events.Events() {
+		texts = append(texts, ev.Message, ev.Error)
+	}
+	texts = append(texts, got.Summary, got.Error)
+	all := strings.Join(texts, "\n")
+	if strings.Contains(all, secret) {
+		t.Errorf("the secret was stored or reported:\n%s", all)
+	}
+	if !strings.Contains(all, "out [redacted]") || !strings.Contains(got.Error, "exit status 1: [redacted]") {
+		t.Errorf("no redacted output:\n%s", all)
+	}
+}

@@ -243,6 +243,7 @@ func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Conte
 	if res.Status == "" {
 		res.Status = engine.StepFailed
 	}
+	res = x.r.redactResult(res)
 	if err := x.jr.finish(drain, k, res); err != nil {
 		return engine.StepResult{}, err
 	}

@@ -361,3 +361,33 @@ func TestApplyConfigReportsUnresolvableSecret(t *testing.T) {
 		t.Fatalf("err = %v, want one naming notifier ops", err)
 	}
 }
+
+// TestPayloadRedactsLoadedSecrets: a notification whose message holds a
+// secret loaded anywhere in the process (restored from a store written
+// before, say) goes out with it redacted.
+func TestPayloadRedactsLoadedSecrets(t *testing.T) {
+	const secret = "api-key-loaded-by-a-job"
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer srv.Close()
+	values := engine.NewSecretRegistry()
+	values.Add(secret)
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"chat": {Name: "chat", Type: "slack", URL: envSecret(t, "CHAT_URL")},
+	}}
+	n := New(Options{Secrets: staticEnv{"CHAT_URL": srv.URL}, Redact: values})
+	if err := n.ApplyConfig(context.Background(), withDiskMonitor(defs)); err != nil {
+		t.Fatal(err)
+	}
+	runNotifiers(t, n)
+	note := notification()
+	note.Message = "CRITICAL: curl -H 'key: " + secret + "' failed"
+	n.Notify(context.Background(), []string{"chat"}, note)
+	body := <-got
+	if strings.Contains(body, secret) || !strings.Contains(body, "key: [redacted]") {
+		t.Errorf("payload %s", body)
+	}
+}
