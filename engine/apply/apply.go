@@ -42,6 +42,8 @@ type Options struct {
 	Store    Store
 	Executor engine.Executor
 	Checker  engine.Checker
+	// Secrets resolves env() and file(); when it is also an
+	// engine.ConfigApplier it gets To's definitions before anything runs.
 	Secrets  definitions.SecretSource
 	Redact   *engine.SecretRegistry // see rollout.Options
 	Progress engine.Progress
@@ -159,6 +161,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if windowDefs != nil {
 		// Runs, resumed ones included, wait for the windows defined at To.
 		_ = ro.ApplyConfig(ctx, windowDefs)
+		// A secret source that follows applied commits (the daemon's does)
+		// refuses To's credential files before any step renders, to runs
+		// of older commits resumed here too; every render refuses those of
+		// its own commit anyway.
+		if a, ok := opts.Secrets.(engine.ConfigApplier); ok {
+			_ = a.ApplyConfig(ctx, windowDefs)
+		}
 	}
 
 	if opts.Decision != "" {
