@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -16,8 +17,11 @@ import (
 // environment or disk. With a source, every value it hands out is recorded
 // so executors can redact it.
 type secretRecorder struct {
-	src    SecretSource
-	values []string
+	src SecretSource
+	// protected are the files the definitions being rendered authenticate
+	// with; file() hands them to src to refuse.
+	protected []ProtectedFile
+	values    []string
 }
 
 func (r *secretRecorder) record(v string) {
@@ -83,9 +87,9 @@ func (r *secretRecorder) fileFunc() function.Function {
 			if r.src == nil {
 				return cty.UnknownVal(cty.String), nil
 			}
-			b, err := r.src.ReadFile(p)
+			b, err := r.src.ReadFile(p, r.protected)
 			if err != nil {
-				return cty.NilVal, fmt.Errorf("read %s on the daemon: %w", p, err)
+				return cty.NilVal, err // names p (SecretSource)
 			}
 			r.record(string(b))
 			return cty.StringVal(string(b)), nil
@@ -161,7 +165,7 @@ func mergeObject(dst map[string]cty.Value, v cty.Value) {
 func evalString(expr hcl.Expression, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
 	v, diags := expr.Value(ctx)
 	if diags.HasErrors() {
-		return "", diags
+		return "", plainSecretErrors(diags)
 	}
 	var err error
 	switch {
@@ -182,4 +186,22 @@ func evalString(expr hcl.Expression, ctx *hcl.EvalContext) (string, hcl.Diagnost
 		})
 	}
 	return v.AsString(), diags
+}
+
+// plainSecretErrors words a failed env() or file() plainly, "file() failed:
+// WHY", instead of HCL's "Error in function call: Call to function "file"
+// failed: WHY.": the reason then survives where errors are cut to a line
+// (commit statuses, run summaries).
+func plainSecretErrors(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		x, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
+		if !ok || x.FunctionCallError() == nil {
+			continue
+		}
+		if name := x.CalledFunctionName(); name == "env" || name == "file" {
+			d.Summary = name + "() failed"
+			d.Detail = x.FunctionCallError().Error()
+		}
+	}
+	return diags
 }

@@ -1,6 +1,10 @@
 package definitions
 
-import "time"
+import (
+	"fmt"
+	"sort"
+	"time"
+)
 
 // SecretSource supplies daemon-side values for env() and file(). Validate and
 // plan never get one: there, env() and file() evaluate to unknown values so
@@ -8,8 +12,43 @@ import "time"
 type SecretSource interface {
 	// Env returns the environment variable name, and whether it is set.
 	Env(name string) (string, bool)
-	// ReadFile reads a file on the daemon host.
-	ReadFile(path string) ([]byte, error)
+	// ReadFile reads a file on the daemon host for file(). It must refuse
+	// every file in protected, under whatever name path gives it: they are
+	// the files the definitions being rendered authenticate with
+	// (Definitions.CredentialFiles), which a template must never send to a
+	// host. Its errors name path and say why.
+	ReadFile(path string, protected []ProtectedFile) ([]byte, error)
+}
+
+// ProtectedFile is a file on the daemon host that ripple authenticates
+// with, which file() must refuse.
+type ProtectedFile struct {
+	Path string
+	// Use says what the file is, for the refusal: `private_key_file of
+	// credential "deploy"`.
+	Use string
+}
+
+// CredentialFiles lists the private_key_file and known_hosts_file of every
+// credential, sorted by credential name. Every render of d refuses to read
+// them through file() (see SecretSource), whatever the daemon was told.
+func (d *Definitions) CredentialFiles() []ProtectedFile {
+	names := make([]string, 0, len(d.Credentials))
+	for n := range d.Credentials {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []ProtectedFile
+	for _, n := range names {
+		c := d.Credentials[n]
+		if c.PrivateKeyFile != "" {
+			out = append(out, ProtectedFile{Path: c.PrivateKeyFile, Use: fmt.Sprintf("private_key_file of credential %q", n)})
+		}
+		if c.KnownHostsFile != "" {
+			out = append(out, ProtectedFile{Path: c.KnownHostsFile, Use: fmt.Sprintf("known_hosts_file of credential %q", n)})
+		}
+	}
+	return out
 }
 
 // HostStep is a Step rendered for one host: every expression evaluated,

@@ -15,7 +15,7 @@ import (
 // step using them fails to render. HostStep.Secrets lists every value
 // env() and file() returned, so executors can redact it.
 func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (*HostStep, hcl.Diagnostics) {
-	rec := &secretRecorder{src: src}
+	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
 	ctx := evalContext(rec, d.HostObject(h))
 	hs := &HostStep{
 		Job:        job.Name,
@@ -98,7 +98,7 @@ func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext) (string,
 // an address probes the host's address; an snmp check gets the host's SNMP
 // profile with its secrets resolved from src.
 func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostCheck, hcl.Diagnostics) {
-	rec := &secretRecorder{src: src}
+	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
 	ctx := evalContext(rec, d.HostObject(h))
 	c := &m.Check
 	hc := &HostCheck{
@@ -171,7 +171,7 @@ func (d *Definitions) snmpAccess(p *SNMPProfile, h *Host, rec *secretRecorder) (
 // ResolveSecret evaluates a daemon-side value with src. A nil secret is the
 // empty string. With a nil src, a secret using env() or file() is an error.
 func (d *Definitions) ResolveSecret(s *Secret, src SecretSource) (string, hcl.Diagnostics) {
-	return resolve(s, &secretRecorder{src: src})
+	return resolve(s, &secretRecorder{src: src, protected: d.CredentialFiles()})
 }
 
 func resolve(s *Secret, rec *secretRecorder) (string, hcl.Diagnostics) {

@@ -1,7 +1,9 @@
 package definitions
 
 import (
+	"fmt"
 	"io/fs"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -17,7 +19,13 @@ type fakeSecrets struct {
 
 func (f fakeSecrets) Env(name string) (string, bool) { v, ok := f.env[name]; return v, ok }
 
-func (f fakeSecrets) ReadFile(p string) ([]byte, error) {
+// ReadFile refuses what the definitions protect, by path alone.
+func (f fakeSecrets) ReadFile(p string, protected []ProtectedFile) ([]byte, error) {
+	for _, pf := range protected {
+		if pf.Path == p {
+			return nil, fmt.Errorf("%s is the %s", p, pf.Use)
+		}
+	}
 	if v, ok := f.files[p]; ok {
 		return []byte(v), nil
 	}
@@ -272,5 +280,41 @@ job "app" {
 	hs, diags = d.RenderStep(j, j.Steps[1], d.Hosts["a"], nil)
 	if diags.HasErrors() || hs.Check != "test -x /srv/a/bin/app" || hs.Command != "install-app" {
 		t.Fatalf("check on a: %+v %v", hs, diags)
+	}
+}
+
+// TestRenderRefusesCredentialFiles: every render hands the source the
+// files the definitions' credentials authenticate with, so a template, a
+// check or a secret cannot read them through file().
+func TestRenderRefusesCredentialFiles(t *testing.T) {
+	fsys := renderFS()
+	fsys["creds.hcl"] = &fstest.MapFile{Data: []byte(`
+credential "deploy" {
+  user             = "deploy"
+  private_key_file = "/etc/ripple/keys/deploy"
+  known_hosts_file = "/etc/ripple/known_hosts"
+}
+job "leak" {
+  targets { groups = ["web"] }
+  step "key"   { run = "echo ${file("/etc/ripple/keys/deploy")}" }
+  step "known" { run = "echo ${file("/etc/ripple/known_hosts")}" }
+}
+`)}
+	d := mustLoad(t, fsys)
+	want := []ProtectedFile{
+		{Path: "/k", Use: `private_key_file of credential "default"`},
+		{Path: "/etc/ripple/keys/deploy", Use: `private_key_file of credential "deploy"`},
+		{Path: "/etc/ripple/known_hosts", Use: `known_hosts_file of credential "deploy"`},
+	}
+	if diff := cmp.Diff(want, d.CredentialFiles()); diff != "" {
+		t.Errorf("CredentialFiles (-want +got):\n%s", diff)
+	}
+	src := fakeSecrets{files: map[string]string{"/etc/ripple/keys/deploy": "KEY", "/etc/ripple/known_hosts": "KNOWN"}}
+	job := d.Jobs["leak"]
+	for i, use := range []string{`private_key_file of credential "deploy"`, `known_hosts_file of credential "deploy"`} {
+		hs, diags := d.RenderStep(job, job.Steps[i], d.Hosts["web-01"], src)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), use) {
+			t.Errorf("step %s rendered %+v, %v; want a refusal naming the %s", job.Steps[i].Name, hs, diags, use)
+		}
 	}
 }

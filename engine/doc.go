@@ -8,8 +8,9 @@
 // AppliedStore, DeliveryStore, MonitorStateStore, MetricStore,
 // FiringStore), what touches hosts (Executor, Checker, Endpoint), what
 // connects components (ConfigApplier, AlertHolder, NotificationSink,
-// DeliveryOutcomes, TriggerSink, StatusNotifier, Progress), the clock, and
-// the helpers several components use to load a commit's definitions
+// DeliveryOutcomes, TriggerSink, StatusNotifier, Progress), the clock, the
+// SecretRegistry every component redacts loaded secrets with, and the
+// helpers several components use to load a commit's definitions
 // (LoadCommit). A component declares the union of the interfaces it uses;
 // engine/sqlstore implements them all.
 //

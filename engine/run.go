@@ -25,6 +25,10 @@ var (
 	// ErrRunFinished is returned by an abort of a run already in a final
 	// state.
 	ErrRunFinished = errors.New("run already finished")
+	// ErrJobHeld is returned by an execution of a run whose job has an
+	// earlier run stopped for an operator (needs_operator, or waiting for
+	// approval): it stays queued, touching nothing, until that run ends.
+	ErrJobHeld = errors.New("the job has an earlier run waiting for an operator")
 )
 
 // RunState is where a run is in its life.

@@ -3,10 +3,12 @@ package jobs
 import (
 	"sort"
 	"strings"
+
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // Redacted replaces every secret in captured output and errors.
-const Redacted = "[redacted]"
+const Redacted = engine.Redacted
 
 // Redactor replaces whole occurrences of secret values with Redacted. The
 // zero value and a nil *Redactor redact nothing. Safe for concurrent use.

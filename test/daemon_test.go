@@ -38,6 +38,7 @@ type dmEnv struct {
 	// noGitHub starts the daemon without GitHub reporting and without the
 	// webhook endpoint (the fake is still there, and hears nothing).
 	noGitHub bool
+	args []string // more `ripple serve` flags
 }
 
 func newDmEnv(t *testing.T, hosts int) *dmEnv {
@@ -77,6 +78,7 @@ func (e *dmEnv) start() {
 			"--webhook-secret-file", filepath.Join(e.dir, "secret"))
 	}
 	cmd := exec.Command(rippleBin, args...)
+	cmd.Args = append(cmd.Args, e.args...)
 	cmd.Env = append(os.Environ(), "HOME="+e.dir)
 	e.launch(cmd, logf)
 	e.waitFor("daemon ready", 20*time.Second, e.ready)

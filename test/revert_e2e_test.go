@@ -32,9 +32,9 @@ func revertHostsHCL(e *dmEnv) string {
 	return b.String()
 }
 
-// appJob writes version into each host's directory, counts its runs there,
+// revertAppJob writes version into each host's directory, counts its runs there,
 // and fails after writing when fail is set (the bad version).
-func appJob(version string, fail bool) string {
+func revertAppJob(version string, fail bool) string {
 	run := fmt.Sprintf("echo %s > ${host.vars.dir}/version; echo %s >> ${host.vars.dir}/runs", version, version)
 	if fail {
 		run += "; echo " + version + " cannot start >&2; exit 3"
@@ -52,13 +52,13 @@ func hostFile(e *dmEnv, i int, name string) string {
 // host; it returns v1's and v2's commits and the failed run.
 func badMerge(t *testing.T, e *dmEnv, trigger func(before, after string)) (good, bad string, failed httpapi.Run) {
 	t.Helper()
-	good = e.commit("inventory and app v1", map[string]string{"hosts.hcl": revertHostsHCL(e), "jobs/app.hcl": appJob("v1", false)})
+	good = e.commit("inventory and app v1", map[string]string{"hosts.hcl": revertHostsHCL(e), "jobs/app.hcl": revertAppJob("v1", false)})
 	e.start()
 	e.waitFor("app v1 everywhere", 40*time.Second, func() bool {
 		r := e.runs("job=app")
 		return len(r) == 1 && r[0].State == "succeeded"
 	})
-	bad = e.commit("app v2\n\nthe new version", map[string]string{"jobs/app.hcl": appJob("v2", true)})
+	bad = e.commit("app v2\n\nthe new version", map[string]string{"jobs/app.hcl": revertAppJob("v2", true)})
 	trigger(good, bad)
 	e.waitFor("app v2 to fail", 40*time.Second, func() bool {
 		r := e.runs("job=app&state=failed")

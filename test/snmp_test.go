@@ -129,7 +129,7 @@ func (a *snmpE2EAgent) set(t *testing.T, name string, v uint64) {
 type snmpE2ESecrets map[string]string
 
 func (s snmpE2ESecrets) Env(name string) (string, bool) { v, ok := s[name]; return v, ok }
-func (s snmpE2ESecrets) ReadFile(path string) ([]byte, error) {
+func (s snmpE2ESecrets) ReadFile(path string, _ []definitions.ProtectedFile) ([]byte, error) {
 	return nil, fmt.Errorf("read %s: not available in this test", path)
 }
 

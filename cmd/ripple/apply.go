@@ -72,7 +72,10 @@ func runApply(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := zerolog.New(zerolog.ConsoleWriter{Out: e.stderr, NoColor: !applyIsTTY(e.stderr)}).Level(level).With().Timestamp().Logger()
+	// Every secret the process loads, redacted from all it stores, shows
+	// and logs.
+	values := engine.NewSecretRegistry()
+	log := zerolog.New(zerolog.ConsoleWriter{Out: values.Writer(e.stderr), NoColor: !applyIsTTY(e.stderr)}).Level(level).With().Timestamp().Logger()
 
 	repo, err := source.Open(*repoDir)
 	if err != nil {
@@ -96,7 +99,8 @@ func runApply(ctx context.Context, args []string, e env) error {
 		Store:    store,
 		Executor: transport,
 		Checker:  checker,
-		Secrets:  newDirSecrets(secretsDir),
+		Secrets:  newDirSecrets(secretsDir, values),
+		Redact:   values,
 		Progress: NewTerminalProgress(e.stdout, applyIsTTY(e.stdout)),
 		Logger:   log,
 		Key:      repo.HeadBranch("apply"),

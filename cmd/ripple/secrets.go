@@ -11,58 +11,80 @@ import (
 	"sync"
 
 	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // defaultSecretsDir is where file() in definitions may read by default.
 const defaultSecretsDir = "/etc/ripple"
 
-// dirSecrets resolves env() from this process's environment and file()
-// from regular files inside one directory (--secrets-dir): a template that
-// a merge brings in can then not send the daemon's SSH key, or any other
-// file of its host, to the fleet. Paths are absolute, or relative to the
-// directory; symlinks are followed only while they stay inside it. An empty
-// dir refuses every file(). Files ripple itself uses as credentials (see
-// protect) are refused even inside the directory. Safe for concurrent use.
+// dirSecrets is the daemon-side SecretSource of `ripple serve` and `ripple
+// apply` alike. It resolves env() from this process's environment and
+// file() from regular files inside one directory (--secrets-dir): a
+// template that a merge brings in can then not send the daemon's SSH key,
+// or any other file of its host, to the fleet. Paths are absolute, or
+// relative to the directory; symlinks are followed only while they stay
+// inside it. An empty dir refuses every file().
+//
+// Files ripple authenticates with are refused even inside the directory,
+// whatever name reaches them (compared by identity, so symlinks, hard
+// links and relative names do not help): those the definitions being
+// rendered name in their credentials (handed to ReadFile by every render),
+// those of every commit applied so far (ApplyConfig), and those the
+// command itself reads (newDirSecrets: serve's token, secret and repo key
+// files). Safe for concurrent use.
+//
+// Every value it returns is added to values, the registry every component
+// redacts with, so that it is redacted from all output, not only from that
+// of the step or check that read it.
 type dirSecrets struct {
-	dir string
+	dir    string
+	values *engine.SecretRegistry
 
 	mu        sync.Mutex
-	protected []string
+	protected []definitions.ProtectedFile
 }
 
-func newDirSecrets(dir string, protected ...string) *dirSecrets {
-	s := &dirSecrets{dir: dir}
+func newDirSecrets(dir string, values *engine.SecretRegistry, protected ...definitions.ProtectedFile) *dirSecrets {
+	s := &dirSecrets{dir: dir, values: values}
 	s.protect(protected...)
 	return s
 }
 
 // protect adds files file() must never read, though they may lie inside
-// the directory: ripple's own tokens and SSH keys. Empty paths are ignored.
-func (s *dirSecrets) protect(paths ...string) {
+// the directory. Empty paths are ignored.
+func (s *dirSecrets) protect(files ...definitions.ProtectedFile) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range paths {
-		if p != "" && !slices.Contains(s.protected, p) {
-			s.protected = append(s.protected, p)
+	for _, f := range files {
+		if f.Path != "" && !slices.Contains(s.protected, f) {
+			s.protected = append(s.protected, f)
 		}
 	}
 }
 
-// Env returns the environment variable name.
+var _ engine.ConfigApplier = (*dirSecrets)(nil)
+
 // ApplyConfig implements engine.ConfigApplier: the key and known_hosts
-// files of the applied commit's credentials are never readable through
-// file().
+// files of every applied commit's credentials stay refused, also to runs
+// of older commits that did not use them yet.
 func (s *dirSecrets) ApplyConfig(_ context.Context, defs *definitions.Definitions) error {
-	for _, cred := range defs.Credentials {
-		s.protect(cred.PrivateKeyFile)
-	}
+	s.protect(defs.CredentialFiles()...)
 	return nil
 }
 
-func (s *dirSecrets) Env(name string) (string, bool) { return os.LookupEnv(name) }
+// Env returns the environment variable name.
+func (s *dirSecrets) Env(name string) (string, bool) {
+	v, ok := os.LookupEnv(name)
+	if ok {
+		s.values.Add(v)
+	}
+	return v, ok
+}
 
-// ReadFile reads path if it is a regular file inside the directory.
-func (s *dirSecrets) ReadFile(path string) ([]byte, error) {
+// ReadFile reads path if it is a regular file inside the directory and
+// none of the files ripple authenticates with (protected, and those the
+// source knows).
+func (s *dirSecrets) ReadFile(path string, protected []definitions.ProtectedFile) ([]byte, error) {
 	if s.dir == "" {
 		return nil, fmt.Errorf("file() is disabled: --secrets-dir is empty")
 	}
@@ -88,13 +110,14 @@ func (s *dirSecrets) ReadFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (file() reads only regular files inside --secrets-dir %s)", path, s.dir)
 	}
-	if s.isProtected(fi) {
-		return nil, fmt.Errorf("%s is one of ripple's own credentials; file() does not read it", path)
+	if pf, ok := s.isProtected(fi, protected); ok {
+		return nil, fmt.Errorf("%s: refused, it is the %s", path, pf.Use)
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	s.values.Add(string(b))
 	return b, nil
 }
 
@@ -134,13 +157,19 @@ func (s *dirSecrets) relative(path string) (string, error) {
 	return "", outside
 }
 
-func (s *dirSecrets) isProtected(fi os.FileInfo) bool {
+// isProtected returns the protected file fi is, if any: one of extra or of
+// the source's own list.
+func (s *dirSecrets) isProtected(fi os.FileInfo, extra []definitions.ProtectedFile) (definitions.ProtectedFile, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.protected {
-		if pi, err := os.Stat(p); err == nil && os.SameFile(fi, pi) {
-			return true
+	files := append(slices.Clone(extra), s.protected...)
+	s.mu.Unlock()
+	for _, f := range files {
+		if f.Path == "" {
+			continue
+		}
+		if pi, err := os.Stat(f.Path); err == nil && os.SameFile(fi, pi) {
+			return f, true
 		}
 	}
-	return false
+	return definitions.ProtectedFile{}, false
 }

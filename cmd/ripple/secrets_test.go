@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
 )
 
 func TestDirSecretsReadFile(t *testing.T) {
@@ -41,7 +46,8 @@ func TestDirSecretsReadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := newDirSecrets(dir, filepath.Join(dir, "api-tokens"))
+	values := engine.NewSecretRegistry()
+	s := newDirSecrets(dir, values, definitions.ProtectedFile{Path: filepath.Join(dir, "api-tokens"), Use: "--api-tokens-file of ripple serve"})
 	tests := []struct {
 		path    string
 		want    string // "" means refused
@@ -62,11 +68,11 @@ func TestDirSecretsReadFile(t *testing.T) {
 		{path: "abs-link", wantErr: "--secrets-dir"},
 		{path: dir, wantErr: "not a regular file"},
 		{path: "missing", wantErr: "--secrets-dir"},
-		{path: "api-tokens", wantErr: "ripple's own credentials"},
+		{path: "api-tokens", wantErr: ": refused, it is the --api-tokens-file of ripple serve"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			b, err := s.ReadFile(tt.path)
+			b, err := s.ReadFile(tt.path, nil)
 			if tt.wantErr == "" {
 				if err != nil || string(b) != tt.want {
 					t.Fatalf("ReadFile = %q, %v; want %q", b, err, tt.want)
@@ -82,13 +88,61 @@ func TestDirSecretsReadFile(t *testing.T) {
 		})
 	}
 
-	// Credentials learnt later (from applied definitions) are refused too.
-	s.protect(filepath.Join(dir, "smtp-password"))
-	if _, err := s.ReadFile("smtp-password"); err == nil {
-		t.Error("a protected file was read")
+	// What it read is redacted everywhere from now on; what it refused is
+	// not recorded.
+	if got := values.Redact("hunter2 authpass tok operator"); got != "[redacted] [redacted] tok operator" {
+		t.Errorf("registry redacts %q", got)
+	}
+	t.Setenv("RIPPLE_TEST_SECRET", "env-s3cret")
+	if v, ok := s.Env("RIPPLE_TEST_SECRET"); !ok || v != "env-s3cret" || values.Redact(v) != "[redacted]" {
+		t.Errorf("Env = %q, %v; registry redacts it as %q", v, ok, values.Redact(v))
+	}
+	// The credentials of the definitions being rendered are refused, by
+	// any name; so are those of applied definitions, learnt later.
+	cred := []definitions.ProtectedFile{{Path: filepath.Join(viaLink, "snmp", "auth"), Use: `private_key_file of credential "x"`}}
+	if _, err := s.ReadFile("auth-link", cred); err == nil || !strings.Contains(err.Error(), `auth-link: refused, it is the private_key_file of credential "x"`) {
+		t.Errorf("a credential of the rendered definitions was read: %v", err)
+	}
+	if err := s.ApplyConfig(context.Background(), &definitions.Definitions{Credentials: map[string]*definitions.Credential{
+		"deploy": {Name: "deploy", PrivateKeyFile: filepath.Join(dir, "smtp-password"), KnownHostsFile: filepath.Join(dir, "snmp", "auth")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"smtp-password", "snmp/auth"} {
+		if _, err := s.ReadFile(p, nil); err == nil || !strings.Contains(err.Error(), `of credential "deploy"`) {
+			t.Errorf("%s, a credential of applied definitions: %v", p, err)
+		}
 	}
 	// An empty directory disables file().
-	if _, err := newDirSecrets("").ReadFile("smtp-password"); err == nil || !strings.Contains(err.Error(), "--secrets-dir") {
+	if _, err := newDirSecrets("", nil).ReadFile("smtp-password", nil); err == nil || !strings.Contains(err.Error(), "--secrets-dir") {
 		t.Errorf("empty --secrets-dir: %v", err)
+	}
+}
+
+// TestServeRefusesItsOwnFiles: file() never reads a file serve itself
+// authenticates with, even inside --secrets-dir.
+func TestServeRefusesItsOwnFiles(t *testing.T) {
+	dir := t.TempDir()
+	flags := map[string]string{
+		"--github-token-file": "gh-token", "--webhook-secret-file": "webhook-secret", "--api-tokens-file": "api-tokens",
+		"--repo-token-file": "repo-token", "--repo-ssh-key-file": "repo-key", "--repo-known-hosts-file": "repo-known-hosts",
+	}
+	args := []string{"--repo", "/nowhere", "--secrets-dir", dir, "--github-repo", "acme/ops"}
+	for flag, name := range flags {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("secret of "+flag), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, flag, filepath.Join(dir, name))
+	}
+	c, err := parseServeFlags(args, env{stderr: io.Discard, getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newDirSecrets(c.secretsDir, nil, c.ownFiles()...)
+	for flag, name := range flags {
+		b, err := s.ReadFile(name, nil)
+		if err == nil || !strings.Contains(err.Error(), "refused, it is the "+flag+" of ripple serve") {
+			t.Errorf("file(%q), the %s: %q, %v", name, flag, b, err)
+		}
 	}
 }

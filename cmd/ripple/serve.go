@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/gitops"
 	"github.com/ripple-ops/ripple/engine/httpapi"
@@ -172,13 +173,28 @@ func (c *serveConfig) check() error {
 	return nil
 }
 
-func newServeLogger(c *serveConfig, w io.Writer) zerolog.Logger {
+// ownFiles are the files serve reads to authenticate, or to let others
+// authenticate to it: file() in definitions never reads them.
+func (c *serveConfig) ownFiles() []definitions.ProtectedFile {
+	return []definitions.ProtectedFile{
+		{Path: c.githubTokenFile, Use: "--github-token-file of ripple serve"},
+		{Path: c.webhookSecretFile, Use: "--webhook-secret-file of ripple serve"},
+		{Path: c.apiTokensFile, Use: "--api-tokens-file of ripple serve"},
+		{Path: c.repoTokenFile, Use: "--repo-token-file of ripple serve"},
+		{Path: c.repoSSHKeyFile, Use: "--repo-ssh-key-file of ripple serve"},
+		{Path: c.repoKnownHostsFile, Use: "--repo-known-hosts-file of ripple serve"},
+	}
+}
+
+// newServeLogger logs to w, every secret in values redacted.
+func newServeLogger(c *serveConfig, w io.Writer, values *engine.SecretRegistry) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(c.logLevel)
 	console := c.logFormat == "console"
 	if c.logFormat == "auto" {
 		f, ok := w.(*os.File)
 		console = ok && isatty.IsTerminal(f.Fd())
 	}
+	w = values.Writer(w)
 	if console {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
 	}
@@ -215,7 +231,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 		}
 		return err
 	}
-	log := newServeLogger(c, e.stderr)
+	// Every secret the process loads, redacted from all it stores, shows,
+	// sends and logs.
+	values := engine.NewSecretRegistry()
+	log := newServeLogger(c, e.stderr, values)
 	c.log(log)
 	reg := httpapi.NewRegistry(version)
 
@@ -245,14 +264,13 @@ func runServe(ctx context.Context, args []string, e env) error {
 
 	// Daemon-side secrets: file() reads only inside --secrets-dir, never
 	// the files serve itself authenticates with.
-	secrets := newDirSecrets(c.secretsDir, c.githubTokenFile, c.webhookSecretFile, c.apiTokensFile,
-		c.repoTokenFile, c.repoSSHKeyFile)
+	secrets := newDirSecrets(c.secretsDir, values, c.ownFiles()...)
 
 	// GitHub: the status outbox, pull request comments and revert pull
 	// requests.
 	var reporter *webhooks.GitHubReporter
 	if c.githubRepo != "" && c.githubTokenFile != "" {
-		if reporter, err = newReporter(c, store, reg, log); err != nil {
+		if reporter, err = newReporter(c, store, reg, values, log); err != nil {
 			return err
 		}
 	} else if c.githubRepo != "" {
@@ -264,9 +282,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	// Monitoring: checks, alert state, notifications.
-	notifiers := notify.New(notify.Options{PublicURL: c.publicURL, Secrets: secrets, Metrics: notify.NewMetrics(reg), Logger: log})
+	notifiers := notify.New(notify.Options{PublicURL: c.publicURL, Secrets: secrets, Redact: values, Metrics: notify.NewMetrics(reg), Logger: log})
 	monitors := monitor.New(monitor.Options{
-		Checker: checker, Secrets: secrets, Logger: log, Notifications: notifiers,
+		Checker: checker, Secrets: secrets, Redact: values, Logger: log, Notifications: notifiers,
 		Results: monitor.StoreResultSink{Metrics: store, States: store}, States: store,
 	})
 	notifiers.ReportTo(monitors)
@@ -277,7 +295,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// the wave's alerts.
 	runURL := func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) }
 	runner := rollout.New(rollout.Options{
-		Store: store, Sync: store, Executor: transport, Secrets: secrets, Logger: log,
+		Store: store, Sync: store, Executor: transport, Secrets: secrets, Redact: values, Logger: log,
 		Checker: monitor.GateChecker{Runner: monitors, Fallback: checker}, Holds: monitors,
 		Outbox: outbox, Metrics: rollout.NewMetrics(reg), RunURL: runURL,
 	})
@@ -288,7 +306,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
-		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Monitors: monitors,
+		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Redact: values, Monitors: monitors,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: runURL,
@@ -317,6 +335,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return err
 		}
+		values.Add(secret)
 		wh, err := webhooks.NewHandler(webhooks.HandlerOptions{
 			Secret: []byte(secret), Repos: []string{c.githubRepo}, Sink: daemon, Deliveries: store,
 			Metrics: webhooks.NewHandlerMetrics(reg), Logger: log,
@@ -463,11 +482,12 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 // newReporter builds the GitHub outbox and registers its metrics with reg
 // (only then: without a reporter nothing is delivered, and an outbox depth
 // would only ever grow).
-func newReporter(c *serveConfig, store *sqlstore.Store, reg prometheus.Registerer, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
+func newReporter(c *serveConfig, store *sqlstore.Store, reg prometheus.Registerer, values *engine.SecretRegistry, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
 	token, err := engine.ReadSecretFile(c.githubTokenFile)
 	if err != nil {
 		return nil, err
 	}
+	values.Add(token)
 	apiURL := c.githubAPIURL
 	if apiURL == "https://api.github.com/" || apiURL == "https://api.github.com" {
 		apiURL = ""

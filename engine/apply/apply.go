@@ -42,7 +42,10 @@ type Options struct {
 	Store    Store
 	Executor engine.Executor
 	Checker  engine.Checker
+	// Secrets resolves env() and file(); when it is also an
+	// engine.ConfigApplier it gets To's definitions before anything runs.
 	Secrets  definitions.SecretSource
+	Redact   *engine.SecretRegistry // see rollout.Options
 	Progress engine.Progress
 	Logger   zerolog.Logger
 	Clock    engine.Clock  // default RealClock
@@ -152,12 +155,19 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	ro := rollout.New(rollout.Options{
 		Store: opts.Store, Sync: opts.Store, Executor: opts.Executor, Checker: opts.Checker, Secrets: opts.Secrets,
-		Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
+		Redact: opts.Redact, Progress: opts.Progress, Logger: opts.Logger, Clock: opts.Clock, GatePoll: opts.GatePoll,
 		ReturnOnWait: true,
 	})
 	if windowDefs != nil {
 		// Runs, resumed ones included, wait for the windows defined at To.
 		_ = ro.ApplyConfig(ctx, windowDefs)
+		// A secret source that follows applied commits (the daemon's does)
+		// refuses To's credential files before any step renders, to runs
+		// of older commits resumed here too; every render refuses those of
+		// its own commit anyway.
+		if a, ok := opts.Secrets.(engine.ConfigApplier); ok {
+			_ = a.ApplyConfig(ctx, windowDefs)
+		}
 	}
 
 	if opts.Decision != "" {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/enginetest"
 )
@@ -172,5 +174,54 @@ func TestApplyApprovalAndResume(t *testing.T) {
 	}
 	if res.Failed() || !res.Applied || len(f.exec.Calls()) != 4 {
 		t.Fatalf("after approval: %+v, %d calls", res, len(f.exec.Calls()))
+	}
+}
+
+// followingSecrets is a secret source that follows applied commits and
+// notes which credential files it was told of before the first read.
+type followingSecrets struct {
+	protected []string
+	atRead    []string
+}
+
+func (s *followingSecrets) ApplyConfig(_ context.Context, defs *definitions.Definitions) error {
+	for _, f := range defs.CredentialFiles() {
+		s.protected = append(s.protected, f.Path)
+	}
+	return nil
+}
+
+func (s *followingSecrets) Env(string) (string, bool) {
+	if s.atRead == nil {
+		s.atRead = append([]string{}, s.protected...)
+	}
+	return "v", true
+}
+
+func (s *followingSecrets) ReadFile(string, []definitions.ProtectedFile) ([]byte, error) {
+	return nil, fs.ErrNotExist
+}
+
+// TestApplyProtectsCredentialsBeforeRendering: the secret source learns
+// the credential files of the commit being applied before any step
+// renders.
+func TestApplyProtectsCredentialsBeforeRendering(t *testing.T) {
+	f := newFixture(t)
+	repo := &mapRepo{}
+	repo.commit("c1", map[string]string{"hosts.hcl": applyFleet(1), "jobs.hcl": `
+job "app" {
+  targets { groups = ["all"] }
+  step "one" { run = "echo ${env("X")}" }
+}
+`})
+	secrets := &followingSecrets{}
+	opts := applyOpts(f, repo)
+	opts.Secrets = secrets
+	res, err := Run(context.Background(), opts)
+	if err != nil || res.Failed() {
+		t.Fatalf("apply: %v, %+v", err, res)
+	}
+	if want := []string{"/k", "/kh"}; !slices.Equal(secrets.atRead, want) {
+		t.Errorf("protected before the first render: %q, want %q", secrets.atRead, want)
 	}
 }

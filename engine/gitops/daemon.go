@@ -71,6 +71,10 @@ type Options struct {
 	// self-heal jobs with self_heal.
 	Drift   engine.DriftChecker
 	Secrets definitions.SecretSource
+	// Redact holds every secret the process has loaded: removed from drift
+	// details before they are stored or shown. Nil redacts nothing beyond
+	// what the drift checker redacts.
+	Redact *engine.SecretRegistry
 	// Monitors, when set, are the live monitor states: plans name the gate
 	// checks that fail before a merge runs.
 	Monitors engine.MonitorStateReader
@@ -323,23 +327,32 @@ func (d *Daemon) Approve(ctx context.Context, runID int64, actor, reason string)
 		return fmt.Errorf("approve run %d: %w", runID, err)
 	}
 	d.log.Info().Int64("run", runID).Str("actor", actor).Str("reason", reason).Msg("run approved")
-	// A run that stopped for an operator (needs_operator, or waiting for
-	// approval after a restart) executes nowhere: the loop carries it on.
-	select {
-	case d.resume <- runID:
-	default:
-		d.log.Warn().Int64("run", runID).Msg("too many approvals at once; approve again to resume this run")
-	}
+	d.handBack(runID, "approve")
 	return nil
 }
 
-// Abort ends a run on an operator's request.
+// Abort ends a run on an operator's request. A run executing here stops
+// by itself; one stopped for an operator is handed to its job's worker,
+// which ends it under its on_failure policy.
 func (d *Daemon) Abort(ctx context.Context, runID int64, actor, reason string) error {
 	if err := d.opts.Runner.Abort(ctx, runID, actor, reason); err != nil {
 		return fmt.Errorf("abort run %d: %w", runID, err)
 	}
 	d.log.Info().Int64("run", runID).Str("actor", actor).Str("reason", reason).Msg("run aborted")
+	d.handBack(runID, "abort")
 	return nil
+}
+
+// handBack asks the loop to carry on a run an operator answered: a run
+// that stopped for an operator (needs_operator, or waiting for approval
+// after a restart) executes nowhere, so the loop hands it back to its
+// job's worker (resumeRun). A run executing here already got the answer.
+func (d *Daemon) handBack(runID int64, what string) {
+	select {
+	case d.resume <- runID:
+	default:
+		d.log.Warn().Int64("run", runID).Msgf("too many operator answers at once; %s again to carry this run on", what)
+	}
 }
 
 // Run mirrors the repository, recovers unfinished runs, then reconciles on
@@ -385,7 +398,7 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Str("state", string(r.State)).Msg("recovered run")
 	}
 	d.syncChanged()
-	d.resumeWaitingWindow(ctx, runCtx, recovered)
+	d.resumeRecovered(ctx, runCtx, recovered)
 	if d.opts.Drift != nil {
 		d.queue.wg.Go(func() { d.driftLoop(ctx) })
 	}

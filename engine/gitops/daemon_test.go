@@ -516,6 +516,44 @@ func TestApproveResumesRunStoppedForOperator(t *testing.T) {
 	}
 }
 
+// TestAbortEndsRunStoppedForOperator: an abort, like an approval, hands a
+// run that needs an operator back to its job's worker, which ends it; a
+// later run of the job waits in the queue until then, and runs after it.
+func TestAbortEndsRunStoppedForOperator(t *testing.T) {
+	repo := enginetest.NewGitRepo(t)
+	head := repo.Commit("first", map[string]string{"hosts.hcl": enginetest.Inventory, "jobs/hello.hcl": enginetest.HelloJob})
+	store := enginetest.NewMemStore()
+	ctx := context.Background()
+	_ = store.SetLastApplied(ctx, "main", head)
+	stopped := &engine.Run{Job: "hello", Commit: head, Branch: "main", Trigger: engine.TriggerManual, State: engine.RunNeedsOperator, Waves: [][]string{{"web-01"}}}
+	_ = store.CreateRun(ctx, stopped)
+	runner := &dmRunner{store: store}
+	d := dmDaemon(t, repo, store, runner, nil)
+	dmRun(t, d)
+	dmWait(t, "ready", func() bool { return d.Status().Head == head })
+
+	later, err := d.StartRun(ctx, "hello", nil, "bob", "later")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dmWait(t, "the later run tried", func() bool { return runner.executedCount() == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if r, _ := store.GetRun(ctx, later.ID); r.State != engine.RunQueued || runner.executedCount() != 1 {
+		t.Fatalf("later run %s after %d executions, want queued behind the run that needs an operator", r.State, runner.executedCount())
+	}
+
+	if err := d.Abort(ctx, stopped.ID, "alice", "host is broken"); err != nil {
+		t.Fatal(err)
+	}
+	dmWait(t, "the aborted run ended", func() bool { r, _ := store.GetRun(ctx, stopped.ID); return r.State == engine.RunAborted })
+	dmWait(t, "the later run ran", func() bool { r, _ := store.GetRun(ctx, later.ID); return r.State == engine.RunSucceeded })
+	runner.mu.Lock()
+	defer runner.mu.Unlock()
+	if want := []int64{later.ID, stopped.ID, later.ID}; !slices.Equal(runner.executed, want) {
+		t.Errorf("executed %v, want %v", runner.executed, want)
+	}
+}
+
 func TestManualRun(t *testing.T) {
 	repo := enginetest.NewGitRepo(t)
 	head := repo.Commit("first", map[string]string{"hosts.hcl": enginetest.Inventory, "jobs/hello.hcl": enginetest.HelloJob})

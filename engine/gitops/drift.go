@@ -141,7 +141,7 @@ func (d *Daemon) driftJob(ctx context.Context, defs *definitions.Definitions, j 
 			check = append(check, st.Host)
 		}
 	}
-	checked, err := CheckHosts(ctx, d.opts.Drift, d.opts.Secrets, defs, j, check)
+	checked, err := d.checkHosts(ctx, defs, j, check)
 	if err != nil {
 		return jd, err
 	}
@@ -171,6 +171,16 @@ func (d *Daemon) driftJob(ctx context.Context, defs *definitions.Definitions, j 
 		Int("unknown", counts[engine.DriftUnknown]).Msg("drift check")
 	d.syncChanged()
 	return jd, nil
+}
+
+// checkHosts is CheckHosts with the daemon's transport and secrets, every
+// detail redacted of the secrets the process loaded.
+func (d *Daemon) checkHosts(ctx context.Context, defs *definitions.Definitions, j *definitions.Job, hosts []string) ([]engine.HostDrift, error) {
+	out, err := CheckHosts(ctx, d.opts.Drift, d.opts.Secrets, defs, j, hosts)
+	for i := range out {
+		out[i].Detail = d.opts.Redact.Redact(out[i].Detail)
+	}
+	return out, err
 }
 
 // CheckHosts runs the drift check of job j on hosts, read-only, with the

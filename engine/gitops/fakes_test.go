@@ -24,6 +24,7 @@ type dmRunner struct {
 	mu       sync.Mutex
 	executed []int64
 	approved []string
+	aborted  map[int64]bool
 }
 
 func (f *dmRunner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run, error) {
@@ -49,8 +50,21 @@ func (f *dmRunner) Execute(ctx context.Context, _ *definitions.Definitions, id i
 	if err != nil {
 		return nil, err
 	}
+	// Like rollout: an earlier run of the job that needs an operator
+	// holds the job.
+	for _, o := range f.store.AllRuns() {
+		if o.Job == r.Job && o.ID < r.ID && o.State == engine.RunNeedsOperator {
+			return r, fmt.Errorf("run %d: %w", r.ID, engine.ErrJobHeld)
+		}
+	}
+	f.mu.Lock()
+	aborted := f.aborted[id]
+	f.mu.Unlock()
 	r.State = f.state
-	if r.State == "" {
+	switch {
+	case aborted:
+		r.State = engine.RunAborted
+	case r.State == "":
 		r.State = engine.RunSucceeded
 	}
 	return r, f.store.UpdateRun(ctx, r)
@@ -67,7 +81,15 @@ func (f *dmRunner) Recover(context.Context, engine.DefinitionsLoader) ([]*engine
 	return f.recovered, nil
 }
 
-func (f *dmRunner) Abort(context.Context, int64, string, string) error { return nil }
+func (f *dmRunner) Abort(_ context.Context, id int64, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.aborted == nil {
+		f.aborted = map[int64]bool{}
+	}
+	f.aborted[id] = true
+	return nil
+}
 
 func (f *dmRunner) executedCount() int {
 	f.mu.Lock()

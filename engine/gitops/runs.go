@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -15,6 +16,9 @@ type queuedRun struct {
 	run   *engine.Run
 	defs  *definitions.Definitions
 	batch *commitBatch // nil for manual runs
+	// answered marks a run an operator approved or aborted: it goes to the
+	// front of its job's queue and restarts a held job's worker.
+	answered bool
 }
 
 // commitBatch tracks the runs one commit started, so that the commit
@@ -30,12 +34,18 @@ type commitBatch struct {
 // runQueue runs each job's runs one after the other, in the order they were
 // queued, with one worker goroutine per job that has work. Runs of
 // different jobs go in parallel.
+//
+// A job whose run stopped for an operator is held: the runner refuses to
+// start its later runs (engine.ErrJobHeld), so its worker stops and leaves
+// them queued until an operator's answer hands that run back (enqueue with
+// answered), and goes on with them once it has ended.
 type runQueue struct {
 	d      *Daemon
 	mu     sync.Mutex
 	jobs   map[string][]*queuedRun
 	active map[string]bool
-	ids    map[int64]bool // runs queued or executing
+	held   map[string]bool // jobs whose worker stopped behind a run that waits for an operator
+	ids    map[int64]bool  // runs queued or executing
 	wg     sync.WaitGroup
 
 	appliedSeq int64 // guarded by mu
@@ -45,6 +55,7 @@ func (q *runQueue) init(d *Daemon) {
 	q.d = d
 	q.jobs = map[string][]*queuedRun{}
 	q.active = map[string]bool{}
+	q.held = map[string]bool{}
 	q.ids = map[int64]bool{}
 }
 
@@ -56,7 +67,8 @@ func (q *runQueue) has(id int64) bool {
 }
 
 // enqueue adds qr to its job's queue and starts the job's worker if none is
-// running. ctx is the runs' context: cancelled at shutdown.
+// running and the job is not held; a run an operator answered goes first
+// and releases the hold. ctx is the runs' context: cancelled at shutdown.
 func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -65,8 +77,13 @@ func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
 		return
 	}
 	q.ids[qr.run.ID] = true
-	q.jobs[job] = append(q.jobs[job], qr)
-	if q.active[job] {
+	if qr.answered {
+		q.jobs[job] = append([]*queuedRun{qr}, q.jobs[job]...)
+		q.held[job] = false
+	} else {
+		q.jobs[job] = append(q.jobs[job], qr)
+	}
+	if q.active[job] || q.held[job] {
 		return
 	}
 	q.active[job] = true
@@ -91,18 +108,34 @@ func (q *runQueue) work(ctx context.Context, job string) {
 		qr := l[0]
 		q.jobs[job] = l[1:]
 		q.mu.Unlock()
-		q.execute(ctx, qr)
+		held := q.execute(ctx, qr)
 		q.mu.Lock()
+		if held {
+			// Back to the front; the worker stops until an operator's
+			// answer hands the holding run back.
+			qr.answered = false
+			q.jobs[job] = append([]*queuedRun{qr}, q.jobs[job]...)
+			q.held[job] = true
+			delete(q.active, job)
+			q.mu.Unlock()
+			return
+		}
 		delete(q.ids, qr.run.ID)
 		q.mu.Unlock()
 	}
 }
 
-func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
+// execute hands qr to the runner; held reports that it did not start
+// because an earlier run of its job waits for an operator.
+func (q *runQueue) execute(ctx context.Context, qr *queuedRun) (held bool) {
 	d := q.d
 	l := d.log.With().Int64("run", qr.run.ID).Str("job", qr.run.Job).Str("commit", engine.ShortCommit(qr.run.Commit)).Logger()
 	l.Info().Str("trigger", qr.run.Trigger).Msg("run starting")
 	run, err := d.opts.Runner.Execute(ctx, qr.defs, qr.run.ID)
+	if errors.Is(err, engine.ErrJobHeld) {
+		l.Info().Err(err).Msg("run stays queued until the earlier run of its job has ended")
+		return true
+	}
 	// The runner persisted the outcome; read it back when it returned none.
 	state := qr.run.State
 	if run != nil {
@@ -113,7 +146,7 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		l.Info().Str("state", string(state)).Msg("run interrupted by shutdown; it resumes on the next start")
-		return
+		return false
 	case err != nil:
 		l.Error().Err(err).Str("state", string(state)).Msg("run")
 	default:
@@ -125,6 +158,7 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
 	if qr.batch != nil && state.Final() {
 		q.batchDone(ctx, qr.batch)
 	}
+	return false
 }
 
 // batchDone counts one run of b as ended and, after the last, records b's
@@ -297,15 +331,17 @@ func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*e
 	return run, nil
 }
 
-// resumeRun carries on a run an operator approved, unless it is already
-// queued or executing here (then the approval reached it directly).
+// resumeRun hands a run an operator approved or aborted to its job's
+// worker, ahead of the runs the job holds back, unless it is already queued
+// or executing here (then the answer reached it directly). The worker's
+// Execute carries it on, or ends it under its on_failure policy.
 func (d *Daemon) resumeRun(ctx, runCtx context.Context, id int64) {
 	if d.queue.has(id) {
 		return
 	}
 	run, err := d.opts.Store.GetRun(ctx, id)
 	if err != nil {
-		d.log.Error().Err(err).Int64("run", id).Msg("resume approved run")
+		d.log.Error().Err(err).Int64("run", id).Msg("carry on a run an operator answered")
 		return
 	}
 	if run.State != engine.RunNeedsOperator && run.State != engine.RunWaitingApproval {
@@ -313,27 +349,29 @@ func (d *Daemon) resumeRun(ctx, runCtx context.Context, id int64) {
 	}
 	defs, err := d.loadCommit(ctx, run.Commit)
 	if err != nil {
-		d.log.Error().Err(err).Int64("run", id).Msg("resume approved run")
+		d.log.Error().Err(err).Int64("run", id).Msg("carry on a run an operator answered")
 		return
 	}
-	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs, batch: d.batchOf(run)})
+	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs, batch: d.batchOf(run), answered: true})
 }
 
-// resumeWaitingWindow hands the recovered runs that stopped at their
-// maintenance window (Recover never waits) to their job's worker, whose
-// Execute waits in-process until the window opens and carries on. Runs
-// started by this process wait inside Execute already.
-func (d *Daemon) resumeWaitingWindow(ctx, runCtx context.Context, recovered []*engine.Run) {
+// resumeRecovered hands the recovered runs that still have work to do to
+// their job's worker (Recover never waits): one that stopped at its
+// maintenance window waits there in-process until the window opens and
+// carries on; one left queued behind a run that waits for an operator
+// waits in the queue until that run has ended. Runs started by this
+// process wait inside Execute, or in the queue, already.
+func (d *Daemon) resumeRecovered(ctx, runCtx context.Context, recovered []*engine.Run) {
 	for _, r := range recovered {
-		if r.State != engine.RunWaitingWindow {
+		if r.State != engine.RunWaitingWindow && r.State != engine.RunQueued {
 			continue
 		}
 		defs, err := d.loadCommit(ctx, r.Commit)
 		if err != nil {
-			d.log.Error().Err(err).Int64("run", r.ID).Msg("resume run waiting for its window")
+			d.log.Error().Err(err).Int64("run", r.ID).Msg("resume recovered run")
 			continue
 		}
-		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Msg("run waits for its window")
+		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Str("state", string(r.State)).Msg("recovered run waits in its job's queue")
 		d.queue.enqueue(runCtx, &queuedRun{run: r, defs: defs, batch: d.batchOf(r)})
 	}
 }

@@ -35,8 +35,12 @@ type ResultSink interface {
 
 // Options configures a Runner.
 type Options struct {
-	Checker       engine.Checker
-	Secrets       definitions.SecretSource
+	Checker engine.Checker
+	Secrets definitions.SecretSource
+	// Redact holds every secret the process has loaded: removed from each
+	// check's output before it reaches an alert state, the store or a
+	// notification. Nil redacts nothing beyond the check's own secrets.
+	Redact        *engine.SecretRegistry
 	Results       ResultSink              // optional
 	Notifications engine.NotificationSink // optional
 	// States, when set, is read once, by the first ApplyConfig, to restore
@@ -303,8 +307,16 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	r.send(ctx, notify, notes)
 }
 
-// check runs a check once, bounded by the monitor's timeout.
+// check runs a check once, bounded by the monitor's timeout. Its output
+// is redacted of every loaded secret: every result, scheduled or a gate's,
+// goes through here.
 func (r *Runner) check(ctx context.Context, spec checkSpec) engine.CheckResult {
+	res := r.runCheck(ctx, spec)
+	res.Output = r.opts.Redact.Redact(res.Output)
+	return res
+}
+
+func (r *Runner) runCheck(ctx context.Context, spec checkSpec) engine.CheckResult {
 	start := r.opts.Now()
 	if spec.renderErr != "" || spec.check == nil {
 		return engine.CheckResult{State: engine.StateUnknown, Output: "cannot render check: " + spec.renderErr, At: start}
@@ -402,7 +414,10 @@ func (r *Runner) States() []engine.MonitorHostState {
 	out := make([]engine.MonitorHostState, 0, len(r.entries))
 	for k, e := range r.entries {
 		sup := r.suppression(e, now)
-		out = append(out, e.state.hostState(k.monitor, k.host, sup))
+		st := e.state.hostState(k.monitor, k.host, sup)
+		// Also a secret loaded after this output was recorded.
+		st.LastOutput = r.opts.Redact.Redact(st.LastOutput)
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Monitor != out[j].Monitor {

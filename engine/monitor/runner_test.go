@@ -297,3 +297,61 @@ ripple_monitor_state{host="web-02",monitor="web-http"} 2
 		t.Fatalf("lint: %v %v", problems, err)
 	}
 }
+
+// leakyChecker prints a secret it was never given.
+type leakyChecker struct{ out string }
+
+func (c leakyChecker) Check(context.Context, engine.Endpoint, *definitions.HostCheck) engine.CheckResult {
+	return engine.CheckResult{State: engine.StateCritical, Output: c.out, At: time.Now()}
+}
+
+// recordingSink keeps the results the runner records.
+type recordingSink struct {
+	mu      sync.Mutex
+	results []Result
+}
+
+func (s *recordingSink) RecordResult(_ context.Context, r Result) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.results = append(s.results, r)
+	return nil
+}
+
+// TestRunnerRedactsLoadedSecrets: a check's output that holds a secret
+// loaded anywhere in the process is redacted before it reaches the result,
+// the alert state, the store or a notification.
+func TestRunnerRedactsLoadedSecrets(t *testing.T) {
+	const secret = "db-passw0rd-loaded-by-a-job"
+	values := engine.NewSecretRegistry()
+	values.Add(secret)
+	notes := &recordedNotes{}
+	sink := &recordingSink{}
+	r := New(Options{Checker: leakyChecker{out: "CRITICAL: login as " + secret + " refused"}, Notifications: notes, Results: sink, Redact: values})
+	defs := loadMonitors(t, monitorRepo, time.Hour)
+	defs.Monitors["web-http"].AlertAfter = 1
+	if err := r.ApplyConfig(context.Background(), defs); err != nil {
+		t.Fatal(err)
+	}
+	res, ok := r.CheckNow(context.Background(), "web-http", "web-01")
+	if !ok {
+		t.Fatal("no such check")
+	}
+	var texts []string
+	texts = append(texts, res.Output)
+	for _, st := range r.States() {
+		texts = append(texts, st.LastOutput)
+	}
+	for _, n := range notes.list() {
+		texts = append(texts, n.Message)
+	}
+	sink.mu.Lock()
+	for _, rec := range sink.results {
+		texts = append(texts, rec.State.LastOutput)
+	}
+	sink.mu.Unlock()
+	all := strings.Join(texts, "\n")
+	if strings.Contains(all, secret) || !strings.Contains(res.Output, "login as [redacted] refused") || len(notes.list()) != 1 {
+		t.Errorf("outputs and %d notifications:\n%s", len(notes.list()), all)
+	}
+}

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -20,7 +21,9 @@ import (
 //     as done, an abort ends the run under its on_failure policy);
 //   - a run whose commit can no longer be loaded ends in error;
 //   - a run waiting for approval keeps waiting unless it was approved or
-//     aborted meanwhile.
+//     aborted meanwhile;
+//   - a run whose job has an earlier run stopped for an operator stays
+//     queued (see Execute and engine.ErrJobHeld).
 //
 // Runs of one job are carried on one after the other, oldest first; runs
 // of different jobs concurrently. Recover never blocks on an operator: a
@@ -50,6 +53,9 @@ func (r *Runner) Recover(ctx context.Context, load engine.DefinitionsLoader) ([]
 		g.Go(func() error {
 			for _, run := range list {
 				got, err := r.recoverOne(gctx, load, run)
+				if errors.Is(err, engine.ErrJobHeld) {
+					err = nil // stays queued behind a run that waits for an operator
+				}
 				if err != nil {
 					return err
 				}
@@ -98,11 +104,11 @@ func (r *Runner) closeRun(ctx context.Context, run *engine.Run, state engine.Run
 	if err := r.setStatus(ctx, run, "error", msg); err != nil {
 		return nil, err
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorRipple, Action: engine.EventFinish, Reason: string(state) + ": " + msg}); err != nil {
+	if _, err := r.addEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorRipple, Action: engine.EventFinish, Reason: string(state) + ": " + msg}); err != nil {
 		return nil, fmt.Errorf("record finish of run %d: %w", run.ID, err)
 	}
 	run.State, run.Summary, run.Error, run.Finished, run.Updated = state, msg, msg, now, now
-	if err := r.opts.Store.UpdateRun(ctx, run); err != nil {
+	if err := r.updateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("update run %d: %w", run.ID, err)
 	}
 	r.opts.Metrics.runEnded(state)

@@ -414,3 +414,47 @@ func TestFenceStopsNewStepsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestRunWaitingForOperatorHoldsItsJob: while a run needs an operator, a
+// later run of its job does not start, neither from Execute nor from
+// Recover: it stays queued and says behind which run. Once an abort has
+// ended the first run, the later one runs.
+func TestRunWaitingForOperatorHoldsItsJob(t *testing.T) {
+	f := newFixture(t, 1)
+	first := f.seed(engine.RunRunning, [][]string{{"h01"}}, 0, []engine.HostStep{
+		row(0, "h01", "one", engine.PhaseStarted, ""), row(0, "h01", "two", engine.PhasePlanned, ""),
+	})
+	r := f.rollout()
+	second := f.submit(r, f.waves(1))
+	got, err := r.Recover(context.Background(), f.loader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].State != engine.RunNeedsOperator || got[1].State != engine.RunQueued {
+		t.Fatalf("recovered %+v", got)
+	}
+	if _, err := r.Execute(context.Background(), f.defs, second.ID); !errors.Is(err, engine.ErrJobHeld) {
+		t.Fatalf("a later run executed while run %d needs an operator: %v", first.ID, err)
+	}
+	if n := len(f.exec.Calls()); n != 0 {
+		t.Fatalf("%d steps ran", n)
+	}
+	held, _ := f.store.GetRun(context.Background(), second.ID)
+	if want := fmt.Sprintf("queued behind run %d, which needs an operator", first.ID); held.State != engine.RunQueued || held.Summary != want ||
+		f.store.Status(f.defs.Commit, "app").Description != want {
+		t.Fatalf("held run %s %q, status %+v", held.State, held.Summary, f.store.Status(f.defs.Commit, "app"))
+	}
+
+	if err := r.Abort(context.Background(), first.ID, "fay", "checked"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.execute(r, first.ID); got.State != engine.RunAborted || got.Finished.IsZero() {
+		t.Fatalf("aborted run %+v", got)
+	}
+	if got := f.execute(r, second.ID); got.State != engine.RunSucceeded {
+		t.Fatalf("later run %s: %s", got.State, got.Error)
+	}
+	if f.exec.Count("h01", "one") != 1 {
+		t.Errorf("calls %+v", f.exec.Calls())
+	}
+}

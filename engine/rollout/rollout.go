@@ -32,7 +32,11 @@ type Options struct {
 	// Checker runs health gate checks; required when a job has a gate.
 	Checker engine.Checker
 	// Secrets resolves env() and file() when steps and checks are rendered.
-	Secrets  definitions.SecretSource
+	Secrets definitions.SecretSource
+	// Redact holds every secret the process has loaded; the rollout
+	// removes them from everything it stores and reports (see redact.go).
+	// Nil redacts nothing beyond what executors redact.
+	Redact   *engine.SecretRegistry
 	Progress engine.Progress // optional
 	Logger   zerolog.Logger
 	Clock    engine.Clock // default RealClock
@@ -64,6 +68,9 @@ type Options struct {
 // failure budget and health gate after each wave, pause and approval
 // between waves, and rollback or halt on failure. At most one run per job
 // executes at a time; a later run of the same job queues behind it (FIFO).
+// A run stopped for an operator (needs_operator, or waiting for approval
+// when Execute returned) still holds its job: a later run of the job does
+// not start until it has ended (Execute returns engine.ErrJobHeld).
 //
 // A Runner is safe for concurrent use and starts no goroutine of its own:
 // Execute runs in its caller's goroutine and waits for every goroutine it
@@ -169,10 +176,10 @@ func (r *Runner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run
 		State: engine.RunQueued, Waves: req.Waves,
 		Summary: "queued", Created: now, Updated: now,
 	}
-	if err := r.opts.Store.CreateRun(ctx, run); err != nil {
+	if err := r.createRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("create run of %s: %w", req.Job, err)
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorOr(req.Actor), Action: engine.EventSubmit, Reason: req.Reason}); err != nil {
+	if _, err := r.addEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorOr(req.Actor), Action: engine.EventSubmit, Reason: req.Reason}); err != nil {
 		return nil, fmt.Errorf("record run %d: %w", run.ID, err)
 	}
 	if err := r.setStatus(ctx, run, "pending", fmt.Sprintf("queued: %s in %s", engine.Plural(engine.CountHosts(run.Waves), "host"), engine.Plural(len(run.Waves), "wave"))); err != nil {
@@ -186,7 +193,10 @@ func (r *Runner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run
 // It waits first until no other run of the same job executes in this
 // Runner. It returns when the run reaches a final state, stops in
 // needs_operator, or (with ReturnOnWait) waits for approval; otherwise it
-// blocks while the run waits for approval.
+// blocks while the run waits for approval. When an earlier run of the job
+// is stopped for an operator, it returns at once with the run still queued
+// and an error wrapping engine.ErrJobHeld: execute it again once that run
+// has ended.
 //
 // defs must be the definitions of the run's commit. When ctx ends, no new
 // step starts; steps already running finish (each within its timeout) and
@@ -224,6 +234,9 @@ func (r *Runner) execute(ctx context.Context, defs *definitions.Definitions, id 
 	if run.State.Final() {
 		return run, nil
 	}
+	if err := r.checkHeld(ctx, run); err != nil {
+		return run, err
+	}
 	x := &runExec{
 		r:    r,
 		defs: defs,
@@ -234,6 +247,43 @@ func (r *Runner) execute(ctx context.Context, defs *definitions.Definitions, id 
 		eps:  map[string]endpointResult{},
 	}
 	return x.execute(ctx)
+}
+
+// checkHeld returns engine.ErrJobHeld when an earlier run of run's job is
+// stopped for an operator: run must not start while the state of that
+// run's hosts is in doubt, nor race its rollback. run stays queued, saying
+// so in its summary and status. Runs are held first come, first served (by
+// id), so two runs that both wait for an operator never hold each other.
+func (r *Runner) checkHeld(ctx context.Context, run *engine.Run) error {
+	open, err := r.opts.Store.ListRuns(ctx, engine.RunFilter{Job: run.Job, States: []engine.RunState{engine.RunNeedsOperator, engine.RunWaitingApproval}})
+	if err != nil {
+		return fmt.Errorf("runs of %s: %w", run.Job, err)
+	}
+	var holder *engine.Run
+	for _, o := range open {
+		if o.ID < run.ID && (holder == nil || o.ID < holder.ID) {
+			holder = o
+		}
+	}
+	if holder == nil {
+		return nil
+	}
+	what := "needs an operator"
+	if holder.State == engine.RunWaitingApproval {
+		what = "waits for approval"
+	}
+	desc := fmt.Sprintf("queued behind run %d, which %s", holder.ID, what)
+	if run.Summary != desc {
+		run.Summary, run.Updated = desc, r.opts.Clock.Now()
+		if err := r.updateRun(ctx, run); err != nil {
+			return fmt.Errorf("update run %d: %w", run.ID, err)
+		}
+		if err := r.setStatus(ctx, run, "pending", desc); err != nil {
+			return err
+		}
+		r.log.Info().Int64("run", run.ID).Str("job", run.Job).Int64("behind", holder.ID).Msg(desc)
+	}
+	return fmt.Errorf("run %d of %s behind run %d: %w", run.ID, run.Job, holder.ID, engine.ErrJobHeld)
 }
 
 // Approve records an operator's approval of a run that waits for one
@@ -248,10 +298,11 @@ func (r *Runner) Approve(ctx context.Context, id int64, actor, reason string) er
 	if run.State != engine.RunWaitingApproval && run.State != engine.RunNeedsOperator {
 		return fmt.Errorf("approve run %d (%s): %w", id, run.State, engine.ErrNotWaiting)
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventApprove, Reason: reason}); err != nil {
+	e, err := r.addEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventApprove, Reason: reason})
+	if err != nil {
 		return fmt.Errorf("record approval of run %d: %w", id, err)
 	}
-	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", reason).Msg("approved")
+	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", e.Reason).Msg("approved")
 	r.mu.Lock()
 	ctl := r.controls[id]
 	r.mu.Unlock()
@@ -267,7 +318,9 @@ func (r *Runner) Approve(ctx context.Context, id int64, actor, reason string) er
 // Abort records an operator's abort. An executing run stops between hosts
 // (hosts in the middle of their steps finish them), applies its job's
 // on_failure policy and ends aborted. A run not executing in this process
-// does so the next time Execute carries it on.
+// (one that needs an operator, or waits for approval after Execute
+// returned) does so the next time Execute carries it on: the caller hands
+// it to Execute, as after Approve.
 func (r *Runner) Abort(ctx context.Context, id int64, actor, reason string) error {
 	run, err := r.opts.Store.GetRun(ctx, id)
 	if err != nil {
@@ -276,10 +329,11 @@ func (r *Runner) Abort(ctx context.Context, id int64, actor, reason string) erro
 	if run.State.Final() {
 		return fmt.Errorf("abort run %d (%s): %w", id, run.State, engine.ErrRunFinished)
 	}
-	if err := r.opts.Store.AddEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventAbort, Reason: reason}); err != nil {
+	e, err := r.addEvent(ctx, engine.Event{RunID: id, At: r.opts.Clock.Now(), Actor: engine.ActorOr(actor), Action: engine.EventAbort, Reason: reason})
+	if err != nil {
 		return fmt.Errorf("record abort of run %d: %w", id, err)
 	}
-	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", reason).Msg("abort requested")
+	r.log.Info().Int64("run", id).Str("actor", actor).Str("reason", e.Reason).Msg("abort requested")
 	r.mu.Lock()
 	ctl := r.controls[id]
 	r.mu.Unlock()
@@ -373,7 +427,7 @@ func (r *Runner) setStatus(ctx context.Context, run *engine.Run, state, desc str
 		Commit:      run.Commit,
 		Context:     engine.StatusContext(run.Job),
 		State:       state,
-		Description: statusDescription(run, desc),
+		Description: statusDescription(run, r.redact(desc)),
 		Updated:     r.opts.Clock.Now(),
 	}
 	if r.opts.RunURL != nil {

@@ -963,3 +963,103 @@ func TestUnreachableHostIsNotARollbackFailure(t *testing.T) {
 		t.Fatalf("undo on h02 %d, h03 %d", f.exec.Count("h02", "undo"), f.exec.Count("h03", "undo"))
 	}
 }
+
+// TestScheduledRunWaitingForWindowIsNotPending: a scheduled run waiting
+// for its maintenance window says so on its commit status without holding
+// it pending (branch protection would wait on it for hours): success with
+// "waiting for window NAME (opens T)" until a wave starts, then pending as
+// it runs, then its final state. A merge's own run still waits pending: its
+// commit is not applied until it has run.
+func TestScheduledRunWaitingForWindowIsNotPending(t *testing.T) {
+	for _, tc := range []struct {
+		trigger, state, desc string
+	}{
+		{engine.TriggerSchedule, "success", "scheduled run: waiting for window night (opens 2026-01-01T01:00:00Z), then wave 1/2"},
+		{engine.TriggerCommit, "pending", "wave 1/2 waits for window night (opens 2026-01-01T01:00:00Z)"},
+	} {
+		t.Run(tc.trigger, func(t *testing.T) {
+			f := newFixture(t, 3)
+			f.defs.Windows = map[string]*definitions.Window{"night": nightWindow(t, "0 1 * * *")}
+			f.job.Window = "night"
+			r := f.rollout(func(o *Options) { o.ReturnOnWait = true })
+			run, err := r.Submit(context.Background(), engine.RunRequest{Job: f.job.Name, Commit: f.defs.Commit, Branch: "main",
+				Trigger: tc.trigger, Actor: engine.ActorRipple, Waves: f.waves(1, 2)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run = f.execute(r, run.ID)
+			if run.State != engine.RunWaitingWindow || !strings.Contains(run.Summary, "waits for window night (opens 2026-01-01T01:00:00Z)") {
+				t.Fatalf("run %s: %s", run.State, run.Summary)
+			}
+			st := f.store.Status(run.Commit, "app")
+			if st.State != tc.state || st.Description != tc.desc {
+				t.Fatalf("status while waiting = %s %q, want %s %q", st.State, st.Description, tc.state, tc.desc)
+			}
+			// Once the window opens the waves run, pending, and the run
+			// ends with its own final state.
+			run = f.execute(f.rollout(), run.ID)
+			if run.State != engine.RunSucceeded {
+				t.Fatalf("state %s: %s", run.State, run.Error)
+			}
+			var states []string
+			for _, s := range f.store.StatusLog() {
+				states = append(states, s.State)
+			}
+			if !slices.Contains(states, "pending") || states[len(states)-1] != "success" || !strings.Contains(f.store.Status(run.Commit, "app").Description, "3/3 hosts ok") {
+				t.Errorf("statuses %q, last %+v", states, f.store.Status(run.Commit, "app"))
+			}
+		})
+	}
+}
+
+// TestRolloutRedactsLoadedSecrets: a secret some other job or check loaded
+// (in the registry, not in this step's own secrets) printed by a step is
+// redacted from everything the rollout stores and reports: the journal,
+// the run's summary, error and reason, its events, its commit statuses and
+// its progress events.
+func TestRolloutRedactsLoadedSecrets(t *testing.T) {
+	const secret = "hunter2-loaded-elsewhere"
+	f := newFixture(t, 2)
+	f.job.Rollout.OnFailure = "halt"
+	f.exec.SetBehave(func(host, step string) engine.StepResult {
+		return engine.StepResult{Status: engine.StepFailed, ExitCode: 1, Stdout: "out " + secret, Stderr: secret + "\n", Error: "command: exit status 1: " + secret}
+	})
+	values := engine.NewSecretRegistry()
+	values.Add(secret + "\n")
+	r := f.rollout(func(o *Options) { o.Redact = values })
+	run, err := r.Submit(context.Background(), engine.RunRequest{Job: f.job.Name, Commit: f.defs.Commit, Branch: "main", Trigger: engine.TriggerManual,
+		Actor: "alice", Reason: "pasted " + secret, Waves: f.waves(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.execute(r, run.ID)
+	if got.State != engine.RunFailed {
+		t.Fatalf("state %s", got.State)
+	}
+	var texts []string
+	for _, r := range f.store.AllRuns() {
+		texts = append(texts, r.Summary, r.Error, r.Reason)
+	}
+	rows, _ := f.store.HostSteps(context.Background(), run.ID)
+	for _, hs := range rows {
+		texts = append(texts, hs.Result.Stdout, hs.Result.Stderr, hs.Result.Error)
+	}
+	evs, _ := f.store.Events(context.Background(), run.ID)
+	for _, e := range evs {
+		texts = append(texts, e.Reason)
+	}
+	for _, st := range f.store.StatusLog() {
+		texts = append(texts, st.Description)
+	}
+	for _, ev := range f.events.Events() {
+		texts = append(texts, ev.Message, ev.Error)
+	}
+	texts = append(texts, got.Summary, got.Error)
+	all := strings.Join(texts, "\n")
+	if strings.Contains(all, secret) {
+		t.Errorf("the secret was stored or reported:\n%s", all)
+	}
+	if !strings.Contains(all, "out [redacted]") || !strings.Contains(got.Error, "exit status 1: [redacted]") {
+		t.Errorf("no redacted output:\n%s", all)
+	}
+}

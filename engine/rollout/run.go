@@ -272,15 +272,15 @@ func (x *runExec) finish(ctx context.Context, state engine.RunState, short, full
 // save writes the run row.
 func (x *runExec) save(ctx context.Context) error {
 	x.run.Updated = x.r.opts.Clock.Now()
-	if err := x.r.opts.Store.UpdateRun(ctx, x.run); err != nil {
+	if err := x.r.updateRun(ctx, x.run); err != nil {
 		return fmt.Errorf("update run %d: %w", x.run.ID, err)
 	}
 	return nil
 }
 
 func (x *runExec) event(ctx context.Context, action, actor, reason string) error {
-	e := engine.Event{RunID: x.run.ID, At: x.r.opts.Clock.Now(), Actor: actor, Action: action, Reason: reason}
-	if err := x.r.opts.Store.AddEvent(ctx, e); err != nil {
+	e, err := x.r.addEvent(ctx, engine.Event{RunID: x.run.ID, At: x.r.opts.Clock.Now(), Actor: actor, Action: action, Reason: reason})
+	if err != nil {
 		return fmt.Errorf("record %s event of run %d: %w", action, x.run.ID, err)
 	}
 	x.ev = append(x.ev, e)
@@ -299,6 +299,7 @@ func (x *runExec) reloadEvents(ctx context.Context) error {
 // report sends a progress event, filling in the run's identity.
 func (x *runExec) report(ev engine.ProgressEvent) {
 	ev.RunID, ev.Job, ev.Waves = x.run.ID, x.run.Job, len(x.run.Waves)
+	ev.Message, ev.Error = x.r.redact(ev.Message), x.r.redact(ev.Error)
 	if ev.State == "" {
 		ev.State = x.run.State
 	}

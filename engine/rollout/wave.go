@@ -190,7 +190,7 @@ func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome,
 		res, err := x.runStep(ctx, k, func(ctx context.Context, ep engine.Endpoint) (engine.StepResult, error) {
 			hs, err := renderStep(x.defs, x.job, st, ep.Host, x.r.opts.Secrets)
 			if err != nil {
-				return engine.StepResult{}, fmt.Errorf("render step %s for %s: %w", st.Name, name, err)
+				return engine.StepResult{}, fmt.Errorf("cannot render: %w", err)
 			}
 			return x.r.opts.Executor.RunStep(ctx, ep, hs), nil
 		})
@@ -248,6 +248,7 @@ func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Conte
 	if res.Status == "" {
 		res.Status = engine.StepFailed
 	}
+	res = x.r.redactResult(res)
 	if err := x.jr.finish(drain, k, res); err != nil {
 		return engine.StepResult{}, err
 	}

@@ -153,11 +153,16 @@ func sameWindow(a, b *definitions.Window) bool {
 }
 
 // waitForWindow records that wave w waits for window name, which opens
-// next.
+// next. The commit status says so too; see waitingStatus.
 func (x *runExec) waitForWindow(ctx context.Context, w int, name string, next time.Time) error {
+	opens := next.UTC().Format(time.RFC3339)
 	x.run.State = engine.RunWaitingWindow
-	x.run.Summary = fmt.Sprintf("wave %d/%d waits for window %s (opens %s)", w+1, len(x.run.Waves), name, next.UTC().Format(time.RFC3339))
-	if err := x.r.setStatus(ctx, x.run, "pending", x.run.Summary); err != nil {
+	x.run.Summary = fmt.Sprintf("wave %d/%d waits for window %s (opens %s)", w+1, len(x.run.Waves), name, opens)
+	state, desc := "pending", x.run.Summary
+	if !rollsOutItsCommit(x.run) {
+		state, desc = "success", fmt.Sprintf("waiting for window %s (opens %s), then wave %d/%d", name, opens, w+1, len(x.run.Waves))
+	}
+	if err := x.r.setStatus(ctx, x.run, state, desc); err != nil {
 		return err
 	}
 	if err := x.save(ctx); err != nil {
@@ -171,4 +176,23 @@ func (x *runExec) waitForWindow(ctx context.Context, w int, name string, next ti
 func (x *runExec) windowOpened(ctx context.Context) error {
 	x.run.State = engine.RunRunning
 	return x.save(ctx)
+}
+
+// rollsOutItsCommit reports whether run is the rollout of its commit (a
+// merge's run, `ripple apply`), rather than a run again at a commit already
+// applied (scheduled, manual, sync, self-heal).
+//
+// While a run waits for its maintenance window, possibly for hours, its
+// commit status is pending only if it rolls out its commit: that commit is
+// not applied until it has run, and whatever waits on its status should
+// wait. Any other run would hold an applied commit's status pending (and
+// branch protection with it) for nothing, and GitHub has no state for "not
+// started yet", so it posts success with a description that says what it
+// waits for ("scheduled run: waiting for window night (opens T), then wave
+// 1/2"), and pending again once a wave starts. Posting no status instead
+// would leave what the run posted last, pending too: "queued", or the
+// previous wave's status when the window closed between waves. See
+// docs/daemon.md.
+func rollsOutItsCommit(run *engine.Run) bool {
+	return run.Trigger == engine.TriggerCommit || run.Trigger == engine.TriggerApply
 }

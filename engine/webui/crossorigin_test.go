@@ -162,3 +162,47 @@ func TestNewRefusesBadPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenLinkFromAnotherSiteRefused: GET /?token= signs a browser in, so
+// another site (or a sibling subdomain) could link a victim to a URL with
+// the attacker's token and the browser would keep the attacker's session
+// (login CSRF). Such a navigation gets the login form and no cookie; a
+// typed or bookmarked URL (Sec-Fetch-Site: none), a link inside the UI
+// (same-origin) and a client that sends no such header still sign in.
+func TestTokenLinkFromAnotherSiteRefused(t *testing.T) {
+	f := newFixture(t)
+	f.newRun(t, engine.RunRunning)
+	get := func(site string) (int, string, http.Header) {
+		t.Helper()
+		req, err := http.NewRequest("GET", f.srv.URL+"/runs/1?token="+operatorToken, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+			req.Header.Set("Sec-Fetch-Mode", "navigate")
+		}
+		return f.send(t, req)
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		code, body, hdr := get(site)
+		if ck := hdr.Get("Set-Cookie"); ck != "" {
+			t.Errorf("%s: a token link set a cookie: %q", site, ck)
+		}
+		if code == http.StatusSeeOther || !strings.Contains(body, `name="token"`) || !strings.Contains(body, `value="/runs/1"`) {
+			t.Errorf("%s: %d, want the login form for /runs/1:\n%s", site, code, body)
+		}
+		if strings.Contains(body, operatorToken) {
+			t.Errorf("%s: the page echoes the token", site)
+		}
+		if !strings.Contains(body, "another site") {
+			t.Errorf("%s: the form does not say why:\n%s", site, body)
+		}
+	}
+	for _, site := range []string{"none", "same-origin", ""} {
+		code, _, hdr := get(site)
+		if code != http.StatusSeeOther || hdr.Get("Location") != "/runs/1" || !strings.Contains(hdr.Get("Set-Cookie"), CookieName+"="+operatorToken) {
+			t.Errorf("Sec-Fetch-Site %q: %d %v, want a session and a redirect to /runs/1", site, code, hdr)
+		}
+	}
+}

@@ -42,17 +42,27 @@ func (u *UI) setSession(w http.ResponseWriter, r *http.Request, token string) {
 
 // page wraps a GET page: it signs the caller in from ?token= (then
 // redirects without it, so the token leaves the address bar and history),
-// and sends callers without a session to the login form.
+// and sends callers without a session to the login form. A ?token= link
+// followed from another site is not signed in with (see linkFromElsewhere).
 func (u *UI) page(next func(http.ResponseWriter, *http.Request, *view)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if tok := q.Get("token"); tok != "" {
+			q.Del("token")
+			if linkFromElsewhere(r) {
+				u.log.Warn().Str("path", r.URL.Path).Str("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")).
+					Msg("refused a ?token= sign-in linked from another site")
+				target := *r.URL
+				target.RawQuery = q.Encode()
+				u.renderLogin(w, r, http.StatusUnauthorized, target.RequestURI(),
+					"this sign-in link came from another site, so it was not used; sign in here")
+				return
+			}
 			if _, ok := u.opts.Tokens.Lookup(tok); !ok {
 				u.renderLogin(w, r, http.StatusUnauthorized, r.URL.Path, "unknown token")
 				return
 			}
 			u.setSession(w, r, tok)
-			q.Del("token")
 			target := *r.URL
 			target.RawQuery = q.Encode()
 			http.Redirect(w, r, target.RequestURI(), http.StatusSeeOther)
@@ -66,6 +76,21 @@ func (u *UI) page(next func(http.ResponseWriter, *http.Request, *view)) http.Han
 		v := &view{Who: id, CanAct: id.Role.Allows(httpapi.RoleOperator), Status: u.opts.Backend.Status()}
 		next(w, r, v)
 	})
+}
+
+// linkFromElsewhere reports whether the browser says r is a navigation
+// started by another site: Sec-Fetch-Site cross-site, or same-site (a
+// sibling subdomain, which SameSite does not tell apart either). Signing
+// in from such a ?token= link would let that site sign a victim in as the
+// attacker (login CSRF), as a forged /login form would. A typed or
+// bookmarked address says "none" and a link inside the UI "same-origin";
+// clients that send no such header (curl, old browsers) are not refused.
+func linkFromElsewhere(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
 }
 
 // action wraps a form POST: a session with role need. Forms from other

@@ -31,7 +31,11 @@ var (
 type Options struct {
 	// Secrets resolves the notifiers' env() and file() references, at
 	// each attempt.
-	Secrets    definitions.SecretSource
+	Secrets definitions.SecretSource
+	// Redact holds every secret the process has loaded: removed from what
+	// a notification says and from the errors of failed attempts. Nil
+	// redacts only the notifier's own secrets from its errors.
+	Redact     *engine.SecretRegistry
 	HTTPClient *http.Client // default: 10 s timeout
 	SMTP       SMTPDialer   // default: net/smtp with STARTTLS
 	PublicURL  string       // base of links to monitor pages

@@ -22,8 +22,8 @@ import (
 // staticEnv is a SecretSource over a map.
 type staticEnv map[string]string
 
-func (e staticEnv) Env(name string) (string, bool)  { v, ok := e[name]; return v, ok }
-func (e staticEnv) ReadFile(string) ([]byte, error) { return nil, io.EOF }
+func (e staticEnv) Env(name string) (string, bool)                               { v, ok := e[name]; return v, ok }
+func (e staticEnv) ReadFile(string, []definitions.ProtectedFile) ([]byte, error) { return nil, io.EOF }
 
 func envSecret(t *testing.T, name string) *definitions.Secret {
 	t.Helper()
@@ -153,7 +153,7 @@ func (e *lockedEnv) Env(name string) (string, bool) {
 	v, ok := e.vars[name]
 	return v, ok
 }
-func (e *lockedEnv) ReadFile(string) ([]byte, error) { return nil, io.EOF }
+func (e *lockedEnv) ReadFile(string, []definitions.ProtectedFile) ([]byte, error) { return nil, io.EOF }
 func (e *lockedEnv) set(name, v string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -359,5 +359,35 @@ func TestApplyConfigReportsUnresolvableSecret(t *testing.T) {
 	n := New(Options{Secrets: staticEnv{}})
 	if err := n.ApplyConfig(context.Background(), withDiskMonitor(defs)); err == nil || !strings.Contains(err.Error(), "notifier ops") {
 		t.Fatalf("err = %v, want one naming notifier ops", err)
+	}
+}
+
+// TestPayloadRedactsLoadedSecrets: a notification whose message holds a
+// secret loaded anywhere in the process (restored from a store written
+// before, say) goes out with it redacted.
+func TestPayloadRedactsLoadedSecrets(t *testing.T) {
+	const secret = "api-key-loaded-by-a-job"
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer srv.Close()
+	values := engine.NewSecretRegistry()
+	values.Add(secret)
+	defs := &definitions.Definitions{Notifiers: map[string]*definitions.Notifier{
+		"chat": {Name: "chat", Type: "slack", URL: envSecret(t, "CHAT_URL")},
+	}}
+	n := New(Options{Secrets: staticEnv{"CHAT_URL": srv.URL}, Redact: values})
+	if err := n.ApplyConfig(context.Background(), withDiskMonitor(defs)); err != nil {
+		t.Fatal(err)
+	}
+	runNotifiers(t, n)
+	note := notification()
+	note.Message = "CRITICAL: curl -H 'key: " + secret + "' failed"
+	n.Notify(context.Background(), []string{"chat"}, note)
+	body := <-got
+	if strings.Contains(body, secret) || !strings.Contains(body, "key: [redacted]") {
+		t.Errorf("payload %s", body)
 	}
 }

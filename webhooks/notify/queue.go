@@ -107,7 +107,9 @@ func (s *Notifiers) attempt(ctx context.Context, p *pendingDelivery, n engine.No
 	t, err := resolveNotifier(defs, s.opts.Secrets, p.key.notifier)
 	gone := errors.Is(err, errNoNotifier)
 	if err == nil {
-		err = s.send(ctx, t, n)
+		sent := n
+		sent.Message = s.opts.Redact.Redact(n.Message)
+		err = s.send(ctx, t, sent)
 	}
 	now := time.Now()
 	s.mu.Lock()
@@ -121,7 +123,7 @@ func (s *Notifiers) attempt(ctx context.Context, p *pendingDelivery, n engine.No
 	rec := DeliveryRecord{Notifier: p.key.notifier, Notification: n, Attempts: p.attempts, At: now}
 	var withdrawn *DeliveryRecord
 	if err != nil {
-		rec.Error = redact(err.Error(), t.url, t.password)
+		rec.Error = s.opts.Redact.Redact(redact(err.Error(), t.url, t.password))
 	}
 	rep := p.replacement
 	p.replacement = nil

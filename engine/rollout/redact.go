@@ -1,0 +1,47 @@
+package rollout
+
+import (
+	"context"
+
+	"github.com/ripple-ops/ripple/engine"
+)
+
+// Everything a rollout stores or reports passes through here first, so
+// that no secret the process has loaded (Options.Redact) reaches the
+// journal, a run record, an event, a commit status or a progress report,
+// whichever job or check loaded it. The executor has already redacted a
+// step's own secrets from its output; this adds every other one.
+
+// redact removes every loaded secret from s.
+func (r *Runner) redact(s string) string { return r.opts.Redact.Redact(s) }
+
+// redactResult removes every loaded secret from a step's output and error.
+func (r *Runner) redactResult(res engine.StepResult) engine.StepResult {
+	res.Stdout, res.Stderr, res.Error = r.redact(res.Stdout), r.redact(res.Stderr), r.redact(res.Error)
+	return res
+}
+
+// redactRun removes every loaded secret from run's texts, in place: the
+// caller's copy then says what the store keeps.
+func (r *Runner) redactRun(run *engine.Run) {
+	run.Reason, run.Summary, run.Error = r.redact(run.Reason), r.redact(run.Summary), r.redact(run.Error)
+}
+
+// createRun records a new run, redacted.
+func (r *Runner) createRun(ctx context.Context, run *engine.Run) error {
+	r.redactRun(run)
+	return r.opts.Store.CreateRun(ctx, run)
+}
+
+// updateRun writes run, redacted.
+func (r *Runner) updateRun(ctx context.Context, run *engine.Run) error {
+	r.redactRun(run)
+	return r.opts.Store.UpdateRun(ctx, run)
+}
+
+// addEvent records e with its reason redacted, and returns what it
+// recorded.
+func (r *Runner) addEvent(ctx context.Context, e engine.Event) (engine.Event, error) {
+	e.Reason = r.redact(e.Reason)
+	return e, r.opts.Store.AddEvent(ctx, e)
+}
