@@ -2,7 +2,9 @@ package gitops
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,12 +32,18 @@ type commitBatch struct {
 // runQueue runs each job's runs one after the other, in the order they were
 // queued, with one worker goroutine per job that has work. Runs of
 // different jobs go in parallel.
+//
+// A run whose execution ends because the store cannot write holds its job:
+// it goes back to the head of the job's queue, the worker stops, and runs
+// queued behind it wait, until resumeHeld (the store writes again) starts
+// the worker anew, which carries the run on through Runner.Execute.
 type runQueue struct {
 	d      *Daemon
 	mu     sync.Mutex
 	jobs   map[string][]*queuedRun
 	active map[string]bool
-	ids    map[int64]bool // runs queued or executing
+	held   map[string]bool // jobs whose head run stopped on a store write
+	ids    map[int64]bool  // runs queued, held or executing
 	wg     sync.WaitGroup
 
 	appliedSeq int64 // guarded by mu
@@ -45,6 +53,7 @@ func (q *runQueue) init(d *Daemon) {
 	q.d = d
 	q.jobs = map[string][]*queuedRun{}
 	q.active = map[string]bool{}
+	q.held = map[string]bool{}
 	q.ids = map[int64]bool{}
 }
 
@@ -66,11 +75,44 @@ func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
 	}
 	q.ids[qr.run.ID] = true
 	q.jobs[job] = append(q.jobs[job], qr)
-	if q.active[job] {
+	if q.active[job] || q.held[job] {
 		return
 	}
 	q.active[job] = true
 	q.wg.Go(func() { q.work(ctx, job) })
+}
+
+// resumeHeld restarts the workers of the jobs a store write failure held;
+// each carries its stopped run on first. It returns the runs resumed.
+func (q *runQueue) resumeHeld(ctx context.Context) []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []int64
+	for job := range q.held {
+		delete(q.held, job)
+		if l := q.jobs[job]; len(l) > 0 {
+			ids = append(ids, l[0].run.ID)
+		}
+		q.active[job] = true
+		q.wg.Go(func() { q.work(ctx, job) })
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// heldRuns lists the runs whose execution a store write failure stopped,
+// waiting for the store to write again.
+func (q *runQueue) heldRuns() []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []int64
+	for job := range q.held {
+		if l := q.jobs[job]; len(l) > 0 {
+			ids = append(ids, l[0].run.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (q *runQueue) work(ctx context.Context, job string) {
@@ -91,14 +133,26 @@ func (q *runQueue) work(ctx context.Context, job string) {
 		qr := l[0]
 		q.jobs[job] = l[1:]
 		q.mu.Unlock()
-		q.execute(ctx, qr)
+		stalled := q.execute(ctx, qr)
 		q.mu.Lock()
+		if stalled {
+			// The run stays first; the job waits for the store.
+			q.jobs[job] = append([]*queuedRun{qr}, q.jobs[job]...)
+			q.held[job] = true
+			delete(q.active, job)
+			q.mu.Unlock()
+			q.d.storeFailed()
+			return
+		}
 		delete(q.ids, qr.run.ID)
 		q.mu.Unlock()
 	}
 }
 
-func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
+// execute hands qr to the runner. stalled means the execution ended
+// because the store could not write: the run is not done, and only a store
+// that writes again can carry it on.
+func (q *runQueue) execute(ctx context.Context, qr *queuedRun) (stalled bool) {
 	d := q.d
 	l := d.log.With().Int64("run", qr.run.ID).Str("job", qr.run.Job).Str("commit", engine.ShortCommit(qr.run.Commit)).Logger()
 	l.Info().Str("trigger", qr.run.Trigger).Msg("run starting")
@@ -113,7 +167,10 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		l.Info().Str("state", string(state)).Msg("run interrupted by shutdown; it resumes on the next start")
-		return
+		return false
+	case errors.Is(err, engine.ErrStoreUnwritable):
+		l.Error().Err(err).Msg("run stopped: the store cannot write; it resumes once the store writes again")
+		return true
 	case err != nil:
 		l.Error().Err(err).Str("state", string(state)).Msg("run")
 	default:
@@ -125,6 +182,7 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) {
 	if qr.batch != nil && state.Final() {
 		q.batchDone(ctx, qr.batch)
 	}
+	return false
 }
 
 // batchDone counts one run of b as ended and, after the last, records b's
@@ -319,21 +377,30 @@ func (d *Daemon) resumeRun(ctx, runCtx context.Context, id int64) {
 	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs, batch: d.batchOf(run)})
 }
 
-// resumeWaitingWindow hands the recovered runs that stopped at their
-// maintenance window (Recover never waits) to their job's worker, whose
-// Execute waits in-process until the window opens and carries on. Runs
-// started by this process wait inside Execute already.
-func (d *Daemon) resumeWaitingWindow(ctx, runCtx context.Context, recovered []*engine.Run) {
+// resumeRecovered hands two kinds of recovered runs to their job's worker,
+// in the order Recover returned them (per job, oldest first): runs that
+// stopped at their maintenance window (Recover never waits), whose Execute
+// waits in-process until the window opens and carries on; and runs Recover
+// left queued or running because the store could not write, which execute
+// now or, while it still cannot, wait for it in the queue. Runs started by
+// this process wait inside Execute already.
+func (d *Daemon) resumeRecovered(ctx, runCtx context.Context, recovered []*engine.Run) {
 	for _, r := range recovered {
-		if r.State != engine.RunWaitingWindow {
+		var msg string
+		switch r.State {
+		case engine.RunWaitingWindow:
+			msg = "run waits for its window"
+		case engine.RunQueued, engine.RunRunning:
+			msg = "run left unrecovered while the store could not write; carrying it on"
+		default:
 			continue
 		}
 		defs, err := d.loadCommit(ctx, r.Commit)
 		if err != nil {
-			d.log.Error().Err(err).Int64("run", r.ID).Msg("resume run waiting for its window")
+			d.log.Error().Err(err).Int64("run", r.ID).Msg("resume recovered run")
 			continue
 		}
-		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Msg("run waits for its window")
+		d.log.Info().Int64("run", r.ID).Str("job", r.Job).Msg(msg)
 		d.queue.enqueue(runCtx, &queuedRun{run: r, defs: defs, batch: d.batchOf(r)})
 	}
 }
