@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -259,8 +260,20 @@ func (r *Runner) noteStall(id int64, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.stalls[id]; !ok {
-		r.stalls[id] = err.Error()
+		r.stalls[id] = stallReason(err)
 	}
+}
+
+// stallReason puts the store's own error first (it names the database
+// file and why it cannot write), then what the run was writing: the line
+// people see is cut after 160 characters.
+func stallReason(err error) string {
+	msg := err.Error()
+	i := strings.Index(msg, engine.ErrStoreUnwritable.Error())
+	if i <= 0 {
+		return msg
+	}
+	return msg[i:] + " (writing " + strings.TrimSuffix(msg[:i], ": ") + ")"
 }
 
 // stall returns why run id's last execution here stopped on a store write,

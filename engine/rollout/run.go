@@ -375,7 +375,7 @@ func (x *runExec) recordStall(ctx context.Context) error {
 	if x.stalled == "" {
 		return nil
 	}
-	if err := x.event(ctx, engine.EventInterrupted, engine.ActorRipple, "the store could not write: "+x.stalled); err != nil {
+	if err := x.event(ctx, engine.EventInterrupted, engine.ActorRipple, x.stalled); err != nil {
 		return err
 	}
 	x.r.stallRecorded(x.run.ID)

@@ -29,7 +29,8 @@ func (s *fullStore) refuse(op string, hs engine.HostStep) error {
 		s.full = true
 	}
 	if s.full {
-		return fmt.Errorf("%s: %w: /var/lib/ripple/ripple.db: commit: database or disk is full (13)", op, engine.ErrStoreUnwritable)
+		// As sqlstore: the store's error, wrapped by the method's context.
+		return fmt.Errorf("%s: %w", op, fmt.Errorf("%w: /var/lib/ripple/ripple.db: commit: database or disk is full (13)", engine.ErrStoreUnwritable))
 	}
 	return nil
 }
@@ -133,16 +134,18 @@ func TestStoreFullEndsExecutionResumesWithReason(t *testing.T) {
 		// after the store writes again
 		want      engine.RunState
 		wantError string
+		wantWhy   string         // the interrupted event's reason
 		calls     map[string]int // host/step -> calls when the run ends
 	}{
 		{name: "result of a non-idempotent step not journaled", fillAt: fillsAt("finish", "h01", "one"),
 			want: engine.RunNeedsOperator, wantError: "step one on h01 was interrupted and is not idempotent",
-			calls: map[string]int{"h01/one": 1, "h01/two": 1, "h02/one": 1, "h03/two": 1}},
+			wantWhy: "store cannot write: /var/lib/ripple/ripple.db: commit: database or disk is full (13) (writing journal result of one on h01: finish)",
+			calls:   map[string]int{"h01/one": 1, "h01/two": 1, "h02/one": 1, "h03/two": 1}},
 		{name: "result of an idempotent step not journaled", fillAt: fillsAt("finish", "h01", "one"), idempotent: true,
-			want:  engine.RunSucceeded,
+			want: engine.RunSucceeded, wantWhy: "store cannot write: /var/lib/ripple/ripple.db: commit: database or disk is full (13) (writing journal result of one on h01: finish)",
 			calls: map[string]int{"h01/one": 2, "h01/two": 1, "h02/one": 1, "h03/two": 1}},
 		{name: "start of a step not journaled", fillAt: fillsAt("start", "h02", "two"),
-			want:  engine.RunSucceeded,
+			want: engine.RunSucceeded, wantWhy: "store cannot write: /var/lib/ripple/ripple.db: commit: database or disk is full (13) (writing journal start of two on h02: start)",
 			calls: map[string]int{"h01/one": 1, "h02/one": 1, "h02/two": 1, "h03/two": 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,8 +179,8 @@ func TestStoreFullEndsExecutionResumesWithReason(t *testing.T) {
 				t.Fatalf("execute once the store writes: %v", err)
 			}
 			ev := interruptions(t, s, run.ID)
-			if len(ev) != 1 || !strings.Contains(ev[0].Reason, "the store could not write") || !strings.Contains(ev[0].Reason, "database or disk is full") {
-				t.Fatalf("interrupted events = %+v, want one saying the store could not write", ev)
+			if len(ev) != 1 || ev[0].Reason != tc.wantWhy {
+				t.Fatalf("interrupted events = %+v, want one saying %q", ev, tc.wantWhy)
 			}
 			if got.State != tc.want || !strings.Contains(got.Error, tc.wantError) {
 				t.Fatalf("run %s (%q), want %s (%q)", got.State, got.Error, tc.want, tc.wantError)
