@@ -321,6 +321,7 @@ func TestBackendErrorsMapToStatus(t *testing.T) {
 		{fmt.Errorf("run 5: %w", engine.ErrNotFound), 404},
 		{fmt.Errorf("host x: %w", engine.ErrInvalidRequest), 400},
 		{fmt.Errorf("paused at abc: %w", engine.ErrConflict), 409},
+		{fmt.Errorf("create run: %w: ripple.db: database or disk is full (13)", engine.ErrStoreUnwritable), 503},
 	} {
 		f.backend.err = tc.err
 		if code, body := f.do(t, "POST", "/api/v1/runs/1/approve", operatorToken, `{}`); code != tc.want || !strings.Contains(body, tc.err.Error()) {
