@@ -6,7 +6,8 @@
 // Event, CommitStatus, Notification, DaemonStatus), the store interfaces,
 // one per concern (RunStore, JournalStore, EventStore, StatusWriter,
 // AppliedStore, DeliveryStore, MonitorStateStore, MetricStore,
-// FiringStore), what touches hosts (Executor, Checker, Endpoint), what
+// FiringStore) and the store's write health (StoreProbe,
+// ErrStoreUnwritable), what touches hosts (Executor, Checker, Endpoint), what
 // connects components (ConfigApplier, AlertHolder, NotificationSink,
 // DeliveryOutcomes, TriggerSink, StatusNotifier, Progress), the clock, the
 // SecretRegistry every component redacts loaded secrets with, and the

@@ -25,6 +25,7 @@ const (
 	EventWaitApproval  = "wait_approval"  // the run stopped for approve_after
 	EventPause         = "pause"          // the pause before a wave started (reason: "before wave N/M: ...")
 	EventNeedsOperator = "needs_operator" // an interrupted, non-idempotent step stopped the run
+	EventInterrupted   = "interrupted"    // execution stopped before the run was done (reason: why, e.g. the store could not write); recorded once it could be
 	EventApprove       = "approve"
 	EventAbort         = "abort"
 	EventRollback      = "rollback"  // rollback started; reason is why the run failed
@@ -78,6 +79,8 @@ func (e Event) Text() string {
 		return withReason("waiting for approval") // "after wave 1"
 	case EventNeedsOperator:
 		return withReason("stopped for an operator")
+	case EventInterrupted:
+		return withReason("execution stopped")
 	case EventApprove:
 		return withReason("approved" + by)
 	case EventAbort:

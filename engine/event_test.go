@@ -20,6 +20,8 @@ func TestEventText(t *testing.T) {
 			"health gate: wave 1/3: 1 host not healthy by the deadline"},
 		{Event{Action: "wait_approval", Actor: "ripple", Reason: "after wave 1"}, "waiting for approval: after wave 1"},
 		{Event{Action: "needs_operator", Actor: "ripple", Reason: "step reload on web-01 was interrupted"}, "stopped for an operator: step reload on web-01 was interrupted"},
+		{Event{Action: "interrupted", Actor: "ripple", Reason: "the store could not write: store cannot write: database or disk is full (13)"},
+			"execution stopped: the store could not write: store cannot write: database or disk is full (13)"},
 		{Event{Action: "approve", Actor: "alice"}, "approved by alice"},
 		{Event{Action: "approve", Actor: "alice", Reason: "canary fine"}, "approved by alice: canary fine"},
 		{Event{Action: "abort", Actor: "bob", Reason: "wrong window"}, "abort requested by bob: wrong window"},

@@ -51,12 +51,14 @@ type DaemonStatus struct {
 	LastApplied string `json:"last_applied,omitempty"`
 	// Base is the last commit whose runs were started; the next diff starts
 	// here. It runs ahead of LastApplied while runs are in progress.
-	Base      string    `json:"base,omitempty"`
-	Ready     bool      `json:"ready"`
-	Stopping  bool      `json:"stopping,omitempty"`
-	Paused    string    `json:"paused,omitempty"`     // why reconciling waits for an operator
-	Refused   string    `json:"refused,omitempty"`    // why the head is not applied
-	LastError string    `json:"last_error,omitempty"` // last fetch or reconcile error
+	Base     string `json:"base,omitempty"`
+	Ready    bool   `json:"ready"`
+	Stopping bool   `json:"stopping,omitempty"`
+	Paused   string `json:"paused,omitempty"`  // why reconciling waits for an operator
+	Refused  string `json:"refused,omitempty"` // why the head is not applied
+	// LastError says what is wrong now: the store's write error while it
+	// cannot write, else the last fetch or reconcile error.
+	LastError string    `json:"last_error,omitempty"`
 	LastFetch time.Time `json:"last_fetch,omitzero"`
 	PollEvery string    `json:"poll,omitempty"`
 	// Node and Leader, in a cluster, are the node that answers and the
@@ -64,4 +66,10 @@ type DaemonStatus struct {
 	// the leader's status as it last published it.
 	Node   string `json:"node,omitempty"`
 	Leader string `json:"leader,omitempty"`
+	// Store is whether the store can write; nil when the daemon has no
+	// view of it (taken as writable).
+	Store *StoreHealth `json:"store,omitempty"`
 }
+
+// StoreFailing reports whether the store is known not to write.
+func (s DaemonStatus) StoreFailing() bool { return s.Store != nil && !s.Store.Writable }

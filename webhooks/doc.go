@@ -28,7 +28,7 @@
 // pending statuses from the store, posts them one at a time at least
 // MinInterval apart, waits out 403 and 429 rate limits (Retry-After,
 // x-ratelimit-reset, else a minute), backs off exponentially with jitter on
-// other transient errors (webhooks/internal/backoff), drops statuses for commits GitHub no longer has (422 "No
+// other transient errors (engine/backoff), drops statuses for commits GitHub no longer has (422 "No
 // commit found", logged once) and marks each delivered in the store, so a
 // status queued before a crash is still sent after the restart. Notify wakes
 // it early. UpsertPlanComment runs on the caller's goroutine but takes the

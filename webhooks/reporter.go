@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/engine"
-	"github.com/ripple-ops/ripple/webhooks/internal/backoff"
+	"github.com/ripple-ops/ripple/engine/backoff"
 )
 
 // Defaults for GitHubReporterOptions.

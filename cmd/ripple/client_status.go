@@ -31,7 +31,7 @@ func runStatus(ctx context.Context, args []string, e env) error {
 			if st.Base != st.LastApplied {
 				fmt.Fprintf(tw, "in progress\t%s\n", orDash(st.Base))
 			}
-			fmt.Fprintf(tw, "ready\t%v\n", st.Ready && !st.Stopping)
+			fmt.Fprintf(tw, "ready\t%v\n", st.Ready && !st.Stopping && !st.StoreFailing())
 			fmt.Fprintf(tw, "last fetch\t%s\n", ago(st.LastFetch))
 			if st.Paused != "" {
 				fmt.Fprintf(tw, "PAUSED\t%s\n", st.Paused)

@@ -244,6 +244,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("open data directory %s: %w", c.data, err)
 	}
 	defer store.Close()
+	reg.MustRegister(sqlstore.NewCollector(store))
 
 	// Who may use the API and the web UI.
 	var tokens *httpapi.Tokens
@@ -306,7 +307,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
-		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Redact: values, Monitors: monitors,
+		Store: store, Health: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Redact: values, Monitors: monitors,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: runURL,

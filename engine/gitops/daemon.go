@@ -78,6 +78,14 @@ type Options struct {
 	// Monitors, when set, are the live monitor states: plans name the gate
 	// checks that fail before a merge runs.
 	Monitors engine.MonitorStateReader
+	// Health, when set, is the store's view of its own writes: the status
+	// and /readyz report it, and while the store cannot write (or a run
+	// waits for it) the daemon probes it with backoff, from StoreRetry up
+	// to StoreRetryMax (defaults 1s and 15s), and resumes the runs a failed
+	// write stopped once a probe succeeds. Nil: the store is taken as
+	// writable, and such runs resume only on the next start.
+	Health                    engine.StoreProbe
+	StoreRetry, StoreRetryMax time.Duration
 	// Poll is the backstop poll interval; 0 disables polling.
 	Poll time.Duration
 	// AllowEmpty lets a commit remove every host or every job.
@@ -106,7 +114,8 @@ type Options struct {
 // Goroutines: Run's own goroutine is the loop (fetches, validation, plans,
 // run submission); the Mirror serializes all git access, including the
 // commit loads of recovery. One worker goroutine per job with queued runs
-// executes them in order. Run waits for all of them before it returns.
+// executes them in order; with Options.Health, watchStore probes the store
+// while it cannot write. Run waits for all of them before it returns.
 type Daemon struct {
 	opts Options
 	// parsed shares parsed files between the loads of successive
@@ -121,6 +130,11 @@ type Daemon struct {
 	stopped  chan struct{} // closed when the loop has returned
 	prWake   chan struct{} // one slot: pull requests are waiting
 	syncWake chan struct{} // one slot: the ripple/sync status is due
+	// storeKick (one slot) wakes watchStore when a run stopped on a store
+	// write; storeBack (one slot) tells the loop that the store writes
+	// again.
+	storeKick chan struct{}
+	storeBack chan struct{}
 
 	fps fingerprints // desired fingerprints of the base commit
 
@@ -169,21 +183,29 @@ func New(opts Options) (*Daemon, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
 	}
+	if opts.StoreRetry <= 0 {
+		opts.StoreRetry = time.Second
+	}
+	if opts.StoreRetryMax <= 0 {
+		opts.StoreRetryMax = 15 * time.Second
+	}
 	d := &Daemon{
-		opts:     opts,
-		parsed:   definitions.NewCache(),
-		log:      opts.Logger.With().Str("component", "daemon").Logger(),
-		metrics:  opts.Metrics,
-		wake:     make(chan struct{}, 1),
-		prWake:   make(chan struct{}, 1),
-		syncWake: make(chan struct{}, 1),
-		manual:   make(chan manualRequest),
-		resume:   make(chan int64, 64),
-		stopped:  make(chan struct{}),
-		prs:      map[int]engine.PullRequestEvent{},
-		verdicts: map[string]string{},
-		posted:   map[string]string{},
-		batches:  map[string]*commitBatch{},
+		opts:      opts,
+		parsed:    definitions.NewCache(),
+		log:       opts.Logger.With().Str("component", "daemon").Logger(),
+		metrics:   opts.Metrics,
+		wake:      make(chan struct{}, 1),
+		prWake:    make(chan struct{}, 1),
+		syncWake:  make(chan struct{}, 1),
+		storeKick: make(chan struct{}, 1),
+		storeBack: make(chan struct{}, 1),
+		manual:    make(chan manualRequest),
+		resume:    make(chan int64, 64),
+		stopped:   make(chan struct{}),
+		prs:       map[int]engine.PullRequestEvent{},
+		verdicts:  map[string]string{},
+		posted:    map[string]string{},
+		batches:   map[string]*commitBatch{},
 	}
 	d.state = engine.DaemonStatus{Branch: opts.Mirror.Branch, Repo: source.RedactURL(opts.Mirror.URL)}
 	if opts.Poll > 0 {
@@ -276,11 +298,14 @@ func (d *Daemon) ResolveCommit(rev string) (string, error) {
 	return m.Resolve(rev)
 }
 
-// Status returns a copy of the daemon's state.
+// Status returns a copy of the daemon's state. While the store cannot
+// write, LastError says so first (see storeStatus).
 func (d *Daemon) Status() engine.DaemonStatus {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.state
+	st := d.state
+	d.mu.Unlock()
+	d.storeStatus(&st)
+	return st
 }
 
 // Ready reports whether the repository was fetched and the daemon is not
@@ -402,6 +427,9 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 	if d.opts.Drift != nil {
 		d.queue.wg.Go(func() { d.driftLoop(ctx) })
 	}
+	if d.opts.Health != nil {
+		d.queue.wg.Go(func() { d.watchStore(ctx) })
+	}
 	var tick <-chan time.Time
 	if d.opts.Poll > 0 {
 		t := time.NewTicker(d.opts.Poll)
@@ -423,6 +451,10 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 			d.postSyncStatus(ctx)
 		case id := <-d.resume:
 			d.resumeRun(ctx, runCtx, id)
+		case <-d.storeBack:
+			if ids := d.queue.resumeHeld(runCtx); len(ids) > 0 {
+				d.log.Info().Ints64("runs", ids).Msg("the store writes again; resuming the runs it stopped")
+			}
 		case req := <-d.manual:
 			run, err := d.startManual(ctx, runCtx, req)
 			req.reply <- manualReply{run, err}

@@ -3,6 +3,7 @@ package gitops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +21,9 @@ type dmRunner struct {
 	// recovered is what Recover returns, as if an earlier process had
 	// left these runs unfinished.
 	recovered []*engine.Run
+	// stall, when set, may end an Execute before it does anything, as a
+	// write the store cannot make does.
+	stall func(id int64) error
 
 	mu       sync.Mutex
 	executed []int64
@@ -39,6 +43,11 @@ func (f *dmRunner) Execute(ctx context.Context, _ *definitions.Definitions, id i
 	f.mu.Lock()
 	f.executed = append(f.executed, id)
 	f.mu.Unlock()
+	if f.stall != nil {
+		if err := f.stall(id); err != nil {
+			return nil, err
+		}
+	}
 	if f.hold != nil {
 		select {
 		case <-f.hold:
@@ -88,6 +97,68 @@ func (f *dmRunner) Abort(_ context.Context, id int64, _, _ string) error {
 		f.aborted = map[int64]bool{}
 	}
 	f.aborted[id] = true
+	return nil
+}
+
+func (f *dmRunner) executedIDs() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.executed)
+}
+
+// dmHealth is a store's write health: unwritable while full, and its
+// probes fail then.
+type dmHealth struct {
+	mu     sync.Mutex
+	full   bool
+	since  time.Time
+	probes int
+}
+
+func (h *dmHealth) fill() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.full, h.since = true, time.Now()
+}
+
+func (h *dmHealth) free() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.full = false
+}
+
+func (h *dmHealth) isFull() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.full
+}
+
+func (h *dmHealth) probeCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.probes
+}
+
+func (h *dmHealth) err() error {
+	return fmt.Errorf("%w: ripple.db: commit: database or disk is full (13)", engine.ErrStoreUnwritable)
+}
+
+func (h *dmHealth) WriteHealth() engine.StoreHealth {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.full {
+		return engine.StoreHealth{Writable: true}
+	}
+	return engine.StoreHealth{Error: h.err().Error(), Since: h.since}
+}
+
+func (h *dmHealth) Probe(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.probes++
+	if h.full {
+		return h.err()
+	}
 	return nil
 }
 

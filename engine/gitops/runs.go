@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,27 +36,41 @@ type commitBatch struct {
 // queued, with one worker goroutine per job that has work. Runs of
 // different jobs go in parallel.
 //
-// A job whose run stopped for an operator is held: the runner refuses to
-// start its later runs (engine.ErrJobHeld), so its worker stops and leaves
-// them queued until an operator's answer hands that run back (enqueue with
-// answered), and goes on with them once it has ended.
+// A job is held, its worker stopped and the runs queued behind the head
+// waiting, in two cases:
+//   - a run of the job stopped for an operator: the runner refuses to
+//     start its later runs (engine.ErrJobHeld) until an operator's answer
+//     hands that run back (enqueue with answered), and the worker goes on
+//     once it has ended;
+//   - a run's execution ended because the store cannot write: the run goes
+//     back to the head of the queue until resumeHeld (the store writes
+//     again) starts the worker anew, which carries it on.
 type runQueue struct {
 	d      *Daemon
 	mu     sync.Mutex
 	jobs   map[string][]*queuedRun
 	active map[string]bool
-	held   map[string]bool // jobs whose worker stopped behind a run that waits for an operator
-	ids    map[int64]bool  // runs queued or executing
+	held   map[string]holdReason
+	ids    map[int64]bool // runs queued, held or executing
 	wg     sync.WaitGroup
 
 	appliedSeq int64 // guarded by mu
 }
 
+// holdReason is why a job's worker stopped with runs left in its queue.
+type holdReason int
+
+const (
+	notHeld         holdReason = iota
+	heldForOperator            // an earlier run of the job waits for an operator
+	heldForStore               // the head run's execution ended on a store write failure
+)
+
 func (q *runQueue) init(d *Daemon) {
 	q.d = d
 	q.jobs = map[string][]*queuedRun{}
 	q.active = map[string]bool{}
-	q.held = map[string]bool{}
+	q.held = map[string]holdReason{}
 	q.ids = map[int64]bool{}
 }
 
@@ -79,15 +94,53 @@ func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
 	q.ids[qr.run.ID] = true
 	if qr.answered {
 		q.jobs[job] = append([]*queuedRun{qr}, q.jobs[job]...)
-		q.held[job] = false
+		if q.held[job] == heldForOperator {
+			delete(q.held, job)
+		}
 	} else {
 		q.jobs[job] = append(q.jobs[job], qr)
 	}
-	if q.active[job] || q.held[job] {
+	if q.active[job] || q.held[job] != notHeld {
 		return
 	}
 	q.active[job] = true
 	q.wg.Go(func() { q.work(ctx, job) })
+}
+
+// resumeHeld restarts the workers of the jobs a store write failure held;
+// each carries its stopped run on first. It returns the runs resumed.
+func (q *runQueue) resumeHeld(ctx context.Context) []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []int64
+	for job, why := range q.held {
+		if why != heldForStore {
+			continue
+		}
+		delete(q.held, job)
+		if l := q.jobs[job]; len(l) > 0 {
+			ids = append(ids, l[0].run.ID)
+		}
+		q.active[job] = true
+		q.wg.Go(func() { q.work(ctx, job) })
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// heldRuns lists the runs whose execution a store write failure stopped,
+// waiting for the store to write again.
+func (q *runQueue) heldRuns() []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []int64
+	for job, why := range q.held {
+		if l := q.jobs[job]; why == heldForStore && len(l) > 0 {
+			ids = append(ids, l[0].run.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (q *runQueue) work(ctx context.Context, job string) {
@@ -108,16 +161,19 @@ func (q *runQueue) work(ctx context.Context, job string) {
 		qr := l[0]
 		q.jobs[job] = l[1:]
 		q.mu.Unlock()
-		held := q.execute(ctx, qr)
+		why := q.execute(ctx, qr)
 		q.mu.Lock()
-		if held {
+		if why != notHeld {
 			// Back to the front; the worker stops until an operator's
-			// answer hands the holding run back.
+			// answer hands the holding run back, or the store writes.
 			qr.answered = false
 			q.jobs[job] = append([]*queuedRun{qr}, q.jobs[job]...)
-			q.held[job] = true
+			q.held[job] = why
 			delete(q.active, job)
 			q.mu.Unlock()
+			if why == heldForStore {
+				q.d.storeFailed()
+			}
 			return
 		}
 		delete(q.ids, qr.run.ID)
@@ -125,16 +181,18 @@ func (q *runQueue) work(ctx context.Context, job string) {
 	}
 }
 
-// execute hands qr to the runner; held reports that it did not start
-// because an earlier run of its job waits for an operator.
-func (q *runQueue) execute(ctx context.Context, qr *queuedRun) (held bool) {
+// execute hands qr to the runner; a hold reason says the run is not done
+// and its job waits: it did not start because an earlier run of its job
+// waits for an operator, or its execution ended because the store could
+// not write, and only a store that writes again can carry it on.
+func (q *runQueue) execute(ctx context.Context, qr *queuedRun) holdReason {
 	d := q.d
 	l := d.log.With().Int64("run", qr.run.ID).Str("job", qr.run.Job).Str("commit", engine.ShortCommit(qr.run.Commit)).Logger()
 	l.Info().Str("trigger", qr.run.Trigger).Msg("run starting")
 	run, err := d.opts.Runner.Execute(ctx, qr.defs, qr.run.ID)
 	if errors.Is(err, engine.ErrJobHeld) {
 		l.Info().Err(err).Msg("run stays queued until the earlier run of its job has ended")
-		return true
+		return heldForOperator
 	}
 	// The runner persisted the outcome; read it back when it returned none.
 	state := qr.run.State
@@ -146,7 +204,10 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) (held bool) {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		l.Info().Str("state", string(state)).Msg("run interrupted by shutdown; it resumes on the next start")
-		return false
+		return notHeld
+	case errors.Is(err, engine.ErrStoreUnwritable):
+		l.Error().Err(err).Msg("run stopped: the store cannot write; it resumes once the store writes again")
+		return heldForStore
 	case err != nil:
 		l.Error().Err(err).Str("state", string(state)).Msg("run")
 	default:
@@ -158,7 +219,7 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) (held bool) {
 	if qr.batch != nil && state.Final() {
 		q.batchDone(ctx, qr.batch)
 	}
-	return false
+	return notHeld
 }
 
 // batchDone counts one run of b as ended and, after the last, records b's
@@ -356,14 +417,17 @@ func (d *Daemon) resumeRun(ctx, runCtx context.Context, id int64) {
 }
 
 // resumeRecovered hands the recovered runs that still have work to do to
-// their job's worker (Recover never waits): one that stopped at its
-// maintenance window waits there in-process until the window opens and
-// carries on; one left queued behind a run that waits for an operator
-// waits in the queue until that run has ended. Runs started by this
-// process wait inside Execute, or in the queue, already.
+// their job's worker, in the order Recover returned them (per job, oldest
+// first; Recover never waits): one that stopped at its maintenance window
+// waits there in-process until the window opens and carries on; one left
+// queued behind a run that waits for an operator waits in the queue until
+// that run has ended; one Recover left queued or running because the store
+// could not write executes now or, while it still cannot, waits for it in
+// the queue. Runs started by this process wait inside Execute, or in the
+// queue, already.
 func (d *Daemon) resumeRecovered(ctx, runCtx context.Context, recovered []*engine.Run) {
 	for _, r := range recovered {
-		if r.State != engine.RunWaitingWindow && r.State != engine.RunQueued {
+		if r.State != engine.RunWaitingWindow && r.State != engine.RunQueued && r.State != engine.RunRunning {
 			continue
 		}
 		defs, err := d.loadCommit(ctx, r.Commit)

@@ -335,7 +335,8 @@ func reasonOr(s string) string {
 }
 
 // writeBackendError maps engine errors to statuses: unknown things are
-// 404, requests that do not fit the current state 409, bad input 400.
+// 404, requests that do not fit the current state 409, bad input 400, a
+// daemon not running or a store that cannot write (a full disk) 503.
 func writeBackendError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, engine.ErrNotFound):
@@ -344,7 +345,7 @@ func writeBackendError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, engine.ErrInvalidRequest):
 		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, engine.ErrNotRunning):
+	case errors.Is(err, engine.ErrNotRunning), errors.Is(err, engine.ErrStoreUnwritable):
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())

@@ -7,12 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/definitions"
@@ -59,6 +61,9 @@ type fakeBackend struct {
 	calls []string
 	err   error // returned by actions when set
 	store *sqlstore.Store
+	// storeHealth and lastError are reported by Status.
+	storeHealth *engine.StoreHealth
+	lastError   string
 }
 
 func (b *fakeBackend) record(s string) error {
@@ -80,7 +85,7 @@ func (b *fakeBackend) lastCall() string {
 func (b *fakeBackend) Status() engine.DaemonStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return engine.DaemonStatus{Branch: "main", Head: commitA, Ready: b.ready}
+	return engine.DaemonStatus{Branch: "main", Head: commitA, Ready: b.ready, Store: b.storeHealth, LastError: b.lastError}
 }
 
 func (b *fakeBackend) Ready() bool                           { return b.Status().Ready }
@@ -347,11 +352,56 @@ func TestBackendErrorsMapToStatus(t *testing.T) {
 		{fmt.Errorf("run 5: %w", engine.ErrNotFound), 404},
 		{fmt.Errorf("host x: %w", engine.ErrInvalidRequest), 400},
 		{fmt.Errorf("paused at abc: %w", engine.ErrConflict), 409},
+		{fmt.Errorf("create run: %w: ripple.db: database or disk is full (13)", engine.ErrStoreUnwritable), 503},
 	} {
 		f.backend.err = tc.err
 		if code, body := f.do(t, "POST", "/api/v1/runs/1/approve", operatorToken, `{}`); code != tc.want || !strings.Contains(body, tc.err.Error()) {
 			t.Errorf("%v: %d %s", tc.err, code, body)
 		}
+	}
+}
+
+// TestReadyzWhileTheStoreCannotWrite: /readyz is 503 while the store
+// cannot write and says why in its verbose and JSON forms; the status
+// carries the same error; it is ready again once the store writes.
+func TestReadyzWhileTheStoreCannotWrite(t *testing.T) {
+	f := newFixture(t, nil)
+	const why = "store cannot write: /var/lib/ripple/ripple.db: commit: database or disk is full (13) (since 2026-11-29T10:00:00Z; run 7 stopped and resumes once it writes again)"
+	f.backend.mu.Lock()
+	f.backend.storeHealth = &engine.StoreHealth{Error: "store cannot write: ...", Since: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), StoppedRuns: []int64{7}}
+	f.backend.lastError = why
+	f.backend.mu.Unlock()
+
+	if code, body := f.do(t, "GET", "/readyz", "", ""); code != 503 || body != "not ready\n" {
+		t.Errorf("readyz = %d %q, want 503 not ready", code, body)
+	}
+	if code, body := f.do(t, "GET", "/readyz?verbose", "", ""); code != 503 || !strings.Contains(body, "[-]store: "+why+"\n") || !strings.Contains(body, "[+]repository\n") {
+		t.Errorf("readyz?verbose = %d %q", code, body)
+	}
+	code, body := f.do(t, "GET", "/readyz?format=json", "", "")
+	var rd Readiness
+	if err := json.Unmarshal([]byte(body), &rd); err != nil || code != 503 {
+		t.Fatalf("readyz?format=json = %d %q (%v)", code, body, err)
+	}
+	want := Readiness{Checks: []ReadyCheck{{Name: "store", Reason: why}, {Name: "repository", OK: true}, {Name: "shutdown", OK: true}}}
+	if diff := cmp.Diff(want, rd); diff != "" {
+		t.Errorf("readyz JSON (-want +got):\n%s", diff)
+	}
+	code, body = f.do(t, "GET", "/api/v1/status", viewerToken, "")
+	var st engine.DaemonStatus
+	if err := json.Unmarshal([]byte(body), &st); err != nil || code != 200 {
+		t.Fatalf("status = %d %q (%v)", code, body, err)
+	}
+	if st.LastError != why || st.Store == nil || st.Store.Writable || !slices.Equal(st.Store.StoppedRuns, []int64{7}) {
+		t.Errorf("status = %+v (store %+v)", st, st.Store)
+	}
+
+	f.backend.mu.Lock()
+	f.backend.storeHealth = &engine.StoreHealth{Writable: true}
+	f.backend.lastError = ""
+	f.backend.mu.Unlock()
+	if code, body := f.do(t, "GET", "/readyz?format=json", "", ""); code != 200 || !strings.Contains(body, `"ready": true`) {
+		t.Errorf("readyz once the store writes = %d %s", code, body)
 	}
 }
 
@@ -368,7 +418,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	f.backend.mu.Lock()
 	f.backend.ready = false
 	f.backend.mu.Unlock()
-	if code, body := f.do(t, "GET", "/readyz?verbose", "", ""); code != 503 || !strings.Contains(body, "[-]repository") {
+	if code, body := f.do(t, "GET", "/readyz?verbose", "", ""); code != 503 || !strings.Contains(body, "[-]repository: the repository has not been fetched yet") {
 		t.Errorf("readyz before fetch = %d %s", code, body)
 	}
 	f.backend.mu.Lock()

@@ -175,37 +175,59 @@ func (h *Handler) livez(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
+// readyz answers 200 while the daemon can do its work: the store is open
+// and writes, the repository was fetched, and shutdown has not begun;
+// else 503. ?verbose lists the checks, with why a failing one fails;
+// ?format=json (or Accept: application/json) answers a Readiness.
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	st := h.opts.Backend.Status()
-	checks := []struct {
-		name string
-		ok   bool
-	}{
-		{"store", h.opts.Store != nil},
-		{"repository", st.Ready},
-		{"shutdown", !h.stopping.Load() && !st.Stopping},
+	store := ReadyCheck{Name: "store", OK: h.opts.Store != nil && !st.StoreFailing()}
+	switch {
+	case h.opts.Store == nil:
+		store.Reason = "no store"
+	case st.StoreFailing():
+		store.Reason = st.LastError // the store's error, since when, the runs it stopped
 	}
-	ready := true
+	repo := ReadyCheck{Name: "repository", OK: st.Ready}
+	if !repo.OK {
+		repo.Reason = "the repository has not been fetched yet"
+	}
+	shutdown := ReadyCheck{Name: "shutdown", OK: !h.stopping.Load() && !st.Stopping}
+	if !shutdown.OK {
+		shutdown.Reason = "shutting down"
+	}
+	out := Readiness{Ready: true, Checks: []ReadyCheck{store, repo, shutdown}}
+	for _, c := range out.Checks {
+		out.Ready = out.Ready && c.OK
+	}
+	code := http.StatusOK
+	if !out.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	q := r.URL.Query()
+	if q.Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
+		writeJSON(w, code, out)
+		return
+	}
 	var b strings.Builder
-	for _, c := range checks {
-		mark := "[+]"
-		if !c.ok {
-			mark, ready = "[-]", false
+	if _, verbose := q["verbose"]; verbose {
+		for _, c := range out.Checks {
+			if c.OK {
+				b.WriteString("[+]" + c.Name + "\n")
+			} else {
+				b.WriteString("[-]" + c.Name + ": " + c.Reason + "\n")
+			}
 		}
-		b.WriteString(mark + c.name + "\n")
+	}
+	if out.Ready {
+		b.WriteString("ok\n")
+	} else {
+		b.WriteString("not ready\n")
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if !ready {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	if _, verbose := r.URL.Query()["verbose"]; verbose {
-		_, _ = w.Write([]byte(b.String()))
-	}
-	if ready {
-		_, _ = w.Write([]byte("ok\n"))
-	} else {
-		_, _ = w.Write([]byte("not ready\n"))
-	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(b.String()))
 }
 
 func (h *Handler) countDeliveries(next http.Handler) http.Handler {

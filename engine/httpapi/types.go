@@ -18,6 +18,20 @@ type Error struct {
 	Error string `json:"error"`
 }
 
+// Readiness is /readyz?format=json: ready when every check is OK.
+type Readiness struct {
+	Ready  bool         `json:"ready"`
+	Checks []ReadyCheck `json:"checks"`
+}
+
+// ReadyCheck is one condition of readiness (store, repository, shutdown);
+// Reason says why it fails.
+type ReadyCheck struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
 // Run is a run as listed.
 type Run struct {
 	ID          int64      `json:"id"`

@@ -7,7 +7,10 @@
 // planned, then marked started (durably) before anything touches the host,
 // then finished with its result. A run's progress is always derived from
 // the journal and the run's events, never from memory, so Execute both
-// starts a fresh run and resumes an interrupted one (see Recover).
+// starts a fresh run and resumes an interrupted one (see Recover). A write
+// the store cannot make (a full disk) ends an execution like a shutdown
+// does; the Runner remembers why, and the run's next Execute records it
+// (an "interrupted" event) before carrying the run on by the same rules.
 //
 // Whether a wave fails is decided in one place (waveVerdict and
 // gateVerdict); everything else only gathers facts. Timers go through an

@@ -24,6 +24,11 @@ import (
 //     aborted meanwhile;
 //   - a run whose job has an earlier run stopped for an operator stays
 //     queued (see Execute and engine.ErrJobHeld).
+//   - when the store cannot write (engine.ErrStoreUnwritable) while a run
+//     is recovered, that run and the later runs of its job are returned as
+//     they were recorded (a queued or running one is left for the caller
+//     to carry on with Execute once the store writes again); the other
+//     jobs' runs go on.
 //
 // Runs of one job are carried on one after the other, oldest first; runs
 // of different jobs concurrently. Recover never blocks on an operator: a
@@ -51,10 +56,16 @@ func (r *Runner) Recover(ctx context.Context, load engine.DefinitionsLoader) ([]
 		list := byJob[job]
 		sort.Slice(list, func(a, b int) bool { return list[a].ID < list[b].ID })
 		g.Go(func() error {
-			for _, run := range list {
+			for k, run := range list {
 				got, err := r.recoverOne(gctx, load, run)
 				if errors.Is(err, engine.ErrJobHeld) {
 					err = nil // stays queued behind a run that waits for an operator
+				}
+				if errors.Is(err, engine.ErrStoreUnwritable) && gctx.Err() == nil {
+					r.log.Warn().Err(err).Int64("run", run.ID).Str("job", job).Int("left", len(list)-k).
+						Msg("the store cannot write; the job's unfinished runs wait until it can")
+					out[i] = append(out[i], list[k:]...)
+					return nil
 				}
 				if err != nil {
 					return err

@@ -2,7 +2,9 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +91,10 @@ type Runner struct {
 	mu       sync.Mutex
 	slots    map[string]*jobSlot   // job -> the run holding it and its queue
 	controls map[int64]*runControl // runs executing in this process
+	// stalls are the runs whose last execution in this process ended
+	// because the store could not write, with that error: their next
+	// execution records it before anything else.
+	stalls map[int64]string
 }
 
 // jobSlot serializes the runs of one job.
@@ -142,6 +148,7 @@ func New(opts Options) *Runner {
 		log:      opts.Logger.With().Str("component", "rollout").Logger(),
 		slots:    map[string]*jobSlot{},
 		controls: map[int64]*runControl{},
+		stalls:   map[int64]string{},
 	}
 	r.windowDefs = r.applied.Load
 	return r
@@ -203,6 +210,16 @@ func (r *Runner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run
 // are journaled; then Execute returns ctx's error and leaves the run as
 // the journal has it, to be resumed later. Only a process that dies
 // mid-step leaves a step "started" for Recover to resolve.
+//
+// A write the store cannot make (an error wrapping
+// engine.ErrStoreUnwritable: a full disk) ends the execution the same way:
+// no new step starts, steps already running finish, and Execute returns
+// that error. Nothing more can be recorded then, so the run's record still
+// says it runs; the next Execute of the run (once the store writes again)
+// first records why it stopped (an "interrupted" event), then carries it
+// on by the recovery rules: a step whose result could not be journaled
+// counts as interrupted, runs again only if idempotent, and otherwise
+// stops the run for an operator.
 func (r *Runner) Execute(ctx context.Context, defs *definitions.Definitions, id int64) (*engine.Run, error) {
 	return r.execute(ctx, defs, id, r.opts.ReturnOnWait)
 }
@@ -238,15 +255,58 @@ func (r *Runner) execute(ctx context.Context, defs *definitions.Definitions, id 
 		return run, err
 	}
 	x := &runExec{
-		r:    r,
-		defs: defs,
-		run:  run,
-		ctl:  ctl,
-		wait: !returnOnWait,
-		log:  r.log.With().Int64("run", run.ID).Str("job", run.Job).Str("commit", engine.ShortCommit(run.Commit)).Logger(),
-		eps:  map[string]endpointResult{},
+		r:       r,
+		defs:    defs,
+		run:     run,
+		ctl:     ctl,
+		wait:    !returnOnWait,
+		log:     r.log.With().Int64("run", run.ID).Str("job", run.Job).Str("commit", engine.ShortCommit(run.Commit)).Logger(),
+		eps:     map[string]endpointResult{},
+		stalled: r.stall(id),
 	}
-	return x.execute(ctx)
+	got, err := x.execute(ctx)
+	if errors.Is(err, engine.ErrStoreUnwritable) {
+		r.noteStall(id, err)
+	}
+	return got, err
+}
+
+// noteStall remembers that run id's execution ended because the store
+// could not write; the first such error is the one its next execution
+// records.
+func (r *Runner) noteStall(id int64, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.stalls[id]; !ok {
+		r.stalls[id] = stallReason(err)
+	}
+}
+
+// stallReason puts the store's own error first (it names the database
+// file and why it cannot write), then what the run was writing: the line
+// people see is cut after 160 characters.
+func stallReason(err error) string {
+	msg := err.Error()
+	i := strings.Index(msg, engine.ErrStoreUnwritable.Error())
+	if i <= 0 {
+		return msg
+	}
+	return msg[i:] + " (writing " + strings.TrimSuffix(msg[:i], ": ") + ")"
+}
+
+// stall returns why run id's last execution here stopped on a store write,
+// or "".
+func (r *Runner) stall(id int64) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stalls[id]
+}
+
+// stallRecorded forgets run id's stall once its record says why.
+func (r *Runner) stallRecorded(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.stalls, id)
 }
 
 // checkHeld returns engine.ErrJobHeld when an earlier run of run's job is

@@ -25,6 +25,9 @@ type runExec struct {
 	log  zerolog.Logger
 	jr   *journal
 	ev   eventLog
+	// stalled is why the previous execution of the run in this process
+	// stopped: a write the store could not make. Empty otherwise.
+	stalled string
 
 	held []string // hosts whose alerts this execution holds
 	// gateFailed are the hosts a gate found unhealthy, with why (from the
@@ -56,6 +59,9 @@ func (x *runExec) execute(ctx context.Context) (*engine.Run, error) {
 		return nil, err
 	}
 	if err := x.reloadEvents(ctx); err != nil {
+		return nil, err
+	}
+	if err := x.recordStall(ctx); err != nil {
 		return nil, err
 	}
 	x.gateFailed = x.gateFailures()
@@ -363,8 +369,34 @@ func (x *runExec) stepIdempotent(hs engine.HostStep) bool {
 	return false
 }
 
+// recordStall records, first thing when the run executes again, that its
+// previous execution stopped because the store could not write: until
+// now the store could not take even that.
+func (x *runExec) recordStall(ctx context.Context) error {
+	if x.stalled == "" {
+		return nil
+	}
+	if err := x.event(ctx, engine.EventInterrupted, engine.ActorRipple, x.stalled); err != nil {
+		return err
+	}
+	x.r.stallRecorded(x.run.ID)
+	x.log.Warn().Str("stopped_by", x.stalled).Msg("run resumes after the store could not write")
+	return nil
+}
+
+// interruptedBy names what cut the run's started steps short, for their
+// recorded results: a store write failure when the run recorded one since
+// it last started executing, else a restart.
+func (x *runExec) interruptedBy() string {
+	if x.ev.last(engine.EventInterrupted) > x.ev.last(engine.EventStart) {
+		return "a store write failure"
+	}
+	return "a restart"
+}
+
 // resolveInterrupted applies the recovery rule to host-steps that were
-// started but never finished (the process died mid-step): idempotent ones
+// started but never finished (the process died mid-step, or their result
+// could not be journaled because the store could not write): idempotent ones
 // simply run again; others stop the run in needs_operator, unless an
 // operator has approved since, which counts them as done.
 func (x *runExec) resolveInterrupted(ctx context.Context) (stop bool, err error) {
@@ -377,13 +409,13 @@ func (x *runExec) resolveInterrupted(ctx context.Context) (stop bool, err error)
 		case aborted && !hs.Rollback:
 			// No forward step runs again once the run is aborted.
 			res.Status = engine.StepFailed
-			res.Error = fmt.Sprintf("interrupted by a restart; not run again: the run was aborted by %s", engine.ActorOr(abort.Actor))
+			res.Error = fmt.Sprintf("interrupted by %s; not run again: the run was aborted by %s", x.interruptedBy(), engine.ActorOr(abort.Actor))
 		case x.stepIdempotent(hs):
 			x.log.Info().Str("host", hs.Host).Str("step", hs.Step).Msg("interrupted idempotent step runs again")
 			continue
 		case approved:
 			res.Status = engine.StepOK
-			res.Error = fmt.Sprintf("interrupted by a restart; counted as done by %s", engine.ActorOr(approval.Actor))
+			res.Error = fmt.Sprintf("interrupted by %s; counted as done by %s", x.interruptedBy(), engine.ActorOr(approval.Actor))
 		default:
 			blocked = append(blocked, hs)
 			continue

@@ -39,6 +39,23 @@
 // Reads use a separate pool of query_only connections; in WAL mode they do
 // not block the writer and see every write that has returned.
 //
+// # When the store cannot write
+//
+// A write that fails because the store cannot write at all (SQLite's
+// SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY or SQLITE_CANTOPEN: a full
+// disk, an I/O error, a read-only file system) returns an error wrapping
+// engine.ErrStoreUnwritable that names the database file; a write refused
+// for what it asked (a missing run, a constraint) does not. The writer
+// goroutine records every commit's outcome in order: the first such
+// failure makes WriteHealth unwritable, with the error and since when, and
+// the next commit that succeeds, a write or Probe (one small row rewritten
+// in a commit of its own), makes it writable again. SQLite rolls a failed
+// commit back and goes on once space is back; the store needs no reopening.
+// Reads keep working throughout. NewCollector exports the state as
+// ripple_store_writable and ripple_store_write_errors_total. The store
+// does not retry by itself: the daemon probes it with backoff and resumes
+// what the failure stopped.
+//
 // # The directory lock
 //
 // Open takes an exclusive flock on <dataDir>/lock and holds it until Close.

@@ -41,6 +41,9 @@ type groupCommitter struct {
 	exited chan struct{}
 	window time.Duration // how long to wait for more writes after the first
 	limit  int           // writes per batch at most
+	// observe, when set, is told the outcome of every commit, in order,
+	// from run's goroutine (the store's write health).
+	observe func(error)
 
 	batches atomic.Int64 // committed transactions, for tests and benchmarks
 	writes  atomic.Int64 // writes committed
@@ -187,8 +190,16 @@ func (g *groupCommitter) runBatch(ctx context.Context, batch []*writeReq) {
 	}
 }
 
-// commit runs fn in one write transaction.
+// commit runs fn in one write transaction and tells observe how it went.
 func (g *groupCommitter) commit(ctx context.Context, fn writeFunc) error {
+	err := g.commitTx(ctx, fn)
+	if g.observe != nil {
+		g.observe(err)
+	}
+	return err
+}
+
+func (g *groupCommitter) commitTx(ctx context.Context, fn writeFunc) error {
 	tx, err := g.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE via _txlock
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -28,6 +28,7 @@ type Store struct {
 	journal journalStmts // prepared on writer
 	now     func() time.Time
 	closed  atomic.Bool
+	health  health // whether commits succeed; updated by gc's goroutine
 }
 
 var (
@@ -110,6 +111,7 @@ func open(ctx context.Context, dataDir string, o options) (_ *Store, err error) 
 	s.reader.SetMaxOpenConns(readerConns)
 	s.reader.SetMaxIdleConns(readerConns)
 	s.gc = newGroupCommitter(s.writer, o.window, o.limit)
+	s.gc.observe = s.health.observe
 	go s.gc.run()
 	return s, nil
 }
@@ -215,7 +217,8 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 	return fmt.Errorf("integrity check of %s: %s", s.path, strings.Join(msgs, "; "))
 }
 
-// write runs fn through the group committer.
+// write runs fn through the group committer. An error that means the
+// store cannot write wraps engine.ErrStoreUnwritable.
 func (s *Store) write(ctx context.Context, fn writeFunc) error {
-	return s.gc.do(ctx, fn)
+	return s.unwritable(s.gc.do(ctx, fn))
 }

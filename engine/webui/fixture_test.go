@@ -71,10 +71,16 @@ type fakeBackend struct {
 	defs  *definitions.Definitions
 	store *sqlstore.Store
 	calls []string
+	// storeHealth and lastError are reported by Status.
+	storeHealth *engine.StoreHealth
+	lastError   string
 }
 
 func (b *fakeBackend) Status() engine.DaemonStatus {
-	return engine.DaemonStatus{Branch: "main", Repo: "git@github.com:acme/ops.git", Head: commitA, LastApplied: commitA, Base: commitA, Ready: true, LastFetch: time.Now()}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return engine.DaemonStatus{Branch: "main", Repo: "git@github.com:acme/ops.git", Head: commitA, LastApplied: commitA, Base: commitA, Ready: true, LastFetch: time.Now(),
+		Store: b.storeHealth, LastError: b.lastError}
 }
 func (b *fakeBackend) Ready() bool                                          { return true }
 func (b *fakeBackend) Definitions() *definitions.Definitions                { return b.defs }

@@ -214,7 +214,7 @@ func (u *UI) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		code = http.StatusConflict
 	case errors.Is(err, engine.ErrInvalidRequest):
 		code = http.StatusBadRequest
-	case errors.Is(err, engine.ErrNotRunning):
+	case errors.Is(err, engine.ErrNotRunning), errors.Is(err, engine.ErrStoreUnwritable):
 		code = http.StatusServiceUnavailable
 	}
 	u.fail(w, r, code, err.Error())

@@ -272,3 +272,35 @@ web-03: step reload failed">rolling back: wave 2/4 failed: 1/3 hosts failed (max
 		t.Errorf("trigger line of ripple's run is not \"commit — merge of #42\":\n%s", body)
 	}
 }
+
+// TestStoreBannerOnEveryPage: while the store cannot write, every page
+// says so above its content, with the error and links to the runs it
+// stopped; the overview does not repeat it as its last error. The banner
+// goes once the store writes.
+func TestStoreBannerOnEveryPage(t *testing.T) {
+	f := newFixture(t)
+	f.newRun(t, engine.RunRunning).host(0, "web-01", false)
+	f.backend.mu.Lock()
+	f.backend.storeHealth = &engine.StoreHealth{Error: "store cannot write: /var/lib/ripple/ripple.db: commit: database or disk is full (13)",
+		Since: time.Now().Add(-time.Minute), StoppedRuns: []int64{1}}
+	f.backend.lastError = "store cannot write: ... (since ...; run 1 stopped and resumes once it writes again)"
+	f.backend.mu.Unlock()
+	for _, p := range []string{"/", "/runs/1", "/jobs/nginx-config", "/monitors/web-http", "/hosts/web-01", "/capacity"} {
+		_, body, _ := f.get(t, p, viewerToken)
+		for _, want := range []string{`id="store-banner"`, "The store cannot write", "database or disk is full (13)", `<a href="/runs/1">run #1</a>`, "resumes by itself"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s lacks %q", p, want)
+			}
+		}
+	}
+	if _, body, _ := f.get(t, "/", viewerToken); strings.Contains(body, "Last error:") || !strings.Contains(body, "store cannot write</span>") {
+		t.Errorf("overview repeats the store error as its last error or shows ready")
+	}
+	f.backend.mu.Lock()
+	f.backend.storeHealth = &engine.StoreHealth{Writable: true}
+	f.backend.lastError = ""
+	f.backend.mu.Unlock()
+	if _, body, _ := f.get(t, "/runs/1", viewerToken); strings.Contains(body, "store-banner") {
+		t.Error("banner shown while the store writes")
+	}
+}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
-	"github.com/ripple-ops/ripple/webhooks/internal/backoff"
+	"github.com/ripple-ops/ripple/engine/backoff"
 )
 
 var (

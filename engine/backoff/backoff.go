@@ -1,16 +1,18 @@
-// Package backoff computes the waits between retries of GitHub calls and
-// alert deliveries: exponential, capped, with jitter. It is pure (no
-// goroutines, no clock); callers sleep the returned durations themselves.
+// Package backoff computes the waits between retries of GitHub calls,
+// alert deliveries and the store's write probe: exponential, capped, with
+// jitter. It is pure (no goroutines, no clock); callers sleep the returned
+// durations themselves.
 //
 // The jitter is "equal jitter": the wait before retry n is drawn uniformly
 // from the upper half of its ceiling, min(Base·2^(n-1), Max). Full jitter
 // (anywhere in [0, ceiling]) spreads many competing clients best, but
-// ripple has one outbox worker per GitHub token and one delivery goroutine
-// per process, so contention is between a few instances retrying after the
-// same outage. For those, equal jitter breaks the lockstep while keeping a
-// floor of half the ceiling, so a retry never comes almost at once after a
-// failure: GitHub asks clients to back off, and a failing mail server or
-// webhook endpoint is no better served by an immediate retry.
+// ripple has one outbox worker per GitHub token, one delivery goroutine and
+// one store probe per process, so contention is between a few instances
+// retrying after the same outage. For those, equal jitter breaks the
+// lockstep while keeping a floor of half the ceiling, so a retry never
+// comes almost at once after a failure: GitHub asks clients to back off,
+// and a failing mail server, webhook endpoint or full disk is no better
+// served by an immediate retry.
 package backoff
 
 import (
