@@ -300,7 +300,8 @@ func TestBrowserRevert(t *testing.T) {
 // (Origin and Sec-Fetch-Site: same-origin).
 func TestBrowserSignInAndAbort(t *testing.T) {
 	f := newFixture(t)
-	f.newRun(t, engine.RunRunning).host(0, "web-01", false)
+	r := f.newRun(t, engine.RunRunning)
+	r.host(0, "web-01", false)
 	ctx := newBrowser(t)
 	run(t, ctx, "sign in",
 		chromedp.Navigate(f.srv.URL+"/runs/1"),
@@ -311,8 +312,13 @@ func TestBrowserSignInAndAbort(t *testing.T) {
 	if loc := value(t, ctx, chromedp.Location()); loc != f.srv.URL+"/runs/1" {
 		t.Errorf("after sign-in at %s, want the run page", loc)
 	}
+	// A live update of the page while the operator types keeps what is
+	// typed.
+	run(t, ctx, "type a reason", chromedp.SendKeys(chromedp.CSS(`form[action="/runs/1/abort"] input[name="reason"]`), "wrong "))
+	r.host(0, "web-02", false)
+	run(t, ctx, "live update", chromedp.WaitVisible(chromedp.CSS(`a.host[data-host="web-02"]`)))
 	run(t, ctx, "abort",
-		chromedp.SendKeys(chromedp.CSS(`form[action="/runs/1/abort"] input[name="reason"]`), "wrong branch"),
+		chromedp.SendKeys(chromedp.CSS(`form[action="/runs/1/abort"] input[name="reason"]`), "branch"),
 		chromedp.Click(chromedp.CSS(`#abort`)),
 		chromedp.WaitVisible(chromedp.CSS(`#run-state.aborted`)),
 	)
