@@ -38,7 +38,7 @@ type dmEnv struct {
 	// noGitHub starts the daemon without GitHub reporting and without the
 	// webhook endpoint (the fake is still there, and hears nothing).
 	noGitHub bool
-	args []string // more `ripple serve` flags
+	args     []string // more `ripple serve` flags
 }
 
 func newDmEnv(t *testing.T, hosts int) *dmEnv {

@@ -402,7 +402,7 @@ func (f *Follower) do(ctx context.Context, wait time.Duration, kind string, req,
 	defer cancel()
 	err := f.fwd.Do(wctx, kind, req, resp)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %v", engine.ErrNotRunning, err)
+		return fmt.Errorf("%w: %w", engine.ErrNotRunning, err)
 	}
 	return err
 }
@@ -558,7 +558,7 @@ func handle[T any](fn func(context.Context, T) (any, error)) cluster.Handler {
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
 		var req T
 		if err := json.Unmarshal(payload, &req); err != nil {
-			return nil, fmt.Errorf("decode the request: %v: %w", err, engine.ErrInvalidRequest)
+			return nil, fmt.Errorf("decode the request: %w: %w", err, engine.ErrInvalidRequest)
 		}
 		return fn(ctx, req)
 	}

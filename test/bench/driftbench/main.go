@@ -124,7 +124,7 @@ func run(n, parallel int) error {
 	}
 	defer func() { stdin.Close(); _ = child.Wait() }()
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || strings.TrimSpace(line) != "ready" {
-		return fmt.Errorf("lab did not start: %q %v", line, err)
+		return fmt.Errorf("lab did not start: %q %w", line, err)
 	}
 
 	repo := filepath.Join(dir, "repo")
