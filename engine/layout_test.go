@@ -33,6 +33,7 @@ var allowedImports = map[string][]string{
 	"engine/sqlstore":           {"engine", "definitions"},
 	"engine/pgstore":            {"engine", "definitions"},
 	"engine/enginetest":         {"engine", "definitions"},
+	"engine/storetest":          {"engine", "definitions"},
 	"engine/httpapi":            {"engine", "definitions", "engine/monitor"},
 	"engine/webui":              {"engine", "definitions", "engine/httpapi", "engine/monitor"},
 	"jobs":                      {"engine", "definitions"},
