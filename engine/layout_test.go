@@ -32,6 +32,7 @@ var allowedImports = map[string][]string{
 	"engine/apply":              {"engine", "definitions", "engine/rollout"},
 	"engine/sqlstore":           {"engine", "definitions"},
 	"engine/pgstore":            {"engine", "definitions"},
+	"engine/pgstore/pgtest":     {},
 	"engine/enginetest":         {"engine", "definitions"},
 	"engine/storetest":          {"engine", "definitions"},
 	"engine/httpapi":            {"engine", "definitions", "engine/monitor"},
