@@ -23,7 +23,7 @@ func BenchmarkJournal10kHosts(b *testing.B) {
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
 			s := openTuned(b, m.window, m.limit)
-			storetest.BenchJournal10kHosts(b, s, func() (int64, int64) { return s.gc.batches.Load(), s.gc.writes.Load() })
+			storetest.BenchJournal10kHosts(b, s, func() (int64, int64) { return s.gc.batches.Load(), s.gc.writes.Load() }, nil)
 		})
 	}
 }
