@@ -35,6 +35,8 @@ type dmEnv struct {
 	serveEnv
 	fake *githubfake.Server
 	logs int
+	// extra flags for ripple serve (a PostgreSQL --store).
+	extra []string
 }
 
 func newDmEnv(t *testing.T, hosts int) *dmEnv {
@@ -63,13 +65,14 @@ func (e *dmEnv) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cmd := exec.Command(rippleBin, "serve",
+	args := []string{"serve",
 		"--repo", e.repo, "--data", e.data, "--listen", e.addr, "--poll", "0",
 		"--github-repo", dmGitHubRepo, "--github-api-url", e.fake.URL(),
 		"--github-token-file", filepath.Join(e.dir, "gh-token"),
 		"--webhook-secret-file", filepath.Join(e.dir, "secret"),
 		"--api-tokens-file", filepath.Join(e.dir, "tokens"),
-		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
+		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s"}
+	cmd := exec.Command(rippleBin, append(args, e.extra...)...)
 	cmd.Env = append(os.Environ(), "HOME="+e.dir)
 	e.launch(cmd, logf)
 	e.waitFor("daemon ready", 20*time.Second, e.ready)

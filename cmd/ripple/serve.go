@@ -28,7 +28,6 @@ import (
 	"github.com/ripple-ops/ripple/engine/rollout"
 	"github.com/ripple-ops/ripple/engine/schedule"
 	"github.com/ripple-ops/ripple/engine/source"
-	"github.com/ripple-ops/ripple/engine/sqlstore"
 	"github.com/ripple-ops/ripple/engine/webui"
 	"github.com/ripple-ops/ripple/jobs"
 	"github.com/ripple-ops/ripple/webhooks"
@@ -39,6 +38,7 @@ import (
 // never held here: only the paths of the files that hold them.
 type serveConfig struct {
 	repo, branch, data, listen string
+	store, storePasswordFile   string
 	poll                       time.Duration
 	publicURL                  string
 	githubRepo, githubAPIURL   string
@@ -58,6 +58,8 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.repo, "repo", "", "ops repo: local `PATH`, https://... or ssh://... / git@host:path (required)")
 	fs.StringVar(&c.branch, "branch", "main", "tracked `BRANCH`; only refs/heads/BRANCH triggers")
 	fs.StringVar(&c.data, "data", "./ripple-data", "data `DIR` (SQLite store, mirror clone)")
+	fs.StringVar(&c.store, "store", "", "PostgreSQL store `URL` postgres://USER@HOST/DB, for several daemons (default: SQLite under --data)")
+	fs.StringVar(&c.storePasswordFile, "store-password-file", "", "`FILE` holding the PostgreSQL password (default: PGPASSFILE or ~/.pgpass)")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR`: API, webhooks, metrics")
 	fs.DurationVar(&c.poll, "poll", time.Minute, "backstop poll `INTERVAL` (0 disables polling)")
 	fs.StringVar(&c.publicURL, "public-url", "", "base `URL` of links in statuses and comments, and the origin the web UI trusts for forms behind a proxy (default from --listen)")
@@ -75,7 +77,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a commit that removes every host or every job")
 	fs.BoolVar(&c.allowForkPRs, "allow-fork-prs", false, "plan pull requests from forks too")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
-	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long start-up retries a first fetch of --repo that fails with a network error (other errors fail at once)")
+	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long start-up retries a PostgreSQL --store it cannot reach, then a first fetch of --repo that fails with a network error (other errors fail at once)")
 	fs.StringVar(&c.adminListen, "admin-listen", "", "loopback `ADDR` for pprof profiles (off when empty; never on --listen)")
 }
 
@@ -147,6 +149,9 @@ func (c *serveConfig) check() error {
 	if _, err := zerolog.ParseLevel(c.logLevel); err != nil || c.logLevel == "" {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
 	}
+	if err := c.checkStore(); err != nil {
+		return err
+	}
 	if c.publicURL == "" {
 		host := c.listen
 		if h, p, err := net.SplitHostPort(c.listen); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
@@ -172,13 +177,13 @@ func newServeLogger(c *serveConfig, w io.Writer) zerolog.Logger {
 }
 
 // logConfig logs the effective configuration. Secrets are only ever file
-// paths here, and credentials in the repo URL are redacted.
+// paths here, and credentials in the repo and store URLs are redacted.
 func (c *serveConfig) log(l zerolog.Logger) {
 	repo := c.repo
 	if u, err := url.Parse(repo); err == nil && u.User != nil {
 		repo = u.Redacted()
 	}
-	l.Info().Str("version", version).Str("repo", repo).Str("branch", c.branch).Str("data", c.data).
+	l.Info().Str("version", version).Str("repo", repo).Str("branch", c.branch).Str("data", c.data).Str("store", c.storeName()).
 		Str("listen", c.listen).Dur("poll", c.poll).Str("public_url", c.publicURL).
 		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
@@ -205,10 +210,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	c.log(log)
 	reg := httpapi.NewRegistry(version)
 
-	// The durable store.
-	store, err := sqlstore.Open(ctx, c.data)
+	// The durable store: SQLite under --data, or PostgreSQL.
+	store, err := openStore(ctx, c, log)
 	if err != nil {
-		return fmt.Errorf("open data directory %s: %w", c.data, err)
+		return err
 	}
 	defer store.Close()
 
@@ -439,7 +444,7 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 // newReporter builds the GitHub outbox and registers its metrics with reg
 // (only then: without a reporter nothing is delivered, and an outbox depth
 // would only ever grow).
-func newReporter(c *serveConfig, store *sqlstore.Store, reg prometheus.Registerer, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
+func newReporter(c *serveConfig, store webhooks.StatusOutbox, reg prometheus.Registerer, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
 	token, err := engine.ReadSecretFile(c.githubTokenFile)
 	if err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func poolConfig(dsn string, opts Options) (*pgxpool.Config, string, error) {
 		return nil, "", fmt.Errorf("store DSN: %w", err)
 	}
 	if os.Getenv("PGPASSWORD") != "" {
-		return nil, "", errors.New("store: PGPASSWORD is set; ripple takes the PostgreSQL password only from --store-password-file or PGPASSFILE (an environment variable shows in /proc/PID/environ)")
+		return nil, "", errors.New("PGPASSWORD is set; ripple takes the PostgreSQL password only from --store-password-file or PGPASSFILE (an environment variable shows in /proc/PID/environ)")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
