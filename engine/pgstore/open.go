@@ -22,7 +22,6 @@ import (
 type Store struct {
 	pool   *pgxpool.Pool // reads, Compact, LISTEN/NOTIFY
 	gc     *groupCommitter
-	where  string // "database D on HOST:PORT as USER", for messages
 	now    func() time.Time
 	closed atomic.Bool
 }
@@ -80,7 +79,7 @@ type Options struct {
 	MaxReaders int32
 
 	// Tests and benchmarks only.
-	window time.Duration // 0: groupWindow
+	window time.Duration // 0: groupWindow; negative: none
 	limit  int           // 0: groupLimit
 	now    func() time.Time
 }
@@ -97,7 +96,7 @@ func Open(ctx context.Context, dsn string, opts Options) (_ *Store, err error) {
 		return nil, err
 	}
 	log := opts.Logger.With().Str("component", "store").Str("store", where).Logger()
-	s := &Store{where: where, now: time.Now}
+	s := &Store{now: time.Now}
 	if opts.now != nil {
 		s.now = opts.now
 	}
@@ -126,13 +125,10 @@ func Open(ctx context.Context, dsn string, opts Options) (_ *Store, err error) {
 	}
 	window, limit := groupWindow, groupLimit
 	if opts.window != 0 {
-		window = opts.window
+		window = max(opts.window, 0)
 	}
 	if opts.limit != 0 {
 		limit = opts.limit
-	}
-	if opts.window < 0 {
-		window = 0
 	}
 	s.gc = newGroupCommitter(writer, opts.Fence, window, limit)
 	go s.gc.run()
