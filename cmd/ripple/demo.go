@@ -384,7 +384,7 @@ func (d *demo) actBrokenCanary(ctx context.Context) error {
 	d.printFleet(after)
 
 	d.expect(run.State == "failed", "release 1.6.0: run %d failed", run.ID)
-	d.expect(run.CurrentWave == 0 && len(run.WaveDetails) > 1 && run.WaveDetails[1].State == "pending",
+	d.expect(run.CurrentWave == 0 && len(run.WaveDetails) > 1 && run.WaveDetails[1].State == "not_started",
 		"release 1.6.0: halted at wave 1, later waves never started")
 	d.expect(strings.Contains(run.Error, "health gate"), "release 1.6.0: the canary's health gate failed")
 	canary := ""
