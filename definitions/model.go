@@ -251,9 +251,9 @@ type FileStep struct {
 	// DestinationExpr, when the destination uses host values, is the
 	// per-host path (Destination is then empty).
 	DestinationExpr hcl.Expression
-	Mode        uint32 // default 0644
-	Owner       string
-	Group       string
+	Mode            uint32 // default 0644
+	Owner           string
+	Group           string
 }
 
 // Rollout is how a job's change spreads over its hosts.
