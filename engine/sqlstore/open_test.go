@@ -29,9 +29,6 @@ func TestOpenLocksDataDir(t *testing.T) {
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s1.Close(); err != nil {
-		t.Errorf("second Close = %v, want nil", err)
-	}
 	s2, err := Open(ctx, dir)
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)

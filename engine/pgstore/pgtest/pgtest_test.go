@@ -2,8 +2,11 @@ package pgtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -90,5 +93,44 @@ func TestPrivateServerSurvivesACrash(t *testing.T) {
 	var x int
 	if err := conn.QueryRow(ctx, "SELECT x FROM t").Scan(&x); err != nil || x != 42 {
 		t.Errorf("after a crash: %d, %v; want 42", x, err)
+	}
+}
+
+// recorder is a testing.TB that records Skip and Fatal instead of acting.
+type recorder struct {
+	testing.TB
+	skipped, failed bool
+}
+
+func (r *recorder) Helper()             {}
+func (r *recorder) Skip(...any)         { r.skipped = true }
+func (r *recorder) Fatal(...any)        { r.failed = true }
+func (r *recorder) Name() string        { return "recorder" }
+func (r *recorder) Cleanup(func())      {}
+func (r *recorder) Logf(string, ...any) {}
+
+// TestMissingBinaries: without the binaries a test skips, and under
+// CI=true it fails instead, so CI cannot pass without running them.
+func TestMissingBinaries(t *testing.T) {
+	err := fmt.Errorf("start: %w", ErrNotInstalled)
+	if !strings.Contains(ErrNotInstalled.Error(), "apt-get install postgresql") {
+		t.Errorf("the message does not say how to install them: %v", ErrNotInstalled)
+	}
+	t.Setenv("CI", "")
+	r := &recorder{}
+	need(r, err)
+	if !r.skipped || r.failed {
+		t.Errorf("without CI: skipped %v, failed %v; want a skip", r.skipped, r.failed)
+	}
+	t.Setenv("CI", "true")
+	r = &recorder{}
+	need(r, err)
+	if r.skipped || !r.failed {
+		t.Errorf("with CI=true: skipped %v, failed %v; want a failure", r.skipped, r.failed)
+	}
+	r = &recorder{}
+	need(r, errors.New("initdb: exit status 1"))
+	if r.skipped || !r.failed {
+		t.Error("another error must fail, not skip")
 	}
 }
