@@ -13,7 +13,8 @@
 // SecretRegistry every component redacts loaded secrets with, and the
 // helpers several components use to load a commit's definitions
 // (LoadCommit). A component declares the union of the interfaces it uses;
-// engine/sqlstore implements them all.
+// engine/sqlstore (SQLite) and engine/pgstore (PostgreSQL) implement them
+// all and pass one contract suite, engine/storetest.
 //
 // The components live beside it: engine/source (the ops repo), rollout
 // (runs, waves, gates, journal), gitops (the reconcile loop), monitor

@@ -2,14 +2,36 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
 // The durable state, one small interface per concern. Implementations
-// (engine/sqlstore) make each write durable (fsynced) before returning, and
-// batch concurrent journal writes into shared commits so that many hosts pay
-// for one fsync. A component declares the union of the few it uses; the
-// surfaces (API, web UI) take the readers.
+// (engine/sqlstore, engine/pgstore) make each write durable before
+// returning, and batch concurrent journal writes into shared commits so
+// that many hosts pay for one commit. A component declares the union of the
+// few it uses; the surfaces (API, web UI) take the readers. Both stores
+// pass one contract test suite, engine/storetest.
+
+// ErrClosed is wrapped by a store's writes after its Close.
+var ErrClosed = errors.New("store closed")
+
+// Retention, the same on every store: raw metric samples are kept for
+// MetricRawRetention, then Compact folds them into MetricRollupInterval
+// averages, which are kept for MetricRollupRetention; webhook delivery ids
+// are kept for DeliveryRetention (GitHub lets an operator redeliver for 3
+// days; a week leaves a margin).
+const (
+	MetricRawRetention    = 48 * time.Hour
+	MetricRollupInterval  = 5 * time.Minute
+	MetricRollupRetention = 90 * 24 * time.Hour
+	DeliveryRetention     = 7 * 24 * time.Hour
+)
+
+// Compactor applies a store's retention as of now. It is idempotent.
+type Compactor interface {
+	Compact(ctx context.Context, now time.Time) error
+}
 
 // RunStore keeps runs.
 type RunStore interface {

@@ -101,9 +101,30 @@ type SyncUpdate struct {
 	Drift     *DriftMark
 }
 
+// What a SyncStore keeps of the text of an update, at most, in bytes: an
+// attempt's error and a drift check's detail are cut (ClipText) beyond.
+const (
+	MaxSyncError   = 2000
+	MaxDriftDetail = 64 << 10
+)
+
+// ClipText cuts s to at most n bytes on a rune boundary, marking the cut
+// with an ellipsis.
+func ClipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // SyncStore keeps what each run and drift check found on each host.
 type SyncStore interface {
-	// RecordSync applies updates in one commit.
+	// RecordSync applies updates in one commit. An attempt's error is cut
+	// to MaxSyncError bytes and a drift's detail to MaxDriftDetail.
 	RecordSync(ctx context.Context, updates []SyncUpdate) error
 	// HostSyncs lists the records of job ("" for every job), by job then
 	// host.

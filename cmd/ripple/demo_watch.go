@@ -112,7 +112,7 @@ func (p *runPrinter) update(r *httpapi.RunDetail, final bool) {
 	n := len(r.WaveDetails)
 	for i, w := range r.WaveDetails {
 		if p.state[i] == waveUnseen {
-			if w.State == "pending" || w.State == "not_started" {
+			if w.State == "pending" || w.State == "not_started" { // not_started: the run ended first
 				if !final {
 					return
 				}

@@ -41,6 +41,7 @@ import (
 // never held here: only the paths of the files that hold them.
 type serveConfig struct {
 	repo, branch, data, listen string
+	store, storePasswordFile   string
 	poll                       time.Duration
 	publicURL                  string
 	githubRepo, githubAPIURL   string
@@ -63,6 +64,8 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.repo, "repo", "", "ops repo: local `PATH`, https://... or ssh://... / git@host:path (required)")
 	fs.StringVar(&c.branch, "branch", "main", "tracked `BRANCH`; only refs/heads/BRANCH triggers")
 	fs.StringVar(&c.data, "data", "./ripple-data", "data `DIR` (SQLite store, mirror clone)")
+	fs.StringVar(&c.store, "store", "", "PostgreSQL store `URL` postgres://USER@HOST/DB, for several daemons (default: SQLite under --data)")
+	fs.StringVar(&c.storePasswordFile, "store-password-file", "", "`FILE` holding the PostgreSQL password (default: PGPASSFILE or ~/.pgpass)")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR`: API, webhooks, metrics")
 	fs.DurationVar(&c.poll, "poll", time.Minute, "backstop poll `INTERVAL` (0 disables polling)")
 	fs.StringVar(&c.publicURL, "public-url", "", "base `URL` of links in statuses and comments, and the origin the web UI trusts for forms behind a proxy (default from --listen)")
@@ -80,7 +83,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "allow a commit that removes every host or every job")
 	fs.BoolVar(&c.allowForkPRs, "allow-fork-prs", false, "plan pull requests from forks too")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
-	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long start-up retries a first fetch of --repo that fails with a network error (other errors fail at once)")
+	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long start-up retries a PostgreSQL --store it cannot reach, then a first fetch of --repo that fails with a network error (other errors fail at once)")
 	fs.StringVar(&c.adminListen, "admin-listen", "", "loopback `ADDR` for pprof profiles (off when empty; never on --listen)")
 	fs.StringVar(&c.revertAuthor, "revert-author", "ripple <ripple@localhost>", "author and committer of the commits `ripple revert` makes, as \"NAME <EMAIL>\"")
 }
@@ -162,6 +165,9 @@ func (c *serveConfig) check() error {
 	if _, err := zerolog.ParseLevel(c.logLevel); err != nil || c.logLevel == "" {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
 	}
+	if err := c.checkStore(); err != nil {
+		return err
+	}
 	if c.publicURL == "" {
 		host := c.listen
 		if h, p, err := net.SplitHostPort(c.listen); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
@@ -202,13 +208,13 @@ func newServeLogger(c *serveConfig, w io.Writer, values *engine.SecretRegistry) 
 }
 
 // logConfig logs the effective configuration. Secrets are only ever file
-// paths here, and credentials in the repo URL are redacted.
+// paths here, and credentials in the repo and store URLs are redacted.
 func (c *serveConfig) log(l zerolog.Logger) {
 	repo := c.repo
 	if u, err := url.Parse(repo); err == nil && u.User != nil {
 		repo = u.Redacted()
 	}
-	l.Info().Str("version", version).Str("repo", repo).Str("branch", c.branch).Str("data", c.data).
+	l.Info().Str("version", version).Str("repo", repo).Str("branch", c.branch).Str("data", c.data).Str("store", c.storeName()).
 		Str("listen", c.listen).Dur("poll", c.poll).Str("public_url", c.publicURL).
 		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
@@ -238,13 +244,19 @@ func runServe(ctx context.Context, args []string, e env) error {
 	c.log(log)
 	reg := httpapi.NewRegistry(version)
 
-	// The durable store.
-	store, err := sqlstore.Open(ctx, c.data)
+	// The durable store: SQLite under --data, or PostgreSQL.
+	store, err := openStore(ctx, c, log)
 	if err != nil {
-		return fmt.Errorf("open data directory %s: %w", c.data, err)
+		return err
 	}
 	defer store.Close()
-	reg.MustRegister(sqlstore.NewCollector(store))
+	// A SQLite store says whether it can write (a full disk): metrics, and
+	// the probe the daemon resumes stopped runs after.
+	var health engine.StoreProbe
+	if sq, ok := store.(*sqlstore.Store); ok {
+		reg.MustRegister(sqlstore.NewCollector(sq))
+		health = sq
+	}
 
 	// Who may use the API and the web UI.
 	var tokens *httpapi.Tokens
@@ -307,7 +319,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
-		Store: store, Health: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Redact: values, Monitors: monitors,
+		Store: store, Health: health, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Redact: values, Monitors: monitors,
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: runURL,
@@ -483,7 +495,7 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 // newReporter builds the GitHub outbox and registers its metrics with reg
 // (only then: without a reporter nothing is delivered, and an outbox depth
 // would only ever grow).
-func newReporter(c *serveConfig, store *sqlstore.Store, reg prometheus.Registerer, values *engine.SecretRegistry, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
+func newReporter(c *serveConfig, store webhooks.StatusOutbox, reg prometheus.Registerer, values *engine.SecretRegistry, log zerolog.Logger) (*webhooks.GitHubReporter, error) {
 	token, err := engine.ReadSecretFile(c.githubTokenFile)
 	if err != nil {
 		return nil, err

@@ -5,12 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
-
-// DeliveryRetention is how long Compact keeps webhook delivery ids. GitHub
-// lets an operator redeliver for 3 days; a week leaves a margin.
-const DeliveryRetention = 7 * 24 * time.Hour
 
 // DeliverySeen reports whether webhook delivery id was recorded.
 func (s *Store) DeliverySeen(ctx context.Context, id string) (bool, error) {

@@ -2,7 +2,9 @@
 // database (modernc.org/sqlite, pure Go, so the binary stays static) in the
 // data directory. It implements every store interface of engine (runs,
 // journal, events, statuses and their outbox, last applied commits,
-// webhook deliveries, schedule firings, monitor state and metrics).
+// webhook deliveries, schedule firings, monitor state and metrics), and
+// passes the store contract suite (engine/storetest) that engine/pgstore
+// passes too.
 //
 // # Files
 //

@@ -3,14 +3,15 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/ripple-ops/ripple/engine"
 )
 
-// ErrClosed is returned by writes after Close.
-var ErrClosed = errors.New("store closed")
+// ErrClosed is returned by writes after Close; it is engine.ErrClosed.
+var ErrClosed = engine.ErrClosed
 
 // writeFunc is one caller's write. It runs inside a transaction shared with
 // other callers' writes and may run twice (see runBatch), so it must not

@@ -9,15 +9,6 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
-// Metric retention: raw samples are kept for RawRetention, then Compact
-// folds them into RollupInterval averages, which are kept for
-// RollupRetention.
-const (
-	RawRetention    = 48 * time.Hour
-	RollupInterval  = 5 * time.Minute
-	RollupRetention = 90 * 24 * time.Hour
-)
-
 // AppendMetrics stores samples in one commit, shared with other concurrent
 // writes. Timestamps are kept to the millisecond.
 func (s *Store) AppendMetrics(ctx context.Context, samples []engine.MetricSample) error {
@@ -77,16 +68,17 @@ func (s *Store) QueryMetrics(ctx context.Context, monitor, host, metric string, 
 }
 
 // Compact applies retention as of now, in one commit: raw samples in
-// 5-minute buckets that ended more than RawRetention ago are folded into
-// their bucket's average (a bucket is folded whole, so a series never has
-// both forms for the same interval), averages older than RollupRetention and
-// webhook delivery ids older than DeliveryRetention are deleted. It is
+// 5-minute buckets that ended more than engine.MetricRawRetention ago are
+// folded into their bucket's average (a bucket is folded whole, so a series
+// never has both forms for the same interval), averages older than
+// engine.MetricRollupRetention and webhook delivery ids older than
+// engine.DeliveryRetention are deleted. It is
 // idempotent; run it every few minutes.
 func (s *Store) Compact(ctx context.Context, now time.Time) error {
-	interval := RollupInterval.Milliseconds()
-	cutoff := now.Add(-RawRetention).UnixMilli() / interval * interval
-	rollupCutoff := now.Add(-RollupRetention).UnixMilli()
-	deliveryCutoff := nanos(now.Add(-DeliveryRetention))
+	interval := engine.MetricRollupInterval.Milliseconds()
+	cutoff := now.Add(-engine.MetricRawRetention).UnixMilli() / interval * interval
+	rollupCutoff := now.Add(-engine.MetricRollupRetention).UnixMilli()
+	deliveryCutoff := nanos(now.Add(-engine.DeliveryRetention))
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_5m (monitor, host, metric, bucket, sum, count)
 			SELECT monitor, host, metric, ts / ? * ?, SUM(value), COUNT(*) FROM metrics_raw WHERE ts < ?

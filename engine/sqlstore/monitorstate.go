@@ -3,16 +3,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/ripple-ops/ripple/engine"
 )
 
 // SaveMonitorState replaces the record of (m.Monitor, m.Host).
 func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) error {
-	pending, err := encodePending(m.Pending)
+	pending, err := engine.EncodePending(m.Pending)
 	if err != nil {
 		return fmt.Errorf("save state of monitor %s on %s: %w", m.Monitor, m.Host, err)
 	}
@@ -53,7 +51,7 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 			&m.LastOutput, &lastAt, &pending); err != nil {
 			return nil, fmt.Errorf("monitor states: %w", err)
 		}
-		p, err := decodePending(m.Monitor, m.Host, pending)
+		p, err := engine.DecodePending(m.Monitor, m.Host, pending)
 		if err != nil {
 			return nil, fmt.Errorf("monitor states: %s on %s: %w", m.Monitor, m.Host, err)
 		}
@@ -67,52 +65,4 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 		return nil, fmt.Errorf("monitor states: %w", err)
 	}
 	return out, nil
-}
-
-// pendingJSON is how a pending notification is stored; monitor and host
-// are the row's.
-type pendingJSON struct {
-	Kind        string            `json:"kind"`
-	State       int               `json:"state"`
-	Previous    int               `json:"previous"`
-	Value       *float64          `json:"value,omitempty"`
-	Message     string            `json:"message"`
-	Since       time.Time         `json:"since"`
-	At          time.Time         `json:"at"`
-	Undelivered map[string]string `json:"undelivered"`
-}
-
-func encodePending(p *engine.PendingNotification) (string, error) {
-	if p == nil {
-		return "", nil
-	}
-	b, err := json.Marshal(pendingJSON{
-		Kind: string(p.Kind), State: int(p.State), Previous: int(p.Previous), Value: p.Value,
-		Message: p.Message, Since: p.Since, At: p.At, Undelivered: p.Undelivered,
-	})
-	if err != nil {
-		return "", fmt.Errorf("encode pending notification: %w", err)
-	}
-	return string(b), nil
-}
-
-func decodePending(monitor, host, s string) (*engine.PendingNotification, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var j pendingJSON
-	if err := json.Unmarshal([]byte(s), &j); err != nil {
-		return nil, fmt.Errorf("decode pending notification: %w", err)
-	}
-	if len(j.Undelivered) == 0 {
-		return nil, nil
-	}
-	return &engine.PendingNotification{
-		Notification: engine.Notification{
-			Kind: engine.NotificationKind(j.Kind), Monitor: monitor, Host: host,
-			State: engine.CheckState(j.State), Previous: engine.CheckState(j.Previous), Value: j.Value,
-			Message: j.Message, Since: j.Since, At: j.At,
-		},
-		Undelivered: j.Undelivered,
-	}, nil
 }

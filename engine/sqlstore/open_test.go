@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ripple-ops/ripple/engine"
 )
 
 func TestOpenLocksDataDir(t *testing.T) {
@@ -30,9 +28,6 @@ func TestOpenLocksDataDir(t *testing.T) {
 	}
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
-	}
-	if err := s1.Close(); err != nil {
-		t.Errorf("second Close = %v, want nil", err)
 	}
 	s2, err := Open(ctx, dir)
 	if err != nil {
@@ -69,40 +64,6 @@ func TestOpenSettings(t *testing.T) {
 	}
 	if err := s.IntegrityCheck(ctx); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestReopenKeepsData(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &engine.Run{Job: "web", Commit: "c1"}
-	if err := s.CreateRun(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetLastApplied(ctx, "main", "c1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateRun(ctx, &engine.Run{Job: "web"}); !errors.Is(err, ErrClosed) {
-		t.Errorf("CreateRun after Close = %v, want ErrClosed", err)
-	}
-
-	s, err = Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.GetRun(ctx, r.ID); err != nil {
-		t.Errorf("GetRun after reopen: %v", err)
-	}
-	if c, err := s.LastApplied(ctx, "main"); err != nil || c != "c1" {
-		t.Errorf("LastApplied after reopen = %q, %v", c, err)
 	}
 }
 

@@ -10,10 +10,9 @@ import (
 
 var _ engine.SyncStore = (*Store)(nil)
 
-// maxDriftDetail caps the stored detail of a drift check (a unified diff).
-const maxDriftDetail = 64 << 10
-
-// RecordSync implements engine.SyncStore: every update in one commit.
+// RecordSync implements engine.SyncStore: every update in one commit. An
+// attempt's error is cut to engine.MaxSyncError bytes and a drift detail
+// to engine.MaxDriftDetail.
 func (s *Store) RecordSync(ctx context.Context, updates []engine.SyncUpdate) error {
 	if len(updates) == 0 {
 		return nil
@@ -43,7 +42,7 @@ func (s *Store) RecordSync(ctx context.Context, updates []engine.SyncUpdate) err
 			if a := u.Attempt; a != nil {
 				if _, err := tx.ExecContext(ctx, `UPDATE host_sync SET attempt_fp = ?, attempt_commit = ?, attempt_run = ?, attempt_at = ?,
 					outcome = ?, error = ? WHERE job = ? AND host = ?`,
-					a.Fingerprint, a.Commit, a.Run, nanos(a.At), u.Outcome, clipText(u.Error, 2000), u.Job, u.Host); err != nil {
+					a.Fingerprint, a.Commit, a.Run, nanos(a.At), u.Outcome, engine.ClipText(u.Error, engine.MaxSyncError), u.Job, u.Host); err != nil {
 					return err
 				}
 				if u.Undeploy {
@@ -56,7 +55,7 @@ func (s *Store) RecordSync(ctx context.Context, updates []engine.SyncUpdate) err
 			}
 			if d := u.Drift; d != nil {
 				if _, err := tx.ExecContext(ctx, `UPDATE host_sync SET drift_status = ?, drift_fp = ?, drift_detail = ?, drift_at = ? WHERE job = ? AND host = ?`,
-					string(d.Status), d.Fingerprint, clipText(d.Detail, maxDriftDetail), nanos(d.At), u.Job, u.Host); err != nil {
+					string(d.Status), d.Fingerprint, engine.ClipText(d.Detail, engine.MaxDriftDetail), nanos(d.At), u.Job, u.Host); err != nil {
 					return err
 				}
 			}
@@ -102,16 +101,4 @@ func (s *Store) HostSyncs(ctx context.Context, job string) ([]engine.HostSync, e
 		return nil, fmt.Errorf("read sync state: %w", err)
 	}
 	return out, nil
-}
-
-// clipText cuts s to at most n bytes on a rune boundary, marking the cut.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
 }

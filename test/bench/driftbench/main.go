@@ -123,8 +123,12 @@ func run(n, parallel int) error {
 		return err
 	}
 	defer func() { stdin.Close(); _ = child.Wait() }()
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || strings.TrimSpace(line) != "ready" {
-		return fmt.Errorf("lab did not start: %q %w", line, err)
+	first, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("lab did not start: %q: %w", first, err)
+	}
+	if strings.TrimSpace(first) != "ready" {
+		return fmt.Errorf("lab did not start: %q", first)
 	}
 
 	repo := filepath.Join(dir, "repo")

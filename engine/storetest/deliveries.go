@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"context"
@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ripple-ops/ripple/engine"
 )
 
-func TestDeliveries(t *testing.T) {
+func testDeliveries(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	steps := []struct {
 		id, event string
 		wantNew   bool
@@ -48,18 +50,18 @@ func TestDeliveries(t *testing.T) {
 	}
 }
 
-func TestCompactDeliveries(t *testing.T) {
+func testCompactDeliveries(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, clock, _ := fresh(t, open)
 	base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	for i, id := range []string{"old", "new"} {
-		s.now = func() time.Time { return base.Add(time.Duration(i) * 24 * time.Hour) }
+		clock.Set(base.Add(time.Duration(i) * 24 * time.Hour))
 		if _, err := s.RecordDelivery(ctx, id, "push"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// "old" is received at base, "new" a day later; compact just past old's retention.
-	if err := s.Compact(ctx, base.Add(DeliveryRetention+time.Hour)); err != nil {
+	if err := s.Compact(ctx, base.Add(engine.DeliveryRetention+time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	for id, want := range map[string]bool{"old": false, "new": true} {

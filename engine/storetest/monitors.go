@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
-func TestMonitorStates(t *testing.T) {
+func testMonitorStates(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	at := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	recs := []engine.MonitorRecord{
 		{Monitor: "http", Host: "b", State: engine.StateCritical, Since: at, Consecutive: 3, Firing: true, Notified: true,

@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
-func TestFirings(t *testing.T) {
+func testFirings(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	if got, err := s.LastFiring(ctx, "patch"); err != nil || !got.IsZero() {
 		t.Fatalf("LastFiring with none = %v, %v; want zero", got, err)
 	}

@@ -1,4 +1,4 @@
-package sqlstore
+package storetest
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
-func TestMetricsRetention(t *testing.T) {
+func testMetricsRetention(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	now := time.Date(2026, 8, 10, 12, 0, 0, 0, time.UTC)
 	old := now.Add(-3 * 24 * time.Hour) // past raw retention, a bucket boundary
 	sample := func(metric string, at time.Time, v float64) engine.MetricSample {
@@ -106,5 +106,38 @@ func TestMetricsRetention(t *testing.T) {
 	}
 	if diff := cmp.Diff([]engine.MetricPoint{p(old, 4)}, query(old, old.Add(5*time.Minute))); diff != "" {
 		t.Errorf("late sample (-want +got):\n%s", diff)
+	}
+}
+
+// testMetricNames: the metrics of one (monitor, host), raw or rolled up,
+// each once, sorted.
+func testMetricNames(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _, _ := fresh(t, open)
+	now := time.Date(2026, 8, 10, 12, 0, 0, 0, time.UTC)
+	old := now.Add(-3 * 24 * time.Hour)
+	samples := []engine.MetricSample{
+		{Monitor: "load", Host: "web1", Metric: "load5", At: old, Value: 1},    // rolled up below
+		{Monitor: "load", Host: "web1", Metric: "load1", At: old, Value: 1},    // rolled up, and raw again
+		{Monitor: "load", Host: "web1", Metric: "load1", At: now, Value: 1},    // raw
+		{Monitor: "load", Host: "web1", Metric: "load15", At: now, Value: 1},   // raw
+		{Monitor: "load", Host: "web2", Metric: "other", At: now, Value: 1},    // another host
+		{Monitor: "disk", Host: "web1", Metric: "used_pct", At: now, Value: 1}, // another monitor
+	}
+	if err := s.AppendMetrics(ctx, samples); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.MetricNames(ctx, "load", "web1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"load1", "load15", "load5"}, got); diff != "" {
+		t.Errorf("MetricNames (-want +got):\n%s", diff)
+	}
+	if got, err := s.MetricNames(ctx, "load", "nope"); err != nil || len(got) != 0 {
+		t.Errorf("MetricNames of an unknown host = %v, %v; want none", got, err)
 	}
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package engine_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // stepClock is a Clock whose After channels fire only when the test says.
@@ -44,11 +44,18 @@ func TestRunCompaction(t *testing.T) {
 	// A failing compaction is retried at the next tick, not fatal.
 	store := &countingCompactor{calls: make(chan time.Time, 10), err: errors.New("disk I/O error")}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runCompaction(ctx, store, time.Hour, clock, zerolog.Nop()) }()
+	reported := make(chan error, 10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		engine.RunCompaction(ctx, store, time.Hour, clock, func(_ time.Duration, err error) { reported <- err })
+	}()
 
 	if at := <-store.calls; !at.Equal(clock.now) {
 		t.Errorf("first Compact at %v, want start-up time %v", at, clock.now)
+	}
+	if err := <-reported; !errors.Is(err, store.err) {
+		t.Errorf("reported %v, want the compaction's error", err)
 	}
 	for range 2 {
 		tick := <-clock.after
@@ -59,10 +66,9 @@ func TestRunCompaction(t *testing.T) {
 		}
 		tick <- clock.Now()
 		<-store.calls
+		<-reported
 	}
 	<-clock.after // waiting for the next tick
 	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("runCompaction = %v, want nil on cancel", err)
-	}
+	<-done
 }

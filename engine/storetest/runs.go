@@ -1,8 +1,10 @@
-package sqlstore
+package storetest
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,9 +13,9 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
-func TestRunRoundTrip(t *testing.T) {
+func testRunRoundTrip(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	started := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	r := &engine.Run{
 		Job: "web", Commit: "c1", Branch: "main", Trigger: "commit", Actor: "alice", Reason: "push",
@@ -58,9 +60,9 @@ func TestRunRoundTrip(t *testing.T) {
 	}
 }
 
-func TestListRuns(t *testing.T) {
+func testListRuns(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	seed := []struct {
 		job, commit string
 		state       engine.RunState
@@ -107,9 +109,9 @@ func TestListRuns(t *testing.T) {
 	}
 }
 
-func TestEvents(t *testing.T) {
+func testEvents(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	add := []engine.Event{
 		{RunID: 1, At: at, Actor: "alice", Action: "approve", Reason: "looks good"},
@@ -137,9 +139,9 @@ func TestEvents(t *testing.T) {
 	}
 }
 
-func TestLastApplied(t *testing.T) {
+func testLastApplied(t *testing.T, open Open) {
 	ctx := context.Background()
-	s := openTest(t)
+	s, _, _ := fresh(t, open)
 	if got, err := s.LastApplied(ctx, "main"); err != nil || got != "" {
 		t.Fatalf("LastApplied before any = %q, %v", got, err)
 	}
@@ -154,5 +156,78 @@ func TestLastApplied(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("LastApplied(%s) = %q, %v; want %q", branch, got, err, want)
 		}
+	}
+}
+
+// testReopenKeepsData: what was written before Close is there after a
+// reopen, and writes after Close fail with engine.ErrClosed.
+func testReopenKeepsData(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _, reopen := fresh(t, open)
+	r := &engine.Run{Job: "web", Commit: "c1"}
+	if err := s.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLastApplied(ctx, "main", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	if err := s.CreateRun(ctx, &engine.Run{Job: "web"}); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("CreateRun after Close = %v, want ErrClosed", err)
+	}
+
+	s = reopen()
+	if _, err := s.GetRun(ctx, r.ID); err != nil {
+		t.Errorf("GetRun after reopen: %v", err)
+	}
+	if c, err := s.LastApplied(ctx, "main"); err != nil || c != "c1" {
+		t.Errorf("LastApplied after reopen = %q, %v", c, err)
+	}
+}
+
+// testCloseDuringWrites: writes racing Close either succeed or fail with
+// engine.ErrClosed, and every one that succeeded is there after a reopen.
+func testCloseDuringWrites(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _, reopen := fresh(t, open)
+	id := newRun(t, s)
+	var wg sync.WaitGroup
+	errs := make([]error, 50)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.StartHostStep(ctx, engine.HostStep{RunID: id, Host: fmt.Sprintf("h%d", i), Step: "s"})
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	ok := map[string]bool{}
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok[fmt.Sprintf("h%d", i)] = true
+		case !errors.Is(err, engine.ErrClosed):
+			t.Errorf("write %d during Close: %v", i, err)
+		}
+	}
+	s = reopen()
+	rows, err := s.HostSteps(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		delete(ok, r.Host)
+	}
+	if len(ok) > 0 {
+		t.Errorf("%d writes that returned nil before Close are missing after a reopen", len(ok))
 	}
 }
