@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -115,10 +116,41 @@ func CountHosts(waves [][]string) int {
 
 // RunFilter narrows a run listing. Zero fields match everything.
 type RunFilter struct {
-	Job    string
-	Commit string
-	States []RunState
+	Job     string
+	Commit  string
+	States  []RunState
+	Actor   string
+	Trigger string
+	// Host keeps the runs whose journal has a row on the host: a wave of
+	// the run reached it (a queued run has none yet).
+	Host string
+	// Since and Until keep the runs created in [Since, Until).
+	Since, Until time.Time
+	// Before and After keep the runs with Before > ID > After: the keyset
+	// of a paginated listing (the next page of a newest-first listing is
+	// Before its last ID).
+	Before, After int64
+	// Oldest lists oldest (lowest ID) first; the default is newest first.
+	// Limit then keeps the runs nearest After.
+	Oldest bool
 	Limit  int
+}
+
+// Match reports whether r passes every field of f but Host, Before,
+// After and Limit: what a store checks per row, for stores that keep runs
+// in memory.
+func (f RunFilter) Match(r *Run) bool {
+	switch {
+	case f.Job != "" && r.Job != f.Job,
+		f.Commit != "" && r.Commit != f.Commit,
+		f.Actor != "" && r.Actor != f.Actor,
+		f.Trigger != "" && r.Trigger != f.Trigger,
+		len(f.States) > 0 && !slices.Contains(f.States, r.State),
+		!f.Since.IsZero() && r.Created.Before(f.Since),
+		!f.Until.IsZero() && !r.Created.Before(f.Until):
+		return false
+	}
+	return true
 }
 
 // RunRequest asks for a new run of one job at one commit.

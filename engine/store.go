@@ -43,7 +43,16 @@ type RunStore interface {
 // RunReader reads runs.
 type RunReader interface {
 	GetRun(ctx context.Context, id int64) (*Run, error)
+	// ListRuns returns the runs matching f, newest first (oldest first
+	// with f.Oldest), at most f.Limit of them when f.Limit > 0. It is one
+	// indexed query however many runs the store keeps.
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// CountRuns counts the runs matching f by state, ignoring f's
+	// Before, After, Oldest and Limit (the counts of a whole listing).
+	CountRuns(ctx context.Context, f RunFilter) (map[RunState]int, error)
+	// LatestRuns returns the latest run (highest ID) of each job that has
+	// one, by job name.
+	LatestRuns(ctx context.Context) ([]*Run, error)
 }
 
 // JournalStore keeps the host-step journal of runs.

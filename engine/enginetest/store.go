@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -96,21 +97,64 @@ func (s *MemStore) GetRun(_ context.Context, id int64) (*engine.Run, error) {
 func (s *MemStore) ListRuns(_ context.Context, f engine.RunFilter) ([]*engine.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	out := s.match(f)
+	if f.Before > 0 {
+		out = slices.DeleteFunc(out, func(r *engine.Run) bool { return r.ID >= f.Before })
+	}
+	if f.After > 0 {
+		out = slices.DeleteFunc(out, func(r *engine.Run) bool { return r.ID <= f.After })
+	}
+	if f.Oldest {
+		slices.Reverse(out)
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// CountRuns implements engine.RunReader.
+func (s *MemStore) CountRuns(_ context.Context, f engine.RunFilter) (map[engine.RunState]int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[engine.RunState]int{}
+	for _, r := range s.match(f) {
+		out[r.State]++
+	}
+	return out, nil
+}
+
+// LatestRuns implements engine.RunReader.
+func (s *MemStore) LatestRuns(_ context.Context) ([]*engine.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	latest := map[string]*engine.Run{}
+	for _, r := range s.match(engine.RunFilter{}) {
+		if latest[r.Job] == nil {
+			latest[r.Job] = r
+		}
+	}
+	out := make([]*engine.Run, 0, len(latest))
+	for _, job := range slices.Sorted(maps.Keys(latest)) {
+		out = append(out, latest[job])
+	}
+	return out, nil
+}
+
+// match is the runs f matches, newest first. The caller holds s.mu.
+func (s *MemStore) match(f engine.RunFilter) []*engine.Run {
 	var out []*engine.Run
 	for _, r := range s.runs {
-		if f.Job != "" && r.Job != f.Job || f.Commit != "" && r.Commit != f.Commit {
+		if !f.Match(&r) {
 			continue
 		}
-		if len(f.States) > 0 && !slices.Contains(f.States, r.State) {
+		if f.Host != "" && !slices.ContainsFunc(s.steps[r.ID], func(hs engine.HostStep) bool { return hs.Host == f.Host }) {
 			continue
 		}
 		out = append(out, cloneRun(r))
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID > out[b].ID })
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
-	}
-	return out, nil
+	return out
 }
 
 func sameRow(a, b engine.HostStep) bool {

@@ -89,22 +89,79 @@ func (s *Store) GetRun(ctx context.Context, id int64) (*engine.Run, error) {
 	return r, nil
 }
 
-// ListRuns returns the runs matching f, newest (highest ID) first, at most
-// f.Limit of them when f.Limit > 0. No match is an empty result, not an
-// error.
+// ListRuns returns the runs matching f, newest (highest ID) first or,
+// with f.Oldest, oldest first, at most f.Limit of them when f.Limit > 0.
+// No match is an empty result, not an error.
 func (s *Store) ListRuns(ctx context.Context, f engine.RunFilter) ([]*engine.Run, error) {
+	where, args := runWhere(f, true)
+	order := " ORDER BY id DESC"
+	if f.Oldest {
+		order = " ORDER BY id ASC"
+	}
+	q := "SELECT " + runColumns + " FROM runs" + where + order
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		q += " LIMIT $" + strconv.Itoa(len(args))
+	}
+	return s.queryRuns(ctx, "list runs", q, args...)
+}
+
+// CountRuns counts the runs matching f by state, ignoring its keyset and
+// limit.
+func (s *Store) CountRuns(ctx context.Context, f engine.RunFilter) (map[engine.RunState]int, error) {
+	where, args := runWhere(f, false)
+	rows, err := s.pool.Query(ctx, "SELECT state, COUNT(*) FROM runs"+where+" GROUP BY state", args...)
+	if err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[engine.RunState]int{}
+	for rows.Next() {
+		var state string
+		var n int64
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count runs: %w", err)
+		}
+		out[engine.RunState(state)] = int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	return out, nil
+}
+
+// LatestRuns returns the latest run of each job, by job name: one
+// backward index probe of runs_job per job (a loose index scan), however
+// many runs each job has.
+func (s *Store) LatestRuns(ctx context.Context) ([]*engine.Run, error) {
+	return s.queryRuns(ctx, "latest runs", `WITH RECURSIVE jobs(job) AS (
+		SELECT MIN(job) FROM runs
+		UNION ALL
+		SELECT (SELECT MIN(r.job) FROM runs r WHERE r.job > jobs.job) FROM jobs WHERE jobs.job IS NOT NULL
+	)
+	SELECT `+runColumns+` FROM runs WHERE id IN (
+		SELECT (SELECT MAX(r.id) FROM runs r WHERE r.job = jobs.job) FROM jobs WHERE jobs.job IS NOT NULL
+	) ORDER BY job`)
+}
+
+// runWhere is the WHERE clause of f with its arguments ($1...); keyset
+// adds Before and After.
+func runWhere(f engine.RunFilter, keyset bool) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	if f.Job != "" {
-		where = append(where, "job = "+arg(f.Job))
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = "+arg(v))
+		}
 	}
-	if f.Commit != "" {
-		where = append(where, "commit_sha = "+arg(f.Commit))
-	}
+	eq("job", f.Job)
+	eq("commit_sha", f.Commit)
+	eq("actor", f.Actor)
+	eq("trigger", f.Trigger)
 	if len(f.States) > 0 {
 		states := make([]string, len(f.States))
 		for i, st := range f.States {
@@ -112,30 +169,44 @@ func (s *Store) ListRuns(ctx context.Context, f engine.RunFilter) ([]*engine.Run
 		}
 		where = append(where, "state = ANY("+arg(states)+")")
 	}
-	q := "SELECT " + runColumns + " FROM runs"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if f.Host != "" {
+		where = append(where, "id IN (SELECT run_id FROM host_steps WHERE host = "+arg(f.Host)+")")
 	}
-	q += " ORDER BY id DESC"
-	if f.Limit > 0 {
-		q += " LIMIT " + arg(f.Limit)
+	if !f.Since.IsZero() {
+		where = append(where, "created >= "+arg(nanos(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "created < "+arg(nanos(f.Until)))
+	}
+	if keyset && f.Before > 0 {
+		where = append(where, "id < "+arg(f.Before))
+	}
+	if keyset && f.After > 0 {
+		where = append(where, "id > "+arg(f.After))
 	}
 	textArgs(args)
+	if len(where) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+func (s *Store) queryRuns(ctx context.Context, what, q string, args ...any) ([]*engine.Run, error) {
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var runs []*engine.Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		runs = append(runs, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return runs, nil
 }

@@ -63,18 +63,27 @@ func testRunRoundTrip(t *testing.T, open Open) {
 func testListRuns(t *testing.T, open Open) {
 	ctx := context.Background()
 	s, _, _ := fresh(t, open)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	seed := []struct {
-		job, commit string
-		state       engine.RunState
+		job, commit    string
+		state          engine.RunState
+		actor, trigger string
 	}{
-		{"web", "c1", engine.RunSucceeded}, // id 1
-		{"db", "c1", engine.RunFailed},     // id 2
-		{"web", "c2", engine.RunRunning},   // id 3
-		{"web", "c3", engine.RunQueued},    // id 4
-		{"db", "c3", engine.RunRunning},    // id 5
+		{"web", "c1", engine.RunSucceeded, "ripple", "commit"}, // id 1
+		{"db", "c1", engine.RunFailed, "ripple", "commit"},     // id 2
+		{"web", "c2", engine.RunRunning, "alice", "manual"},    // id 3
+		{"web", "c3", engine.RunQueued, "bob", "sync"},         // id 4
+		{"db", "c3", engine.RunRunning, "alice", "manual"},     // id 5
 	}
-	for _, r := range seed {
-		if err := s.CreateRun(ctx, &engine.Run{Job: r.job, Commit: r.commit, State: r.state}); err != nil {
+	for i, r := range seed {
+		run := &engine.Run{Job: r.job, Commit: r.commit, State: r.state, Actor: r.actor, Trigger: r.trigger, Created: t0.Add(time.Duration(i) * time.Hour)}
+		if err := s.CreateRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Runs 2 and 3 reached h1; run 5 reached h2.
+	for _, hs := range []engine.HostStep{{RunID: 2, Host: "h1", Step: "a"}, {RunID: 2, Host: "h1", Step: "b"}, {RunID: 3, Host: "h1", Step: "a"}, {RunID: 5, Host: "h2", Step: "a"}} {
+		if err := s.PlanHostSteps(ctx, []engine.HostStep{hs}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,7 +98,19 @@ func testListRuns(t *testing.T, open Open) {
 		{"one state", engine.RunFilter{States: []engine.RunState{engine.RunRunning}}, []int64{5, 3}},
 		{"states", engine.RunFilter{States: []engine.RunState{engine.RunRunning, engine.RunQueued}}, []int64{5, 4, 3}},
 		{"job and state", engine.RunFilter{Job: "db", States: []engine.RunState{engine.RunRunning}}, []int64{5}},
+		{"actor", engine.RunFilter{Actor: "alice"}, []int64{5, 3}},
+		{"trigger", engine.RunFilter{Trigger: "commit"}, []int64{2, 1}},
+		{"host", engine.RunFilter{Host: "h1"}, []int64{3, 2}},
+		{"host and job", engine.RunFilter{Host: "h1", Job: "db"}, []int64{2}},
+		{"since", engine.RunFilter{Since: t0.Add(3 * time.Hour)}, []int64{5, 4}},
+		{"until", engine.RunFilter{Until: t0.Add(time.Hour)}, []int64{1}},
+		{"time range", engine.RunFilter{Since: t0.Add(time.Hour), Until: t0.Add(3 * time.Hour)}, []int64{3, 2}},
 		{"limit", engine.RunFilter{Job: "web", Limit: 2}, []int64{4, 3}},
+		{"next page", engine.RunFilter{Before: 4, Limit: 2}, []int64{3, 2}},
+		{"last page", engine.RunFilter{Before: 2, Limit: 2}, []int64{1}},
+		{"previous page", engine.RunFilter{After: 2, Oldest: true, Limit: 2}, []int64{3, 4}},
+		{"oldest first", engine.RunFilter{Oldest: true}, []int64{1, 2, 3, 4, 5}},
+		{"keyset and filter", engine.RunFilter{Job: "web", Before: 4}, []int64{3, 1}},
 		{"no match", engine.RunFilter{Job: "nope"}, nil},
 	}
 	for _, tt := range tests {
@@ -106,6 +127,41 @@ func testListRuns(t *testing.T, open Open) {
 				t.Errorf("ids (-want +got):\n%s", diff)
 			}
 		})
+	}
+
+	counts := []struct {
+		name string
+		f    engine.RunFilter
+		want map[engine.RunState]int
+	}{
+		{"all", engine.RunFilter{}, map[engine.RunState]int{engine.RunSucceeded: 1, engine.RunFailed: 1, engine.RunRunning: 2, engine.RunQueued: 1}},
+		{"job", engine.RunFilter{Job: "web"}, map[engine.RunState]int{engine.RunSucceeded: 1, engine.RunRunning: 1, engine.RunQueued: 1}},
+		{"host", engine.RunFilter{Host: "h1"}, map[engine.RunState]int{engine.RunFailed: 1, engine.RunRunning: 1}},
+		{"keyset and limit ignored", engine.RunFilter{Actor: "alice", Before: 4, Limit: 1}, map[engine.RunState]int{engine.RunRunning: 2}},
+		{"none", engine.RunFilter{Job: "nope"}, map[engine.RunState]int{}},
+	}
+	for _, tt := range counts {
+		t.Run("count "+tt.name, func(t *testing.T) {
+			got, err := s.CountRuns(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("CountRuns (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	latest, err := s.LatestRuns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range latest {
+		got = append(got, fmt.Sprintf("%s:%d", r.Job, r.ID))
+	}
+	if diff := cmp.Diff([]string{"db:5", "web:4"}, got); diff != "" {
+		t.Errorf("LatestRuns (-want +got):\n%s", diff)
 	}
 }
 
