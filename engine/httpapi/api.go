@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"slices"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -47,37 +46,56 @@ func (h *Handler) postReconcile(w http.ResponseWriter, r *http.Request, id Ident
 	writeJSON(w, http.StatusAccepted, h.opts.Backend.Status())
 }
 
+// listRuns: GET /api/v1/runs with the filters of ParseRunFilter. The body
+// is the page; X-Total-Count counts every run the filters match and Link
+// names the next (older) page, as GitHub's API does.
 func (h *Handler) listRuns(w http.ResponseWriter, r *http.Request, _ Identity) {
 	q := r.URL.Query()
-	f := engine.RunFilter{Job: q.Get("job"), Commit: q.Get("commit"), Limit: 50}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxListRuns {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", maxListRuns))
-			return
-		}
-		f.Limit = n
-	}
-	if s := q.Get("state"); s != "" {
-		for _, st := range strings.Split(s, ",") {
-			rs := engine.RunState(st)
-			if !validState(rs) {
-				writeError(w, http.StatusBadRequest, "unknown run state "+strconv.Quote(st))
-				return
-			}
-			f.States = append(f.States, rs)
-		}
+	f, err := ParseRunFilter(q, time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	runs, err := h.opts.Store.ListRuns(r.Context(), f)
 	if err != nil {
 		writeBackendError(w, err)
 		return
 	}
+	counts, err := h.opts.Store.CountRuns(r.Context(), f)
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
 	out := make([]Run, 0, len(runs))
 	for _, run := range runs {
 		out = append(out, runJSON(run, h.opts.PublicURL))
 	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	if len(runs) == f.Limit {
+		next := cloneQuery(q)
+		last := runs[len(runs)-1].ID
+		if f.Oldest {
+			next.Del("before")
+			next.Set("after", itoa(last))
+		} else {
+			next.Del("after")
+			next.Set("before", itoa(last))
+		}
+		w.Header().Set("Link", `<`+h.opts.PublicURL+`/api/v1/runs?`+next.Encode()+`>; rel="next"`)
+	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func cloneQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
 }
 
 func validState(s engine.RunState) bool {
@@ -145,26 +163,39 @@ func (h *Handler) runAction(w http.ResponseWriter, r *http.Request, who Identity
 	writeJSON(w, http.StatusOK, runJSON(run, h.opts.PublicURL))
 }
 
+// listJobs: GET /api/v1/jobs, filtered by ParseJobQuery's parameters
+// (every job without them), X-Total-Count counting the matches.
 func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, _ Identity) {
-	defs := h.opts.Backend.Definitions()
-	out := []Job{}
-	if defs == nil {
-		writeJSON(w, http.StatusOK, out)
+	q := r.URL.Query()
+	jq, err := ParseJobQuery(q, 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	for _, name := range slices.Sorted(maps.Keys(defs.Jobs)) {
-		j := jobJSON(defs, defs.Jobs[name])
-		runs, err := h.opts.Store.ListRuns(r.Context(), engine.RunFilter{Job: name, Limit: 1})
-		if err != nil {
+	inv := h.inventory()
+	latest, err := h.opts.Store.LatestRuns(r.Context())
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	var syncs []engine.JobSync
+	if h.opts.Sync != nil && inv.Defs != nil && (jq.Sync != "" || jq.Sort == "sync") {
+		if syncs, err = h.opts.Sync.SyncStates(r.Context()); err != nil {
 			writeBackendError(w, err)
 			return
 		}
-		if len(runs) > 0 {
-			lr := runJSON(runs[0], h.opts.PublicURL)
+	}
+	list := ListJobs(inv, latest, syncs, jq)
+	out := []Job{}
+	for _, row := range list.Rows {
+		j := jobJSON(inv.Defs, inv.Defs.Jobs[row.Name])
+		if row.Last != nil {
+			lr := runJSON(row.Last, h.opts.PublicURL)
 			j.LastRun = &lr
 		}
 		out = append(out, j)
 	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(list.Total))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -226,29 +257,92 @@ func (h *Handler) startRun(w http.ResponseWriter, r *http.Request, who Identity)
 	writeJSON(w, http.StatusAccepted, runJSON(run, h.opts.PublicURL))
 }
 
+// listHosts: GET /api/v1/hosts, filtered, sorted and paged by
+// ParseHostQuery's parameters (every host, by name, without them),
+// X-Total-Count counting the matches.
 func (h *Handler) listHosts(w http.ResponseWriter, r *http.Request, _ Identity) {
-	defs := h.opts.Backend.Definitions()
+	hq, err := ParseHostQuery(r.URL.Query(), 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	inv := h.inventory()
 	out := []Host{}
-	if defs != nil {
-		monitors, err := MonitorStates(r.Context(), defs, h.opts.Monitors, h.opts.Store)
+	if inv.Defs == nil {
+		w.Header().Set("X-Total-Count", "0")
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	health, err := FleetHealth(r.Context(), inv, h.opts.Monitors, h.opts.Store)
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	var sync map[string]*SyncCounts
+	if h.opts.Sync != nil && (hq.Sync != "" || hq.Sort == "sync") {
+		syncs, err := h.opts.Sync.SyncStates(r.Context())
 		if err != nil {
 			writeBackendError(w, err)
 			return
 		}
-		jobs := jobsByHost(defs)
-		for _, name := range slices.Sorted(maps.Keys(defs.Hosts)) {
-			host := hostJSON(defs.Hosts[name], jobs[name])
-			for _, m := range monitors {
-				for _, mh := range m.Hosts {
-					if mh.Host == name {
-						host.Monitors[m.Name] = mh.State
-					}
-				}
+		sync = SyncByHost(syncs)
+	}
+	list := ListHosts(inv, health, sync, hq)
+	page := map[string]bool{}
+	for _, row := range list.Rows {
+		page[row.Name] = true
+	}
+	states, err := hostStates(r.Context(), h.opts.Monitors, h.opts.Store, page)
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	for _, row := range list.Rows {
+		host := hostJSON(inv.Defs.Hosts[row.Name], row.Jobs)
+		host.Health = row.Health.Worst()
+		host.Sync = string(row.Sync.Worst())
+		for _, m := range inv.HostMonitors[row.Name] {
+			st, ok := states[[2]string{m, row.Name}]
+			if !ok {
+				st = StatePending
 			}
-			out = append(out, host)
+			host.Monitors[m] = st
+		}
+		out = append(out, host)
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(list.Total))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// hostStates is the state of each (monitor, host) of hosts, in one pass.
+func hostStates(ctx context.Context, src MonitorSource, store any, hosts map[string]bool) (map[[2]string]string, error) {
+	out := map[[2]string]string{}
+	if src != nil {
+		for _, s := range src.States() {
+			if hosts[s.Host] {
+				st := StatePending
+				if !s.LastAt.IsZero() {
+					st = s.State.String()
+				}
+				out[[2]string{s.Monitor, s.Host}] = st
+			}
+		}
+		return out, nil
+	}
+	ms, ok := store.(engine.MonitorStateStore)
+	if !ok {
+		return out, nil
+	}
+	recs, err := ms.MonitorStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if hosts[r.Host] {
+			out[[2]string{r.Monitor, r.Host}] = r.State.String()
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (h *Handler) getCommit(w http.ResponseWriter, r *http.Request, _ Identity) {

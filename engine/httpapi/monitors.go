@@ -102,28 +102,42 @@ const StatePending = "PENDING"
 // with its target hosts' states. src may be nil: the persisted states of
 // store are used when it is a MonitorStateStore.
 func MonitorStates(ctx context.Context, defs *definitions.Definitions, src MonitorSource, store any) ([]Monitor, error) {
+	return MonitorStatesIn(ctx, NewInventory(defs), src, store)
+}
+
+// MonitorStatesIn is MonitorStates over an inventory worked out before
+// (see InventoryCache); with names, only those monitors.
+func MonitorStatesIn(ctx context.Context, inv *Inventory, src MonitorSource, store any, names ...string) ([]Monitor, error) {
 	states, err := monitorHostStates(ctx, src, store)
 	if err != nil {
 		return nil, err
 	}
+	only := map[string]bool{}
+	for _, n := range names {
+		only[n] = true
+	}
 	byMonitor := map[string]map[string]MonitorHost{}
 	for _, s := range states {
+		if len(only) > 0 && !only[s.Monitor] {
+			continue
+		}
 		if byMonitor[s.Monitor] == nil {
 			byMonitor[s.Monitor] = map[string]MonitorHost{}
 		}
 		byMonitor[s.Monitor][s.Host] = s
 	}
-	names := map[string]bool{}
+	all := map[string]bool{}
 	for n := range byMonitor {
-		names[n] = true
+		all[n] = true
 	}
-	if defs != nil {
-		for n := range defs.Monitors {
-			names[n] = true
+	defs := inv.Defs
+	for _, n := range inv.Monitors {
+		if len(only) == 0 || only[n] {
+			all[n] = true
 		}
 	}
-	out := make([]Monitor, 0, len(names))
-	for _, name := range slices.Sorted(maps.Keys(names)) {
+	out := make([]Monitor, 0, len(all))
+	for _, name := range slices.Sorted(maps.Keys(all)) {
 		m := Monitor{Name: name, Notify: []string{}, Limits: map[string]float64{}, Counts: map[string]int{}, Hosts: []MonitorHost{}}
 		have := byMonitor[name]
 		var targets []string
@@ -138,9 +152,7 @@ func MonitorStates(ctx context.Context, defs *definitions.Definitions, src Monit
 			if d.Limits != nil {
 				m.Limits = d.Limits
 			}
-			for _, h := range defs.Select(d.Targets) {
-				targets = append(targets, h.Name)
-			}
+			targets = inv.MonitorHosts[name]
 		} else {
 			targets = slices.Sorted(maps.Keys(have))
 		}
@@ -157,6 +169,30 @@ func MonitorStates(ctx context.Context, defs *definitions.Definitions, src Monit
 	return out, nil
 }
 
+// HostMonitorStates returns the state of every monitor that checks host,
+// by monitor name (monitors without a result yet are PENDING).
+func HostMonitorStates(ctx context.Context, inv *Inventory, src MonitorSource, store any, host string) ([]MonitorHost, error) {
+	states, err := monitorHostStates(ctx, src, store)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]MonitorHost{}
+	for _, s := range states {
+		if s.Host == host {
+			have[s.Monitor] = s
+		}
+	}
+	out := []MonitorHost{}
+	for _, m := range inv.HostMonitors[host] {
+		mh, ok := have[m]
+		if !ok {
+			mh = MonitorHost{Monitor: m, Host: host, State: StatePending}
+		}
+		out = append(out, mh)
+	}
+	return out, nil
+}
+
 func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]MonitorHost, error) {
 	var out []MonitorHost
 	if src != nil {
@@ -165,12 +201,7 @@ func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]Mon
 			if s.LastAt.IsZero() {
 				state = StatePending // scheduled, no result yet
 			}
-			out = append(out, MonitorHost{
-				Monitor: s.Monitor, Host: s.Host, State: state, Since: s.Since,
-				Consecutive: s.Consecutive, Firing: s.Firing, Flapping: s.Flapping, FlapPercent: s.FlapPercent,
-				Muted: s.Muted, Held: s.Held, LastOutput: s.LastOutput, LastAt: s.LastAt,
-				Undelivered: undelivered(s.Pending),
-			})
+			out = append(out, liveHost(s, state))
 		}
 		return out, nil
 	}
@@ -183,11 +214,7 @@ func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]Mon
 		return nil, err
 	}
 	for _, r := range recs {
-		out = append(out, MonitorHost{
-			Monitor: r.Monitor, Host: r.Host, State: r.State.String(), Since: r.Since,
-			Consecutive: r.Consecutive, Firing: r.Firing, LastOutput: r.LastOutput, LastAt: r.LastAt,
-			Undelivered: undelivered(r.Pending),
-		})
+		out = append(out, recordHost(r))
 	}
 	return out, nil
 }
@@ -245,18 +272,51 @@ func guessMetricNames(m Monitor) []string {
 	return slices.Sorted(maps.Keys(names))
 }
 
+// listMonitors: GET /api/v1/monitors, filtered, sorted and paged by
+// ParseMonitorQuery's parameters (every monitor, by name, without them),
+// X-Total-Count counting the matches.
 func (h *Handler) listMonitors(w http.ResponseWriter, r *http.Request, _ Identity) {
-	out, err := MonitorStates(r.Context(), h.opts.Backend.Definitions(), h.opts.Monitors, h.opts.Store)
+	q := r.URL.Query()
+	mq, err := ParseMonitorQuery(q, 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	inv := h.inventory()
+	var names []string
+	if len(q) > 0 {
+		health, err := FleetHealth(r.Context(), inv, h.opts.Monitors, h.opts.Store)
+		if err != nil {
+			writeBackendError(w, err)
+			return
+		}
+		list := ListMonitors(inv, health, mq)
+		w.Header().Set("X-Total-Count", strconv.Itoa(list.Total))
+		if len(list.Rows) == 0 {
+			writeJSON(w, http.StatusOK, []Monitor{})
+			return
+		}
+		for _, row := range list.Rows {
+			names = append(names, row.Name)
+		}
+	}
+	out, err := MonitorStatesIn(r.Context(), inv, h.opts.Monitors, h.opts.Store, names...)
 	if err != nil {
 		writeBackendError(w, err)
 		return
+	}
+	if names != nil {
+		// In the listing's order (it may sort by problems).
+		slices.SortStableFunc(out, func(a, b Monitor) int { return slices.Index(names, a.Name) - slices.Index(names, b.Name) })
+	} else {
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(out)))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) getMonitor(w http.ResponseWriter, r *http.Request, _ Identity) {
 	name := r.PathValue("monitor")
-	all, err := MonitorStates(r.Context(), h.opts.Backend.Definitions(), h.opts.Monitors, h.opts.Store)
+	all, err := MonitorStatesIn(r.Context(), h.inventory(), h.opts.Monitors, h.opts.Store, name)
 	if err != nil {
 		writeBackendError(w, err)
 		return

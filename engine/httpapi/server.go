@@ -87,7 +87,11 @@ type Handler struct {
 	mux        *http.ServeMux
 	stopping   atomic.Bool
 	deliveries *prometheus.CounterVec
+	inv        InventoryCache
 }
+
+// inventory is the applied commit's inventory.
+func (h *Handler) inventory() *Inventory { return h.inv.For(h.opts.Backend.Definitions()) }
 
 // NewRegistry returns a private registry with the Go and process
 // collectors and ripple_build_info.

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -159,6 +157,12 @@ type Host struct {
 	// Monitors maps each monitor that checks the host to its current
 	// state (OK, WARNING, CRITICAL, UNKNOWN, PENDING).
 	Monitors map[string]string `json:"monitors"`
+	// Health is the worst of those states, "" without monitors.
+	Health string `json:"health,omitempty"`
+	// Sync is the worst sync state of the host's jobs (out_of_sync,
+	// drifted, unknown, synced), when it was asked for (?sync= or
+	// ?sort=sync) and the daemon keeps sync state.
+	Sync string `json:"sync,omitempty"`
 }
 
 // Commit is what ripple did for one commit.
@@ -395,17 +399,6 @@ func hostJSON(h *definitions.Host, jobs []string) Host {
 	}
 	if out.Jobs == nil {
 		out.Jobs = []string{}
-	}
-	return out
-}
-
-// jobsByHost maps each host to the jobs that target it, sorted.
-func jobsByHost(defs *definitions.Definitions) map[string][]string {
-	out := map[string][]string{}
-	for _, name := range slices.Sorted(maps.Keys(defs.Jobs)) {
-		for _, h := range defs.Select(defs.Jobs[name].Targets) {
-			out[h.Name] = append(out[h.Name], name)
-		}
 	}
 	return out
 }
