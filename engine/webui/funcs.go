@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,7 +91,32 @@ var funcs = template.FuncMap{
 		}
 		return reason
 	},
-	"query":    url.QueryEscape,
+	"query": url.QueryEscape,
+	"lower": strings.ToLower,
+	"count": thousands,
+	// stateList is the non-zero counts of c, worst state first.
+	"stateList": func(c httpapi.StateCounts) []stateN {
+		var out []stateN
+		for i := len(c) - 1; i >= 0; i-- {
+			if c[i] > 0 {
+				out = append(out, stateN{State: httpapi.HealthStates[i], N: c[i]})
+			}
+		}
+		return out
+	},
+	// healthText is a host's monitors by state in words: "1 CRITICAL · 3 OK".
+	"healthText": func(c httpapi.StateCounts) string {
+		var parts []string
+		for i := len(c) - 1; i >= 0; i-- {
+			if c[i] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", c[i], httpapi.HealthStates[i]))
+			}
+		}
+		return strings.Join(parts, " · ")
+	},
+	"sortHosts": func() [][2]string {
+		return [][2]string{{"name", "name"}, {"health", "worst health first"}, {"sync", "most out of sync first"}, {"address", "address"}}
+	},
 	"approves": func(s string) bool { return s == "waiting_approval" || s == "needs_operator" },
 }
 
@@ -114,3 +140,21 @@ func hostErr(h httpapi.HostRun) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// stateN is a number of pairs in one state.
+type stateN struct {
+	State string
+	N     int
+}
+
+// thousands writes n with thin-space-free commas: 10,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

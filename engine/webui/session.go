@@ -73,7 +73,8 @@ func (u *UI) page(next func(http.ResponseWriter, *http.Request, *view)) http.Han
 			u.renderLogin(w, r, http.StatusUnauthorized, r.URL.RequestURI(), "")
 			return
 		}
-		v := &view{Who: id, CanAct: id.Role.Allows(httpapi.RoleOperator), Status: u.opts.Backend.Status()}
+		v := &view{Who: id, CanAct: id.Role.Allows(httpapi.RoleOperator), Status: u.opts.Backend.Status(),
+			Path: r.URL.Path, Wall: q.Get("wall") == "1"}
 		next(w, r, v)
 	})
 }

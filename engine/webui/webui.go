@@ -64,7 +64,11 @@ type UI struct {
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the cross-origin check
 	pages   map[string]*template.Template
+	inv     httpapi.InventoryCache
 }
+
+// inventory is the applied commit's inventory.
+func (u *UI) inventory() *httpapi.Inventory { return u.inv.For(u.opts.Backend.Definitions()) }
 
 // New parses the embedded templates and builds the UI's routes. Mount it
 // beside the API with httpapi.Mount.
@@ -95,6 +99,10 @@ func New(opts Options) (*UI, error) {
 	m.HandleFunc("POST /login", u.login)
 	m.Handle("POST /logout", u.action(httpapi.RoleViewer, u.logout))
 	m.Handle("GET /{$}", u.page(u.overview))
+	m.Handle("GET /hosts", u.page(u.hostsPage))
+	m.Handle("GET /jobs", u.page(u.jobsPage))
+	m.Handle("GET /runs", u.page(u.runsPage))
+	m.Handle("GET /monitors", u.page(u.monitorsPage))
 	m.Handle("GET /runs/{id}", u.page(u.runPage))
 	m.Handle("GET /runs/{id}/live", u.page(u.runLive))
 	m.Handle("GET /jobs/{job}", u.page(u.jobPage))
@@ -155,7 +163,30 @@ type view struct {
 	Poll    string // URL the live part is reloaded from
 	PollMS  int64
 	Refresh int // seconds, for the no-JavaScript fallback
-	Data    any
+	// Path is the page's path, for the navigation to mark where you are.
+	Path string
+	// Wall: ?wall=1, large type for a screen on the wall.
+	Wall bool
+	Data any
+}
+
+// Section is the top navigation entry the page belongs to.
+func (v *view) Section() string {
+	switch p := v.Path; {
+	case p == "/":
+		return "/"
+	case strings.HasPrefix(p, "/hosts"):
+		return "/hosts"
+	case strings.HasPrefix(p, "/jobs"):
+		return "/jobs"
+	case strings.HasPrefix(p, "/runs"):
+		return "/runs"
+	case strings.HasPrefix(p, "/monitors"):
+		return "/monitors"
+	case strings.HasPrefix(p, "/capacity"):
+		return "/capacity"
+	}
+	return ""
 }
 
 // render executes a page into a buffer and writes it only if that worked,
