@@ -63,4 +63,9 @@ type StepResult struct {
 	Started  time.Time
 	Duration time.Duration
 	Backup   *Backup // set by file steps that wrote the destination
+	// Diff is the change a file step made to its destination: a unified
+	// diff from the old content to the new (from /dev/null for a new
+	// file), secrets redacted, capped in size; or a note saying why it is
+	// not shown (binary, too large). Empty when the step wrote nothing.
+	Diff string
 }

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	udiff "github.com/aymanbagabas/go-udiff"
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
@@ -108,7 +111,9 @@ func (sr *stepRun) file(ctx context.Context, step *definitions.HostStep) {
 	}
 	// The backup is a hard link to the old inode (the rename below leaves
 	// it untouched), or a copy where links are not supported.
-	w.WriteString("if [ -e \"$d\" ]; then ln -- \"$d\" \"$b\" 2>/dev/null || cp -p -- \"$d\" \"$b\"; echo backup; fi\n")
+	// It prints "backup" and then the start of the old content, for the
+	// diff the run page shows.
+	fmt.Fprintf(&w, "if [ -e \"$d\" ]; then ln -- \"$d\" \"$b\" 2>/dev/null || cp -p -- \"$d\" \"$b\"; echo backup; head -c %d -- \"$b\" || :; fi\n", maxStepDiffRead+1)
 	w.WriteString("mv -f -- \"$t\" \"$d\"\ntrap - EXIT\n")
 	fmt.Fprintf(&w, "set -- %s.ripple-bak-*~\nwhile [ $# -gt %d ]; do rm -f -- \"$1\"; shift; done\n",
 		shellQuote(dir+"/."+base), keepBackups)
@@ -119,11 +124,56 @@ func (sr *stepRun) file(ctx context.Context, step *definitions.HostStep) {
 	}
 	sr.res.Status = engine.StepChanged
 	sr.res.Stdout, sr.res.Stderr = "", string(wr.Stderr)
-	if bytes.Contains(wr.Stdout, []byte("backup")) {
+	if old, ok := bytes.CutPrefix(wr.Stdout, []byte("backup\n")); ok {
 		sr.res.Backup = &engine.Backup{Destination: dest, Path: bak, Existed: true}
+		sr.res.Diff = stepDiff(dest, old, true, step.Content, sr.red)
 	} else {
 		sr.res.Backup = &engine.Backup{Destination: dest}
+		sr.res.Diff = stepDiff(dest, nil, false, step.Content, sr.red)
 	}
+}
+
+// What a file step keeps of the change it made, for the run page: the
+// unified diff from the old content (the first maxStepDiffRead bytes,
+// read as the backup is taken, in the same command) to the new, secrets
+// redacted on both sides, at most maxStepDiff bytes.
+const (
+	maxStepDiffRead = 32 << 10
+	maxStepDiff     = 8 << 10
+)
+
+// stepDiff is the change a file step made to dest: from old (existed
+// false: there was no file) to rendered.
+func stepDiff(dest string, old []byte, existed bool, rendered []byte, red *Redactor) string {
+	switch {
+	case len(old) > maxStepDiffRead || len(rendered) > maxStepDiffRead:
+		return fmt.Sprintf("(%s is larger than %d KiB; the change is not shown)", dest, maxStepDiffRead>>10)
+	case !utf8.Valid(old) || !utf8.Valid(rendered):
+		return "(binary content; the change is not shown)"
+	}
+	before, after := red.String(string(old)), red.String(string(rendered))
+	from := dest + " (before)"
+	if !existed {
+		from = "/dev/null (new file)"
+	}
+	if before == after {
+		if existed && !bytes.Equal(old, rendered) {
+			return "(the change is in a secret; not shown)"
+		}
+		return "(same content; mode or owner changed)"
+	}
+	d, err := udiff.ToUnified(from, dest+" (after)", before, udiff.Lines(before, after), udiff.DefaultContextLines)
+	if err != nil {
+		return "(content changed)"
+	}
+	if len(d) > maxStepDiff {
+		cut := maxStepDiff
+		for cut > 0 && !utf8.RuneStart(d[cut]) {
+			cut--
+		}
+		d = d[:cut] + "\n… (diff cut at 8 KiB)"
+	}
+	return d
 }
 
 func restore(ctx context.Context, x execer, ep engine.Endpoint, b *engine.Backup) engine.StepResult {

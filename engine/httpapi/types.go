@@ -89,8 +89,11 @@ type HostRun struct {
 	// run never got there).
 	State string `json:"state"`
 	// Reason says why a host failed, for failed and gate_failed.
-	Reason string       `json:"reason,omitempty"`
-	Steps  []StepResult `json:"steps"`
+	Reason string `json:"reason,omitempty"`
+	// RolledBack says the rollback undid the host's change after it
+	// failed (its state stays failed or gate_failed, which say why).
+	RolledBack bool         `json:"rolled_back,omitempty"`
+	Steps      []StepResult `json:"steps"`
 }
 
 // StepResult is one journal row.
@@ -105,6 +108,9 @@ type StepResult struct {
 	Error      string    `json:"error,omitempty"`
 	Started    time.Time `json:"started,omitzero"`
 	DurationMS int64     `json:"duration_ms"`
+	// Diff is the change a file step made to its destination on the
+	// host: a unified diff, secrets redacted (see engine.StepResult).
+	Diff string `json:"diff,omitempty"`
 }
 
 // Event is an audit record of a run.
@@ -227,10 +233,10 @@ func runDetail(r *engine.Run, steps []engine.HostStep, events []engine.Event, pu
 				hr.Steps = append(hr.Steps, StepResult{
 					Step: s.Step, Rollback: s.Rollback, Phase: string(s.Phase), Status: string(s.Result.Status),
 					ExitCode: s.Result.ExitCode, Stdout: s.Result.Stdout, Stderr: s.Result.Stderr, Error: s.Result.Error,
-					Started: s.Result.Started, DurationMS: s.Result.Duration.Milliseconds(),
+					Started: s.Result.Started, DurationMS: s.Result.Duration.Milliseconds(), Diff: s.Result.Diff,
 				})
 			}
-			hr.State, hr.Reason = hostOutcome(byHost[h], gate[h], final)
+			hr.State, hr.Reason, hr.RolledBack = hostOutcome(byHost[h], gate[h], final)
 			switch hr.State {
 			case "ok":
 				w.Counts.OK++
@@ -290,8 +296,9 @@ func runFailures(events []engine.Event) (gate map[string]string, wave int, reaso
 	return gate, wave, reason
 }
 
-// hostOutcome sums up a host's journal rows and what the gate said of it.
-func hostOutcome(rows []engine.HostStep, gate string, final bool) (state, reason string) {
+// hostOutcome sums up a host's journal rows and what the gate said of it;
+// rolledBack says every rollback step of the host succeeded.
+func hostOutcome(rows []engine.HostStep, gate string, final bool) (state, reason string, rolledBack bool) {
 	state = hostState(rows)
 	var forward, rollback []engine.HostStep
 	for _, s := range rows {
@@ -312,29 +319,39 @@ func hostOutcome(rows []engine.HostStep, gate string, final bool) (state, reason
 		for _, s := range forward {
 			if s.Phase == engine.PhaseFinished && !s.Result.Status.Succeeded() {
 				reason = "step " + s.Step + " " + string(s.Result.Status)
-				if e := engine.FirstLine(s.Result.Error, 200); e != "" {
+				if s.Result.Status == engine.StepFailed && s.Result.ExitCode > 0 {
+					reason += fmt.Sprintf(" (exit %d)", s.Result.ExitCode)
+				}
+				// Why: the error, else what the step printed last.
+				why := s.Result.Error
+				for _, out := range []string{s.Result.Stderr, s.Result.Stdout} {
+					if why == "" {
+						why = lastLine(out)
+					}
+				}
+				if e := engine.FirstLine(why, 200); e != "" {
 					reason += ": " + e
 				}
 				if s.Result.Status == engine.StepUnreachable && onlyUnreachable(forward) {
-					return "unreachable", reason
+					return "unreachable", reason, false
 				}
 				break
 			}
 		}
-		return state, reason
+		return state, reason, undone
 	case "ok":
 		switch {
 		case gate != "":
-			return "gate_failed", "health gate: " + gate
+			return "gate_failed", "health gate: " + gate, undone
 		case undone:
-			return "rolled_back", ""
+			return "rolled_back", "", true
 		}
 	case "pending":
 		if final {
-			return "not_started", ""
+			return "not_started", "", false
 		}
 	}
-	return state, ""
+	return state, "", false
 }
 
 // onlyUnreachable reports whether every step that started ended
@@ -401,4 +418,11 @@ func hostJSON(h *definitions.Host, jobs []string) Host {
 		out.Jobs = []string{}
 	}
 	return out
+}
+
+// lastLine is the last line of s that is not blank: what a failing
+// command printed last is usually why it failed.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -24,15 +24,15 @@ const (
 		VALUES ($1, $2, $3, $4, $5, 'started', $6, $7)
 		ON CONFLICT (run_id, host, step, rollback) DO UPDATE SET wave = excluded.wave, phase = 'started',
 			status = '', exit_code = 0, stdout = '', stderr = '', error = '', started = excluded.started,
-			duration = 0, backup = NULL, updated = excluded.updated`
+			duration = 0, backup = NULL, diff = '', updated = excluded.updated`
 	finishSQL = `INSERT INTO host_steps (run_id, wave, host, step, rollback, phase, status,
-			exit_code, stdout, stderr, error, started, duration, backup, updated)
-		VALUES ($1, $2, $3, $4, $5, 'finished', $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			exit_code, stdout, stderr, error, started, duration, backup, diff, updated)
+		VALUES ($1, $2, $3, $4, $5, 'finished', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (run_id, host, step, rollback) DO UPDATE SET wave = excluded.wave, phase = 'finished',
 			status = excluded.status, exit_code = excluded.exit_code, stdout = excluded.stdout,
 			stderr = excluded.stderr, error = excluded.error,
 			started = CASE excluded.started WHEN 0 THEN host_steps.started ELSE excluded.started END,
-			duration = excluded.duration, backup = excluded.backup, updated = excluded.updated`
+			duration = excluded.duration, backup = excluded.backup, diff = excluded.diff, updated = excluded.updated`
 )
 
 // PlanHostSteps records rows as planned, in one commit and one statement.
@@ -93,7 +93,7 @@ func (s *Store) FinishHostStep(ctx context.Context, hs engine.HostStep) error {
 	r := hs.Result
 	err := s.write(ctx, func(q *queue) {
 		q.exec(finishSQL, hs.RunID, hs.Wave, hs.Host, hs.Step, hs.Rollback, string(r.Status), r.ExitCode,
-			[]byte(r.Stdout), []byte(r.Stderr), []byte(r.Error), nanos(r.Started), int64(r.Duration), backup, now)
+			[]byte(r.Stdout), []byte(r.Stderr), []byte(r.Error), nanos(r.Started), int64(r.Duration), backup, []byte(r.Diff), now)
 	})
 	if err != nil {
 		return fmt.Errorf("finish step %s on %s in run %d: %w", hs.Step, hs.Host, hs.RunID, err)
@@ -106,7 +106,7 @@ func (s *Store) FinishHostStep(ctx context.Context, hs engine.HostStep) error {
 // only Result.Started is set.
 func (s *Store) HostSteps(ctx context.Context, runID int64) ([]engine.HostStep, error) {
 	rows, err := s.pool.Query(ctx, `SELECT run_id, wave, host, step, rollback, phase, status, exit_code,
-		stdout, stderr, error, started, duration, backup FROM host_steps WHERE run_id = $1 ORDER BY id`, runID)
+		stdout, stderr, error, started, duration, backup, diff FROM host_steps WHERE run_id = $1 ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal of run %d: %w", runID, err)
 	}
@@ -117,17 +117,18 @@ func (s *Store) HostSteps(ctx context.Context, runID int64) ([]engine.HostStep, 
 			hs                   engine.HostStep
 			phase, status        string
 			stdout, stderr, errb []byte
+			diff                 []byte
 			started, duration    int64
 			backup               *string
 		)
 		r := &hs.Result
 		if err := rows.Scan(&hs.RunID, &hs.Wave, &hs.Host, &hs.Step, &hs.Rollback, &phase, &status, &r.ExitCode,
-			&stdout, &stderr, &errb, &started, &duration, &backup); err != nil {
+			&stdout, &stderr, &errb, &started, &duration, &backup, &diff); err != nil {
 			return nil, fmt.Errorf("journal of run %d: %w", runID, err)
 		}
 		hs.Phase = engine.StepPhase(phase)
 		r.Status = engine.StepStatus(status)
-		r.Stdout, r.Stderr, r.Error = string(stdout), string(stderr), string(errb)
+		r.Stdout, r.Stderr, r.Error, r.Diff = string(stdout), string(stderr), string(errb), string(diff)
 		r.Started = fromNanos(started)
 		r.Duration = time.Duration(duration)
 		if backup != nil {

@@ -15,9 +15,11 @@ import (
 // redact removes every loaded secret from s.
 func (r *Runner) redact(s string) string { return r.opts.Redact.Redact(s) }
 
-// redactResult removes every loaded secret from a step's output and error.
+// redactResult removes every loaded secret from a step's output, error
+// and diff.
 func (r *Runner) redactResult(res engine.StepResult) engine.StepResult {
 	res.Stdout, res.Stderr, res.Error = r.redact(res.Stdout), r.redact(res.Stderr), r.redact(res.Error)
+	res.Diff = r.redact(res.Diff)
 	return res
 }
 

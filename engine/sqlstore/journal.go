@@ -26,15 +26,15 @@ const (
 		VALUES (?, ?, ?, ?, ?, 'started', ?, ?)
 		ON CONFLICT (run_id, host, step, rollback) DO UPDATE SET wave = excluded.wave, phase = 'started',
 			status = '', exit_code = 0, stdout = '', stderr = '', error = '', started = excluded.started,
-			duration = 0, backup = NULL, updated = excluded.updated`
+			duration = 0, backup = NULL, diff = '', updated = excluded.updated`
 	finishSQL = `INSERT INTO host_steps (run_id, wave, host, step, rollback, phase, status,
-			exit_code, stdout, stderr, error, started, duration, backup, updated)
-		VALUES (?, ?, ?, ?, ?, 'finished', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			exit_code, stdout, stderr, error, started, duration, backup, diff, updated)
+		VALUES (?, ?, ?, ?, ?, 'finished', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, host, step, rollback) DO UPDATE SET wave = excluded.wave, phase = 'finished',
 			status = excluded.status, exit_code = excluded.exit_code, stdout = excluded.stdout,
 			stderr = excluded.stderr, error = excluded.error,
 			started = CASE excluded.started WHEN 0 THEN host_steps.started ELSE excluded.started END,
-			duration = excluded.duration, backup = excluded.backup, updated = excluded.updated`
+			duration = excluded.duration, backup = excluded.backup, diff = excluded.diff, updated = excluded.updated`
 )
 
 func prepareJournal(ctx context.Context, db *sql.DB) (journalStmts, error) {
@@ -124,7 +124,7 @@ func (s *Store) FinishHostStep(ctx context.Context, hs engine.HostStep) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.StmtContext(ctx, s.journal.finish).ExecContext(ctx,
 			hs.RunID, hs.Wave, hs.Host, hs.Step, boolInt(hs.Rollback), string(r.Status), r.ExitCode,
-			r.Stdout, r.Stderr, r.Error, nanos(r.Started), int64(r.Duration), backup, now)
+			r.Stdout, r.Stderr, r.Error, nanos(r.Started), int64(r.Duration), backup, r.Diff, now)
 		return err
 	})
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Store) FinishHostStep(ctx context.Context, hs engine.HostStep) error {
 // only Result.Started is set.
 func (s *Store) HostSteps(ctx context.Context, runID int64) ([]engine.HostStep, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT run_id, wave, host, step, rollback, phase, status, exit_code,
-		stdout, stderr, error, started, duration, backup FROM host_steps WHERE run_id = ? ORDER BY id`, runID)
+		stdout, stderr, error, started, duration, backup, diff FROM host_steps WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal of run %d: %w", runID, err)
 	}
@@ -154,7 +154,7 @@ func (s *Store) HostSteps(ctx context.Context, runID int64) ([]engine.HostStep, 
 		)
 		r := &hs.Result
 		if err := rows.Scan(&hs.RunID, &hs.Wave, &hs.Host, &hs.Step, &rollback, &phase, &status, &r.ExitCode,
-			&r.Stdout, &r.Stderr, &r.Error, &started, &duration, &backup); err != nil {
+			&r.Stdout, &r.Stderr, &r.Error, &started, &duration, &backup, &r.Diff); err != nil {
 			return nil, fmt.Errorf("journal of run %d: %w", runID, err)
 		}
 		hs.Rollback = rollback != 0

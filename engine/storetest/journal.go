@@ -36,9 +36,10 @@ func testJournal(t *testing.T, open Open) {
 		t.Fatal(err)
 	}
 	backup := &engine.Backup{Destination: "/etc/x", Path: "/var/backup/x", Existed: true}
+	const stepDiff = "--- /etc/x (before)\n+++ /etc/x (after)\n@@ -1 +1 @@\n-workers=4\n+workers=8\n"
 	if err := s.FinishHostStep(ctx, engine.HostStep{RunID: id, Wave: 0, Host: "a", Step: "install",
 		Result: engine.StepResult{Status: engine.StepChanged, ExitCode: 0, Stdout: "out", Stderr: "err",
-			Duration: 1500 * time.Millisecond, Backup: backup}}); err != nil {
+			Duration: 1500 * time.Millisecond, Backup: backup, Diff: stepDiff}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.StartHostStep(ctx, engine.HostStep{RunID: id, Wave: 0, Host: "a", Step: "restart",
@@ -59,7 +60,7 @@ func testJournal(t *testing.T, open Open) {
 
 	want := []engine.HostStep{
 		{RunID: id, Wave: 0, Host: "a", Step: "install", Phase: engine.PhaseFinished, Result: engine.StepResult{
-			Status: engine.StepChanged, Stdout: "out", Stderr: "err", Started: t0, Duration: 1500 * time.Millisecond, Backup: backup}},
+			Status: engine.StepChanged, Stdout: "out", Stderr: "err", Started: t0, Duration: 1500 * time.Millisecond, Backup: backup, Diff: stepDiff}},
 		{RunID: id, Wave: 0, Host: "a", Step: "restart", Phase: engine.PhaseStarted, Result: engine.StepResult{Started: t0.Add(2 * time.Second)}},
 		{RunID: id, Wave: 1, Host: "b", Step: "install", Phase: engine.PhasePlanned},
 		{RunID: id, Wave: 0, Host: "a", Step: "install", Rollback: true, Phase: engine.PhaseFinished, Result: engine.StepResult{
@@ -81,7 +82,7 @@ func testJournal(t *testing.T, open Open) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0].Phase != engine.PhaseStarted || got[0].Result.Backup != nil || got[0].Result.Status != "" || got[0].Result.Started.IsZero() {
+	if got[0].Phase != engine.PhaseStarted || got[0].Result.Backup != nil || got[0].Result.Diff != "" || got[0].Result.Status != "" || got[0].Result.Started.IsZero() {
 		t.Errorf("restarted row = %+v", got[0])
 	}
 
