@@ -215,7 +215,7 @@ func TestBrowserRunFillsInLive(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#run-state.failed`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#livedot`)),
 	)
-	if state := text(t, ctx, `#run-state`); state != "failed" {
+	if state := text(t, ctx, `#run-state`); state != "✗ failed" {
 		t.Errorf("state %q", state)
 	}
 }

@@ -114,6 +114,23 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(parts, " · ")
 	},
+	"sym":       stateSymbol,
+	"diffLines": diffLines,
+	// hostList names the first n hosts and how many more there are.
+	"hostList": func(hosts []string, n int) string {
+		if len(hosts) <= n {
+			return strings.Join(hosts, ", ")
+		}
+		return strings.Join(hosts[:n], ", ") + fmt.Sprintf(" and %d more", len(hosts)-n)
+	},
+	// ms is a duration in milliseconds as people read it: 80ms, 1.2s, 3m0s.
+	"ms": func(n int64) string {
+		d := time.Duration(n) * time.Millisecond
+		if d >= time.Second {
+			d = d.Round(100 * time.Millisecond)
+		}
+		return d.String()
+	},
 	"sortHosts": func() [][2]string {
 		return [][2]string{{"name", "name"}, {"health", "worst health first"}, {"sync", "most out of sync first"}, {"address", "address"}}
 	},
@@ -157,4 +174,55 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// stateSymbol is a sign for a state, shown beside its word so that colour
+// is never the only signal.
+func stateSymbol(s string) string {
+	switch s {
+	case "ok", "done", "succeeded", "success", "synced", "OK":
+		return "✓"
+	case "failed", "gate_failed", "error", "failure", "CRITICAL":
+		return "✗"
+	case "unreachable", "unknown", "UNKNOWN":
+		return "?"
+	case "rolled_back":
+		return "↺"
+	case "running", "pending_status":
+		return "▶"
+	case "aborted":
+		return "■"
+	case "not_started", "queued", "pending", "PENDING":
+		return "○"
+	case "waiting_approval", "needs_operator", "waiting_window", "WARNING", "out_of_sync", "drifted":
+		return "!"
+	}
+	return "·"
+}
+
+// diffLine is one line of a unified diff with the class that colours it;
+// the +, - or space that starts it stays in the text.
+type diffLine struct {
+	Class, Text string
+}
+
+func diffLines(d string) []diffLine {
+	var out []diffLine
+	for _, l := range strings.Split(strings.TrimSuffix(d, "\n"), "\n") {
+		c := "ctx"
+		switch {
+		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
+			c = "meta"
+		case strings.HasPrefix(l, "@@"):
+			c = "hunk"
+		case strings.HasPrefix(l, "+"):
+			c = "add"
+		case strings.HasPrefix(l, "-"):
+			c = "del"
+		case strings.HasPrefix(l, "("), strings.HasPrefix(l, "…"):
+			c = "note"
+		}
+		out = append(out, diffLine{Class: c, Text: l})
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package webui
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,14 +17,70 @@ type runData struct {
 	Approve  bool   // the run waits for an operator
 	Revert   bool   // the run failed: its commit can be reverted
 	Selected string // the host whose output is open (?host=)
-	Detail   []httpapi.HostRun
-	Done     int
-	Total    int
+	// Detail are the hosts given an output panel: every host that did not
+	// succeed, the running ones and the selected one, failures first, so
+	// that a page over 10,000 hosts stays small.
+	Detail []httpapi.HostRun
+	Done   int
+	Total  int
+	// Outcomes counts the run's hosts by outcome, worst first.
+	Outcomes []outcomeN
+	// Waves are the waves with their hosts grouped by outcome.
+	Waves []waveView
+	// Changes are the file changes the run made, each distinct diff of a
+	// step once with the hosts it was made on.
+	Changes []changeGroup
+	// MoreChanges counts the distinct diffs left out of Changes.
+	MoreChanges int
 }
 
-// loadRun reads a run for its page: the detail, and which hosts get an
-// output panel (every failed or running host and the selected one, so a
-// page over 10,000 hosts stays small).
+// outcomeN is a number of hosts with one outcome.
+type outcomeN struct {
+	State string
+	N     int
+}
+
+// waveView is a wave with its hosts grouped by outcome, failures first.
+type waveView struct {
+	httpapi.Wave
+	Of     int // waves in the run
+	Groups []hostGroup
+}
+
+// hostGroup is the hosts of a wave with one outcome. Open groups are shown
+// expanded: failures, running hosts, and any group of a few hosts; a
+// group of hundreds of hosts that went well is one line until opened.
+type hostGroup struct {
+	ID    string // the element id, stable across live updates
+	State string
+	Hosts []httpapi.HostRun
+	Open  bool
+}
+
+// changeGroup is one distinct change a file step made, and where.
+type changeGroup struct {
+	ID    string
+	Step  string
+	Diff  string
+	Hosts []string
+}
+
+// Host outcomes, worst first: the order of groups and counts.
+var outcomeOrder = []string{"failed", "unreachable", "gate_failed", "rolled_back", "running", "pending", "ok", "not_started"}
+
+// openUpTo is the size up to which a group of hosts that went well (or
+// did not start) is shown expanded.
+const openUpTo = 12
+
+// maxChanges caps the distinct diffs a run page shows.
+const maxChanges = 20
+
+func failedOutcome(s string) bool {
+	return s == "failed" || s == "gate_failed" || s == "unreachable" || s == "rolled_back"
+}
+
+// loadRun reads a run for its page: the detail, the hosts grouped by
+// outcome, the changes and the hosts that get an output panel.
 func (u *UI) loadRun(ctx context.Context, id int64, selected string) (runData, error) {
 	d, err := httpapi.LoadRunDetail(ctx, u.opts.Store, id, "")
 	if err != nil {
@@ -32,18 +89,63 @@ func (u *UI) loadRun(ctx context.Context, id int64, selected string) (runData, e
 	out := runData{RunDetail: d, Final: engine.RunState(d.State).Final(), Selected: selected}
 	out.Approve = d.State == string(engine.RunWaitingApproval) || d.State == string(engine.RunNeedsOperator)
 	out.Revert = d.State == string(engine.RunFailed) && u.opts.Revert != nil
+	outcomes := map[string]int{}
+	changes := map[[2]string]*changeGroup{}
+	var changeOrder [][2]string
 	var failed, other []httpapi.HostRun
 	for _, w := range d.WaveDetails {
 		out.Total += len(w.Hosts)
 		out.Done += w.Counts.OK + w.Counts.Failed
+		byState := map[string][]httpapi.HostRun{}
 		for _, h := range w.Hosts {
+			byState[h.State] = append(byState[h.State], h)
+			outcomes[h.State]++
 			switch {
-			case h.State == "failed" || h.State == "gate_failed" || h.State == "unreachable" || h.State == "rolled_back":
+			case failedOutcome(h.State):
 				failed = append(failed, h)
 			case h.State == "running" || h.Host == selected:
 				other = append(other, h)
 			}
+			for _, st := range h.Steps {
+				if st.Diff == "" || st.Rollback {
+					continue
+				}
+				k := [2]string{st.Step, st.Diff}
+				c := changes[k]
+				if c == nil {
+					c = &changeGroup{Step: st.Step, Diff: st.Diff}
+					changes[k] = c
+					changeOrder = append(changeOrder, k)
+				}
+				c.Hosts = append(c.Hosts, h.Host)
+			}
 		}
+		wv := waveView{Wave: w, Of: len(d.WaveDetails)}
+		for _, st := range outcomeOrder {
+			hosts := byState[st]
+			if len(hosts) == 0 {
+				continue
+			}
+			open := failedOutcome(st) || st == "running" || len(hosts) <= openUpTo
+			wv.Groups = append(wv.Groups, hostGroup{ID: "w" + strconv.Itoa(w.Number) + "-" + st, State: st, Hosts: hosts, Open: open})
+		}
+		out.Waves = append(out.Waves, wv)
+	}
+	for _, st := range outcomeOrder {
+		if n := outcomes[st]; n > 0 {
+			out.Outcomes = append(out.Outcomes, outcomeN{State: st, N: n})
+		}
+	}
+	// The change made on most hosts first: at 500 hosts, usually one diff.
+	for i, k := range changeOrder {
+		c := changes[k]
+		c.ID = "c" + strconv.Itoa(i+1)
+		out.Changes = append(out.Changes, *c)
+	}
+	slices.SortStableFunc(out.Changes, func(a, b changeGroup) int { return len(b.Hosts) - len(a.Hosts) })
+	if len(out.Changes) > maxChanges {
+		out.MoreChanges = len(out.Changes) - maxChanges
+		out.Changes = out.Changes[:maxChanges]
 	}
 	out.Detail = append(failed, other...)
 	return out, nil
