@@ -187,12 +187,30 @@ func runFrame(rd *httpapi.RunDetail) []string {
 		}
 		out = append(out, line)
 		for _, h := range w.Hosts {
-			if h.State == "failed" {
-				failed = append(failed, fmt.Sprintf("    FAILED %s  %s", h.Host, hostFailure(h)))
+			if label, why, ok := hostProblem(h); ok {
+				failed = append(failed, fmt.Sprintf("    %s %s  %s", label, h.Host, why))
 			}
 		}
 	}
 	return append(out, failed...)
+}
+
+// hostProblem says what went wrong on a host that did not succeed: its
+// outcome in capitals (FAILED, UNREACHABLE, GATE FAILED, ROLLED BACK) and
+// why; ok is false for the hosts that succeeded, run or wait.
+func hostProblem(h httpapi.HostRun) (label, why string, ok bool) {
+	switch h.State {
+	case "failed", "unreachable":
+		why = hostFailure(h)
+	case "gate_failed", "rolled_back":
+		why = h.Reason
+	default:
+		return "", "", false
+	}
+	if h.RolledBack && h.State != "rolled_back" {
+		why = strings.TrimSpace(why + " (rolled back)")
+	}
+	return strings.ToUpper(strings.ReplaceAll(h.State, "_", " ")), why, true
 }
 
 // hostFailure is the first failed forward step of a host with the first

@@ -48,3 +48,31 @@ func TestRunDrawerRedrawsInPlaceOnATerminal(t *testing.T) {
 		t.Errorf("appended output %q", out)
 	}
 }
+
+// TestShowNamesEveryHostThatDidNotSucceed: a run whose canary's health gate
+// failed (its steps succeeded) and was rolled back prints that host with
+// why, and the wave's reason; an unreachable host is named too.
+func TestShowNamesEveryHostThatDidNotSucceed(t *testing.T) {
+	d := &httpapi.RunDetail{Run: httpapi.Run{ID: 2, Job: "app-config", State: "failed"}, WaveDetails: []httpapi.Wave{
+		{Number: 1, State: "failed", Reason: "1/1 host failed (max_failures 10%), 1 by the health gate", Counts: httpapi.WaveCounts{Failed: 1},
+			Hosts: []httpapi.HostRun{{Host: "lab-01", State: "gate_failed", RolledBack: true, Reason: "health gate: app-health@lab-01 CRITICAL: cache disabled",
+				Steps: []httpapi.StepResult{{Step: "render", Phase: "finished", Status: "changed"}}}}},
+		{Number: 2, State: "not_started", Counts: httpapi.WaveCounts{Pending: 2},
+			Hosts: []httpapi.HostRun{{Host: "lab-02", State: "not_started"}, {Host: "lab-03", State: "unreachable",
+				Steps: []httpapi.StepResult{{Step: "render", Phase: "finished", Status: "unreachable", ExitCode: -1, Error: "dial tcp: connection refused"}}}}},
+	}}
+	var out strings.Builder
+	printRunDetail(env{stdout: &out}, d)
+	for _, want := range []string{
+		"    why: 1/1 host failed (max_failures 10%), 1 by the health gate\n",
+		"    GATE FAILED lab-01  health gate: app-health@lab-01 CRITICAL: cache disabled (rolled back)\n",
+		"    UNREACHABLE lab-03  step render: unreachable",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("show lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "lab-02") {
+		t.Errorf("a host that never started is listed:\n%s", out.String())
+	}
+}

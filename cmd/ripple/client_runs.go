@@ -89,17 +89,13 @@ func printRunDetail(e env, d *httpapi.RunDetail) {
 	for _, wave := range d.WaveDetails {
 		fmt.Fprintf(w, "  wave %d/%d  %-8s %s  ok %d  failed %d  running %d  pending %d\n", wave.Number, len(d.WaveDetails), wave.State,
 			progressBar(wave.Counts.OK+wave.Counts.Failed, len(wave.Hosts), 20), wave.Counts.OK, wave.Counts.Failed, wave.Counts.Running, wave.Counts.Pending)
+		if wave.Reason != "" {
+			fmt.Fprintf(w, "    why: %s\n", engine.FirstLine(wave.Reason, 160))
+		}
 		for _, h := range wave.Hosts {
-			if h.State != "failed" {
-				continue
+			if label, why, ok := hostProblem(h); ok {
+				fmt.Fprintf(w, "    %s %s  %s\n", label, h.Host, why)
 			}
-			msg := ""
-			for _, s := range h.Steps {
-				if s.Phase == "finished" && s.Status != "ok" && s.Status != "changed" && s.Status != "unchanged" && !s.Rollback {
-					msg = fmt.Sprintf("step %s: %s (exit %d) %s", s.Step, s.Status, s.ExitCode, engine.FirstLine(s.Error+" "+s.Stderr, 120))
-				}
-			}
-			fmt.Fprintf(w, "    FAILED %s  %s\n", h.Host, strings.TrimSpace(msg))
 		}
 	}
 	for _, ev := range d.Events {
