@@ -14,11 +14,11 @@ import (
 	"github.com/ripple-ops/ripple/engine/monitor"
 )
 
-// Capacity defaults: forecasts are drawn through capacityHistory of
+// Capacity defaults: forecasts are drawn through CapacityHistory of
 // stored values and list what crosses its limit within DefaultHorizon.
 const (
 	DefaultHorizon  = 30 * 24 * time.Hour
-	capacityHistory = 30 * 24 * time.Hour
+	CapacityHistory = 30 * 24 * time.Hour
 	maxHorizon      = 5 * 365 * 24 * time.Hour
 )
 
@@ -65,7 +65,7 @@ func CapacityReport(ctx context.Context, defs *definitions.Definitions, metrics 
 		}
 		for _, h := range defs.Select(m.Targets) {
 			for _, metric := range slices.Sorted(maps.Keys(m.Limits)) {
-				pts, err := metrics.QueryMetrics(ctx, name, h.Name, metric, now.Add(-capacityHistory), now.Add(time.Second))
+				pts, err := metrics.QueryMetrics(ctx, name, h.Name, metric, now.Add(-CapacityHistory), now.Add(time.Second))
 				if err != nil {
 					return nil, err
 				}

@@ -57,8 +57,21 @@ monitor "disk-root" {
   limits = { "/" = 100 }
 }
 `)
+	// Group vars; web-04 has vars of its own and a label.
+	b.WriteString(`
+group "web" {
+  vars = {
+    nginx_version = "1.24.0-1"
+    nginx_workers = 4
+  }
+}
+`)
 	for i := 1; i <= 12; i++ {
-		fmt.Fprintf(&b, "host \"web-%02d\" {\n  address = \"10.0.0.%d\"\n  groups = [\"web\"]\n}\n", i, i)
+		extra := ""
+		if i == 4 {
+			extra = "  labels = { rack = \"r2\" }\n  vars = { nginx_workers = 8, upstreams = [\"10.0.1.1\", \"10.0.1.2\"] }\n"
+		}
+		fmt.Fprintf(&b, "host \"web-%02d\" {\n  address = \"10.0.0.%d\"\n  groups = [\"web\"]\n%s}\n", i, i, extra)
 	}
 	return b.String()
 }

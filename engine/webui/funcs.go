@@ -114,7 +114,21 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(parts, " · ")
 	},
-	"sym":       stateSymbol,
+	"sym":      stateSymbol,
+	"withUnit": withUnit,
+	// hasDiff reports whether a drift detail holds a unified diff.
+	"hasDiff":      func(s string) bool { return strings.Contains(s, "\n--- ") && strings.Contains(s, "\n+++ ") },
+	"healthStates": func() []string { return httpapi.HealthStates },
+	// stateMapList is counts by state name, worst state first.
+	"stateMapList": func(m map[string]int) []stateN {
+		var out []stateN
+		for i := len(httpapi.HealthStates) - 1; i >= 0; i-- {
+			if n := m[httpapi.HealthStates[i]]; n > 0 {
+				out = append(out, stateN{State: httpapi.HealthStates[i], N: n})
+			}
+		}
+		return out
+	},
 	"diffLines": diffLines,
 	// hostList names the first n hosts and how many more there are.
 	"hostList": func(hosts []string, n int) string {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ripple-ops/ripple/definitions"
@@ -254,71 +255,129 @@ func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 type hostData struct {
-	Host     *definitions.Host
-	Jobs     []string
-	Monitors []httpapi.MonitorHost
+	Host *definitions.Host
+	// Health counts its monitors by state; Sync its jobs by sync state.
+	Health   httpapi.StateCounts
+	Sync     httpapi.SyncCounts
+	Jobs     []hostJob
+	Monitors []hostMonitor
 	Runs     []httpapi.Run
+	Vars     []varRow
+	// HasSync: the daemon keeps sync state.
+	HasSync bool
 }
+
+// hostJob is one job on the host with its sync state there.
+type hostJob struct {
+	Name string
+	// Sync is nil when the daemon keeps no sync state.
+	Sync *engine.HostSyncState
+}
+
+// hostMonitor is one monitor on the host with its recent values.
+type hostMonitor struct {
+	httpapi.MonitorHost
+	Chart *chart // its first metric over the last hours; nil without values
+}
+
+// hostHistory is how far back the host page charts each monitor.
+const hostHistory = 6 * time.Hour
 
 func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
 	name := r.PathValue("host")
-	defs := u.opts.Backend.Definitions()
+	inv := u.inventory()
+	defs := inv.Defs
 	if defs == nil || defs.Hosts[name] == nil {
 		u.fail(w, r, http.StatusNotFound, "no host "+strconv.Quote(name)+" at the applied commit")
 		return
 	}
-	d := hostData{Host: defs.Hosts[name]}
-	for _, jn := range slices.Sorted(maps.Keys(defs.Jobs)) {
-		for _, h := range defs.Select(defs.Jobs[jn].Targets) {
-			if h.Name == name {
-				d.Jobs = append(d.Jobs, jn)
-				break
-			}
-		}
-	}
-	ms, err := httpapi.MonitorStates(r.Context(), defs, u.opts.Monitors, u.opts.Store)
+	ctx := r.Context()
+	d := hostData{Host: defs.Hosts[name], Vars: hostVars(defs, defs.Hosts[name])}
+	ms, err := httpapi.HostMonitorStates(ctx, inv, u.opts.Monitors, u.opts.Store, name)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
 	}
+	now := u.opts.Now()
+	namer, _ := u.opts.Metrics.(httpapi.MetricNamer)
 	for _, m := range ms {
-		for _, h := range m.Hosts {
-			if h.Host == name {
-				d.Monitors = append(d.Monitors, h)
+		d.Health[slices.Index(httpapi.HealthStates, m.State)]++
+		hm := hostMonitor{MonitorHost: m}
+		if namer != nil {
+			if names, err := namer.MetricNames(ctx, m.Monitor, name); err == nil && len(names) > 0 {
+				pts, err := u.opts.Metrics.QueryMetrics(ctx, m.Monitor, name, names[0], now.Add(-hostHistory), now.Add(time.Second))
+				if err == nil && len(pts) > 0 {
+					limit, has := defs.Monitors[m.Monitor].Limits[names[0]]
+					c := drawChart(chartSpec{Series: httpapi.Series{Host: name, Metric: names[0], Points: pointsOf(pts)},
+						Unit: unitFor(string(defs.Monitors[m.Monitor].Check.Kind), names[0]), Limit: limit, HasLimit: has,
+						From: now.Add(-hostHistory), To: now, Small: true})
+					hm.Chart = &c
+				}
 			}
 		}
+		d.Monitors = append(d.Monitors, hm)
 	}
-	runs, err := u.opts.Store.ListRuns(r.Context(), engine.RunFilter{Limit: 300})
+	var syncs []engine.JobSync
+	if jobs := inv.HostJobs[name]; u.opts.Sync != nil && len(jobs) > 0 {
+		if syncs, err = u.opts.Sync.SyncStates(ctx, jobs...); err == nil {
+			d.HasSync = true
+		}
+	}
+	for _, jn := range inv.HostJobs[name] {
+		hj := hostJob{Name: jn}
+		for _, js := range syncs {
+			if js.Job != jn {
+				continue
+			}
+			for i := range js.Hosts {
+				if js.Hosts[i].Host == name {
+					hj.Sync = &js.Hosts[i]
+					d.Sync[slices.Index(httpapi.SyncStates, hj.Sync.State)]++
+				}
+			}
+		}
+		d.Jobs = append(d.Jobs, hj)
+	}
+	runs, err := u.opts.Store.ListRuns(ctx, engine.RunFilter{Host: name, Limit: 20})
 	if err != nil {
 		u.failErr(w, r, err)
 		return
 	}
-	for _, run := range runs {
-		if slices.ContainsFunc(run.Waves, func(w []string) bool { return slices.Contains(w, name) }) {
-			d.Runs = append(d.Runs, runJSON(run))
-			if len(d.Runs) == 20 {
-				break
-			}
-		}
-	}
+	d.Runs = runsJSON(runs)
 	v.Title, v.Data = "Host "+name, d
 	u.render(w, r, http.StatusOK, "host", "layout", v)
+}
+
+func pointsOf(pts []engine.MetricPoint) []httpapi.Point {
+	out := make([]httpapi.Point, len(pts))
+	for i, p := range pts {
+		out[i] = httpapi.Point{At: p.At, Value: p.Value}
+	}
+	return out
 }
 
 type monitorData struct {
 	Monitor httpapi.Monitor
 	Window  string
+	Q       query
 	Rows    []monitorRow
+	Pager   pager
+	// Focus is the host charted in full (?host=, else the worst host of
+	// the page with values), with a chart per metric.
+	Focus  string
+	Charts []chart
 }
 
 type monitorRow struct {
 	httpapi.MonitorHost
-	Charts []chart
+	// Spark is the host's first metric as a sparkline; nil without values.
+	Spark *chart
 }
 
 func (u *UI) monitorPage(w http.ResponseWriter, r *http.Request, v *view) {
 	name := r.PathValue("monitor")
-	all, err := httpapi.MonitorStates(r.Context(), u.opts.Backend.Definitions(), u.opts.Monitors, u.opts.Store)
+	ctx := r.Context()
+	all, err := httpapi.MonitorStatesIn(ctx, u.inventory(), u.opts.Monitors, u.opts.Store, name)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
@@ -329,7 +388,8 @@ func (u *UI) monitorPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	m := all[i]
-	window, ws := 6*time.Hour, r.URL.Query().Get("window")
+	q := r.URL.Query()
+	window, ws := 6*time.Hour, q.Get("window")
 	if ws != "" {
 		if window, err = httpapi.ParseHorizon(ws); err != nil || window > 90*24*time.Hour {
 			u.fail(w, r, http.StatusBadRequest, "window must be a duration up to 90d, like 6h or 7d")
@@ -338,31 +398,83 @@ func (u *UI) monitorPage(w http.ResponseWriter, r *http.Request, v *view) {
 	} else {
 		ws = "6h"
 	}
-	series, err := httpapi.MonitorSeries(r.Context(), u.opts.Metrics, m, u.opts.Now(), window)
+	hq, err := httpapi.ParseHostQuery(q, pageSize)
+	if err != nil {
+		u.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	// Hosts worst first, then by name; narrowed by ?q= and ?state=.
+	hosts := slices.Clone(m.Hosts)
+	slices.SortStableFunc(hosts, func(a, b httpapi.MonitorHost) int {
+		return slices.Index(httpapi.HealthStates, b.State) - slices.Index(httpapi.HealthStates, a.State)
+	})
+	hosts = slices.DeleteFunc(hosts, func(h httpapi.MonitorHost) bool {
+		return !strings.Contains(strings.ToLower(h.Host), strings.ToLower(hq.Q)) ||
+			hq.State != "" && h.State != hq.State && !(hq.State == "problem" && h.State != "OK" && h.State != httpapi.StatePending)
+	})
+	d := monitorData{Monitor: m, Window: ws, Q: newQuery(r), Focus: q.Get("host")}
+	shown := hosts[min(hq.Offset, len(hosts)):min(hq.Offset+hq.Limit, len(hosts))]
+	d.Pager = newPager(d.Q, hq.Page, len(shown), len(hosts))
+	now := u.opts.Now()
+	page := m
+	page.Hosts = shown
+	if d.Focus != "" && !slices.ContainsFunc(shown, func(h httpapi.MonitorHost) bool { return h.Host == d.Focus }) {
+		page.Hosts = append(slices.Clone(shown), httpapi.MonitorHost{Host: d.Focus})
+	}
+	series, err := httpapi.MonitorSeries(ctx, u.opts.Metrics, page, now, window)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
 	}
-	d := monitorData{Monitor: m, Window: ws}
-	for _, h := range m.Hosts {
+	unit := func(metric string) string { return unitFor(m.Kind, metric) }
+	for _, h := range shown {
 		row := monitorRow{MonitorHost: h}
 		for _, s := range series {
 			if s.Host == h.Host {
 				limit, has := m.Limits[s.Metric]
-				row.Charts = append(row.Charts, newChart(s, limit, has))
+				c := drawChart(chartSpec{Series: s, Unit: unit(s.Metric), Limit: limit, HasLimit: has, From: now.Add(-window), To: now, Small: true})
+				row.Spark = &c
+				if d.Focus == "" {
+					d.Focus = h.Host
+				}
+				break
 			}
 		}
 		d.Rows = append(d.Rows, row)
+	}
+	for _, s := range series {
+		if s.Host == d.Focus {
+			limit, has := m.Limits[s.Metric]
+			d.Charts = append(d.Charts, drawChart(chartSpec{Series: s, Unit: unit(s.Metric), Limit: limit, HasLimit: has, From: now.Add(-window), To: now}))
+		}
 	}
 	v.Title, v.Data = "Monitor "+name, d
 	v.Refresh = 30
 	u.render(w, r, http.StatusOK, "monitor", "layout", v)
 }
 
+// unitFor is the unit of a metric of a check kind, where ripple knows it.
+func unitFor(kind, metric string) string {
+	switch {
+	case (kind == "http" || kind == "tcp") && metric == "time":
+		return "s"
+	case kind == "snmp" && metric == "rate":
+		return "/s"
+	}
+	return ""
+}
+
 type capacityData struct {
 	Horizon   string
 	Forecasts []httpapi.Forecast
+	// Charts draw the history and the forecast of the metrics that reach
+	// their limit within the horizon, soonest first, at most maxCharts.
+	Charts     []chart
+	MoreCharts int
 }
+
+// maxCapacityCharts caps the forecast charts of the capacity page.
+const maxCapacityCharts = 12
 
 func (u *UI) capacityPage(w http.ResponseWriter, r *http.Request, v *view) {
 	hs := r.URL.Query().Get("horizon")
@@ -374,11 +486,43 @@ func (u *UI) capacityPage(w http.ResponseWriter, r *http.Request, v *view) {
 	if hs == "" {
 		hs = "30d"
 	}
-	fs, err := httpapi.CapacityReport(r.Context(), u.opts.Backend.Definitions(), u.opts.Metrics, u.opts.Now(), horizon)
+	ctx := r.Context()
+	now := u.opts.Now()
+	defs := u.opts.Backend.Definitions()
+	fs, err := httpapi.CapacityReport(ctx, defs, u.opts.Metrics, now, horizon)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
 	}
-	v.Title, v.Data = "Capacity", capacityData{Horizon: hs, Forecasts: fs}
+	d := capacityData{Horizon: hs, Forecasts: fs}
+	for _, f := range fs {
+		if !f.Within {
+			continue
+		}
+		if len(d.Charts) == maxCapacityCharts {
+			d.MoreCharts++
+			continue
+		}
+		pts, err := u.opts.Metrics.QueryMetrics(ctx, f.Monitor, f.Host, f.Metric, now.Add(-httpapi.CapacityHistory), now.Add(time.Second))
+		if err != nil {
+			u.failErr(w, r, err)
+			return
+		}
+		kind := ""
+		if defs != nil && defs.Monitors[f.Monitor] != nil {
+			kind = string(defs.Monitors[f.Monitor].Check.Kind)
+		}
+		to := now.Add(horizon)
+		if f.Crossing.After(now) && f.Crossing.Before(to) {
+			// End a little past the crossing so that it stands out.
+			to = f.Crossing.Add(f.Crossing.Sub(now) / 5)
+		}
+		c := drawChart(chartSpec{Series: httpapi.Series{Host: f.Host, Metric: f.Metric, Points: pointsOf(pts)}, Unit: unitFor(kind, f.Metric),
+			Limit: f.Limit, HasLimit: true, From: now.Add(-httpapi.CapacityHistory), To: to,
+			ForecastNow: now, ForecastValue: f.Current, ForecastPerDay: f.PerDay, Crossing: f.Crossing})
+		c.Monitor = f.Monitor
+		d.Charts = append(d.Charts, c)
+	}
+	v.Title, v.Data = "Capacity", d
 	u.render(w, r, http.StatusOK, "capacity", "layout", v)
 }

@@ -185,3 +185,55 @@ func TestRunPageAt500Hosts(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`a.host[data-host="edge-499"]`)),
 	)
 }
+
+// TestChartsSayWhatTheyShow: the monitor page's chart has a value axis with
+// the unit, time labels, the limit drawn and labelled, and a value on
+// hover of every point; the capacity page draws the forecast line and says
+// when it reaches the limit.
+func TestChartsSayWhatTheyShow(t *testing.T) {
+	f := newFixture(t)
+	ctx := newBrowser(t)
+	run(t, ctx, "monitor page of web-04",
+		chromedp.Navigate(f.srv.URL+"/monitors/web-http?host=web-04&token="+viewerToken),
+		chromedp.WaitVisible(chromedp.CSS(`#chart ~ .charts svg.chart`)),
+	)
+	yticks := eval[[]string](t, ctx, `[...document.querySelectorAll('.charts svg.chart text.ytick')].map(e => e.textContent)`)
+	if len(yticks) < 3 || !strings.HasSuffix(yticks[len(yticks)-1], " s") {
+		t.Errorf("value axis %v: want labels in seconds", yticks)
+	}
+	xticks := eval[[]string](t, ctx, `[...document.querySelectorAll('.charts svg.chart text.xtick')].map(e => e.textContent)`)
+	if len(xticks) < 3 || !strings.Contains(xticks[0], ":") {
+		t.Errorf("time axis %v: want clock times over 6 hours", xticks)
+	}
+	titles := eval[[]string](t, ctx, `[...document.querySelectorAll('.charts svg.chart circle.pt title')].map(e => e.textContent)`)
+	if len(titles) < 60 || !strings.HasSuffix(titles[len(titles)-1], ": 0.05 s") {
+		t.Errorf("%d point titles, last %q; want one per point with the value and unit", len(titles), titles[len(titles)-1:])
+	}
+	screenshot(t, ctx, "monitor")
+
+	run(t, ctx, "disk-root over 10 days",
+		chromedp.Navigate(f.srv.URL+"/monitors/disk-root?host=web-02&window=10d"),
+		chromedp.WaitVisible(chromedp.CSS(`.charts svg.chart line.limit`)),
+	)
+	if lt := eval[string](t, ctx, `document.querySelector('.charts svg.chart text.limit').textContent`); lt != "limit 100" {
+		t.Errorf("the limit's label reads %q", lt)
+	}
+	if vis := eval[bool](t, ctx, `(() => { const l = document.querySelector('.charts svg.chart line.limit'), s = document.querySelector('.charts svg.chart');
+		const y = +l.getAttribute('y1'); return y >= 0 && y <= s.viewBox.baseVal.height && getComputedStyle(l).strokeOpacity !== '0'; })()`); !vis {
+		t.Error("the limit line is outside the chart or invisible")
+	}
+
+	run(t, ctx, "capacity page",
+		chromedp.Navigate(f.srv.URL+"/capacity?horizon=60d"),
+		chromedp.WaitVisible(chromedp.CSS(`figure[data-series] svg.chart polyline.forecast`)),
+	)
+	// web-02's disk grows 2 a day from 44: it reaches 100 in the horizon.
+	caption := text(t, ctx, `figure[data-series="disk-root/web-02//"] figcaption`)
+	if !strings.Contains(caption, "reaches 100 on ") {
+		t.Errorf("web-02's forecast says %q; want the day it reaches the limit", caption)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('figure[data-series="disk-root/web-02//"] svg line.crossing').length`); n != 1 {
+		t.Errorf("%d crossing marks on web-02's chart", n)
+	}
+	screenshot(t, ctx, "capacity")
+}

@@ -262,9 +262,14 @@ func (u *UI) revert(w http.ResponseWriter, r *http.Request, who httpapi.Identity
 	u.render(w, r, http.StatusCreated, "revert", "layout", v)
 }
 
+// formHosts is the form's hosts field: names separated by commas or
+// spaces; none means every host.
+func formHosts(r *http.Request) []string {
+	return strings.FieldsFunc(r.PostFormValue("hosts"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
+}
+
 func (u *UI) startRun(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
-	hosts := strings.FieldsFunc(r.PostFormValue("hosts"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
-	run, err := u.opts.Backend.StartRun(r.Context(), r.PathValue("job"), hosts, who.Name, formReason(r))
+	run, err := u.opts.Backend.StartRun(r.Context(), r.PathValue("job"), formHosts(r), who.Name, formReason(r))
 	if err != nil {
 		u.failErr(w, r, err)
 		return
@@ -285,7 +290,7 @@ func (u *UI) startSync(w http.ResponseWriter, r *http.Request, who httpapi.Ident
 		u.fail(w, r, http.StatusNotImplemented, "this daemon keeps no sync state")
 		return
 	}
-	run, err := u.opts.Sync.StartSync(r.Context(), r.PathValue("job"), nil, who.Name, formReason(r))
+	run, err := u.opts.Sync.StartSync(r.Context(), r.PathValue("job"), formHosts(r), who.Name, formReason(r))
 	if err != nil {
 		u.failErr(w, r, err)
 		return

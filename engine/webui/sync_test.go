@@ -19,6 +19,9 @@ type fakeSync struct {
 }
 
 func (f *fakeSync) SyncStates(_ context.Context, jobs ...string) ([]engine.JobSync, error) {
+	if len(jobs) == 0 {
+		jobs = []string{"nginx-config"}
+	}
 	js := engine.JobSync{Job: jobs[0]}
 	for i := 1; i <= 12; i++ {
 		h := engine.HostSyncState{Host: fmt.Sprintf("web-%02d", i), State: engine.SyncSynced, Desired: commitA}
@@ -26,17 +29,21 @@ func (f *fakeSync) SyncStates(_ context.Context, jobs ...string) ([]engine.JobSy
 		case 3:
 			h.State, h.Reason, h.ReasonCommit, h.Detail = engine.SyncOutOfSync, engine.ReasonFailed, commitA, "step reload failed: exit status 1"
 		case 7:
-			h.State, h.Detail = engine.SyncDrifted, "step config: /etc/nginx/nginx.conf\n-worker_processes 8;\n+worker_processes 4;"
+			h.State, h.Deployed, h.Detail = engine.SyncDrifted, commitA, "step config: /etc/nginx/nginx.conf\n--- /etc/nginx/nginx.conf (on the host)\n+++ /etc/nginx/nginx.conf (rendered)\n@@ -1 +1 @@\n-worker_processes 8;\n+worker_processes 4;"
 		}
 		js.Hosts = append(js.Hosts, h)
 	}
 	return []engine.JobSync{js}, nil
 }
 
-func (f *fakeSync) StartSync(_ context.Context, job string, _ []string, actor, reason string) (*engine.Run, error) {
+func (f *fakeSync) StartSync(_ context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.synced = append(f.synced, job+" "+actor+" "+reason)
+	what := job
+	if len(hosts) > 0 {
+		what += " " + strings.Join(hosts, ",")
+	}
+	f.synced = append(f.synced, what+" "+actor+" "+reason)
 	return &engine.Run{ID: 42, Job: job}, nil
 }
 

@@ -59,7 +59,7 @@ func TestPagesRenderAndEscape(t *testing.T) {
 		{"/runs/1", []string{"wave 1/4", "2 of 12 hosts done: 1 failed, 10 pending, 1 ok", `class="host ok"`, `class="host failed"`, "gzip_typo", "data-sse=\"/runs/1/live\""}},
 		{"/runs/1?host=web-01", []string{`id="h-web-01" open`, "reload done on web-01"}},
 		{"/jobs/nginx-config", []string{"nginx &lt;script&gt;", "ops/main.hcl", "config</span> → <span class=\"mono\">reload", "1, 3, 4, 4"}},
-		{"/monitors/web-http", []string{"<svg class=\"chart\"", "<polyline points=\"0.0,", "flapping 34.2%", "held", "&lt;b&gt;Service", "alert undelivered", "pager: notifier answered 503 Service Unavailable;"}},
+		{"/monitors/web-http", []string{"<svg class=\"chart\"", "<polyline class=\"series\" points=\"", "<text class=\"ytick\"", "<title>20", "flapping 34.2%", "held", "&lt;b&gt;Service", "alert undelivered", "pager: notifier answered 503 Service Unavailable;"}},
 		{"/monitors/disk-root?window=10d", []string{"limit 100", "Last 10d"}},
 		{"/hosts/web-04", []string{"10.0.0.4:22", "web-http", "CRITICAL", "#1"}},
 		{"/capacity", []string{"disk-root", "badge critical"}},
