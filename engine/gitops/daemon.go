@@ -298,6 +298,18 @@ func (d *Daemon) ResolveCommit(rev string) (string, error) {
 	return m.Resolve(rev)
 }
 
+// CommitInfo is the subject, author and time of commit sha (a full id),
+// read from the daemon's mirror. It fails before the mirror is open.
+func (d *Daemon) CommitInfo(sha string) (engine.CommitInfo, error) {
+	d.mu.Lock()
+	m := d.mirror
+	d.mu.Unlock()
+	if m == nil {
+		return engine.CommitInfo{}, fmt.Errorf("commit %s: %w", sha, engine.ErrNotRunning)
+	}
+	return m.CommitInfo(sha)
+}
+
 // Status returns a copy of the daemon's state. While the store cannot
 // write, LastError says so first (see storeStatus).
 func (d *Daemon) Status() engine.DaemonStatus {

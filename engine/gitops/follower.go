@@ -291,6 +291,12 @@ func (f *Follower) Lead(ctx context.Context, d *Daemon, holds *HoldSet) {
 	}
 }
 
+// CommitInfo is the subject, author and time of commit sha (a full id),
+// read from this node's mirror.
+func (f *Follower) CommitInfo(sha string) (engine.CommitInfo, error) {
+	return f.opts.Repo.CommitInfo(sha)
+}
+
 // Status is the leader's status as it last published it, with this node
 // and the leader named; Ready is this node's.
 func (f *Follower) Status() engine.DaemonStatus {

@@ -232,6 +232,13 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, _ Identity) {
 	writeJSON(w, http.StatusOK, j)
 }
 
+// CommitReader names commits: the subject, author and time of a full
+// commit id. A Backend that implements it (the daemon, from its mirror)
+// adds them to GET /api/v1/commits/{sha} and the UI's overview.
+type CommitReader interface {
+	CommitInfo(sha string) (engine.CommitInfo, error)
+}
+
 // FiringLister lists a job's latest schedule firings, newest first. A
 // Store that implements it adds them to GET /api/v1/jobs/{job}.
 type FiringLister interface {
@@ -373,6 +380,11 @@ func (h *Handler) getCommit(w http.ResponseWriter, r *http.Request, _ Identity) 
 		return
 	}
 	out := Commit{SHA: sha, Statuses: []CommitStatus{}, Runs: []Run{}}
+	if cr, ok := h.opts.Backend.(CommitReader); ok {
+		if ci, err := cr.CommitInfo(sha); err == nil {
+			out.Subject, out.Author, out.When = ci.Subject, ci.Author, ci.When
+		}
+	}
 	for _, s := range statuses {
 		out.Statuses = append(out.Statuses, CommitStatus{Context: s.Context, State: s.State, Description: s.Description, TargetURL: s.TargetURL, Updated: s.Updated})
 	}

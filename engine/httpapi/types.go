@@ -173,7 +173,12 @@ type Host struct {
 
 // Commit is what ripple did for one commit.
 type Commit struct {
-	SHA      string         `json:"sha"`
+	SHA string `json:"sha"`
+	// Subject, Author and When name the commit, when the daemon can read
+	// it (see CommitReader).
+	Subject  string         `json:"subject,omitempty"`
+	Author   string         `json:"author,omitempty"`
+	When     time.Time      `json:"when,omitzero"`
 	Statuses []CommitStatus `json:"statuses"`
 	Runs     []Run          `json:"runs"`
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // Repo is an open git repository, bare or with a work tree. Its methods and
@@ -145,6 +147,19 @@ func (r *Repo) CommitTime(h plumbing.Hash) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read commit %s: %w", h, err)
 	}
 	return c.Committer.When, nil
+}
+
+// CommitInfo is the subject (the first line of the message), the author
+// and the author time of commit hash (a full id).
+func (r *Repo) CommitInfo(hash string) (engine.CommitInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.commit(hash)
+	if err != nil {
+		return engine.CommitInfo{}, err
+	}
+	subject, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
+	return engine.CommitInfo{SHA: c.Hash.String(), Subject: strings.TrimSpace(subject), Author: c.Author.Name, When: c.Author.When}, nil
 }
 
 // commit looks up a commit by its full id. The caller holds r.mu.

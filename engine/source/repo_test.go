@@ -379,3 +379,26 @@ func TestConcurrentReads(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCommitInfo: a commit is named by its message's first line, its
+// author and when it was made.
+func TestCommitInfo(t *testing.T) {
+	dir := t.TempDir()
+	gitRun(t, dir, "init", "-q", "-b", "main")
+	writeFiles(t, dir, map[string]string{"a.hcl": "# a\n"})
+	sha := commitAll(t, dir, "nginx: 8 workers\n\nThe canary showed 4 were not enough.")
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.CommitInfo(sha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SHA != sha || got.Subject != "nginx: 8 workers" || got.Author != "Test" || got.When.UTC().Format("2006-01-02T15:04:05") != "2026-01-02T03:04:05" {
+		t.Errorf("CommitInfo = %+v", got)
+	}
+	if _, err := r.CommitInfo("0123456789abcdef0123456789abcdef01234567"); err == nil {
+		t.Error("an unknown commit has info")
+	}
+}
