@@ -54,6 +54,16 @@ type loader struct {
 	// selected caches the hosts of each job's and monitor's targets for
 	// the checks after decoding.
 	selected map[*Targets][]*Host
+
+	// Follow-on diagnostics (see followon.go): incomplete is set when a
+	// file has a syntax error or was not parsed; syntax holds the
+	// diagnostics of parsing; damaged the ranges of top-level blocks
+	// holding a syntax error; written the (type, name) of every top-level
+	// block, built when first needed.
+	incomplete bool
+	syntax     map[*hcl.Diagnostic]bool
+	damaged    []hcl.Range
+	written    map[[2]string]bool
 }
 
 // reference is a name used by one block that another block must define.
@@ -125,9 +135,14 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 		}
 	}
 	l.defs.index = buildIndex(l.defs.Hosts)
-	l.checkReferences()
-	l.checkTargets()
-	l.checkHostVars()
+	if !l.incomplete {
+		// Checks across blocks; see followon.go for why they wait for
+		// the syntax errors to be fixed.
+		l.checkReferences()
+		l.checkTargets()
+		l.checkHostVars()
+	}
+	l.dropFollowOn()
 	sortDiagnostics(l.diags)
 	return l.defs, l.diags
 }
@@ -203,6 +218,7 @@ func (l *loader) parseFiles() []*hcl.File {
 	var files []*hcl.File
 	for i, r := range results {
 		l.diags = append(l.diags, r.diags...)
+		l.noteParse(r.file, r.diags)
 		switch {
 		case r.file != nil:
 			files = append(files, r.file)

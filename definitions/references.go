@@ -31,10 +31,10 @@ func (l *loader) checkReferences() {
 			_, ok = d.Groups[r.name]
 			ok = ok || len(d.index.byGroup[r.name]) > 0
 		}
-		if ok {
+		kind := strings.TrimPrefix(r.kind, "target ")
+		if ok || l.leftOut(kind, r.name) {
 			continue
 		}
-		kind := strings.TrimPrefix(r.kind, "target ")
 		detail := fmt.Sprintf("No %s %q is defined.", blockNoun(kind), r.name)
 		if kind == "group" {
 			detail = fmt.Sprintf("No host is in group %q and no group block defines it.", r.name)
@@ -129,7 +129,7 @@ func (l *loader) checkTargets() {
 		j := d.Jobs[name]
 		hosts := d.Select(j.Targets)
 		l.selected[&j.Targets] = hosts
-		if j.Targets.DeclRange.Filename != "" && len(hosts) == 0 {
+		if j.Targets.DeclRange.Filename != "" && len(hosts) == 0 && !l.targetsLeftOut(j.Targets) {
 			l.warnf(j.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of job %q match no host.", name))
 		}
 		l.checkCredentials(hosts, j.Targets.DeclRange, fmt.Sprintf("Job %q", name))
@@ -141,7 +141,7 @@ func (l *loader) checkTargets() {
 		}
 		hosts := d.Select(m.Targets)
 		l.selected[&m.Targets] = hosts
-		if len(hosts) == 0 {
+		if len(hosts) == 0 && !l.targetsLeftOut(m.Targets) {
 			l.warnf(m.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of monitor %q match no host.", name))
 		}
 		if m.Check.Kind == CheckCommand {
