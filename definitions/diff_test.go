@@ -40,7 +40,7 @@ host "db-01" {
   groups  = ["db"]
 }
 
-group "web" { vars = { nginx_version = "1.24", workers = 4 } }
+group "web" { vars = { nginx_version = "1.24", workers = 4, safe_workers = 1 } }
 `,
 	"monitors.hcl": `
 monitor "web-http" {
@@ -235,7 +235,7 @@ host "db-01"`}},
 		},
 		{
 			name:      "a var only rollback steps use runs nothing",
-			edits:     map[string][]string{"inventory.hcl": {`s/workers = 4 } => workers = 4, safe_workers = 1 }`}},
+			edits:     map[string][]string{"inventory.hcl": {`s/safe_workers = 1 => safe_workers = 2`}},
 			inventory: []BlockChange{{Kind: "group", Name: "web", Action: Changed, Reasons: []string{"vars changed"}}},
 		},
 		{

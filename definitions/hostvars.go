@@ -10,11 +10,12 @@ import (
 )
 
 // checkHostVars reports per-host strings and templates that use
-// host.vars.KEY or host.labels.KEY on a target host that has no such key.
-// Rendering fails on those hosts at run time, where the failure budget
-// decides; it is a warning here, so validate blocks only on definitions
-// that cannot work on any host. Only the first key after vars/labels is checked; deeper paths and
-// computed keys are left to evaluation.
+// host.vars.KEY or host.labels.KEY on target hosts that have no such key.
+// When no target host has the key, the job or monitor cannot work on any
+// host: that is an error, naming the hosts. When only some lack it,
+// rendering fails on those at run time, where the failure budget decides:
+// a warning naming them. Only the first key after vars/labels is checked;
+// deeper paths and computed keys are left to evaluation.
 func (l *loader) checkHostVars() {
 	d := l.defs
 	keys := map[*Host]map[string]bool{}
@@ -64,16 +65,18 @@ func (l *loader) checkHostVars() {
 				continue
 			}
 			reported[id] = true
-			more := ""
-			if len(missing) > 3 {
-				more = fmt.Sprintf(" and %d more", len(missing)-3)
-				missing = missing[:3]
-			}
-			summary, what := "Missing host variable", "vars"
+			summary, has := "Missing host variable", fmt.Sprintf("vars key %q (in its own vars or its groups')", key)
 			if kind == "labels" {
-				summary, what = "Missing host label", "labels"
+				summary, has = "Missing host label", fmt.Sprintf("label %q", key)
 			}
-			l.warnf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but target host %s%s has no %s key %q (in its own %s or, for vars, its groups').", kind, key, strings.Join(missing, ", "), more, what, key, what))
+			switch {
+			case len(hosts) == 1:
+				l.errorf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but its only target host, %s, has no %s. It cannot render on any host.", kind, key, missing[0], has))
+			case len(missing) == len(hosts):
+				l.errorf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but none of its %d target hosts has a %s: %s. It cannot render on any host.", kind, key, len(hosts), has, namedHosts(missing)))
+			default:
+				l.warnf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but %d of its %d target hosts have no %s: %s. Rendering fails on those hosts at run time.", kind, key, len(missing), len(hosts), has, namedHosts(missing)))
+			}
 		}
 	}
 	for _, name := range slices.Sorted(mapKeys(d.Jobs)) {
@@ -81,6 +84,7 @@ func (l *loader) checkHostVars() {
 		hosts := l.selected[&j.Targets]
 		for _, s := range slices.Concat(j.Steps, j.Rollback) {
 			check(s.Run, hosts)
+			check(s.Check, hosts)
 			if s.File != nil {
 				check(l.templates[s.File.Source], hosts)
 			}
@@ -93,6 +97,14 @@ func (l *loader) checkHostVars() {
 		check(m.Check.URL, hosts)
 		check(m.Check.Address, hosts)
 	}
+}
+
+// namedHosts lists up to five host names, then how many more.
+func namedHosts(names []string) string {
+	if len(names) > 5 {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
+	}
+	return strings.Join(names, ", ")
 }
 
 // hostKeyRef recognizes host.vars.KEY, host.labels.KEY and their

@@ -1,0 +1,47 @@
+package definitions
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestHostVarsNameHosts checks that a missing host variable or label
+// names the target hosts that lack it: an error when every target lacks
+// it, a warning when only some do, and at most five names then a count.
+func TestHostVarsNameHosts(t *testing.T) {
+	var b strings.Builder
+	for i := 1; i <= 7; i++ {
+		vars := ""
+		if i <= 2 {
+			vars = "vars = { port = 80 }"
+		}
+		fmt.Fprintf(&b, "host \"h%d\" {\n  address = \"10.0.0.%d\"\n  transport = \"local\"\n  groups = [\"web\"]\n  %s\n}\n", i, i, vars)
+	}
+	b.WriteString(`job "j" {
+  targets { groups = ["web"] }
+  step "a" { run = "listen ${host.vars.port}" }
+  step "b" { run = "zone ${host.labels.zone}" }
+}
+job "one" {
+  targets { hosts = ["h3"] }
+  step "a" { run = "listen ${host.vars.port}" }
+}
+`)
+	_, diags := Load(fstest.MapFS{"main.hcl": {Data: []byte(b.String())}}, "")
+	var got []string
+	for _, d := range diags {
+		got = append(got, diagString(d))
+	}
+	want := []string{
+		`main.hcl:45: WARNING: Missing host variable (host.vars.port is used here, but 5 of its 7 target hosts have no vars key "port" (in its own vars or its groups'): h3, h4, h5, h6, h7. Rendering fails on those hosts at run time.)`,
+		`main.hcl:46: ERROR: Missing host label (host.labels.zone is used here, but none of its 7 target hosts has a label "zone": h1, h2, h3, h4, h5 and 2 more. It cannot render on any host.)`,
+		`main.hcl:50: ERROR: Missing host variable (host.vars.port is used here, but its only target host, h3, has no vars key "port" (in its own vars or its groups'). It cannot render on any host.)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+}
