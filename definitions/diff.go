@@ -26,6 +26,29 @@ type ChangeSet struct {
 	// Inventory lists changed hosts, groups, credentials, SNMP profiles,
 	// windows and notifiers, sorted by kind and name.
 	Inventory []BlockChange
+	// RemovesEvery names what the new commit removes entirely (see
+	// RemovesEvery); nil when nothing.
+	RemovesEvery []string
+}
+
+// RemovesEvery names the kinds of block that old has and new has none
+// of: "host", "job", both (in that order) or none. The daemon refuses
+// such a commit unless it runs with --allow-empty, as Argo CD's
+// allowEmpty guards a prune that would delete everything; an empty tree
+// is far more often a mistake (a wrong root, a bad merge) than intended.
+// old may be nil.
+func RemovesEvery(old, new *Definitions) []string {
+	var out []string
+	if old == nil {
+		return nil
+	}
+	if len(old.Hosts) > 0 && len(new.Hosts) == 0 {
+		out = append(out, "host")
+	}
+	if len(old.Jobs) > 0 && len(new.Jobs) == 0 {
+		out = append(out, "job")
+	}
+	return out
 }
 
 // JobChange is one job of a change set.
@@ -98,7 +121,7 @@ func Diff(old, new *Definitions) *ChangeSet {
 	}
 	cs := &ChangeSet{From: old.Commit, To: new.Commit, Monitors: MonitorChanges{
 		Added: []string{}, Changed: []string{}, Removed: []string{}, Reasons: map[string][]string{},
-	}}
+	}, RemovesEvery: RemovesEvery(old, new)}
 	oldIdx, newIdx := newSourceIndex(old), newSourceIndex(new)
 	dt := &differ{old: old, new: new, oldIdx: oldIdx, newIdx: newIdx}
 

@@ -32,6 +32,9 @@ const maxTextHosts = 10
 func (p *PlanResult) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan %s -> %s\n", shortCommit(p.From, "(nothing)"), shortCommit(p.To, "(working tree)"))
+	if len(p.RemovesEvery) > 0 {
+		fmt.Fprintf(&b, "\n!! this commit removes %s: the daemon refuses it unless it runs with --allow-empty\n", p.RemovesWhat())
+	}
 	for _, j := range p.Jobs {
 		fmt.Fprintf(&b, "\njob %s\n", j.Name)
 		for _, r := range j.Reasons {
@@ -172,6 +175,16 @@ func writeInventory(b *strings.Builder, changes []BlockChange) {
 		}
 		i = j
 	}
+}
+
+// RemovesWhat says what the plan's commit removes entirely, for messages:
+// "every host", "every job", "every host and every job"; "" for nothing.
+func (p *PlanResult) RemovesWhat() string {
+	parts := make([]string, len(p.RemovesEvery))
+	for i, k := range p.RemovesEvery {
+		parts[i] = "every " + k
+	}
+	return strings.Join(parts, " and ")
 }
 
 // Summary is the plan in one line: "3 jobs, 214 hosts in 5 waves; 1

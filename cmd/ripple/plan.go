@@ -31,12 +31,14 @@ func runPlan(ctx context.Context, args []string, e env) error {
 	asJSON := fset.Bool("json", false, "print the plan as JSON on stdout")
 	dataDir := fset.String("data", "", "data `DIR` of `ripple apply`: name the hosts still out of sync and the health gate checks failing now")
 	noColor := fset.Bool("no-color", false, "never color diagnostics (default: color only on a terminal)")
+	allowEmpty := fset.Bool("allow-empty", false, "plan a commit that removes every host or every job without failing (the daemon refuses one unless started with --allow-empty)")
 	fset.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--data DIR] [--json]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--data DIR] [--json] [--allow-empty]\n\n"+
 			"Shows what a merge of REV would do: the jobs that run, with their hosts\n"+
 			"per wave and why, and the monitors added, changed or removed. Both\n"+
 			"commits are read from git; nothing is checked out and no host is\n"+
-			"contacted. Exit status: 0 planned, 1 REV does not load, 2 usage.")
+			"contacted. Exit status: 0 planned, 1 REV does not load or removes\n"+
+			"every host or every job (without --allow-empty), 2 usage.")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -127,6 +129,10 @@ func runPlan(ctx context.Context, args []string, e env) error {
 		}
 	}
 	if diags.HasErrors() {
+		return exitError{1}
+	}
+	if len(p.RemovesEvery) > 0 && !*allowEmpty {
+		fmt.Fprintf(e.stderr, "ripple plan: commit %s removes %s; the daemon refuses it (use --allow-empty to plan it anyway)\n", shortCommit(to), p.RemovesWhat())
 		return exitError{1}
 	}
 	return nil

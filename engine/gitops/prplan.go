@@ -65,8 +65,8 @@ func (d *Daemon) planPullRequest(ctx context.Context, ev engine.PullRequestEvent
 	d.annotate(ctx, plan, defs)
 	state, desc := "success", plan.Summary()
 	if !d.opts.AllowEmpty {
-		if what := removesEverything(base, defs); what != "" {
-			state, desc = "failure", "the merge would be refused: it removes every "+what
+		if what := plan.RemovesWhat(); what != "" {
+			state, desc = "failure", "the merge would be refused: it removes "+what
 		}
 	}
 	d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusPlan, State: state, Description: desc})

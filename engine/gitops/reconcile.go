@@ -156,9 +156,10 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 	if old == nil {
 		old = emptyDefinitions()
 	}
+	plan := planCommit(old, defs)
 	if !d.opts.AllowEmpty {
-		if what := removesEverything(old, defs); what != "" {
-			desc := "refused: the commit removes every " + what + " (start ripple serve with --allow-empty to allow)"
+		if what := plan.RemovesWhat(); what != "" {
+			desc := "refused: the commit removes " + what + " (start ripple serve with --allow-empty to allow)"
 			l.Warn().Str("removes", what).Msg("commit refused")
 			d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusValidate, State: "failure", Description: desc})
 			d.refuse(hs, desc)
@@ -167,7 +168,6 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 	}
 	d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusValidate, State: "success", Description: validDescription(diags)})
 
-	plan := planCommit(old, defs)
 	actor, reason := engine.ActorRipple, "commit "+engine.ShortCommit(hs)
 	if accepted {
 		actor, reason = acc.actor, acc.reason
@@ -288,18 +288,6 @@ func validDescription(diags hcl.Diagnostics) string {
 		return "valid (" + s + ")"
 	}
 	return "valid"
-}
-
-// removesEverything names what new drops entirely ("host" or "job") that
-// old had, or returns "".
-func removesEverything(old, new *definitions.Definitions) string {
-	switch {
-	case len(old.Hosts) > 0 && len(new.Hosts) == 0:
-		return "host"
-	case len(old.Jobs) > 0 && len(new.Jobs) == 0:
-		return "job"
-	}
-	return ""
 }
 
 func emptyDefinitions() *definitions.Definitions {
