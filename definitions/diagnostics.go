@@ -89,8 +89,10 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 }
 
 // ShortDiagnostics summarizes diags in one line for commit statuses and
-// logs: "2 errors; first at jobs/web.hcl:14". Warnings count only when
-// there are no errors. No diagnostics gives "".
+// logs: "2 errors; first at jobs/web.hcl:14", or, when one of them has no
+// place (a load over a limit), its summary: "1 error: Too many hosts (over
+// 50000)". Warnings count only when there are no errors. No diagnostics
+// gives "".
 func ShortDiagnostics(diags hcl.Diagnostics) string {
 	errs, warns := diags.Errs(), 0
 	for _, d := range diags {
@@ -112,9 +114,13 @@ func ShortDiagnostics(diags hcl.Diagnostics) string {
 	sorted := slices.Clone(diags)
 	sortDiagnostics(sorted)
 	for _, d := range sorted {
-		if d.Severity == sev && d.Subject != nil {
-			return fmt.Sprintf("%d %s; first at %s:%d", n, noun, d.Subject.Filename, d.Subject.Start.Line)
+		if d.Severity != sev {
+			continue
 		}
+		if d.Subject == nil {
+			return fmt.Sprintf("%d %s: %s", n, noun, d.Summary)
+		}
+		return fmt.Sprintf("%d %s; first at %s:%d", n, noun, d.Subject.Filename, d.Subject.Start.Line)
 	}
 	return fmt.Sprintf("%d %s", n, noun)
 }

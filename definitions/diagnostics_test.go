@@ -15,7 +15,7 @@ func TestDiagnosticHelpers(t *testing.T) {
 		"b.hcl": {Data: []byte("host \"a\" {\n  address = \"a b\"\n  transport = \"local\"\n}\n")},
 		"a.hcl": {Data: []byte("credential \"c\" {\n  user = \"u\"\n  agent = true\n  passphrase = \"x\"\n}\n\nnope {}\n")},
 	}
-	d, diags := Load(fsys, "")
+	d, diags := Load(fsys, "", Limits{})
 	want := []Diagnostic{
 		{Severity: "warning", Summary: "Literal secret", File: "a.hcl", Line: 4, Column: 16},
 		{Severity: "error", Summary: "Unsupported block type", File: "a.hcl", Line: 7, Column: 1},
@@ -57,7 +57,7 @@ func TestDuplicateNamesFirstDefinition(t *testing.T) {
 		"a.hcl":     {Data: []byte("group \"g\" {}\n\n\ngroup \"x\" {}\n")},
 		"sub/b.hcl": {Data: []byte("group \"x\" {}\n")},
 	}
-	_, diags := Load(fsys, "")
+	_, diags := Load(fsys, "", Limits{})
 	if len(diags) != 1 || diags[0].Summary != "Duplicate group" || !strings.Contains(diags[0].Detail, "previous definition at a.hcl:4") || diags[0].Subject.Filename != "sub/b.hcl" {
 		t.Errorf("diagnostics:\n%s", allDiags(diags))
 	}
@@ -70,7 +70,7 @@ func TestWriteDiagnosticsOnce(t *testing.T) {
 	fsys := fstest.MapFS{
 		"hosts.hcl": {Data: []byte("host \"a\" {\n  address = \"a b\"\n  transport = \"local\"\n}\n")},
 	}
-	d, diags := Load(fsys, "")
+	d, diags := Load(fsys, "", Limits{})
 	diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Old commit does not load", Detail: "Somewhere else."})
 	for _, color := range []bool{false, true} {
 		var b strings.Builder

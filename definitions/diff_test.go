@@ -100,7 +100,7 @@ func mapFS(files map[string]string) fstest.MapFS {
 
 func loadForDiff(t *testing.T, files map[string]string, commit string) *Definitions {
 	t.Helper()
-	d, diags := Load(mapFS(files), commit)
+	d, diags := Load(mapFS(files), commit, Limits{})
 	if diags.HasErrors() {
 		t.Fatalf("load %s: %s", commit, diags.Error())
 	}
@@ -376,7 +376,7 @@ func TestMatchTargetsAgreesWithSelect(t *testing.T) {
 func TestDiffSelf(t *testing.T) {
 	for _, dir := range []string{"testdata/valid/design_example", "testdata/plan/base"} {
 		t.Run(dir, func(t *testing.T) {
-			d, diags := Load(os.DirFS(dir), "c")
+			d, diags := Load(os.DirFS(dir), "c", Limits{})
 			if diags.HasErrors() {
 				t.Fatal(diags.Error())
 			}

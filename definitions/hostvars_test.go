@@ -31,7 +31,7 @@ job "one" {
   step "a" { run = "listen ${host.vars.port}" }
 }
 `)
-	_, diags := Load(fstest.MapFS{"main.hcl": {Data: []byte(b.String())}}, "")
+	_, diags := Load(fstest.MapFS{"main.hcl": {Data: []byte(b.String())}}, "", Limits{})
 	var got []string
 	for _, d := range diags {
 		got = append(got, diagString(d))

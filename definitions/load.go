@@ -2,12 +2,10 @@ package definitions
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io/fs"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,9 +33,12 @@ var rootSchema = &hcl.BodySchema{
 
 // loader is the state of one Load call.
 type loader struct {
-	fsys  fs.FS
-	cache *Cache // nil: parse every file
-	gen   int    // generation of this load in cache
+	fsys   fs.FS
+	cache  *Cache // nil: parse every file
+	gen    int    // generation of this load in cache
+	limits Limits // with defaults filled in
+	// bytes counts what the load has read toward limits.Bytes.
+	bytes int64
 	defs  *Definitions
 	diags hcl.Diagnostics
 	// static evaluates attributes that are neither per host nor secrets:
@@ -77,20 +78,25 @@ type reference struct {
 // Load reads every *.hcl file under the root of fsys (dot-folders skipped),
 // decodes and validates the definitions, and returns them with all
 // diagnostics, sorted by file and position. commit is recorded as is.
+// limits bound the work (a zero Limits means the defaults); a load over a
+// limit stops there with one error naming it, and the definitions keep
+// the limits for their renderings.
 //
 // Load always returns a non-nil *Definitions; when diags has errors it is
 // partial and must not be acted on. Load reads nothing but fsys.
-func Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) {
-	return load(fsys, commit, nil, 0)
+func Load(fsys fs.FS, commit string, limits Limits) (*Definitions, hcl.Diagnostics) {
+	return load(fsys, commit, limits, nil, 0)
 }
 
 // load is Load, taking parsed files from cache (nil for none) as
 // generation gen.
-func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.Diagnostics) {
+func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Definitions, hcl.Diagnostics) {
+	limits = limits.withDefaults()
 	l := &loader{
-		fsys:  fsys,
-		cache: cache,
-		gen:   gen,
+		fsys:   fsys,
+		cache:  cache,
+		gen:    gen,
+		limits: limits,
 		defs: &Definitions{
 			Commit:      commit,
 			Hosts:       map[string]*Host{},
@@ -103,6 +109,7 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 			Jobs:        map[string]*Job{},
 			Files:       map[string]*hcl.File{},
 			FS:          fsys,
+			limits:      limits,
 		},
 		first:     map[string]hcl.Range{},
 		sources:   map[string]cachedSource{},
@@ -112,7 +119,12 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 	l.static = evalContext(&secretRecorder{}, cty.NilVal)
 	l.perHost = evalContext(&secretRecorder{}, unknownHost())
 
-	files, notifiers := splitNotifiers(l.parseFiles())
+	parsed, ok := l.parseFiles()
+	if !ok {
+		// Over a limit: nothing is decoded.
+		return l.defs, l.diags
+	}
+	files, notifiers := splitNotifiers(parsed)
 	content, diags := hcl.MergeFiles(files).Content(rootSchema)
 	l.diags = append(l.diags, diags...)
 	content.Blocks = append(content.Blocks, l.notifierBlocks(notifiers)...)
@@ -145,94 +157,6 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 	l.dropFollowOn()
 	sortDiagnostics(l.diags)
 	return l.defs, l.diags
-}
-
-// parseFiles finds and parses every definitions file. Files over the size
-// cap or nested too deeply get a diagnostic and are not parsed.
-func (l *loader) parseFiles() []*hcl.File {
-	var paths []string
-	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			l.diags = append(l.diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read definitions",
-				Detail:   err.Error(),
-				Subject:  fileStart(p),
-			})
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if p != "." && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(p, ".hcl") && !strings.HasPrefix(d.Name(), ".") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if err != nil {
-		l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read definitions", Detail: err.Error()})
-	}
-	slices.Sort(paths)
-
-	// Read in order and hand each file to a parser as soon as it is read:
-	// parsing is most of a large repo's load time, and reading (from a git
-	// object store, inflating) overlaps with it. The cache is keyed by
-	// content, so it cannot hand back a stale file.
-	type parsed struct {
-		src   []byte
-		file  *hcl.File
-		diags hcl.Diagnostics
-	}
-	results := make([]parsed, len(paths))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, p := range paths {
-		_, src, err := readRepoFile(l.fsys, p)
-		if err != nil {
-			summary := "Cannot read definitions file"
-			switch {
-			case errors.Is(err, errTooLarge):
-				summary = "File too large"
-			case errors.Is(err, errEscapes):
-				summary = "File outside the repository"
-			}
-			results[i].diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf("%v; the file was not loaded.", err), Subject: fileStart(p)}}
-			continue
-		}
-		r := &results[i]
-		r.src = src
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r.file, r.diags = l.cache.parse(p, src, l.gen)
-		})
-	}
-	wg.Wait()
-
-	var files []*hcl.File
-	for i, r := range results {
-		l.diags = append(l.diags, r.diags...)
-		l.noteParse(r.file, r.diags)
-		switch {
-		case r.file != nil:
-			files = append(files, r.file)
-			l.defs.Files[paths[i]] = r.file
-		case r.src != nil:
-			l.defs.Files[paths[i]] = &hcl.File{Bytes: r.src}
-		}
-	}
-	return files
-}
-
-// fileStart is a range at the first byte of a file.
-func fileStart(name string) *hcl.Range {
-	return &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
 }
 
 // decodeHosts decodes host blocks, the bulk of a large inventory, on up to

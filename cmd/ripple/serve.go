@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/gitops"
 	"github.com/ripple-ops/ripple/engine/httpapi"
@@ -52,6 +53,7 @@ type serveConfig struct {
 	allowEmpty, allowForkPRs                          bool
 	shutdownTimeout, startTimeout                     time.Duration
 	adminListen                                       string
+	limits                                            definitions.Limits
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -87,6 +89,7 @@ func parseServeFlags(args []string, e env) (*serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	c.flags(fs)
+	limits := limitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: ripple serve --repo REPO [flags]\n\nThe GitOps daemon: watches the branch (poll and webhook), rolls out each\nmerge, plans pull requests, serves the API and metrics. Every flag can also\nbe set as RIPPLE_<NAME> in the environment, e.g. RIPPLE_POLL=30s.")
 		fs.PrintDefaults()
@@ -101,24 +104,11 @@ func parseServeFlags(args []string, e env) (*serveConfig, error) {
 		fmt.Fprintf(e.stderr, "ripple serve: unexpected argument %q\n", fs.Arg(0))
 		return nil, exitError{2}
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || envErr != nil {
-			return
-		}
-		name := "RIPPLE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := e.getenv(name); v != "" {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s: %w", name, err)
-			}
-		}
-	})
-	if envErr != nil {
-		fmt.Fprintf(e.stderr, "ripple serve: %v\n", envErr)
+	if err := fillFromEnv(fs, e, nil); err != nil {
+		fmt.Fprintf(e.stderr, "ripple serve: %v\n", err)
 		return nil, exitError{2}
 	}
+	c.limits = *limits
 	if err := c.check(); err != nil {
 		fmt.Fprintf(e.stderr, "ripple serve: %v\n", err)
 		return nil, exitError{2}
@@ -184,6 +174,8 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
 		Str("secrets_dir", c.secretsDir).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
+		Int64("max_definitions_size", c.limits.Bytes).Int("max_blocks", c.limits.Blocks).Int("max_hosts", c.limits.Hosts).
+		Int("max_targets", c.limits.Targets).Int64("max_render_size", c.limits.Render).
 		Msg("starting ripple serve")
 }
 
@@ -274,7 +266,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
 		Store: store, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Monitors: monitors,
-		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
+		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, Limits: c.limits, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 	}
 	if reporter != nil {

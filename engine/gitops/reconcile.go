@@ -90,13 +90,13 @@ func (d *Daemon) loadCommit(_ context.Context, commit string) (*definitions.Defi
 	if !isHexSHA(commit) {
 		return nil, fmt.Errorf("commit %q is not a full sha", commit)
 	}
-	return engine.LoadValid(d.parsed, d.mirror, commit)
+	return engine.LoadValid(d.parsed, d.mirror, commit, d.opts.Limits)
 }
 
 // load reads and validates the definitions of commit h. Secrets are never
 // loaded here: definitions evaluates env() and file() only per run.
 func (d *Daemon) load(h plumbing.Hash) (*definitions.Definitions, hcl.Diagnostics, error) {
-	return engine.LoadCommit(d.parsed, d.mirror, h.String())
+	return engine.LoadCommit(d.parsed, d.mirror, h.String(), d.opts.Limits)
 }
 
 // reconcile brings the branch from the base commit to its head: fetch,
