@@ -223,8 +223,9 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 	var refs *hostRefs
 	hostCauses := map[string][]string{} // cause -> hosts
 	sharedCauses := map[string]bool{}
+	oldMatch, newMatch := newTargetMatcher(oj.Targets), newTargetMatcher(nj.Targets)
 	for _, h := range dt.changedHosts {
-		if run[h] || !matchTargets(oj.Targets, dt.old.Hosts[h]) || !matchTargets(nj.Targets, dt.new.Hosts[h]) {
+		if run[h] || !oldMatch.match(dt.old.Hosts[h]) || !newMatch.match(dt.new.Hosts[h]) {
 			continue
 		}
 		if refs == nil {
@@ -272,8 +273,9 @@ func (dt *differ) newlyMatching(oldTargets, newTargets Targets) []string {
 		return missingFrom(hostNamesOf(dt.new.Select(newTargets)), hostNamesOf(dt.old.Select(oldTargets)))
 	}
 	var out []string
+	oldMatch, newMatch := newTargetMatcher(oldTargets), newTargetMatcher(newTargets)
 	for _, h := range dt.moved {
-		if matchTargets(newTargets, dt.new.Hosts[h]) && !matchTargets(oldTargets, dt.old.Hosts[h]) {
+		if newMatch.match(dt.new.Hosts[h]) && !oldMatch.match(dt.old.Hosts[h]) {
 			out = append(out, h)
 		}
 	}
@@ -389,8 +391,9 @@ func (dt *differ) noLongerMatching(oldTargets, newTargets Targets) []string {
 		return missingFrom(hostNamesOf(dt.old.Select(oldTargets)), hostNamesOf(dt.new.Select(newTargets)))
 	}
 	var out []string
+	oldMatch, newMatch := newTargetMatcher(oldTargets), newTargetMatcher(newTargets)
 	for _, h := range dt.moved {
-		if matchTargets(oldTargets, dt.old.Hosts[h]) && !matchTargets(newTargets, dt.new.Hosts[h]) {
+		if oldMatch.match(dt.old.Hosts[h]) && !newMatch.match(dt.new.Hosts[h]) {
 			out = append(out, h)
 		}
 	}
@@ -526,18 +529,7 @@ func targetsEqual(a, b Targets) bool {
 // matchTargets reports whether t selects h, by the rules of Select; a nil
 // host matches nothing.
 func matchTargets(t Targets, h *Host) bool {
-	if h == nil {
-		return false
-	}
-	switch {
-	case len(t.Hosts) > 0 || len(t.Groups) > 0:
-		if !slices.Contains(t.Hosts, h.Name) && !slices.ContainsFunc(t.Groups, func(g string) bool { return slices.Contains(h.Groups, g) }) {
-			return false
-		}
-	case len(t.Labels) == 0:
-		return false
-	}
-	return matchesLabels(h, t.Labels) && !slices.Contains(t.Exclude, h.Name)
+	return newTargetMatcher(t).match(h)
 }
 
 // credentialExecChanged reports whether commands would run as someone
