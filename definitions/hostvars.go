@@ -16,86 +16,108 @@ import (
 // rendering fails on those at run time, where the failure budget decides:
 // a warning naming them. Only the first key after vars/labels is checked;
 // deeper paths and computed keys are left to evaluation.
+//
+// Each key is looked up once per job or monitor and host; the lookups of
+// a load are bounded (4 per target pair the limit allows), past which the
+// rest is not checked and a warning says so.
 func (l *loader) checkHostVars() {
 	d := l.defs
-	keys := map[*Host]map[string]bool{}
-	varKeys := func(h *Host) map[string]bool {
-		if k, ok := keys[h]; ok {
-			return k
+	budget := 4 * l.limits.Targets
+	hasKey := func(h *Host, kind, key string) bool {
+		if kind == "labels" {
+			_, ok := h.Labels[key]
+			return ok
 		}
-		k := map[string]bool{}
 		for _, v := range hostVarSources(d, h) {
-			if v != cty.NilVal && v.Type().IsObjectType() {
-				for name := range v.Type().AttributeTypes() {
-					k[name] = true
-				}
+			if v != cty.NilVal && v.Type().IsObjectType() && v.Type().HasAttribute(key) {
+				return true
 			}
 		}
-		keys[h] = k
-		return k
+		return false
 	}
 	reported := map[string]bool{}
-	check := func(expr hcl.Expression, hosts []*Host) {
-		if expr == nil || len(hosts) == 0 {
-			return
+	// check reports the keys exprs use that hosts lack; false when the
+	// lookups ran out.
+	check := func(exprs []hcl.Expression, hosts []*Host) bool {
+		if len(hosts) == 0 {
+			return true
 		}
-		for _, tr := range expr.Variables() {
-			kind, key, ok := hostKeyRef(tr)
-			if !ok {
+		missingOf := map[[2]string][]string{}
+		for _, expr := range exprs {
+			if expr == nil {
 				continue
 			}
-			var missing []string
-			for _, h := range hosts {
-				has := false
-				if kind == "vars" {
-					has = varKeys(h)[key]
-				} else {
-					_, has = h.Labels[key]
+			for _, tr := range expr.Variables() {
+				kind, key, ok := hostKeyRef(tr)
+				if !ok {
+					continue
 				}
-				if !has {
-					missing = append(missing, h.Name)
+				missing, done := missingOf[[2]string{kind, key}]
+				if !done {
+					if budget -= len(hosts); budget < 0 {
+						return false
+					}
+					for _, h := range hosts {
+						if !hasKey(h, kind, key) {
+							missing = append(missing, h.Name)
+						}
+					}
+					missingOf[[2]string{kind, key}] = missing
 				}
-			}
-			if len(missing) == 0 {
-				continue
-			}
-			rng := tr.SourceRange()
-			id := fmt.Sprintf("%s:%d:%d %s.%s", rng.Filename, rng.Start.Line, rng.Start.Column, kind, key)
-			if reported[id] {
-				continue
-			}
-			reported[id] = true
-			summary, has := "Missing host variable", fmt.Sprintf("vars key %q (in its own vars or its groups')", key)
-			if kind == "labels" {
-				summary, has = "Missing host label", fmt.Sprintf("label %q", key)
-			}
-			switch {
-			case len(hosts) == 1:
-				l.errorf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but its only target host, %s, has no %s. It cannot render on any host.", kind, key, missing[0], has))
-			case len(missing) == len(hosts):
-				l.errorf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but none of its %d target hosts has a %s: %s. It cannot render on any host.", kind, key, len(hosts), has, namedHosts(missing)))
-			default:
-				l.warnf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but %d of its %d target hosts have no %s: %s. Rendering fails on those hosts at run time.", kind, key, len(missing), len(hosts), has, namedHosts(missing)))
+				if len(missing) == 0 {
+					continue
+				}
+				l.reportMissingKey(tr.SourceRange(), kind, key, missing, len(hosts), reported)
 			}
 		}
+		return true
 	}
+	complete := true
 	for _, name := range slices.Sorted(mapKeys(d.Jobs)) {
 		j := d.Jobs[name]
-		hosts := l.selected[&j.Targets]
+		var exprs []hcl.Expression
 		for _, s := range slices.Concat(j.Steps, j.Rollback) {
-			check(s.Run, hosts)
-			check(s.Check, hosts)
+			exprs = append(exprs, s.Run, s.Check)
 			if s.File != nil {
-				check(l.templates[s.File.Source], hosts)
+				exprs = append(exprs, l.templates[s.File.Source])
 			}
+		}
+		if complete = check(exprs, l.selected[&j.Targets]); !complete {
+			break
 		}
 	}
 	for _, name := range slices.Sorted(mapKeys(d.Monitors)) {
+		if !complete {
+			break
+		}
 		m := d.Monitors[name]
-		hosts := l.selected[&m.Targets]
-		check(m.Check.Run, hosts)
-		check(m.Check.URL, hosts)
-		check(m.Check.Address, hosts)
+		complete = check([]hcl.Expression{m.Check.Run, m.Check.URL, m.Check.Address}, l.selected[&m.Targets])
+	}
+	if !complete {
+		l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Host variables not all checked",
+			Detail: fmt.Sprintf("The jobs and monitors use host variables and labels on so many target hosts that checking them would take more than %d lookups; the rest were not checked, and a missing one fails at run time.", 4*l.limits.Targets)})
+	}
+}
+
+// reportMissingKey reports host.KIND.KEY at rng, missing on the hosts
+// named in missing out of targets; once per place.
+func (l *loader) reportMissingKey(rng hcl.Range, kind, key string, missing []string, targets int, reported map[string]bool) {
+	id := fmt.Sprintf("%s:%d:%d %s.%s", rng.Filename, rng.Start.Line, rng.Start.Column, kind, key)
+	if reported[id] {
+		return
+	}
+	reported[id] = true
+	summary, has := "Missing host variable", fmt.Sprintf("vars key %q (in its own vars or its groups')", key)
+	if kind == "labels" {
+		summary, has = "Missing host label", fmt.Sprintf("label %q", key)
+	}
+	switch {
+	case targets == 1:
+		l.errorf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but its only target host, %s, has no %s. It cannot render on any host.", kind, key, missing[0], has))
+	case len(missing) == targets:
+		l.errorf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but none of its %d target hosts has a %s: %s. It cannot render on any host.", kind, key, targets, has, namedHosts(missing)))
+	default:
+		l.warnf(rng, summary, fmt.Sprintf("host.%s.%s is used here, but %d of its %d target hosts have no %s: %s. Rendering fails on those hosts at run time.", kind, key, len(missing), targets, has, namedHosts(missing)))
 	}
 }
 

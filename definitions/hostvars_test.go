@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // TestHostVarsNameHosts checks that a missing host variable or label
@@ -43,5 +44,28 @@ job "one" {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+}
+
+// TestHostVarsLookupsBounded checks that the host variable checks stop,
+// with a warning, after four lookups per target pair the limit allows.
+func TestHostVarsLookupsBounded(t *testing.T) {
+	src := `host "a" {
+  address   = "10.0.0.1"
+  transport = "local"
+  vars      = { k1 = 1, k2 = 2, k3 = 3, k4 = 4, k5 = 5 }
+}
+job "j" {
+  targets { hosts = ["a"] }
+  step "s" { run = "echo ${host.vars.k1}${host.vars.k2}${host.vars.k3}${host.vars.k4}${host.vars.k5}" }
+}
+`
+	fsys := fstest.MapFS{"main.hcl": {Data: []byte(src)}}
+	if _, diags := Load(fsys, "", Limits{Targets: 2}); len(diags) != 0 {
+		t.Errorf("5 lookups, 8 allowed:\n%s", allDiags(diags))
+	}
+	_, diags := Load(fsys, "", Limits{Targets: 1})
+	if len(diags) != 1 || diags[0].Summary != "Host variables not all checked" || diags[0].Severity != hcl.DiagWarning {
+		t.Errorf("5 lookups, 4 allowed:\n%s", allDiags(diags))
 	}
 }

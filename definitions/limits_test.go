@@ -231,3 +231,27 @@ func TestDefaultLimits(t *testing.T) {
 		t.Errorf("reads %d, diagnostics:\n%s", fsys.reads.Load(), allDiags(diags))
 	}
 }
+
+// TestTargetsLimit checks the limit on (job or monitor, host) pairs: one
+// error naming it, and no checks over the targets after it.
+func TestTargetsLimit(t *testing.T) {
+	var b strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&b, "host \"h%d\" {\n  address   = \"10.0.0.%d\"\n  transport = \"local\"\n  groups    = [\"web\"]\n}\n", i, i)
+	}
+	for i := range 3 {
+		fmt.Fprintf(&b, "job \"j%d\" {\n  targets { groups = [\"web\"] }\n  step \"s\" { run = \"echo ${host.vars.nope}\" }\n}\n", i)
+	}
+	b.WriteString("monitor \"m\" {\n  targets { groups = [\"web\"] }\n  check \"tcp\" { port = 22 }\n}\n")
+	fsys := fstest.MapFS{"main.hcl": {Data: []byte(b.String())}}
+
+	_, diags := Load(fsys, "", Limits{Targets: 11})
+	if len(diags) != 1 || diags[0].Summary != "Too many targets (over 11)" || !strings.Contains(diags[0].Detail, `monitor "m"`) {
+		t.Errorf("diagnostics:\n%s", allDiags(diags))
+	}
+	// At the limit, the checks over targets run (the missing variable).
+	_, diags = Load(fsys, "", Limits{Targets: 12})
+	if len(diags) != 3 || diags[0].Summary != "Missing host variable" {
+		t.Errorf("at the limit:\n%s", allDiags(diags))
+	}
+}

@@ -151,8 +151,9 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 		// Checks across blocks; see followon.go for why they wait for
 		// the syntax errors to be fixed.
 		l.checkReferences()
-		l.checkTargets()
-		l.checkHostVars()
+		if l.checkTargets() {
+			l.checkHostVars()
+		}
 	}
 	l.dropFollowOn()
 	sortDiagnostics(l.diags)
