@@ -8,9 +8,14 @@ import (
 	"time"
 )
 
-// maxTextHosts caps the host names the text form prints per wave; the
-// JSON form always has them all.
-const maxTextHosts = 10
+// maxTextHosts caps the host names the text form prints per wave, and
+// maxTextWaves the waves it prints per job (the first half of it, the
+// last, and the one an operator approves after); the JSON form always has
+// them all.
+const (
+	maxTextHosts = 10
+	maxTextWaves = 20
+)
 
 // WriteText renders the plan for people:
 //
@@ -54,7 +59,16 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 		if len(j.GateFailing) > 0 {
 			fmt.Fprintf(&b, "  failing the health gate now (they count: a wave waits for them and fails if they stay failing): %s\n", hostList(j.GateFailing))
 		}
+		skipped, skippedHosts := 0, 0
 		for i, wave := range j.Waves {
+			if len(j.Waves) > maxTextWaves && i >= maxTextWaves/2 && i < len(j.Waves)-1 && (r == nil || r.ApproveAfter != i+1) {
+				skipped, skippedHosts = skipped+1, skippedHosts+len(wave)
+				continue
+			}
+			if skipped > 0 {
+				fmt.Fprintf(&b, "  waves %d-%d of %d (%s) not shown; ripple plan --json lists every wave\n", i+1-skipped, i, len(j.Waves), plural(skippedHosts, "host"))
+				skipped, skippedHosts = 0, 0
+			}
 			fmt.Fprintf(&b, "  wave %d/%d (%s): %s\n", i+1, len(j.Waves), plural(len(wave), "host"), hostList(wave))
 			if r != nil && i < len(j.Waves)-1 {
 				// What comes between this wave and the next, in the order

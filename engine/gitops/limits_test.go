@@ -104,3 +104,23 @@ func BenchmarkLoadOverLimits(b *testing.B) {
 		}
 	}
 }
+
+// TestPlanCommentManyWaves checks that the plan comment's row for a job
+// with thousands of waves stays short: the first wave sizes and a count.
+func TestPlanCommentManyWaves(t *testing.T) {
+	waves := make([][]string, 5000)
+	for i := range waves {
+		waves[i] = []string{fmt.Sprintf("h%04d", i)}
+	}
+	p := &definitions.PlanResult{To: "b", Jobs: []definitions.PlannedJob{{Name: "serial", Reasons: []string{"new job"}, Waves: waves}}}
+	body := planComment(strings.Repeat("b", 40), p, nil)
+	row := ""
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "| `serial`") {
+			row = line
+		}
+	}
+	if want := "| `serial` | 5000 | 1 → 1 → 1 → 1 → 1 → 1 → 1 → 1 → 1 → 1 → … (5000 waves) | new job |"; row != want {
+		t.Errorf("row = %q, want %q", row, want)
+	}
+}
