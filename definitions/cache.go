@@ -155,7 +155,14 @@ func (c *Cache) putHost(body *hclsyntax.Body, gen int, d decodedHost) {
 	c.hosts[body] = &d
 }
 
-// parseConfig parses one definitions file that scan accepted.
+// parseConfig parses one definitions file that scan accepted, with its
+// expressions charging the render budget (limitExpressions).
 func parseConfig(path string, content []byte) (*hcl.File, hcl.Diagnostics) {
-	return hclsyntax.ParseConfig(content, path, hcl.InitialPos)
+	f, diags := hclsyntax.ParseConfig(content, path, hcl.InitialPos)
+	if f != nil {
+		if body, ok := f.Body.(*hclsyntax.Body); ok {
+			limitExpressions(body)
+		}
+	}
+	return f, diags
 }

@@ -39,9 +39,9 @@ type Limits struct {
 	// expressions of the commit together; when a run or a check renders,
 	// each rendering (a step's command and template, a check). It counts
 	// the bytes of every string that template interpolations, for loops
-	// and functions produce, and 16 bytes for each element a for or splat
-	// expression visits, so a short expression cannot expand into a huge
-	// one.
+	// and functions produce, and for each element a for or splat
+	// expression visits 64 bytes per syntax node evaluated for it, so a
+	// short expression cannot expand into a huge one.
 	Render int64
 }
 

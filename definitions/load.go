@@ -41,6 +41,8 @@ type loader struct {
 	bytes int64
 	defs  *Definitions
 	diags hcl.Diagnostics
+	// render is the render budget of every evaluation of the load.
+	render *renderBudget
 	// static evaluates attributes that are neither per host nor secrets:
 	// only functions, with env() and file() unknown.
 	static *hcl.EvalContext
@@ -116,8 +118,10 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 		templates: map[string]hcl.Expression{},
 		locations: map[string]*time.Location{},
 	}
-	l.static = evalContext(&secretRecorder{}, cty.NilVal)
-	l.perHost = evalContext(&secretRecorder{}, unknownHost())
+	// All of the load's expressions share one render budget.
+	l.render = newRenderBudget(limits.Render)
+	l.static = evalContext(&secretRecorder{}, cty.NilVal, l.render)
+	l.perHost = evalContext(&secretRecorder{}, unknownHost(), l.render)
 
 	parsed, ok := l.parseFiles()
 	if !ok {
@@ -176,7 +180,7 @@ func (l *loader) decodeHosts(blocks hcl.Blocks) {
 	hosts := make([]*Host, len(accepted))
 	var wg sync.WaitGroup
 	for w := range workers {
-		part := &loader{fsys: l.fsys, static: l.static, perHost: l.perHost}
+		part := &loader{fsys: l.fsys, static: l.static, perHost: l.perHost, render: l.render, limits: l.limits}
 		parts[w] = part
 		wg.Go(func() {
 			for i := w; i < len(accepted); i += workers {
@@ -346,7 +350,7 @@ func (l *loader) template(real string, src []byte, rng hcl.Range) (hcl.Expressio
 		l.diags = append(l.diags, d)
 		return nil, false
 	}
-	expr, diags := hclsyntax.ParseTemplate(src, real, hcl.InitialPos)
+	expr, diags := parseTemplate(src, real)
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
 		return nil, false
