@@ -99,6 +99,7 @@ func (l *loader) findFiles() ([]*defFile, bool) {
 	over := ""
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			l.incomplete = true // files may be missing: see followon.go
 			l.diags = append(l.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Cannot read definitions",
@@ -132,6 +133,7 @@ func (l *loader) findFiles() ([]*defFile, bool) {
 		return nil
 	})
 	if err != nil {
+		l.incomplete = true
 		l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read definitions", Detail: err.Error()})
 	}
 	switch over {

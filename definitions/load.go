@@ -126,6 +126,7 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 	parsed, ok := l.parseFiles()
 	if !ok {
 		// Over a limit: nothing is decoded.
+		sortDiagnostics(l.diags)
 		return l.defs, l.diags
 	}
 	files, notifiers := splitNotifiers(parsed)
