@@ -161,7 +161,7 @@ func parseConfig(path string, content []byte) (*hcl.File, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig(content, path, hcl.InitialPos)
 	if f != nil {
 		if body, ok := f.Body.(*hclsyntax.Body); ok {
-			limitExpressions(body)
+			limitBody(body, content)
 		}
 	}
 	return f, diags

@@ -18,22 +18,43 @@ import (
 // deeper paths and computed keys are left to evaluation.
 //
 // Each key is looked up once per job or monitor and host; the lookups of
-// a load are bounded (4 per target pair the limit allows), past which the
-// rest is not checked and a warning says so.
+// a load, and gathering each host's vars keys, are bounded (4 per target
+// pair the limit allows), past which the rest is not checked and a
+// warning says so.
 func (l *loader) checkHostVars() {
 	d := l.defs
 	budget := 4 * l.limits.Targets
+	// The vars keys of each host, its groups' merged in, gathered once;
+	// gathering counts toward the lookups too.
+	keys := map[*Host]map[string]bool{}
+	varKeys := func(h *Host) map[string]bool {
+		if k, ok := keys[h]; ok {
+			return k
+		}
+		k := map[string]bool{}
+		add := func(v cty.Value) {
+			if v != cty.NilVal && v.Type().IsObjectType() {
+				for name := range v.Type().AttributeTypes() {
+					k[name] = true
+				}
+				budget -= len(v.Type().AttributeTypes())
+			}
+		}
+		for _, g := range h.Groups {
+			if grp := d.Groups[g]; grp != nil {
+				add(grp.Vars)
+			}
+		}
+		add(h.Vars)
+		keys[h] = k
+		return k
+	}
 	hasKey := func(h *Host, kind, key string) bool {
 		if kind == "labels" {
 			_, ok := h.Labels[key]
 			return ok
 		}
-		for _, v := range hostVarSources(d, h) {
-			if v != cty.NilVal && v.Type().IsObjectType() && v.Type().HasAttribute(key) {
-				return true
-			}
-		}
-		return false
+		return varKeys(h)[key]
 	}
 	reported := map[string]bool{}
 	// check reports the keys exprs use that hosts lack; false when the
@@ -54,12 +75,13 @@ func (l *loader) checkHostVars() {
 				}
 				missing, done := missingOf[[2]string{kind, key}]
 				if !done {
-					if budget -= len(hosts); budget < 0 {
-						return false
-					}
+					budget -= len(hosts)
 					for _, h := range hosts {
 						if !hasKey(h, kind, key) {
 							missing = append(missing, h.Name)
+						}
+						if budget < 0 {
+							return false
 						}
 					}
 					missingOf[[2]string{kind, key}] = missing
@@ -148,15 +170,4 @@ func hostKeyRef(tr hcl.Traversal) (kind, key string, ok bool) {
 		}
 	}
 	return "", "", false
-}
-
-// hostVarSources lists the vars objects merged into host.vars for h.
-func hostVarSources(d *Definitions, h *Host) []cty.Value {
-	out := make([]cty.Value, 0, len(h.Groups)+1)
-	for _, g := range h.Groups {
-		if grp := d.Groups[g]; grp != nil {
-			out = append(out, grp.Vars)
-		}
-	}
-	return append(out, h.Vars)
 }

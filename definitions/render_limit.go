@@ -1,6 +1,7 @@
 package definitions
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -289,6 +290,34 @@ func caseBound(args []cty.Value) int64 {
 // read-only afterwards.
 func limitExpressions(node hclsyntax.Node) {
 	_ = hclsyntax.Walk(node, &limitWalker{})
+}
+
+// limitBody is limitExpressions for a parsed file's body, whose source is
+// src, walking only the attributes and blocks whose text could hold what
+// it rewrites: a for expression, a splat or a template sequence. Most of
+// a large inventory holds none, and walking every node would cost more
+// than parsing a tenth of it.
+func limitBody(body *hclsyntax.Body, src []byte) {
+	for _, a := range body.Attributes {
+		if mayExpand(src, a.SrcRange) {
+			limitExpressions(a.Expr)
+		}
+	}
+	for _, b := range body.Blocks {
+		if mayExpand(src, b.Range()) {
+			limitBody(b.Body, src)
+		}
+	}
+}
+
+// mayExpand reports whether the text of rng in src could hold a for
+// expression, a splat or a template interpolation or directive.
+func mayExpand(src []byte, rng hcl.Range) bool {
+	if rng.Start.Byte < 0 || rng.End.Byte > len(src) || rng.Start.Byte > rng.End.Byte {
+		return true
+	}
+	s := src[rng.Start.Byte:rng.End.Byte]
+	return bytes.Contains(s, []byte("${")) || bytes.Contains(s, []byte("%{")) || bytes.Contains(s, []byte("for")) || bytes.IndexByte(s, '*') >= 0
 }
 
 // limitWalker rewrites nodes on the way in; loops counts the for and
