@@ -19,8 +19,9 @@ import (
 //  1. walk the tree for *.hcl files, summing their sizes from the
 //     directory entries: over Bytes, or more files than Blocks, stops
 //     the load before any file is read;
-//  2. read the files and scan each (nesting, top-level blocks, hosts):
-//     over Blocks or Hosts stops it before any file is parsed;
+//  2. read the files and scan each (nesting, top-level blocks, hosts,
+//     tokens): over Blocks, Hosts or Tokens stops it before any file is
+//     parsed;
 //  3. parse them, and count the blocks the parser found against the same
 //     limits before anything is decoded.
 
@@ -73,7 +74,7 @@ func (l *loader) parseFiles() (parsed []*hcl.File, ok bool) {
 			}
 		}
 	}
-	if !l.withinCounts(blocks, hosts) {
+	if !l.withinCounts(blocks, hosts, 0) {
 		return nil, false
 	}
 
@@ -209,18 +210,22 @@ func (l *loader) readFiles(files []*defFile) bool {
 		})
 	}
 	wg.Wait()
-	blocks, hosts := 0, 0
+	blocks, hosts, tokens := 0, 0, 0
 	for _, f := range files {
 		blocks += f.scan.blocks
 		hosts += f.scan.hosts
+		tokens += f.scan.tokens
 	}
-	return l.withinCounts(blocks, hosts)
+	return l.withinCounts(blocks, hosts, tokens)
 }
 
-// withinCounts checks counts of top-level blocks and host blocks against
-// the limits, adding the error when one is over.
-func (l *loader) withinCounts(blocks, hosts int) bool {
+// withinCounts checks counts of top-level blocks, host blocks and tokens
+// against the limits, adding the error when one is over.
+func (l *loader) withinCounts(blocks, hosts, tokens int) bool {
 	switch {
+	case tokens > l.limits.Tokens:
+		l.diags = append(l.diags, limitError(fmt.Sprintf("Too many tokens (over %d)", l.limits.Tokens),
+			fmt.Sprintf("The definitions hold about %d tokens (words, numbers, punctuation, newlines and pieces of strings), more than the limit of %d; nothing was parsed. Parsing takes memory per token, whatever its length.", tokens, l.limits.Tokens), nil))
 	case hosts > l.limits.Hosts:
 		l.diags = append(l.diags, limitError(fmt.Sprintf("Too many hosts (over %d)", l.limits.Hosts),
 			fmt.Sprintf("The definitions hold %d host blocks, more than the limit of %d; nothing was parsed or decoded.", hosts, l.limits.Hosts), nil))

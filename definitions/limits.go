@@ -18,9 +18,10 @@ import (
 // parsed. A load over a limit reports one error naming it and stops.
 //
 // A zero field takes its default. The defaults fit a 10,000-host repo
-// with room, about five times over: 50,000 hosts, 100,000 blocks, 16 MiB of
-// definitions, templates and scripts, 5,000,000 targets (500 jobs and
-// monitors each on all of 10,000 hosts).
+// with room, about five times over: 50,000 hosts, 100,000 blocks,
+// 2,500,000 tokens (the 10,000-host repo of the benchmarks has 514,000),
+// 16 MiB of definitions, templates and scripts, 5,000,000 targets (500
+// jobs and monitors each on all of 10,000 hosts).
 type Limits struct {
 	// Bytes is the most bytes a load reads: the *.hcl files under the
 	// root (summed before any is read), then the templates and scripts
@@ -31,6 +32,12 @@ type Limits struct {
 	Blocks int
 	// Hosts is the most host blocks.
 	Hosts int
+	// Tokens is the most tokens (words, numbers, punctuation, newlines,
+	// pieces of strings) in all *.hcl files, estimated by the same scan
+	// before any file is parsed: the parser takes a few hundred bytes of
+	// memory per token, so 16 MiB of one-byte list elements would take
+	// gigabytes where 16 MiB of host blocks take a tenth of that.
+	Tokens int
 	// Targets is the most (job or monitor, host) pairs that the targets
 	// of all jobs and monitors select together: checking, diffing and
 	// planning a commit, and the size of its plan, grow with it.
@@ -50,13 +57,14 @@ const (
 	DefaultMaxBytes   = 16 << 20
 	DefaultMaxBlocks  = 100_000
 	DefaultMaxHosts   = 50_000
+	DefaultMaxTokens  = 2_500_000
 	DefaultMaxTargets = 5_000_000
 	DefaultMaxRender  = 16 << 20
 )
 
 // DefaultLimits returns the limits a zero Limits stands for.
 func DefaultLimits() Limits {
-	return Limits{Bytes: DefaultMaxBytes, Blocks: DefaultMaxBlocks, Hosts: DefaultMaxHosts, Targets: DefaultMaxTargets, Render: DefaultMaxRender}
+	return Limits{Bytes: DefaultMaxBytes, Blocks: DefaultMaxBlocks, Hosts: DefaultMaxHosts, Tokens: DefaultMaxTokens, Targets: DefaultMaxTargets, Render: DefaultMaxRender}
 }
 
 // withDefaults fills every zero (or negative) field with its default.
@@ -70,6 +78,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Hosts <= 0 {
 		l.Hosts = d.Hosts
+	}
+	if l.Tokens <= 0 {
+		l.Tokens = d.Tokens
 	}
 	if l.Targets <= 0 {
 		l.Targets = d.Targets
@@ -116,7 +127,11 @@ const (
 // blocks and host blocks, or why it must not be parsed.
 type scanResult struct {
 	blocks, hosts int
-	diag          *hcl.Diagnostic
+	// tokens estimates the tokens the lexer makes of the file (words,
+	// numbers, punctuation, newlines, string pieces): what parsing costs
+	// memory by, a few hundred bytes each, whatever their length.
+	tokens int
+	diag   *hcl.Diagnostic
 }
 
 // scanContext is one level of nesting seen by checkNesting.
@@ -137,14 +152,18 @@ func checkNesting(src []byte, filename string, template bool) *hcl.Diagnostic {
 
 // scan is checkNesting that also counts, in a config file, the top-level
 // blocks (an opening brace at the top level; HCL requires it on the line
-// of the block's type) and those of type host (the line's first word).
-// The parser's count is checked again after parsing, so a miscount here
-// can only let a file be parsed, never change what loads.
+// of the block's type), those of type host (the line's first word), and
+// about how many tokens the lexer will make (each word, number, newline,
+// punctuation byte and piece of a string; within a few percent of hcl's
+// count on real files, and above it where they differ). The parser's
+// block count is checked again after parsing, so a miscount here can only
+// let a file be parsed, never change what loads.
 func scan(src []byte, filename string, template bool) (res scanResult) {
 	stack := make([]scanContext, 1, MaxNesting+2)
 	// atStatement: no word seen yet on this top-level line; hostStatement:
 	// the line's first word is "host".
 	atStatement, hostStatement := !template, false
+	inLiteral := false // inside a run of string text, counted once
 	if template {
 		stack[0].kind = 'H'
 	}
@@ -160,7 +179,7 @@ func scan(src []byte, filename string, template bool) (res scanResult) {
 	}
 	defer func() {
 		if res.diag != nil {
-			res.blocks, res.hosts = 0, 0
+			res.blocks, res.hosts, res.tokens = 0, 0, 0
 		}
 	}()
 	push := func(i int, c scanContext) *hcl.Diagnostic {
@@ -179,17 +198,27 @@ func scan(src []byte, filename string, template bool) (res scanResult) {
 		switch top.kind {
 		case '"':
 			switch {
-			case c == '\\':
-				i++
 			case c == '"' || c == '\n':
+				res.tokens++
 				stack = stack[:len(stack)-1]
-			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == c:
-				i++ // "$${" and "%%{" are escapes
-			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == '{':
+			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == '{' && (i == 0 || src[i-1] != c):
+				res.tokens++
+				inLiteral = false
 				if d := push(i, scanContext{kind: 'T'}); d != nil {
 					return scanResult{diag: d}
 				}
 				i++
+			default:
+				if !inLiteral {
+					res.tokens++
+					inLiteral = true
+				}
+				switch {
+				case c == '\\':
+					i++
+				case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == c:
+					i++ // "$${" and "%%{" are escapes
+				}
 			}
 			continue
 		case 'H':
@@ -205,9 +234,12 @@ func scan(src []byte, filename string, template bool) (res scanResult) {
 				}
 			}
 			switch {
+			case c == '\n':
+				res.tokens++ // a heredoc is lexed a line at a time
 			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == c:
 				i++
 			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == '{':
+				res.tokens++
 				if d := push(i, scanContext{kind: 'T'}); d != nil {
 					return scanResult{diag: d}
 				}
@@ -216,6 +248,16 @@ func scan(src []byte, filename string, template bool) (res scanResult) {
 			continue
 		}
 		// Code.
+		switch {
+		case c == ' ' || c == '\t' || c == '\r':
+		case isWordByte(c) || c == '-' && i > 0 && isWordByte(src[i-1]):
+			if i == 0 || !isWordByte(src[i-1]) && src[i-1] != '-' {
+				res.tokens++
+			}
+		default:
+			res.tokens++ // punctuation, a newline, a quote, a comment
+			inLiteral = false
+		}
 		root := len(stack) == 1 && !template
 		if root && atStatement && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
 			atStatement = false
@@ -292,6 +334,11 @@ func scan(src []byte, filename string, template bool) (res scanResult) {
 		}
 	}
 	return res
+}
+
+// isWordByte reports whether c belongs to an identifier or a number.
+func isWordByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
 // skipLine returns the index of the newline ending the line at i, or len(src).

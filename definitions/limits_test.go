@@ -3,6 +3,7 @@ package definitions
 import (
 	"fmt"
 	"io/fs"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -137,6 +138,8 @@ func TestRepoLimits(t *testing.T) {
 			"Too many blocks (over 10)", 2},
 		{"hosts", fstest.MapFS{"a.hcl": {Data: hosts(6)}}, Limits{Hosts: 5},
 			"Too many hosts (over 5)", 1},
+		{"tokens", fstest.MapFS{"a.hcl": {Data: hosts(3)}, "b.hcl": {Data: groups(8)}}, Limits{Tokens: 50},
+			"Too many tokens (over 50)", 2},
 		{"blocks of one-line hosts", fstest.MapFS{"a.hcl": {Data: []byte(strings.Repeat("host \"h\" { address = \"a\" }\n", 12))}}, Limits{Hosts: 10},
 			"Too many hosts (over 10)", 1},
 	}
@@ -163,7 +166,7 @@ func TestRepoLimits(t *testing.T) {
 
 	// Within every limit, the same repo loads.
 	fsys := fstest.MapFS{"a.hcl": {Data: hosts(5)}, "b.hcl": {Data: groups(5)}}
-	if _, diags := Load(fsys, "", Limits{Bytes: 1000, Blocks: 10, Hosts: 5}); len(diags) != 0 {
+	if _, diags := Load(fsys, "", Limits{Bytes: 1000, Blocks: 10, Hosts: 5, Tokens: 150}); len(diags) != 0 {
 		t.Errorf("at the limits:\n%s", allDiags(diags))
 	}
 }
@@ -202,7 +205,7 @@ func TestDefaultLimits(t *testing.T) {
 		t.Errorf("withDefaults = %+v", got)
 	}
 	d := DefaultLimits()
-	if d.Hosts < 5*fleetgen.Hosts || d.Blocks < d.Hosts || d.Targets < 100*d.Hosts {
+	if d.Hosts < 5*fleetgen.Hosts || d.Blocks < d.Hosts || d.Targets < 100*d.Hosts || d.Tokens < 200*fleetgen.Hosts {
 		t.Errorf("defaults too tight for a 10,000-host fleet: %+v", d)
 	}
 	var size int64
@@ -229,6 +232,33 @@ func TestDefaultLimits(t *testing.T) {
 	}
 	if len(diags) != 1 || diags[0].Summary != "Definitions over the size limit (16 MiB)" || fsys.reads.Load() != 0 {
 		t.Errorf("reads %d, diagnostics:\n%s", fsys.reads.Load(), allDiags(diags))
+	}
+
+	// What costs the parser most memory is many tiny tokens: 16 MiB of
+	// list elements is 16 million, and parsing them took 4 GiB. They are
+	// counted, and refused, before anything is parsed.
+	b.Reset()
+	b.WriteString("group \"g\" {\n  vars = { x = [")
+	for b.Len() < MaxFileSize-200 {
+		b.WriteString("1,")
+	}
+	b.WriteString("] }\n}\n")
+	lists := fstest.MapFS{}
+	for i := range 4 {
+		lists[fmt.Sprintf("list-%d.hcl", i)] = &fstest.MapFile{Data: []byte(strings.Replace(b.String(), `"g"`, fmt.Sprintf(`"g%d"`, i), 1))}
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start = time.Now()
+	_, diags = Load(lists, "", Limits{})
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if len(diags) != 1 || diags[0].Summary != fmt.Sprintf("Too many tokens (over %d)", DefaultMaxTokens) {
+		t.Errorf("diagnostics:\n%s", allDiags(diags))
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 128<<20 || elapsed > 5*time.Second {
+		t.Errorf("refusing took %v and allocated %d MiB", elapsed, n>>20)
 	}
 }
 

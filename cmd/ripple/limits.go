@@ -19,13 +19,14 @@ func limitFlags(fs *flag.FlagSet) *definitions.Limits {
 	fs.Var((*byteSize)(&l.Bytes), "max-definitions-size", "most `BYTES` of *.hcl files, templates and scripts one load reads (suffix KiB, MiB, GiB)")
 	fs.Var((*positiveInt)(&l.Blocks), "max-blocks", "most top-level blocks (and *.hcl files) of the definitions")
 	fs.Var((*positiveInt)(&l.Hosts), "max-hosts", "most host blocks of the definitions")
+	fs.Var((*positiveInt)(&l.Tokens), "max-tokens", "most tokens (words, numbers, punctuation, string pieces) of the *.hcl files")
 	fs.Var((*positiveInt)(&l.Targets), "max-targets", "most (job or monitor, host) pairs the targets of all jobs and monitors select")
 	fs.Var((*byteSize)(&l.Render), "max-render-size", "most `BYTES` one rendering (and a load's expressions) may produce (suffix KiB, MiB, GiB)")
 	return &l
 }
 
 // limitFlagNames are the flags limitFlags registers.
-var limitFlagNames = []string{"max-definitions-size", "max-blocks", "max-hosts", "max-targets", "max-render-size"}
+var limitFlagNames = []string{"max-definitions-size", "max-blocks", "max-hosts", "max-tokens", "max-targets", "max-render-size"}
 
 // fillFromEnv sets each flag of fs named in names (every flag when names
 // is nil) that the command line did not set from RIPPLE_<NAME> (upper

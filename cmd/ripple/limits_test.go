@@ -27,12 +27,12 @@ func TestServeLimitFlags(t *testing.T) {
 		t.Errorf("default limits (-want +got):\n%s", diff)
 	}
 
-	e.getenv = getenv(map[string]string{"RIPPLE_MAX_HOSTS": "70000", "RIPPLE_MAX_DEFINITIONS_SIZE": "64MiB", "RIPPLE_MAX_TARGETS": "9"})
+	e.getenv = getenv(map[string]string{"RIPPLE_MAX_HOSTS": "70000", "RIPPLE_MAX_DEFINITIONS_SIZE": "64MiB", "RIPPLE_MAX_TARGETS": "9", "RIPPLE_MAX_TOKENS": "3000000"})
 	c, err = parseServeFlags([]string{"--repo", ".", "--max-targets", "10000000", "--max-render-size", "512KiB", "--max-blocks=200000"}, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := definitions.Limits{Bytes: 64 << 20, Blocks: 200000, Hosts: 70000, Targets: 10000000, Render: 512 << 10}
+	want := definitions.Limits{Bytes: 64 << 20, Blocks: 200000, Hosts: 70000, Tokens: 3000000, Targets: 10000000, Render: 512 << 10}
 	if diff := cmp.Diff(want, c.limits); diff != "" {
 		t.Errorf("limits (-want +got):\n%s", diff)
 	}

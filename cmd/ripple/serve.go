@@ -174,7 +174,7 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
 		Str("secrets_dir", c.secretsDir).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
-		Int64("max_definitions_size", c.limits.Bytes).Int("max_blocks", c.limits.Blocks).Int("max_hosts", c.limits.Hosts).
+		Int64("max_definitions_size", c.limits.Bytes).Int("max_blocks", c.limits.Blocks).Int("max_hosts", c.limits.Hosts).Int("max_tokens", c.limits.Tokens).
 		Int("max_targets", c.limits.Targets).Int64("max_render_size", c.limits.Render).
 		Msg("starting ripple serve")
 }
