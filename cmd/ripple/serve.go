@@ -58,6 +58,7 @@ type serveConfig struct {
 	// revertAuthor signs revert commits: "NAME <EMAIL>"; check splits it.
 	revertAuthor                        string
 	revertAuthorName, revertAuthorEmail string
+	limits                              definitions.Limits
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -100,6 +101,7 @@ func parseServeFlags(args []string, e env) (*serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	c.flags(fs)
+	limits := limitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: ripple serve --repo REPO [flags]\n\nThe GitOps daemon: watches the branch (poll and webhook), rolls out each\nmerge, plans pull requests, serves the API and metrics. Every flag can also\nbe set as RIPPLE_<NAME> in the environment, e.g. RIPPLE_POLL=30s.")
 		fs.PrintDefaults()
@@ -114,24 +116,11 @@ func parseServeFlags(args []string, e env) (*serveConfig, error) {
 		fmt.Fprintf(e.stderr, "ripple serve: unexpected argument %q\n", fs.Arg(0))
 		return nil, exitError{2}
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || envErr != nil {
-			return
-		}
-		name := "RIPPLE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := e.getenv(name); v != "" {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s: %w", name, err)
-			}
-		}
-	})
-	if envErr != nil {
-		fmt.Fprintf(e.stderr, "ripple serve: %v\n", envErr)
+	if err := fillFromEnv(fs, e, nil); err != nil {
+		fmt.Fprintf(e.stderr, "ripple serve: %v\n", err)
 		return nil, exitError{2}
 	}
+	c.limits = *limits
 	if err := c.check(); err != nil {
 		fmt.Fprintf(e.stderr, "ripple serve: %v\n", err)
 		return nil, exitError{2}
@@ -220,6 +209,8 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
 		Str("secrets_dir", c.secretsDir).Str("revert_author", c.revertAuthor).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
+		Int64("max_definitions_size", c.limits.Bytes).Int("max_blocks", c.limits.Blocks).Int("max_hosts", c.limits.Hosts).Int("max_tokens", c.limits.Tokens).
+		Int("max_targets", c.limits.Targets).Int64("max_render_size", c.limits.Render).
 		Msg("starting ripple serve")
 }
 
@@ -320,7 +311,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
 		},
 		Store: store, Health: health, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Redact: values, Monitors: monitors,
-		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
+		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, Limits: c.limits, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: runURL,
 	}

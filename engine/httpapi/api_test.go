@@ -135,7 +135,7 @@ func newFixture(t *testing.T, webhook http.Handler) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(defsHCL)}}, commitA)
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(defsHCL)}}, commitA, definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
