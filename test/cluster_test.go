@@ -1,12 +1,15 @@
 package test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -226,6 +229,16 @@ func (n *dmEnv) tryJSON(path string, v any) bool {
 	}
 	defer resp.Body.Close()
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
+}
+
+// cli runs the built ripple binary's operator command against node n.
+func (n *dmEnv) cli(args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(rippleBin, append([]string{args[0], "--server", "http://" + n.addr}, args[1:]...)...)
+	cmd.Env = append(os.Environ(), "RIPPLE_TOKEN="+dmOperator, "RIPPLE_TOKEN_FILE=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
 }
 
 // TestClusterRollsOutOnceAndFailsOver: three nodes on one PostgreSQL. A
@@ -509,6 +522,16 @@ monitor "flag" {
 		}
 		return true
 	})
+	// The operator's view: ripple cluster and ripple status, on a follower.
+	f := e.follower(l)
+	out, errOut, err := f.cli("cluster")
+	if err != nil || !strings.Contains(out, "leader  "+l.nodeName()+" (epoch ") || strings.Count(out, "\nnode") != 3 {
+		t.Errorf("ripple cluster: %v %s\n%s", err, errOut, out)
+	}
+	if out, _, err := f.cli("status"); err != nil || !regexp.MustCompile(`(?m)^node\s+`+f.nodeName()+`$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^leader\s+`+l.nodeName()+`$`).MatchString(out) {
+		t.Errorf("ripple status on %s: %v\n%s", f.nodeName(), err, out)
+	}
 	// A host whose check a follower runs.
 	var live []string
 	for _, n := range c.Nodes {

@@ -345,7 +345,14 @@ func (m *Member) lead(ctx context.Context, lease Lease, sent time.Time) {
 			}
 		case <-t.C:
 			sent := m.opts.Now()
-			l, ok, err := m.opts.Store.RenewLease(ctx, m.opts.Node, lease.Epoch, m.opts.Lease)
+			// A renewal that cannot answer before the lease may have
+			// expired is as good as failed: bound it by the deadline.
+			m.mu.Lock()
+			deadline := m.deadline
+			m.mu.Unlock()
+			rctx, cancel := context.WithTimeout(ctx, max(deadline.Sub(sent), m.opts.Renew))
+			l, ok, err := m.opts.Store.RenewLease(rctx, m.opts.Node, lease.Epoch, m.opts.Lease)
+			cancel()
 			switch {
 			case err != nil:
 				if _, still := m.Leading(); !still {
