@@ -11,7 +11,9 @@ import (
 
 type fakeCluster httpapi.Cluster
 
-func (c fakeCluster) Cluster(context.Context) (httpapi.Cluster, error) { return httpapi.Cluster(c), nil }
+func (c fakeCluster) Cluster(context.Context) (httpapi.Cluster, error) {
+	return httpapi.Cluster(c), nil
+}
 
 // TestOverviewShowsTheCluster: on a node of a cluster the overview names
 // the leader and each node with its state, heartbeat and share of checks;
