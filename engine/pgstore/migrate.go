@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,8 @@ type migration struct {
 const migrationLock = 0x726970706c65
 
 // loadMigrations reads migrations/NNNN_name.sql in version order and
-// checks that versions run 1, 2, 3... without gaps. The names and numbers
+// checks that no two share a version. Versions may skip numbers: a
+// branch of work reserves its numbers, and the merged tree has them all. The names and numbers
 // are engine/sqlstore's: both stores have the same schema versions.
 func loadMigrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
@@ -55,10 +57,12 @@ func loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+	prev := 0
+	for _, m := range ms {
+		if m.version <= prev {
+			return nil, fmt.Errorf("migration %s: version %d is not after %d", m.name, m.version, prev)
 		}
+		prev = m.version
 	}
 	return ms, nil
 }
@@ -106,14 +110,15 @@ func applyNext(ctx context.Context, pool *pgxpool.Pool, where string, ms []migra
 	if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&cur); err != nil {
 		return false, fmt.Errorf("postgres %s: read schema version: %w", where, err)
 	}
-	if cur > len(ms) {
+	if cur > lastVersion(ms) {
 		return false, fmt.Errorf("postgres %s has schema version %d, this ripple binary knows versions up to %d: %w; use a newer ripple",
-			where, cur, len(ms), ErrSchemaTooNew)
+			where, cur, lastVersion(ms), ErrSchemaTooNew)
 	}
-	if cur == len(ms) {
+	next := slices.IndexFunc(ms, func(m migration) bool { return m.version > cur })
+	if next < 0 {
 		return true, tx.Commit(ctx)
 	}
-	m := ms[cur]
+	m := ms[next]
 	if _, err := tx.Exec(ctx, m.sql); err != nil {
 		return false, fmt.Errorf("postgres %s: migration %s: %w", where, m.name, err)
 	}
@@ -133,5 +138,13 @@ func schemaVersion() int {
 	if err != nil {
 		return 0
 	}
-	return len(ms)
+	return lastVersion(ms)
+}
+
+// lastVersion is the newest version in ms, 0 for none.
+func lastVersion(ms []migration) int {
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
 }

@@ -22,7 +22,8 @@ type migration struct {
 }
 
 // loadMigrations reads migrations/NNNN_name.sql in version order and
-// checks that versions run 1, 2, 3... without gaps.
+// checks that no two share a version. Versions may skip numbers: a
+// branch of work reserves its numbers, and the merged tree has them all.
 func loadMigrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
@@ -42,10 +43,12 @@ func loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+	prev := 0
+	for _, m := range ms {
+		if m.version <= prev {
+			return nil, fmt.Errorf("migration %s: version %d is not after %d", m.name, m.version, prev)
 		}
+		prev = m.version
 	}
 	return ms, nil
 }
@@ -56,7 +59,15 @@ func schemaVersion() int {
 	if err != nil {
 		return 0
 	}
-	return len(ms)
+	return lastVersion(ms)
+}
+
+// lastVersion is the newest version in ms, 0 for none.
+func lastVersion(ms []migration) int {
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
 }
 
 // migrate brings the database at db (the writer connection) up to the
@@ -76,10 +87,13 @@ func applyMigrations(ctx context.Context, db *sql.DB, path string, ms []migratio
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&cur); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("database %s has schema version %d, newer than this ripple binary supports (%d); use a newer ripple", path, cur, len(ms))
+	if cur > lastVersion(ms) {
+		return fmt.Errorf("database %s has schema version %d, newer than this ripple binary supports (%d); use a newer ripple", path, cur, lastVersion(ms))
 	}
-	for _, m := range ms[cur:] {
+	for _, m := range ms {
+		if m.version <= cur {
+			continue
+		}
 		if err := applyMigration(ctx, db, m); err != nil {
 			return err
 		}

@@ -108,9 +108,41 @@ func TestMigrationsAreWellFormed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		if m.version != i+1 || strings.TrimSpace(m.sql) == "" {
+		if m.version < 1 || i > 0 && m.version <= ms[i-1].version || strings.TrimSpace(m.sql) == "" {
 			t.Errorf("migration %d: %+v", i, m.name)
 		}
+	}
+}
+
+// TestMigrationsSkipReservedVersions: versions reserved by other branches
+// of work are skipped, a database at a version between two migrations gets
+// the later one, and user_version is the migration's own number.
+func TestMigrationsSkipReservedVersions(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := openDB(ctx, path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ms := []migration{
+		{version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x INTEGER);"},
+		{version: 11, name: "0011_b.sql", sql: "CREATE TABLE b (x INTEGER);"},
+	}
+	if err := applyMigrations(ctx, db, path, ms); err != nil {
+		t.Fatal(err)
+	}
+	var v, n int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != 11 {
+		t.Errorf("user_version = %d, %v; want 11", v, err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name IN ('a', 'b')").Scan(&n); err != nil || n != 2 {
+		t.Errorf("tables a and b: %d, %v", n, err)
+	}
+	// Applied again, nothing runs twice.
+	if err := applyMigrations(ctx, db, path, ms); err != nil {
+		t.Fatal(err)
 	}
 }
 
