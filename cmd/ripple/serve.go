@@ -440,6 +440,7 @@ type serveBackend interface {
 	httpapi.Backend
 	httpapi.SyncBackend
 	httpapi.RevertBackend
+	httpapi.CommitReader // the overview names commits on any node
 	engine.TriggerSink
 }
 

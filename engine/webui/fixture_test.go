@@ -95,6 +95,16 @@ func (b *fakeBackend) Status() engine.DaemonStatus {
 	return engine.DaemonStatus{Branch: "main", Repo: "git@github.com:acme/ops.git", Head: commitA, LastApplied: commitA, Base: commitA, Ready: true, LastFetch: time.Now(),
 		Store: b.storeHealth, LastError: b.lastError}
 }
+
+// CommitInfo names commitA, as the daemon does from its mirror; its
+// subject carries markup, which the overview must escape.
+func (b *fakeBackend) CommitInfo(sha string) (engine.CommitInfo, error) {
+	if sha != commitA {
+		return engine.CommitInfo{}, fmt.Errorf("commit %s: not found", sha)
+	}
+	return engine.CommitInfo{SHA: sha, Subject: "nginx: <script>alert(2)</script> 8 workers", Author: "Dana Okafor", When: time.Now().Add(-90 * time.Minute)}, nil
+}
+
 func (b *fakeBackend) Ready() bool                                          { return true }
 func (b *fakeBackend) Definitions() *definitions.Definitions                { return b.defs }
 func (b *fakeBackend) Accept(context.Context, string, string, string) error { return nil }

@@ -1,8 +1,7 @@
 package webui
 
 import (
-	"context"
-	"maps"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,46 +16,135 @@ import (
 // overviewCommits is how many recent commits the overview lists.
 const overviewCommits = 8
 
+// overviewProblems caps each list of problems on the overview; the index
+// pages list the rest.
+const overviewProblems = 20
+
 type overviewData struct {
-	Health  health
+	Health *httpapi.Health
+	// Waiting are the runs waiting for an operator (approval, or a step
+	// whose outcome is unknown).
+	Waiting []httpapi.Run
 	Active  []httpapi.Run
 	Queued  []httpapi.Run
+	// Failed are the latest runs that failed or erred in the last day.
+	Failed  []httpapi.Run
+	Alerts  []httpapi.MonitorHost // non-OK (monitor, host), worst first, at most overviewProblems
 	Commits []commitRow
-	Jobs    []jobRow
-	Alerts  []httpapi.MonitorHost // non-OK (monitor, host), worst first
 	// Cluster, on a node of a cluster: its nodes and leader.
 	Cluster *httpapi.Cluster
+	// Sync is the fleet's sync state at the applied head, nil when the
+	// daemon keeps none.
+	Sync     *fleetSync
+	Jobs     int
+	Monitors int
+	Hosts    int
 }
 
-// health counts (monitor, host) pairs by state.
-type health struct {
-	Total, OK, Warning, Critical, Unknown, Pending, Flapping, Muted, Held int
-	Monitors                                                              []httpapi.Monitor
+// fleetSync is the sync state of the fleet, counting a host once whatever
+// number of jobs it runs: in sync when every job is synced there.
+type fleetSync struct {
+	Hosts, InSync int
+	// ByState counts the hosts by their worst sync state.
+	ByState map[engine.SyncState]int
+	// Jobs are the jobs with hosts to sync, most first.
+	Jobs []jobSync
 }
 
+type jobSync struct {
+	Job  string
+	Sync httpapi.SyncCounts
+}
+
+// commitRow is one recent commit: what it is and what ripple did for it.
 type commitRow struct {
 	SHA      string
+	Info     engine.CommitInfo // zero when the daemon cannot read it
 	Head     bool
 	Applied  bool
 	Statuses []engine.CommitStatus
 	Runs     []httpapi.Run
+	// State is what ripple did with the commit, a word for the badge
+	// (a run or sync state), and Text says it in a sentence.
+	State, Text string
 }
 
-type jobRow struct {
-	Name, Description string
-	Hosts             int
-	Schedule          string
-	Last              *httpapi.Run
+// commitState is what became of commit row: the applied commit by the
+// fleet's sync state when the daemon keeps one (a head whose run failed is
+// not "applied"), otherwise by its runs; the head not applied yet says why.
+func commitState(row commitRow, st engine.DaemonStatus, fs *fleetSync) (state, text string) {
+	if row.Head && !row.Applied {
+		switch {
+		case st.Refused != "":
+			return "failed", "refused: " + st.Refused
+		case st.Paused != "":
+			return "waiting_approval", "not applied: " + st.Paused
+		case row.SHA == st.Base:
+			return "running", "rolling out"
+		}
+		return "queued", "not applied yet"
+	}
+	var failed, active, ok int
+	for _, r := range row.Runs {
+		switch engine.RunState(r.State) {
+		case engine.RunFailed, engine.RunError, engine.RunAborted:
+			failed++
+		case engine.RunSucceeded:
+			ok++
+		default:
+			active++
+		}
+	}
+	if row.Applied && fs != nil && fs.Hosts > 0 {
+		if active > 0 {
+			return "running", fmt.Sprintf("rolling out: %s of %s hosts in sync", thousands(fs.InSync), thousands(fs.Hosts))
+		}
+		if fs.InSync == fs.Hosts {
+			return "synced", fmt.Sprintf("all %s hosts in sync", thousands(fs.Hosts))
+		}
+		worst := engine.SyncUnknown
+		var parts []string
+		for _, s := range []engine.SyncState{engine.SyncOutOfSync, engine.SyncDrifted, engine.SyncUnknown} {
+			if n := fs.ByState[s]; n > 0 {
+				if worst == engine.SyncUnknown {
+					worst = s
+				}
+				parts = append(parts, fmt.Sprintf("%s %s", thousands(n), strings.ReplaceAll(string(s), "_", " ")))
+			}
+		}
+		return string(worst), fmt.Sprintf("%s of %s hosts in sync: %s", thousands(fs.InSync), thousands(fs.Hosts), strings.Join(parts, ", "))
+	}
+	switch {
+	case active > 0:
+		return "running", fmt.Sprintf("%d %s in progress", active, plural(active, "run"))
+	case failed > 0:
+		return "failed", fmt.Sprintf("%d of %d %s failed", failed, failed+ok, plural(failed+ok, "run"))
+	case ok > 0:
+		return "succeeded", fmt.Sprintf("%d %s succeeded", ok, plural(ok, "run"))
+	case row.Applied:
+		return "succeeded", "applied: no host needed a change"
+	}
+	return "", ""
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 func (u *UI) overview(w http.ResponseWriter, r *http.Request, v *view) {
-	d, err := u.overviewData(r.Context(), v.Status)
+	d, err := u.overviewData(r, v.Status)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
 	}
 	v.Title, v.Data = "Overview", d
 	v.Poll, v.PollMS, v.Refresh = "/?part=live", u.opts.OverviewRefresh.Milliseconds(), int(u.opts.OverviewRefresh.Seconds())
+	if v.Wall {
+		v.Poll += "&wall=1"
+	}
 	if r.URL.Query().Get("part") == "live" {
 		u.render(w, r, http.StatusOK, "overview", "live", v)
 		return
@@ -64,36 +152,54 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, v *view) {
 	u.render(w, r, http.StatusOK, "overview", "layout", v)
 }
 
-func (u *UI) overviewData(ctx context.Context, st engine.DaemonStatus) (overviewData, error) {
-	var d overviewData
-	defs := u.opts.Backend.Definitions()
-	ms, err := httpapi.MonitorStates(ctx, defs, u.opts.Monitors, u.opts.Store)
-	if err != nil {
+func (u *UI) overviewData(r *http.Request, st engine.DaemonStatus) (overviewData, error) {
+	ctx := r.Context()
+	inv := u.inventory()
+	d := overviewData{Jobs: len(inv.Jobs), Monitors: len(inv.Monitors), Hosts: len(inv.Hosts)}
+	var err error
+	if d.Health, err = httpapi.FleetHealth(ctx, inv, u.opts.Monitors, u.opts.Store); err != nil {
 		return d, err
 	}
-	d.Health = countHealth(ms)
-	for _, m := range ms {
-		for _, h := range m.Hosts {
-			if h.State != "OK" && h.State != httpapi.StatePending {
-				d.Alerts = append(d.Alerts, h)
+	d.Alerts = d.Health.Problems[:min(len(d.Health.Problems), overviewProblems)]
+
+	list := func(f engine.RunFilter) ([]httpapi.Run, error) {
+		runs, err := u.opts.Store.ListRuns(ctx, f)
+		return runsJSON(runs), err
+	}
+	if d.Waiting, err = list(engine.RunFilter{States: []engine.RunState{engine.RunNeedsOperator, engine.RunWaitingApproval}, Limit: overviewProblems}); err != nil {
+		return d, err
+	}
+	if d.Active, err = list(engine.RunFilter{States: []engine.RunState{engine.RunRunning, engine.RunWaitingWindow}, Limit: 50}); err != nil {
+		return d, err
+	}
+	if d.Queued, err = list(engine.RunFilter{States: []engine.RunState{engine.RunQueued}, Limit: 50}); err != nil {
+		return d, err
+	}
+	if d.Failed, err = list(engine.RunFilter{States: []engine.RunState{engine.RunFailed, engine.RunError}, Since: u.opts.Now().Add(-24 * time.Hour), Limit: 10}); err != nil {
+		return d, err
+	}
+	if syncs := u.syncStates(r); syncs != nil {
+		fs := &fleetSync{ByState: map[engine.SyncState]int{}}
+		for _, c := range httpapi.SyncByHost(syncs) {
+			fs.Hosts++
+			fs.ByState[c.Worst()]++
+			if c.Worst() == engine.SyncSynced {
+				fs.InSync++
 			}
 		}
+		for _, js := range syncs {
+			var c httpapi.SyncCounts
+			for _, h := range js.Hosts {
+				c[slices.Index(httpapi.SyncStates, h.State)]++
+			}
+			if c.NeedSync() > 0 || c.Of(engine.SyncUnknown) > 0 {
+				fs.Jobs = append(fs.Jobs, jobSync{Job: js.Job, Sync: c})
+			}
+		}
+		slices.SortStableFunc(fs.Jobs, func(a, b jobSync) int { return b.Sync.NeedSync() - a.Sync.NeedSync() })
+		fs.Jobs = fs.Jobs[:min(len(fs.Jobs), overviewProblems)]
+		d.Sync = fs
 	}
-	slices.SortStableFunc(d.Alerts, func(a, b httpapi.MonitorHost) int { return severity(b.State) - severity(a.State) })
-	if len(d.Alerts) > 20 {
-		d.Alerts = d.Alerts[:20]
-	}
-
-	active, err := u.opts.Store.ListRuns(ctx, engine.RunFilter{States: []engine.RunState{engine.RunRunning, engine.RunWaitingApproval, engine.RunWaitingWindow, engine.RunNeedsOperator}, Limit: 50})
-	if err != nil {
-		return d, err
-	}
-	d.Active = runsJSON(active)
-	queued, err := u.opts.Store.ListRuns(ctx, engine.RunFilter{States: []engine.RunState{engine.RunQueued}, Limit: 50})
-	if err != nil {
-		return d, err
-	}
-	d.Queued = runsJSON(queued)
 
 	// Recent commits: the head, the last applied one and those of recent
 	// runs, newest first.
@@ -123,7 +229,9 @@ func (u *UI) overviewData(ctx context.Context, st engine.DaemonStatus) (overview
 		if err != nil {
 			return d, err
 		}
-		d.Commits = append(d.Commits, commitRow{SHA: sha, Head: sha == st.Head, Applied: sha == st.LastApplied, Statuses: statuses, Runs: byCommit[sha]})
+		row := commitRow{SHA: sha, Info: u.commitInfo(sha), Head: sha == st.Head, Applied: sha == st.LastApplied, Statuses: statuses, Runs: byCommit[sha]}
+		row.State, row.Text = commitState(row, st, d.Sync)
+		d.Commits = append(d.Commits, row)
 	}
 
 	if u.opts.Cluster != nil {
@@ -133,65 +241,33 @@ func (u *UI) overviewData(ctx context.Context, st engine.DaemonStatus) (overview
 		}
 		d.Cluster = &c
 	}
-
-	if defs != nil {
-		for _, name := range slices.Sorted(maps.Keys(defs.Jobs)) {
-			j := defs.Jobs[name]
-			row := jobRow{Name: name, Description: j.Description, Hosts: len(defs.Select(j.Targets)), Schedule: j.Schedule}
-			for _, run := range recent {
-				if run.Job == name {
-					rj := runJSON(run)
-					row.Last = &rj
-					break
-				}
-			}
-			d.Jobs = append(d.Jobs, row)
-		}
-	}
 	return d, nil
 }
 
-func countHealth(ms []httpapi.Monitor) health {
-	h := health{Monitors: ms}
-	for _, m := range ms {
-		for _, s := range m.Hosts {
-			h.Total++
-			switch s.State {
-			case "OK":
-				h.OK++
-			case "WARNING":
-				h.Warning++
-			case "CRITICAL":
-				h.Critical++
-			case httpapi.StatePending:
-				h.Pending++
-			default:
-				h.Unknown++
-			}
-			if s.Flapping {
-				h.Flapping++
-			}
-			if s.Muted {
-				h.Muted++
-			}
-			if s.Held {
-				h.Held++
-			}
-		}
+// commitInfo names a commit when the backend can read it; commits do not
+// change, so what was read once is kept (a few hundred at most).
+func (u *UI) commitInfo(sha string) engine.CommitInfo {
+	cr, ok := u.opts.Backend.(httpapi.CommitReader)
+	if !ok {
+		return engine.CommitInfo{SHA: sha}
 	}
-	return h
-}
-
-func severity(state string) int {
-	switch state {
-	case "CRITICAL":
-		return 3
-	case "WARNING":
-		return 2
-	case "UNKNOWN":
-		return 1
+	u.commitsMu.Lock()
+	ci, ok := u.commits[sha]
+	u.commitsMu.Unlock()
+	if ok {
+		return ci
 	}
-	return 0
+	ci, err := cr.CommitInfo(sha)
+	if err != nil {
+		return engine.CommitInfo{SHA: sha} // not fetched yet, or gone: try again next time
+	}
+	u.commitsMu.Lock()
+	defer u.commitsMu.Unlock()
+	if len(u.commits) >= 512 {
+		clear(u.commits)
+	}
+	u.commits[sha] = ci
+	return ci
 }
 
 func runsJSON(runs []*engine.Run) []httpapi.Run {

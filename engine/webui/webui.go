@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -68,6 +69,9 @@ type UI struct {
 	handler http.Handler // mux behind the cross-origin check
 	pages   map[string]*template.Template
 	inv     httpapi.InventoryCache
+	// commits caches what commits are (subject, author), by sha.
+	commitsMu sync.Mutex
+	commits   map[string]engine.CommitInfo
 }
 
 // inventory is the applied commit's inventory.
@@ -93,7 +97,7 @@ func New(opts Options) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &UI{opts: opts, log: opts.Logger.With().Str("component", "webui").Logger(), mux: http.NewServeMux(), pages: pages}
+	u := &UI{opts: opts, log: opts.Logger.With().Str("component", "webui").Logger(), mux: http.NewServeMux(), pages: pages, commits: map[string]engine.CommitInfo{}}
 	cop.SetDenyHandler(http.HandlerFunc(u.refuseCrossOrigin))
 	// Every route is behind the check, so a POST route added later is too.
 	u.handler = cop.Handler(u.mux)

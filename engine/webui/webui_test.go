@@ -55,7 +55,7 @@ func TestPagesRenderAndEscape(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/", []string{"Fleet health", "nginx-config", "web-http", "nginx &lt;script&gt;alert(1)&lt;/script&gt; config", "HTTP CRITICAL 503 &lt;b&gt;Service Unavailable&lt;/b&gt;", "data-poll=", "<span>active run</span>", "<span>queued runs</span>"}},
+		{"/", []string{"Needs attention", "nginx-config", "web-http", "nginx: &lt;script&gt;alert(2)&lt;/script&gt; 8 workers", "Dana Okafor", "HTTP CRITICAL 503 &lt;b&gt;Service Unavailable&lt;/b&gt;", "data-poll=", "<span>active run</span>", "<span>queued runs</span>"}},
 		{"/runs/1", []string{"wave 1/4", "2 of 12 hosts done: 1 failed, 10 pending, 1 ok", `class="host ok"`, `class="host failed"`, "gzip_typo", "data-sse=\"/runs/1/live\""}},
 		{"/runs/1?host=web-01", []string{`id="h-web-01" open`, "reload done on web-01"}},
 		{"/jobs/nginx-config", []string{"nginx &lt;script&gt;", "ops/main.hcl", "config</span> → <span class=\"mono\">reload", "1, 3, 4, 4"}},
