@@ -213,7 +213,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 		h.log.Warn().Str("delivery", delivery).Str("event", event).Msg("webhook shed: the body buffer is full")
 		return h.shed(w, event, shedBodyBuffer)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		h.log.Warn().Str("delivery", delivery).Str("event", event).Dur("limit", h.bodyTimeout).Msg("webhook body too slow")
+		h.log.Warn().Str("delivery", delivery).Str("event", event).Stringer("limit", h.bodyTimeout).Msg("webhook body too slow")
 		return http.StatusRequestTimeout, StatusTimeout
 	case err != nil:
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {

@@ -171,7 +171,7 @@ func (r *GitHubReporter) Run(ctx context.Context) error {
 			}
 			failures++
 			wait := r.retry.Delay(failures)
-			r.log.Error().Err(err).Dur("retry_in", wait).Msg("status outbox")
+			r.log.Error().Err(err).Stringer("retry_in", wait).Msg("status outbox")
 			if err := r.sleep(ctx, wait); err != nil {
 				return nil
 			}
@@ -294,7 +294,7 @@ func (r *GitHubReporter) rateLimited(wait time.Duration, err error) {
 	if until.After(r.blockedUntil) {
 		r.blockedUntil = until
 	}
-	r.log.Warn().Err(err).Dur("wait", wait).Time("until", r.blockedUntil).Msg("GitHub rate limit; writes held back")
+	r.log.Warn().Err(err).Stringer("wait", wait).Time("until", r.blockedUntil).Msg("GitHub rate limit; writes held back")
 }
 
 // cutDescription makes s valid UTF-8 of at most 140 runes, ending in an

@@ -225,11 +225,11 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		repo = u.Redacted()
 	}
 	l.Info().Str("version", version).Str("repo", repo).Str("branch", c.branch).Str("data", c.data).Str("store", c.storeName()).
-		Str("listen", c.listen).Dur("poll", c.poll).Str("public_url", c.publicURL).
+		Str("listen", c.listen).Stringer("poll", c.poll).Str("public_url", c.publicURL).
 		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
-		Str("secrets_dir", c.secretsDir).Str("revert_author", c.revertAuthor).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
+		Str("secrets_dir", c.secretsDir).Str("revert_author", c.revertAuthor).Bool("allow_fork_prs", c.allowForkPRs).Stringer("shutdown_timeout", c.shutdownTimeout).Stringer("start_timeout", c.startTimeout).
 		Int64("max_definitions_size", c.limits.Bytes).Int("max_blocks", c.limits.Blocks).Int("max_hosts", c.limits.Hosts).Int("max_tokens", c.limits.Tokens).
 		Int("max_targets", c.limits.Targets).Int64("max_render_size", c.limits.Render).
 		Msg("starting ripple serve")

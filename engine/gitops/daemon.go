@@ -412,7 +412,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info().Msg("stopping: no new hosts start; waiting for in-flight steps")
 	cancelRuns()
 	if !d.queue.wait(d.opts.ShutdownTimeout) {
-		d.log.Warn().Dur("bound", d.opts.ShutdownTimeout).Msg("in-flight steps did not finish in time; their runs resume on the next start")
+		d.log.Warn().Stringer("bound", d.opts.ShutdownTimeout).Msg("in-flight steps did not finish in time; their runs resume on the next start")
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil
@@ -518,7 +518,7 @@ func (d *Daemon) openMirror(ctx context.Context) error {
 		}
 		wait := min(d.opts.RetryInterval, left)
 		d.setError(err)
-		d.log.Error().Err(err).Dur("retry_in", wait).Int("attempt", attempt).Msg("cannot reach the repository; retrying")
+		d.log.Error().Err(err).Stringer("retry_in", wait).Int("attempt", attempt).Msg("cannot reach the repository; retrying")
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

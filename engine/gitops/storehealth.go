@@ -64,7 +64,7 @@ func (d *Daemon) probeUntilWritable(ctx context.Context) bool {
 		err := d.opts.Health.Probe(ctx)
 		if err == nil {
 			if !since.IsZero() {
-				d.log.Info().Dur("after", time.Since(since).Round(time.Millisecond)).Int("probes", attempt).Msg("the store writes again")
+				d.log.Info().Stringer("after", time.Since(since).Round(time.Millisecond)).Int("probes", attempt).Msg("the store writes again")
 			}
 			return true
 		}
@@ -77,7 +77,7 @@ func (d *Daemon) probeUntilWritable(ctx context.Context) bool {
 			d.log.Error().Err(err).Ints64("stopped_runs", d.queue.heldRuns()).
 				Msg("the store cannot write; runs that need it wait, and it is probed until it can (free space in the data directory)")
 		} else {
-			d.log.Debug().Err(err).Dur("retry_in", wait).Int("attempt", attempt).Msg("store probe")
+			d.log.Debug().Err(err).Stringer("retry_in", wait).Int("attempt", attempt).Msg("store probe")
 		}
 		select {
 		case <-ctx.Done():

@@ -171,7 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 	h.mux.ServeHTTP(sw, r)
-	h.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code).Dur("took", time.Since(start)).Msg("request")
+	h.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code).Stringer("took", time.Since(start)).Msg("request")
 }
 
 // SetStopping flips /readyz to 503; call it when shutdown begins, before

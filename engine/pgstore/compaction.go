@@ -64,7 +64,7 @@ func (s *Store) RunCompaction(ctx context.Context, log zerolog.Logger) error {
 			log.Error().Err(err).Msg("store compaction")
 			return
 		}
-		log.Debug().Dur("took", took).Msg("store compacted")
+		log.Debug().Stringer("took", took).Msg("store compacted")
 	})
 	return nil
 }

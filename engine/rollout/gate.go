@@ -182,7 +182,7 @@ func (x *runExec) gate(ctx context.Context, w int, hosts []string) (unhealthy ma
 	clock := x.r.opts.Clock
 	start := clock.Now()
 	deadline := start.Add(deadlineAfter)
-	x.log.Info().Int("wave", w+1).Int("checks", len(pairs)).Dur("min_healthy_time", minHealthy).Dur("healthy_deadline", deadlineAfter).Msg("health gate")
+	x.log.Info().Int("wave", w+1).Int("checks", len(pairs)).Stringer("min_healthy_time", minHealthy).Stringer("healthy_deadline", deadlineAfter).Msg("health gate")
 	x.report(engine.ProgressEvent{Kind: engine.ProgressGate, Wave: w + 1, Message: fmt.Sprintf("health gate: %s must stay OK for %s (deadline %s)", engine.Plural(len(pairs), "check"), minHealthy, deadlineAfter)})
 
 	tracks := map[gatePair]*gateTrack{}

@@ -69,7 +69,7 @@ func (x *runExec) awaitWaveStart(ctx context.Context, w int) (stop bool, err err
 			if !pauseShown {
 				pauseShown = true
 				msg := fmt.Sprintf("pause %s before wave %d/%d, until %s", x.job.Rollout.Pause, w+1, len(x.run.Waves), pauseEnd.UTC().Format(time.RFC3339))
-				x.log.Info().Dur("pause", x.job.Rollout.Pause).Time("until", pauseEnd).Int("next_wave", w+1).Msg("pause between waves")
+				x.log.Info().Stringer("pause", x.job.Rollout.Pause).Time("until", pauseEnd).Int("next_wave", w+1).Msg("pause between waves")
 				x.report(engine.ProgressEvent{Kind: engine.ProgressWaiting, Wave: w + 1, Message: msg})
 			}
 			wait = pauseEnd.Sub(now)
