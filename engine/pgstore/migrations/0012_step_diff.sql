@@ -1,4 +1,4 @@
--- Schema version 7: the change a file step made on a host (a unified diff
+-- Schema version 12: the change a file step made on a host (a unified diff
 -- of the destination, secrets redacted, capped by the transport), for the
 -- run page; '' when the step wrote nothing. It quotes what the host had:
 -- BYTEA, like the step's output.

@@ -1,4 +1,4 @@
--- Schema version 6: indexes for the listings of a large estate (issue 18):
+-- Schema version 11: indexes for the listings of a large estate (issue 18):
 -- runs filtered by actor, trigger or creation time, and the runs that
 -- reached a host (the host page, GET /api/v1/runs?host=), each an index
 -- range however many runs are kept. runs_job, runs_commit and runs_state
