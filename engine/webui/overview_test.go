@@ -136,3 +136,49 @@ func TestBrowserOverviewLive(t *testing.T) {
 	}
 	screenshot(t, ctx, "overview-laptop")
 }
+
+// TestBrowserIndexPages: in Chromium, typing in the hosts search and
+// pressing Enter narrows the list to the matching hosts, in an address
+// that can be shared; a facet narrows it further; the search field shows
+// its keyboard focus; every index page opens with its rows.
+func TestBrowserIndexPages(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.Sync = &fakeSync{} })
+	f.newRun(t, engine.RunRunning).set(engine.RunFailed, 1, "wave 2 gate failed")
+	ctx := newBrowser(t)
+	rows := func() int { return eval[int](t, ctx, `document.querySelectorAll('#hosts tbody tr[data-host]').length`) }
+	run(t, ctx, "load hosts", chromedp.EmulateViewport(1366, 768),
+		chromedp.Navigate(f.srv.URL+"/hosts?token="+viewerToken),
+		chromedp.WaitVisible(chromedp.CSS(`#hosts tr[data-host="web-12"]`)),
+	)
+	if n := rows(); n != 12 {
+		t.Fatalf("/hosts lists %d hosts, want 12", n)
+	}
+	run(t, ctx, "search", chromedp.Focus(chromedp.CSS(`input[name="q"]`)))
+	if outline := eval[string](t, ctx, `getComputedStyle(document.activeElement).outlineStyle`); outline == "none" {
+		t.Error("the focused search field shows no outline")
+	}
+	run(t, ctx, "type and submit", chromedp.SendKeys(chromedp.CSS(`input[name="q"]`), "web-1\r"),
+		chromedp.WaitNotPresent(chromedp.CSS(`#hosts tr[data-host="web-09"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#hosts tr[data-host="web-10"]`)),
+	)
+	if n := rows(); n != 3 {
+		t.Errorf("searching web-1 lists %d hosts, want web-10, web-11 and web-12", n)
+	}
+	if loc := value(t, ctx, chromedp.Location()); !strings.Contains(loc, "q=web-1") {
+		t.Errorf("the filtered list's address %s does not hold the search", loc)
+	}
+	screenshot(t, ctx, "hosts-filtered")
+	run(t, ctx, "out of sync", chromedp.Navigate(f.srv.URL+"/hosts?sync=out_of_sync"), chromedp.WaitVisible(chromedp.CSS(`#hosts tr[data-host="web-03"]`)))
+	if n := rows(); n != 1 {
+		t.Errorf("the out-of-sync hosts are %d, want web-03 alone", n)
+	}
+	for _, p := range []struct{ path, row, shot string }{
+		{"/jobs", `#jobs tr[data-job="nginx-config"]`, "jobs"},
+		{"/monitors", `#monitors tbody tr`, "monitors"},
+		{"/runs", `#runs tr[data-run="1"][data-state="failed"]`, "runs"},
+		{"/hosts", `#hosts tr[data-host="web-04"]`, "hosts"},
+	} {
+		run(t, ctx, p.path, chromedp.Navigate(f.srv.URL+p.path), chromedp.WaitVisible(chromedp.CSS(p.row)))
+		screenshot(t, ctx, p.shot)
+	}
+}
