@@ -172,6 +172,10 @@ func TestClusterFollowersServeAndTheLeaderActs(t *testing.T) {
 	if st := b.follower.Status(); st.Node != "b" || !st.Ready || st.Head != head || b.follower.Definitions() == nil {
 		t.Fatalf("b's status %+v", st)
 	}
+	// b names commits for its overview from its own mirror.
+	if ci, err := b.follower.CommitInfo(head); err != nil || ci.SHA != head || ci.Subject != "inventory and job" {
+		t.Fatalf("b's CommitInfo(head) = %+v, %v", ci, err)
+	}
 
 	// b's API: a manual run is started by the leader and returned.
 	run, err := b.follower.StartRun(ctx, "hello", []string{"web-02"}, "alice", "rotate logs")
