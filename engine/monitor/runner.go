@@ -24,6 +24,9 @@ type Result struct {
 	Host    string
 	Result  engine.CheckResult
 	State   AlertState
+	// LogCursor is where a log check stopped, to be kept in the same
+	// write as State; nil for other checks and for a state alone.
+	LogCursor *engine.LogCursor
 }
 
 // ResultSink records monitor results (metrics, state) durably. A result
@@ -96,6 +99,12 @@ type monitorEntry struct {
 	index       int // in queue; -1 when not queued
 	state       AlertState
 	owned       bool // this node checked it at the last Rebalance
+	// cursor is where the log check stopped reading (log checks only).
+	cursor *engine.LogCursor
+	// logMu serializes the log checks of the entry, scheduled and gate
+	// (CheckNow), from reading its cursor to saving the new one, so that
+	// no two checks read the same lines.
+	logMu sync.Mutex
 }
 
 // checkSpec is what one check run needs, copied under the lock so a reload
@@ -131,25 +140,35 @@ func New(opts Options) *Runner {
 // of defs (see apply) and, the first time, restores the alert states the
 // store kept from the last run (Options.States), so that a restart neither
 // re-sends nor forgets an alert.
+//
+// The stored states are seeded in the same critical section that adds the
+// entries, before any of them can be checked: a log check that ran first
+// would start at the end of its file and skip what was written while the
+// daemon was down.
 func (r *Runner) ApplyConfig(ctx context.Context, defs *definitions.Definitions) error {
-	r.apply(defs)
 	if r.restored || r.opts.States == nil {
+		r.apply(defs, nil)
 		return nil
 	}
 	r.restored = true
 	recs, err := r.opts.States.MonitorStates(ctx)
 	if err != nil {
+		r.apply(defs, nil)
 		return fmt.Errorf("restore monitor states: %w", err)
 	}
-	r.RestoreStates(ctx, recs)
+	_, owed := r.apply(defs, recs)
+	r.resend(ctx, owed)
 	return nil
 }
 
 // apply swaps in the monitors of defs, like a config reload: a
 // (monitor, host) whose rendered check, host and credential are unchanged
-// keeps its schedule, state and history; a changed one starts afresh; a
-// removed one stops. It returns the monitors removed entirely.
-func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
+// keeps its schedule, state and history; a changed one starts afresh
+// (keeping only its log cursor: a changed pattern reads on from where the
+// old one stopped); a removed one stops. restore seeds the states of new
+// entries (see RestoreStates) before they are scheduled. It returns the
+// monitors removed entirely and the notifications restore left owed.
+func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRecord) (removed []string, owed []owedNotification) {
 	now := r.opts.Now()
 	next := map[entryKey]*monitorEntry{}
 	for _, m := range defs.Monitors {
@@ -198,6 +217,9 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 		if old.index >= 0 {
 			heap.Remove(&r.queue, old.index)
 		}
+		if n, ok := next[k]; ok {
+			n.cursor = old.cursor
+		}
 		if !stillThere[k.monitor] {
 			removed = append(removed, k.monitor)
 		}
@@ -210,13 +232,14 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 	}
 	r.entries = next
 	r.defs = defs
+	owed = r.seed(restore)
 	sort.Strings(removed)
 	removed = dedupe(removed)
 	for _, m := range removed {
 		r.opts.Logger.Info().Str("monitor", m).Msg("monitor removed; its checks stopped")
 	}
 	r.signal()
-	return removed
+	return removed, owed
 }
 
 // Run schedules checks until ctx ends, then waits for checks in flight.
@@ -279,12 +302,16 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) {
-	res := r.check(ctx, spec)
+	res, cursor, unlock := r.checkEntry(ctx, e, spec)
+	defer unlock()
 	r.mu.Lock()
 	e.running = false
 	if e.removed || ctx.Err() != nil {
 		r.mu.Unlock()
 		return
+	}
+	if cursor != nil {
+		e.cursor = cursor
 	}
 	sup := r.suppression(e, res.At)
 	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, sup)
@@ -300,23 +327,47 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	r.signal()
 
 	if r.opts.Results != nil {
-		if err := r.opts.Results.RecordResult(ctx, Result{Monitor: e.key.monitor, Host: e.key.host, Result: res, State: snapshot}); err != nil {
+		if err := r.opts.Results.RecordResult(ctx, Result{Monitor: e.key.monitor, Host: e.key.host, Result: res, State: snapshot, LogCursor: cursor}); err != nil {
 			r.opts.Logger.Warn().Err(err).Str("monitor", e.key.monitor).Str("host", e.key.host).Msg("record check result")
 		}
 	}
 	r.send(ctx, notify, notes)
 }
 
-// check runs a check once, bounded by the monitor's timeout. Its output
-// is redacted of every loaded secret: every result, scheduled or a gate's,
-// goes through here.
-func (r *Runner) check(ctx context.Context, spec checkSpec) engine.CheckResult {
-	res := r.runCheck(ctx, spec)
+// checkEntry runs e's check once. A log check reads on from e's cursor
+// and returns the cursor to keep; it holds e.logMu until unlock is called,
+// after the caller recorded the result, so a concurrent check of the same
+// entry cannot read the same lines.
+func (r *Runner) checkEntry(ctx context.Context, e *monitorEntry, spec checkSpec) (res engine.CheckResult, cursor *engine.LogCursor, unlock func()) {
+	if spec.check == nil || spec.check.Kind != definitions.CheckLog || spec.renderErr != "" {
+		return r.check(ctx, spec, nil), nil, func() {}
+	}
+	e.logMu.Lock()
+	r.mu.Lock()
+	from := e.cursor
+	r.mu.Unlock()
+	res = r.check(ctx, spec, func(cctx context.Context) engine.CheckResult {
+		lc, ok := r.opts.Checker.(engine.LogChecker)
+		if !ok {
+			return engine.CheckResult{State: engine.StateUnknown, Output: "this daemon has no log checker"}
+		}
+		var out engine.CheckResult
+		out, cursor = lc.CheckLog(cctx, spec.endpoint, spec.check, from)
+		return out
+	})
+	return res, cursor, e.logMu.Unlock
+}
+
+// check runs a check once, bounded by the monitor's timeout, through run
+// (nil: the Checker). Its output is redacted of every loaded secret:
+// every result, scheduled or a gate's, goes through here.
+func (r *Runner) check(ctx context.Context, spec checkSpec, run func(context.Context) engine.CheckResult) engine.CheckResult {
+	res := r.runCheck(ctx, spec, run)
 	res.Output = r.opts.Redact.Redact(res.Output)
 	return res
 }
 
-func (r *Runner) runCheck(ctx context.Context, spec checkSpec) engine.CheckResult {
+func (r *Runner) runCheck(ctx context.Context, spec checkSpec, run func(context.Context) engine.CheckResult) engine.CheckResult {
 	start := r.opts.Now()
 	if spec.renderErr != "" || spec.check == nil {
 		return engine.CheckResult{State: engine.StateUnknown, Output: "cannot render check: " + spec.renderErr, At: start}
@@ -327,7 +378,12 @@ func (r *Runner) runCheck(ctx context.Context, spec checkSpec) engine.CheckResul
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res := r.opts.Checker.Check(cctx, spec.endpoint, spec.check)
+	if run == nil {
+		run = func(cctx context.Context) engine.CheckResult {
+			return r.opts.Checker.Check(cctx, spec.endpoint, spec.check)
+		}
+	}
+	res := run(cctx)
 	if res.At.IsZero() {
 		res.At = start
 	}
@@ -348,16 +404,27 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 	if !ok {
 		return engine.CheckResult{}, false
 	}
-	res := r.check(ctx, spec)
+	res, cursor, unlock := r.checkEntry(ctx, e, spec)
+	defer unlock()
 	r.mu.Lock()
 	var notes []engine.Notification
-	if !e.removed {
+	removed := e.removed
+	if !removed {
 		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
 		r.issue(e, notes)
+		if cursor != nil {
+			e.cursor = cursor
+		}
 	}
 	notify, snapshot := e.monitor.Notify, e.state
 	r.mu.Unlock()
-	if len(notes) > 0 {
+	if cursor != nil && !removed && r.opts.Results != nil {
+		// The lines this check read count once: the cursor moves with
+		// the state (and the count metric) it led to.
+		if err := r.opts.Results.RecordResult(ctx, Result{Monitor: monitor, Host: host, Result: res, State: snapshot, LogCursor: cursor}); err != nil {
+			r.opts.Logger.Warn().Err(err).Str("monitor", monitor).Str("host", host).Msg("record check result")
+		}
+	} else if len(notes) > 0 {
 		r.saveState(ctx, e.key, snapshot)
 	}
 	r.send(ctx, notify, notes)
