@@ -19,8 +19,8 @@ type TrapValues struct {
 
 // TrapVarbind is one variable binding of a trap.
 type TrapVarbind struct {
-	OID   string
-	Value string
+	OID   string `json:"oid"`
+	Value string `json:"value"`
 }
 
 // TrapRenderer renders the message of one trap block for one host. It is

@@ -60,7 +60,11 @@ type Options struct {
 	Logger zerolog.Logger
 	// Concurrency bounds checks in flight; default 256.
 	Concurrency int
-	Now         func() time.Time
+	// TrapRate and TrapBurst limit the traps acted on per source address
+	// (a token bucket); defaults DefaultTrapRate and DefaultTrapBurst.
+	TrapRate  float64
+	TrapBurst int
+	Now       func() time.Time
 }
 
 // Runner runs every monitor on each of its target hosts at its
@@ -80,6 +84,7 @@ type Runner struct {
 	// restored is set once the first ApplyConfig restored the stored
 	// states; only ApplyConfig's caller (the daemon's goroutine) uses it.
 	restored bool
+	traps    *trapRuntime
 }
 
 type entryKey struct{ monitor, host string }
@@ -105,6 +110,10 @@ type monitorEntry struct {
 	// (CheckNow), from reading its cursor to saving the new one, so that
 	// no two checks read the same lines.
 	logMu sync.Mutex
+	// passive entries are trap blocks: results come from ReceiveTrap;
+	// they are queued only to clear after clear_after.
+	passive  bool
+	renderer *definitions.TrapRenderer
 }
 
 // checkSpec is what one check run needs, copied under the lock so a reload
@@ -133,6 +142,7 @@ func New(opts Options) *Runner {
 		wake:    make(chan struct{}, 1),
 		entries: map[entryKey]*monitorEntry{},
 		held:    map[string]int{},
+		traps:   newTrapRuntime(opts.TrapRate, opts.TrapBurst),
 	}
 }
 
@@ -179,6 +189,9 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 		for _, h := range defs.Select(m.Targets) {
 			e := &monitorEntry{key: entryKey{m.Name, h.Name}, monitor: m, window: win, index: -1}
 			e.owned = r.owns(e)
+			if m.Check.Kind == definitions.CheckTrap {
+				e.passive, e.renderer = true, defs.TrapRenderer(m, h)
+			}
 			e.endpoint = engine.Endpoint{Host: h, Credential: defs.Credential(h)}
 			if e.endpoint.Credential != nil && e.endpoint.Credential.Passphrase != nil {
 				p, diags := defs.ResolveSecret(e.endpoint.Credential.Passphrase, r.opts.Secrets)
@@ -209,6 +222,7 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 			// Unchanged: keep the entry with its schedule and state, pointing
 			// at the new (equal) definitions.
 			old.monitor, old.endpoint, old.check, old.window = n.monitor, n.endpoint, n.check, n.window
+			old.renderer = n.renderer
 			next[k] = old
 			kept[k] = true
 			continue
@@ -225,7 +239,7 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 		}
 	}
 	for k, e := range next {
-		if !kept[k] {
+		if !kept[k] && !e.passive {
 			e.due = now.Add(jitter(k, e.monitor.Interval))
 			heap.Push(&r.queue, e)
 		}
@@ -233,6 +247,20 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 	r.entries = next
 	r.defs = defs
 	owed = r.seed(restore)
+	for k, e := range next {
+		if kept[k] || !e.passive {
+			continue
+		}
+		switch spec := e.check; {
+		case !e.state.seen:
+			// No trap yet is no problem yet.
+			e.state.Observe(k.monitor, k.host, engine.CheckResult{State: engine.StateOK, Output: "no trap received", At: now}, 1, Suppression{Muted: true})
+		case spec != nil && spec.Trap != nil && spec.Trap.ClearAfter > 0 && e.state.State != engine.StateOK:
+			e.due = e.state.LastAt.Add(spec.Trap.ClearAfter)
+			heap.Push(&r.queue, e)
+		}
+	}
+	r.indexTraps(defs)
 	sort.Strings(removed)
 	removed = dedupe(removed)
 	for _, m := range removed {
@@ -247,6 +275,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { r.runTraps(ctx) })
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -259,6 +288,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		var due []dueCheck
 		for r.queue.Len() > 0 && !r.queue[0].due.After(now) {
 			e := heap.Pop(&r.queue).(*monitorEntry)
+			if e.passive {
+				r.expireTrap(e, now) // every node clears the traps it received
+				continue
+			}
 			if !r.owns(e) {
 				// Another node checks it; look again at its next turn,
 				// in case that node goes away.
@@ -332,103 +365,6 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 		}
 	}
 	r.send(ctx, notify, notes)
-}
-
-// checkEntry runs e's check once. A log check reads on from e's cursor
-// and returns the cursor to keep; it holds e.logMu until unlock is called,
-// after the caller recorded the result, so a concurrent check of the same
-// entry cannot read the same lines.
-func (r *Runner) checkEntry(ctx context.Context, e *monitorEntry, spec checkSpec) (res engine.CheckResult, cursor *engine.LogCursor, unlock func()) {
-	if spec.check == nil || spec.check.Kind != definitions.CheckLog || spec.renderErr != "" {
-		return r.check(ctx, spec, nil), nil, func() {}
-	}
-	e.logMu.Lock()
-	r.mu.Lock()
-	from := e.cursor
-	r.mu.Unlock()
-	res = r.check(ctx, spec, func(cctx context.Context) engine.CheckResult {
-		lc, ok := r.opts.Checker.(engine.LogChecker)
-		if !ok {
-			return engine.CheckResult{State: engine.StateUnknown, Output: "this daemon has no log checker"}
-		}
-		var out engine.CheckResult
-		out, cursor = lc.CheckLog(cctx, spec.endpoint, spec.check, from)
-		return out
-	})
-	return res, cursor, e.logMu.Unlock
-}
-
-// check runs a check once, bounded by the monitor's timeout, through run
-// (nil: the Checker). Its output is redacted of every loaded secret:
-// every result, scheduled or a gate's, goes through here.
-func (r *Runner) check(ctx context.Context, spec checkSpec, run func(context.Context) engine.CheckResult) engine.CheckResult {
-	res := r.runCheck(ctx, spec, run)
-	res.Output = r.opts.Redact.Redact(res.Output)
-	return res
-}
-
-func (r *Runner) runCheck(ctx context.Context, spec checkSpec, run func(context.Context) engine.CheckResult) engine.CheckResult {
-	start := r.opts.Now()
-	if spec.renderErr != "" || spec.check == nil {
-		return engine.CheckResult{State: engine.StateUnknown, Output: "cannot render check: " + spec.renderErr, At: start}
-	}
-	timeout := spec.timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if run == nil {
-		run = func(cctx context.Context) engine.CheckResult {
-			return r.opts.Checker.Check(cctx, spec.endpoint, spec.check)
-		}
-	}
-	res := run(cctx)
-	if res.At.IsZero() {
-		res.At = start
-	}
-	return res
-}
-
-// CheckNow runs the check of (monitor, host) immediately, feeds the result
-// into its state like a scheduled run, and returns it. Health gates use it
-// to read fresh results through the same path as monitoring.
-func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.CheckResult, bool) {
-	r.mu.Lock()
-	e, ok := r.entries[entryKey{monitor, host}]
-	var spec checkSpec
-	if ok {
-		spec = e.spec()
-	}
-	r.mu.Unlock()
-	if !ok {
-		return engine.CheckResult{}, false
-	}
-	res, cursor, unlock := r.checkEntry(ctx, e, spec)
-	defer unlock()
-	r.mu.Lock()
-	var notes []engine.Notification
-	removed := e.removed
-	if !removed {
-		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
-		r.issue(e, notes)
-		if cursor != nil {
-			e.cursor = cursor
-		}
-	}
-	notify, snapshot := e.monitor.Notify, e.state
-	r.mu.Unlock()
-	if cursor != nil && !removed && r.opts.Results != nil {
-		// The lines this check read count once: the cursor moves with
-		// the state (and the count metric) it led to.
-		if err := r.opts.Results.RecordResult(ctx, Result{Monitor: monitor, Host: host, Result: res, State: snapshot, LogCursor: cursor}); err != nil {
-			r.opts.Logger.Warn().Err(err).Str("monitor", monitor).Str("host", host).Msg("record check result")
-		}
-	} else if len(notes) > 0 {
-		r.saveState(ctx, e.key, snapshot)
-	}
-	r.send(ctx, notify, notes)
-	return res, true
 }
 
 // issue makes the last of notes (Observe and Release return at most one)
@@ -567,6 +503,9 @@ func (r *Runner) Rebalance(ctx context.Context) {
 	r.mu.Lock()
 	var gained []engine.MonitorRecord
 	for k, e := range r.entries {
+		if e.passive {
+			continue // every node acts on the traps it receives
+		}
 		owns := r.owns(e)
 		if owns && !e.owned {
 			if rec, ok := byKey[k]; ok {
