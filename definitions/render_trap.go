@@ -28,11 +28,12 @@ type TrapVarbind struct {
 type TrapRenderer struct {
 	spec *TrapSpec
 	host cty.Value
+	defs *Definitions // for the render budget of each message
 }
 
 // TrapRenderer returns the message renderer of trap block m for host h.
 func (d *Definitions) TrapRenderer(m *Monitor, h *Host) *TrapRenderer {
-	return &TrapRenderer{spec: m.Check.Trap, host: d.HostObject(h)}
+	return &TrapRenderer{spec: m.Check.Trap, host: d.HostObject(h), defs: d}
 }
 
 // Render evaluates the message for t. In the template,
@@ -46,13 +47,14 @@ func (r *TrapRenderer) Render(t TrapValues) (string, error) {
 	if r == nil || r.spec == nil || r.spec.Message == nil {
 		return defaultTrapMessage(t), nil
 	}
-	ctx := evalContext(&secretRecorder{}, r.host)
+	b := r.defs.renderBudget()
+	ctx := evalContext(&secretRecorder{}, r.host, b)
 	ctx.Variables["trap"] = cty.ObjectVal(map[string]cty.Value{
 		"oid":      cty.StringVal(t.OID),
 		"source":   cty.StringVal(t.Source),
 		"varbinds": varbindMap(t.Varbinds),
 	})
-	s, diags := evalString(r.spec.Message, ctx)
+	s, diags := evalString(b, r.spec.Message, ctx)
 	if diags.HasErrors() {
 		return defaultTrapMessage(t), fmt.Errorf("message: %s", trapDiagText(diags))
 	}

@@ -102,7 +102,7 @@ func startTrapReceiverWith(t *testing.T, log zerolog.Logger) (*TrapReceiver, *tr
 	if err != nil {
 		t.Fatal(err)
 	}
-	defs, diags := definitions.Load(fstest.MapFS{"snmp.hcl": {Data: []byte(trapProfiles)}}, "")
+	defs, diags := definitions.Load(fstest.MapFS{"snmp.hcl": {Data: []byte(trapProfiles)}}, "", definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
@@ -309,7 +309,7 @@ func FuzzTrapDecode(f *testing.F) {
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x03})
 	sink := &trapRecorder{}
 	tr := &TrapReceiver{opts: TrapReceiverOptions{Sink: sink, Secrets: trapSecrets, Now: time.Now}}
-	defs, diags := definitions.Load(fstest.MapFS{"snmp.hcl": {Data: []byte(trapProfiles)}}, "")
+	defs, diags := definitions.Load(fstest.MapFS{"snmp.hcl": {Data: []byte(trapProfiles)}}, "", definitions.Limits{})
 	if diags.HasErrors() {
 		f.Fatal(diags.Error())
 	}

@@ -74,6 +74,9 @@ type Options struct {
 	// Revert proposes reverts (POST /api/v1/commits/{sha}/revert); nil
 	// answers 501.
 	Revert RevertBackend
+	// Cluster describes the daemons sharing the store (GET
+	// /api/v1/cluster); nil (one daemon on SQLite) answers 501.
+	Cluster ClusterSource
 	// EventPoll is how often a run's event stream reads the store;
 	// 0 is DefaultEventPoll.
 	EventPoll time.Duration
@@ -152,6 +155,7 @@ func New(opts Options) *Handler {
 	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
 	m.Handle("POST /api/v1/commits/{sha}/revert", h.auth(RoleOperator, h.postRevert))
+	m.Handle("GET /api/v1/cluster", h.auth(RoleViewer, h.getCluster))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

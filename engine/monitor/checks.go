@@ -69,7 +69,8 @@ func (r *Runner) runCheck(ctx context.Context, spec checkSpec, run func(context.
 
 // CheckNow runs the check of (monitor, host) immediately, feeds the result
 // into its state like a scheduled run, and returns it. Health gates use it
-// to read fresh results through the same path as monitoring.
+// to read fresh results through the same path as monitoring. In a cluster,
+// a pair another node checks is only checked: its state is that node's.
 func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.CheckResult, bool) {
 	r.mu.Lock()
 	e, ok := r.entries[entryKey{monitor, host}]
@@ -91,6 +92,13 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 	res, cursor, unlock := r.checkEntry(ctx, e, spec)
 	defer unlock()
 	r.mu.Lock()
+	if !r.owns(e) {
+		// Another node of the cluster checks this pair and keeps its
+		// state (and a log check's cursor): the gate reads the fresh
+		// result, the state stays theirs.
+		r.mu.Unlock()
+		return res, true
+	}
 	var notes []engine.Notification
 	removed := e.removed
 	if !removed {

@@ -446,7 +446,7 @@ func (r *Runner) send(ctx context.Context, notifiers []string, notes []engine.No
 	}
 	for _, n := range notes {
 		if r.opts.Claims != nil {
-			won, err := r.opts.Claims.ClaimNotification(ctx, n.Monitor, n.Host, n.Kind)
+			won, err := r.opts.Claims.ClaimNotification(ctx, n)
 			if err != nil {
 				// Unclaimed is unsent: the notification stays pending and
 				// goes out at the next result or restart.

@@ -293,9 +293,9 @@ func TestTrapFloodIsRateLimited(t *testing.T) {
 // Two nodes receive the same traps (the device sends to both): one alert,
 // one recovery.
 func TestTrapToTwoNodesAlertsOnce(t *testing.T) {
-	cl := &claims{last: map[[2]string]engine.NotificationKind{}}
-	a := newTrapEnv(t, Options{Claims: cl})
-	b := newTrapEnv(t, Options{Claims: cl})
+	cl := &claims{last: map[[2]string]claim{}}
+	a := newTrapEnv(t, Options{Claims: cl.node("a")})
+	b := newTrapEnv(t, Options{Claims: cl.node("b")})
 	ctx := context.Background()
 	count := func() (alerts, recoveries int) {
 		for _, n := range append(a.notes.list(), b.notes.list()...) {
@@ -349,7 +349,7 @@ func BenchmarkReceiveTrap(b *testing.B) {
   message = "link down: ${trap.varbinds["1.3.6.1.2.1.2.2.1.2"]}"
 }
 `)
-	defs, diags := definitions.Load(fstestMap(src.String()), "")
+	defs, diags := definitions.Load(fstestMap(src.String()), "", definitions.Limits{})
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
