@@ -141,6 +141,8 @@ func (t *TrapReceiver) ApplyConfig(_ context.Context, defs *definitions.Definiti
 	a.decoder = &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel}
 	a.decoder.SetTrapSecurityParametersTable(table)
 	t.auth.Store(a)
+	t.log.Info().Str("commit", engine.ShortCommit(defs.Commit)).Int("communities", len(a.communities)).Int("usm_users", len(a.usm)).
+		Int("unusable_profiles", len(errs)).Msg("trap authentication from the snmp profiles")
 	if len(errs) > 0 {
 		return fmt.Errorf("trap receiver: %w", errors.Join(errs...))
 	}

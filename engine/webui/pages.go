@@ -25,6 +25,9 @@ type overviewData struct {
 	Alerts  []httpapi.MonitorHost // non-OK (monitor, host), worst first
 	// Cluster, on a node of a cluster: its nodes and leader.
 	Cluster *httpapi.Cluster
+	// Traps, while the daemon receives SNMP traps: counts and the traps
+	// that matched no trap block.
+	Traps *engine.TrapReport
 }
 
 // health counts (monitor, host) pairs by state.
@@ -131,6 +134,11 @@ func (u *UI) overviewData(ctx context.Context, st engine.DaemonStatus) (overview
 			return d, err
 		}
 		d.Cluster = &c
+	}
+	if u.opts.Traps != nil {
+		if rep := u.opts.Traps.TrapReport(); rep.Listen != "" {
+			d.Traps = &rep
+		}
 	}
 
 	if defs != nil {
