@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -129,7 +131,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // netSNMP runs a Net-SNMP command line tool (snmptrap, snmpinform).
-func netSNMP(t *testing.T, tool string, args ...string) (string, error) {
+func netSNMP(t testing.TB, tool string, args ...string) (string, error) {
 	t.Helper()
 	bin, err := exec.LookPath(tool)
 	if err != nil {
@@ -329,3 +331,84 @@ func FuzzTrapDecode(f *testing.F) {
 		sink.traps = sink.traps[:0]
 	})
 }
+
+// BenchmarkTrapDecode: the receiver's work per packet before the runner
+// (authentication and decoding): a v2c trap, a v3 authPriv trap of a
+// profile's user from one engine (keys localized once), and v3 traps each
+// from a new engine ID (keys localized per packet, the costly case).
+func BenchmarkTrapDecode(b *testing.B) {
+	defs, diags := definitions.Load(fstest.MapFS{"snmp.hcl": {Data: []byte(trapProfiles)}}, "", definitions.Limits{})
+	if diags.HasErrors() {
+		b.Fatal(diags.Error())
+	}
+	vars := []gosnmp.SnmpPDU{
+		{Name: ".1.3.6.1.2.1.1.3.0", Type: gosnmp.TimeTicks, Value: uint32(5)},
+		{Name: ".1.3.6.1.6.3.1.1.4.1.0", Type: gosnmp.ObjectIdentifier, Value: "." + linkDownOID},
+		{Name: ".1.3.6.1.2.1.2.2.1.2.3", Type: gosnmp.OctetString, Value: []byte("Gi0/3")},
+	}
+	// v3 packets as Net-SNMP's snmptrap sends them, caught on a socket.
+	v3 := func(engineID string) []byte {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pc.Close()
+		if out, err := netSNMP(b, "snmptrap", append([]string{"-v", "3", "-u", "trapuser", "-l", "authPriv", "-e", engineID,
+			"-a", "SHA-256", "-A", "auth-pass-123", "-x", "AES", "-X", "priv-pass-456"}, linkDownArgs(pc.LocalAddr().String())...)...); err != nil {
+			b.Fatalf("snmptrap: %v\n%s", err, out)
+		}
+		buf := make([]byte, 65536)
+		_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return buf[:n]
+	}
+	v2 := func() []byte {
+		g := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Community: "e2e-trap-community"}
+		msg, err := g.MkSnmpPacket(gosnmp.SNMPv2Trap, vars, 0, 0).MarshalMsg()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return msg
+	}
+	for _, bc := range []struct {
+		name string
+		msgs [][]byte
+	}{
+		{"v2c", [][]byte{v2()}},
+		{"v3-one-engine", [][]byte{v3("0x80001f8880c0ffee01")}},
+		{"v3-new-engines", func() [][]byte {
+			var out [][]byte
+			for i := range 16 {
+				out = append(out, v3(fmt.Sprintf("0x80001f8880c0ffee02%02x", i)))
+			}
+			return out
+		}()},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			sink := &countingSink{}
+			tr := &TrapReceiver{opts: TrapReceiverOptions{Sink: sink, Secrets: trapSecrets, Now: time.Now}}
+			if err := tr.ApplyConfig(context.Background(), defs); err != nil {
+				b.Fatal(err)
+			}
+			from := netip.MustParseAddrPort("127.0.0.1:40000")
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				tr.handle(context.Background(), bc.msgs[i%len(bc.msgs)], from)
+			}
+			b.StopTimer()
+			if sink.accepted.Load() == 0 {
+				b.Fatalf("nothing accepted; %d dropped", sink.dropped.Load())
+			}
+			b.ReportMetric(float64(sink.accepted.Load())/b.Elapsed().Seconds(), "traps/s")
+		})
+	}
+}
+
+type countingSink struct{ accepted, dropped atomic.Int64 }
+
+func (c *countingSink) ReceiveTrap(context.Context, engine.Trap) { c.accepted.Add(1) }
+func (c *countingSink) TrapDropped(engine.TrapDrop, netip.Addr)  { c.dropped.Add(1) }
+func (c *countingSink) ListeningForTraps(string)                 {}
