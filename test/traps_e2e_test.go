@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
 // trapHCL: two switches, sw-01 sending SNMPv2c traps with the community of
@@ -324,4 +326,104 @@ func floodTraps(t *testing.T, target, from string, n int) int {
 		sent++
 	}
 	return sent
+}
+
+// TestClusterTrapsAlertOnce: two daemons on one PostgreSQL, each
+// receiving traps; the switch sends every trap to both (snmptrap to each
+// node's port). Its linkDown alerts once and its linkUp recovers once,
+// whichever node claims them, and both nodes show the state, also of a
+// trap only one node received.
+func TestClusterTrapsAlertOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two daemons on PostgreSQL")
+	}
+	t.Setenv("RIPPLE_E2E_TRAP_COMMUNITY", e2eCommunity)
+	t.Setenv("RIPPLE_E2E_TRAP_AUTH", e2eAuthPass)
+	t.Setenv("RIPPLE_E2E_TRAP_PRIV", e2ePrivPass)
+	e := newClusterEnv(t, 2, 0, pg.Cluster(t))
+	rcv := newMonReceiver(t, newMonService(t))
+	t.Setenv(monHookEnv, rcv.url)
+	ports := map[string]string{}
+	for _, n := range e.nodes {
+		ports[n.nodeName()] = freeUDPPort(t)
+		n.args = append(n.args, "--trap-listen", ports[n.nodeName()])
+	}
+	head := e.commit("switches and a linkDown trap block", map[string]string{"main.hcl": fmt.Sprintf(trapHCL, monHookEnv)})
+	e.startAll()
+	for _, n := range e.nodes {
+		e.waitFor(n.nodeName()+" applying the commit and its trap profiles", 30*time.Second, func() bool {
+			b, _ := os.ReadFile(n.logFile(n.logs))
+			return n.status()["last_applied"] == head && strings.Contains(string(b), `"communities":1,"usm_users":1`)
+		})
+	}
+	matched := func(n *dmEnv) uint64 {
+		var rep engine.TrapReport
+		if !n.tryJSON("/api/v1/traps", &rep) {
+			return 0
+		}
+		return rep.Counts.Matched
+	}
+	// toBoth sends the trap to both nodes at once, as a device with two
+	// trap receivers does, and waits until both have received it (their
+	// notifications may still be on the way: a node that claims its alert
+	// after the other claimed the next recovery is refused as stale). A
+	// copy that reaches a node after the device's next trap reached the
+	// other is a new transition there and alerts again.
+	toBoth := func(oid string) {
+		var before []uint64
+		for _, n := range e.nodes {
+			before = append(before, matched(n))
+		}
+		var wg sync.WaitGroup
+		for _, n := range e.nodes {
+			wg.Go(func() { snmptrapE2E(t, ports[n.nodeName()], "127.0.0.21", v2cAuth(e2eCommunity), oid, "Gi0/3") })
+		}
+		wg.Wait()
+		for i, n := range e.nodes {
+			e.waitFor(n.nodeName()+" acting on "+oid, 15*time.Second, func() bool { return matched(n) > before[i] })
+		}
+	}
+	count := func(kind string) int {
+		c := 0
+		for _, d := range rcv.of("link-down", "sw-01") {
+			if d.Kind == kind {
+				c++
+			}
+		}
+		return c
+	}
+	toBoth(e2eLinkDown)
+	e.waitFor("the alert", 30*time.Second, func() bool { return count("alert") >= 1 })
+	shows := func(state string) {
+		for _, n := range e.nodes {
+			e.waitFor("link-down "+state+" on "+n.nodeName(), 15*time.Second, func() bool {
+				var ms []httpapi.Monitor
+				if !n.tryJSON("/api/v1/monitors", &ms) {
+					return false
+				}
+				for _, m := range ms {
+					for _, h := range m.Hosts {
+						if m.Name == "link-down" && h.Host == "sw-01" {
+							return h.State == state
+						}
+					}
+				}
+				return false
+			})
+		}
+	}
+	shows("CRITICAL")
+	toBoth(e2eLinkUp)
+	e.waitFor("the recovery", 30*time.Second, func() bool { return count("recovery") >= 1 })
+	shows("OK")
+	time.Sleep(3 * time.Second) // a second alert or recovery would show now
+	if a, r := count("alert"), count("recovery"); a != 1 || r != 1 {
+		t.Errorf("%d alerts and %d recoveries from two nodes, want 1 and 1: %v", a, r, rcv.all())
+	}
+	// A trap that reaches one node only: it alerts, and the other node
+	// shows the state that node saved.
+	n1 := e.nodes[0]
+	snmptrapE2E(t, ports[n1.nodeName()], "127.0.0.21", v2cAuth(e2eCommunity), e2eLinkDown, "Gi0/8")
+	e.waitFor("the second alert", 30*time.Second, func() bool { return count("alert") == 2 })
+	shows("CRITICAL")
 }
