@@ -155,9 +155,10 @@ func (e *monEnv) traps() engine.TrapReport {
 // linkDown of the profile's USM user from sw-02 alerts; a wrong community
 // and a wrong v3 key are rejected and counted, a trap from an address no
 // host has is counted and listed, and none of them alerts. The API, the
-// metrics, the CLI and the web UI show it; no community or key reaches the
-// log or the store. Then 10,000 traps from one switch in a burst are rate
-// limited: a handful of notifications, and the daemon keeps answering.
+// metrics, the CLI and the web UI (monitor page, overview) show it; no
+// community or key reaches the log or the store. Then 10,000 traps from
+// one switch in a burst are rate limited: a handful of notifications, and
+// the daemon keeps answering.
 func TestTrapsE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trap end-to-end test runs the daemon and snmptrap")
@@ -190,6 +191,9 @@ func TestTrapsE2E(t *testing.T) {
 	}
 	if m, _ := e.monitor("link-down", "sw-01"); m.State != "CRITICAL" || !m.Firing {
 		t.Errorf("API after the linkDown: %+v, want CRITICAL and firing", m)
+	}
+	if page := e.page("/monitors/link-down"); !strings.Contains(page, "link down: Gi0/3") || !strings.Contains(page, "sw-01") {
+		t.Errorf("the monitor page of link-down lacks the state of sw-01:\n%s", page)
 	}
 
 	// What must not alert: a wrong community from sw-01, the right one
