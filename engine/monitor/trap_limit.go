@@ -20,6 +20,10 @@ const (
 	// maxDeferredPerSource bounds the traps kept for later per source:
 	// one per OID.
 	maxDeferredPerSource = 64
+	// maxDeferredBytes bounds the traps kept for later over all sources
+	// (spoofed sources with a valid community could otherwise hold 64
+	// large traps each); a trap that would go over it is not kept.
+	maxDeferredBytes = 16 << 20
 )
 
 // trapLimiter limits the traps acted on per source. A trap over the limit
@@ -31,8 +35,9 @@ type trapLimiter struct {
 	rate  float64
 	burst float64
 
-	mu      sync.Mutex
-	sources map[netip.Addr]*trapBucket
+	mu       sync.Mutex
+	sources  map[netip.Addr]*trapBucket
+	deferred int // bytes of the kept traps (trapSize)
 }
 
 type trapBucket struct {
@@ -64,10 +69,28 @@ func (l *trapLimiter) allow(t engine.Trap, now time.Time) bool {
 	if b.deferred == nil {
 		b.deferred = map[string]engine.Trap{}
 	}
-	if _, ok := b.deferred[t.OID]; ok || len(b.deferred) < maxDeferredPerSource {
+	old, replace := b.deferred[t.OID]
+	grow := trapSize(t)
+	if replace {
+		grow -= trapSize(old)
+	}
+	if (replace || len(b.deferred) < maxDeferredPerSource) && l.deferred+grow <= maxDeferredBytes {
 		b.deferred[t.OID] = t
+		l.deferred += grow
 	}
 	return false
+}
+
+// trapSize estimates the memory a kept trap holds.
+func trapSize(t engine.Trap) int {
+	n := 64 + len(t.OID) + len(t.Version)
+	for _, p := range t.Profiles {
+		n += len(p)
+	}
+	for _, v := range t.Varbinds {
+		n += 32 + len(v.OID) + len(v.Value)
+	}
+	return n
 }
 
 // bucket returns src's bucket, refilled up to now. Call with l.mu held.
@@ -109,6 +132,9 @@ func (l *trapLimiter) forgetIdle(now time.Time) {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].last.Before(all[j].last) })
 	for _, a := range all[:len(all)/2] {
+		for _, t := range l.sources[a.src].deferred {
+			l.deferred -= trapSize(t)
+		}
 		delete(l.sources, a.src)
 	}
 }
@@ -135,6 +161,7 @@ func (l *trapLimiter) release(now time.Time) []engine.Trap {
 			}
 			b.tokens--
 			delete(b.deferred, t.OID)
+			l.deferred -= trapSize(t)
 			out = append(out, t)
 		}
 	}
