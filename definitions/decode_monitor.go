@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 var targetsSchema = &hcl.BodySchema{
@@ -35,7 +36,15 @@ var checkSchemas = map[CheckKind]*hcl.BodySchema{
 		{Name: "oid"}, {Name: "oids"}, {Name: "rate"}, {Name: "warn_above"}, {Name: "crit_above"},
 		{Name: "warn_below"}, {Name: "crit_below"}, {Name: "timeout"},
 	}},
+	CheckLog: {Attributes: []hcl.AttributeSchema{
+		{Name: "path", Required: true}, {Name: "pattern", Required: true}, {Name: "exclude"},
+		{Name: "warn_count"}, {Name: "crit_count"}, {Name: "max_lines"}, {Name: "max_bytes"},
+		{Name: "rotated"}, {Name: "missing_ok"}, {Name: "timeout"},
+	}},
 }
+
+// checkKinds is the list of check kinds for messages.
+const checkKinds = `"command", "http", "tcp", "snmp" or "log"`
 
 // Monitor defaults.
 const (
@@ -88,7 +97,7 @@ func (l *loader) decodeMonitor(b *hcl.Block) *Monitor {
 
 	checks := blocks["check"]
 	if len(checks) == 0 {
-		l.errorf(b.DefRange, "Missing check block", "A monitor needs one check block: check \"command\", \"http\", \"tcp\" or \"snmp\".")
+		l.errorf(b.DefRange, "Missing check block", "A monitor needs one check block: check "+checkKinds+".")
 		return m
 	}
 	for _, extra := range checks[1:] {
@@ -116,7 +125,7 @@ func (l *loader) decodeCheck(b *hcl.Block) Check {
 		if len(b.LabelRanges) > 0 {
 			rng = b.LabelRanges[0]
 		}
-		l.errorf(rng, "Unknown check kind", fmt.Sprintf("%q is not a check kind; use \"command\", \"http\", \"tcp\" or \"snmp\".", b.Labels[0]))
+		l.errorf(rng, "Unknown check kind", fmt.Sprintf("%q is not a check kind; use %s.", b.Labels[0], checkKinds))
 		return c
 	}
 	content, diags := b.Body.Content(schema)
@@ -141,8 +150,58 @@ func (l *loader) decodeCheck(b *hcl.Block) Check {
 		c.Address = l.hostExpr(a, "address")
 	case CheckSNMP:
 		l.decodeSNMPCheck(b, a, &c)
+	case CheckLog:
+		c.Log = l.decodeLogCheck(a)
 	}
 	return c
+}
+
+// decodeLogCheck decodes the attributes of a check "log" block.
+func (l *loader) decodeLogCheck(a hcl.Attributes) *LogCheck {
+	lc := &LogCheck{MaxLines: DefaultLogMaxLines, MaxBytes: DefaultLogMaxBytes}
+	lc.Path = l.hostExpr(a, "path")
+	lc.Rotated = l.hostExpr(a, "rotated")
+	for _, p := range []struct {
+		name string
+		expr hcl.Expression
+	}{{"path", lc.Path}, {"rotated", lc.Rotated}} {
+		if p.expr == nil {
+			continue
+		}
+		// A literal path is checked now; one using host values when it
+		// is rendered for each host.
+		if v, diags := p.expr.Value(l.perHost); !diags.HasErrors() && v.IsWhollyKnown() && v.Type() == cty.String && !strings.HasPrefix(v.AsString(), "/") {
+			l.errorf(p.expr.Range(), "Relative path", fmt.Sprintf("%s %q must be an absolute path on the host.", p.name, v.AsString()))
+		}
+	}
+	for _, re := range []struct {
+		name string
+		dst  *string
+	}{{"pattern", &lc.Pattern}, {"exclude", &lc.Exclude}} {
+		if !l.str(a, re.name, re.dst) {
+			continue
+		}
+		if _, err := regexp.Compile(*re.dst); err != nil {
+			l.errorf(a[re.name].Expr.Range(), "Invalid regular expression", fmt.Sprintf("%s: %v.", re.name, err))
+		} else if re.name == "pattern" && *re.dst == "" {
+			l.errorf(a[re.name].Expr.Range(), "Empty pattern", "pattern must not be empty: it would match every line.")
+		}
+	}
+	warnSet := l.integer(a, "warn_count", 1, 1<<30, &lc.WarnCount)
+	critSet := l.integer(a, "crit_count", 1, 1<<30, &lc.CritCount)
+	if warnSet && critSet && lc.WarnCount > lc.CritCount {
+		l.errorf(a["warn_count"].Expr.Range(), "Thresholds out of order", "warn_count must not be above crit_count.")
+	}
+	if a["warn_count"] == nil && a["crit_count"] == nil {
+		lc.CritCount = 1
+	}
+	l.integer(a, "max_lines", 0, 1000, &lc.MaxLines)
+	maxBytes := int(lc.MaxBytes)
+	if l.integer(a, "max_bytes", 1024, MaxLogMaxBytes, &maxBytes) {
+		lc.MaxBytes = int64(maxBytes)
+	}
+	l.boolean(a, "missing_ok", &lc.MissingOK)
+	return lc
 }
 
 func (l *loader) decodeSNMPCheck(b *hcl.Block, a hcl.Attributes, c *Check) {

@@ -379,8 +379,8 @@ func (dt *differ) monitors(mc *MonitorChanges) {
 			continue
 		}
 		var reasons []string
-		if !sameBlock(dt.oldIdx, dt.newIdx, "monitor", name) {
-			reasons = append(reasons, "monitor block changed")
+		if om.BlockType() != nm.BlockType() || !sameBlock(dt.oldIdx, dt.newIdx, nm.BlockType(), name) {
+			reasons = append(reasons, nm.BlockType()+" block changed")
 		}
 		if added := dt.newlyMatching(om.Targets, nm.Targets); len(added) > 0 {
 			reasons = append(reasons, "now checks "+nameList(added))

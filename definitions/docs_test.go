@@ -18,7 +18,7 @@ func TestDocsCoverSchema(t *testing.T) {
 	schemas := map[string]*hcl.BodySchema{
 		"root": rootSchema, "host": hostSchema, "group": groupSchema,
 		"credential": credentialSchema, "snmp": snmpSchema, "window": windowSchema,
-		"notifier": notifierSchema, "monitor": monitorSchema, "targets": targetsSchema,
+		"notifier": notifierSchema, "monitor": monitorSchema, "trap": trapSchema, "targets": targetsSchema,
 		"job": jobSchema, "step": stepSchema, "file": fileSchema, "rollout": rolloutSchema,
 		"health_gate": healthGateSchema, "rollback": rollbackSchema,
 	}

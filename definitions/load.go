@@ -27,6 +27,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "window", LabelNames: []string{"name"}},
 		{Type: "notifier", LabelNames: []string{"kind", "name"}},
 		{Type: "monitor", LabelNames: []string{"name"}},
+		{Type: "trap", LabelNames: []string{"name"}},
 		{Type: "job", LabelNames: []string{"name"}},
 	},
 }
@@ -135,7 +136,7 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 	content.Blocks = append(content.Blocks, l.notifierBlocks(notifiers)...)
 
 	// Blocks others refer to first, so checks that need them can run.
-	order := []string{"group", "credential", "snmp", "window", "notifier", "host", "monitor", "job"}
+	order := []string{"group", "credential", "snmp", "window", "notifier", "host", "monitor", "trap", "job"}
 	for _, typ := range order {
 		var blocks hcl.Blocks
 		for _, b := range content.Blocks {
@@ -224,7 +225,11 @@ func (l *loader) decodeHostCached(cache *Cache, gen int, b *hcl.Block) *Host {
 func (l *loader) decodeBlock(b *hcl.Block) {
 	name, _ := blockName(b)
 	rng := b.DefRange
-	if !l.checkName(b) || !l.unique(b.Type, name, rng) {
+	kind := b.Type
+	if kind == "trap" {
+		kind = "monitor" // one namespace: a trap block is a monitor
+	}
+	if !l.checkName(b) || !l.unique(kind, name, rng) {
 		return
 	}
 	switch b.Type {
@@ -254,6 +259,10 @@ func (l *loader) decodeBlock(b *hcl.Block) {
 		}
 	case "monitor":
 		if m := l.decodeMonitor(b); m != nil {
+			l.defs.Monitors[name] = m
+		}
+	case "trap":
+		if m := l.decodeTrap(b); m != nil {
 			l.defs.Monitors[name] = m
 		}
 	case "job":
@@ -303,7 +312,11 @@ func validName(s string) bool {
 func (l *loader) unique(kind, name string, rng hcl.Range) bool {
 	key := kind + " " + name
 	if prev, ok := l.first[key]; ok {
-		l.errorf(rng, "Duplicate "+kind, fmt.Sprintf("%s %q was already defined; previous definition at %s:%d.", kind, name, prev.Filename, prev.Start.Line))
+		what := kind
+		if kind == "monitor" {
+			what = "monitor or trap" // trap blocks are monitors
+		}
+		l.errorf(rng, "Duplicate "+kind, fmt.Sprintf("%s %q was already defined; previous definition at %s:%d.", what, name, prev.Filename, prev.Start.Line))
 		return false
 	}
 	l.first[key] = rng

@@ -21,8 +21,10 @@ type Definitions struct {
 	SNMP        map[string]*SNMPProfile
 	Windows     map[string]*Window
 	Notifiers   map[string]*Notifier
-	Monitors    map[string]*Monitor
-	Jobs        map[string]*Job
+	// Monitors holds monitor blocks and trap blocks (Check.Kind
+	// CheckTrap): they share one namespace.
+	Monitors map[string]*Monitor
+	Jobs     map[string]*Job
 
 	// Files holds the parsed HCL files by path (relative to the repo root),
 	// for rendering diagnostics with source snippets.
@@ -138,11 +140,13 @@ type Targets struct {
 	DeclRange hcl.Range
 }
 
-// Monitor is a check run on each target host at an interval.
+// Monitor is a check run on each target host at an interval, or a trap
+// block (Check.Kind CheckTrap, Interval 0): a state per target host set by
+// the traps it receives.
 type Monitor struct {
 	Name       string
 	Targets    Targets
-	Interval   time.Duration // default 1m
+	Interval   time.Duration // default 1m; 0 for a trap block
 	Timeout    time.Duration // default 10s
 	Check      Check
 	AlertAfter int // default 1
@@ -154,6 +158,14 @@ type Monitor struct {
 	DeclRange hcl.Range
 }
 
+// BlockType is the block m was written as: "monitor" or "trap".
+func (m *Monitor) BlockType() string {
+	if m.Check.Kind == CheckTrap {
+		return "trap"
+	}
+	return "monitor"
+}
+
 // CheckKind names one of the check executors.
 type CheckKind string
 
@@ -163,6 +175,10 @@ const (
 	CheckHTTP    CheckKind = "http"
 	CheckTCP     CheckKind = "tcp"
 	CheckSNMP    CheckKind = "snmp"
+	CheckLog     CheckKind = "log"
+	// CheckTrap is a trap block: a monitor whose results come from the
+	// SNMP trap receiver instead of a poll. Its Interval is zero.
+	CheckTrap CheckKind = "trap"
 )
 
 // Check is one probe. Expression-valued fields are rendered per host.
@@ -190,7 +206,48 @@ type Check struct {
 	WarnBelow *float64
 	CritBelow *float64
 
+	Log  *LogCheck // log
+	Trap *TrapSpec // trap blocks
+
 	DeclRange hcl.Range
+}
+
+// LogCheck is what a log check watches: new lines of one file on the host,
+// read from where the previous check stopped.
+type LogCheck struct {
+	Path    hcl.Expression // per host; must render to an absolute path
+	Rotated hcl.Expression // per host, optional: the name the file is renamed to when it is rotated
+	Pattern string         // RE2
+	Exclude string         // RE2; "" excludes nothing
+	// WarnCount and CritCount are the matches per check from which the
+	// result is WARNING and CRITICAL; 0 is not set. With neither set, one
+	// match is CRITICAL.
+	WarnCount int
+	CritCount int
+	MaxLines  int   // matched lines shown in the output, default 10
+	MaxBytes  int64 // bytes read per check, default 1 MiB
+	MissingOK bool  // a missing file is OK instead of UNKNOWN
+}
+
+// Log check defaults and bounds.
+const (
+	DefaultLogMaxLines = 10
+	DefaultLogMaxBytes = 1 << 20
+	MaxLogMaxBytes     = 64 << 20
+)
+
+// TrapSpec is what a trap block turns into a state: traps whose
+// snmpTrapOID is OID, from a target host's address, set State with the
+// rendered Message; a trap with ClearOID (when set) or ClearAfter without a
+// new trap (when set) clears it.
+type TrapSpec struct {
+	OID        string // numeric, without a leading dot
+	State      string // "WARNING", "CRITICAL" or "UNKNOWN"
+	ClearOID   string
+	ClearAfter time.Duration
+	// Message is evaluated per trap with host and trap (oid, source,
+	// varbinds) in scope; nil means a default naming the trap.
+	Message hcl.Expression
 }
 
 // Job is a sequence of steps rolled out over its target hosts.

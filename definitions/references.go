@@ -2,6 +2,7 @@ package definitions
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -155,15 +156,18 @@ func (l *loader) checkTargets() bool {
 			continue
 		}
 		hosts := d.Select(m.Targets)
-		if !within(hosts, fmt.Sprintf("monitor %q", name)) {
+		if !within(hosts, fmt.Sprintf("%s %q", m.BlockType(), name)) {
 			return false
 		}
 		l.selected[&m.Targets] = hosts
 		if len(hosts) == 0 && !l.targetsLeftOut(m.Targets) {
-			l.warnf(m.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of monitor %q match no host.", name))
+			l.warnf(m.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of %s %q match no host.", m.BlockType(), name))
 		}
-		if m.Check.Kind == CheckCommand {
+		switch m.Check.Kind {
+		case CheckCommand, CheckLog:
 			l.checkCredentials(hosts, m.Check.DeclRange, fmt.Sprintf("Monitor %q", name))
+		case CheckTrap:
+			l.checkTrapSources(m, hosts)
 		}
 		if m.Check.Kind != CheckSNMP {
 			continue
@@ -184,6 +188,29 @@ func (l *loader) checkTargets() bool {
 		}
 	}
 	return true
+}
+
+// checkTrapSources warns about what keeps a trap block from ever
+// matching: traps are matched to hosts by their source address, which
+// must be an IP address, and authenticated with the snmp profiles.
+func (l *loader) checkTrapSources(m *Monitor, hosts []*Host) {
+	if len(l.defs.SNMP) == 0 {
+		l.warnf(m.DeclRange, "No SNMP profile", fmt.Sprintf("Trap %q can never match: the trap receiver accepts only traps whose community or SNMPv3 user is in an snmp profile, and none is defined.", m.Name))
+	}
+	var names []string
+	for _, h := range hosts {
+		if _, err := netip.ParseAddr(h.Address); err != nil {
+			names = append(names, h.Name)
+		}
+	}
+	if len(names) > 0 {
+		more := ""
+		if len(names) > 5 {
+			more = fmt.Sprintf(" and %d more", len(names)-5)
+			names = names[:5]
+		}
+		l.warnf(m.Targets.DeclRange, "Trap source is not an IP address", fmt.Sprintf("Traps are matched to hosts by source IP address; %s%s of trap %q have a host name as address and never match.", strings.Join(names, ", "), more, m.Name))
+	}
 }
 
 // checkCredentials reports the hosts among hosts that name no credential

@@ -95,7 +95,34 @@ type HostCheck struct {
 	CritBelow *float64
 	SNMP      *SNMPAccess
 
+	Log  *HostLogCheck // log
+	Trap *HostTrap     // trap blocks
+
 	Secrets []string
+}
+
+// HostLogCheck is a log check rendered for one host.
+type HostLogCheck struct {
+	Path      string
+	Rotated   string // "" when not set
+	Pattern   string
+	Exclude   string
+	WarnCount int // 0: not set
+	CritCount int // 0: not set
+	MaxLines  int
+	MaxBytes  int64
+	MissingOK bool
+}
+
+// HostTrap is a trap block for one host. Its message is rendered per trap
+// (RenderTrapMessage); Message here is the template's source text, so that
+// a changed template changes the rendered check.
+type HostTrap struct {
+	OID        string
+	State      string
+	ClearOID   string
+	ClearAfter time.Duration
+	Message    string
 }
 
 // SNMPAccess is an SNMP profile with its secrets resolved, for one host.

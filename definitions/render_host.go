@@ -3,6 +3,7 @@ package definitions
 import (
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -151,6 +152,18 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing SNMP profile", Detail: fmt.Sprintf("Host %q has no SNMP profile %q.", h.Name, h.SNMP), Subject: c.DeclRange.Ptr()}}
 		}
 		hc.SNMP, diags = d.snmpAccess(p, h, rec, b)
+	case CheckLog:
+		hc.Log, diags = renderLogCheck(b, c, ctx, h)
+	case CheckTrap:
+		t := c.Trap
+		if t == nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render check", Detail: "The trap block has no trap.", Subject: c.DeclRange.Ptr()}}
+		}
+		hc.Trap = &HostTrap{OID: t.OID, State: t.State, ClearOID: t.ClearOID, ClearAfter: t.ClearAfter}
+		if t.Message != nil {
+			src, _ := d.sourceText(t.Message.Range())
+			hc.Trap.Message = string(src)
+		}
 	default:
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown check kind", Detail: fmt.Sprintf("%q is not a check kind.", c.Kind), Subject: c.DeclRange.Ptr()}}
 	}
@@ -159,6 +172,38 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 	}
 	hc.Secrets = rec.values
 	return hc, diags
+}
+
+func renderLogCheck(b *renderBudget, c *Check, ctx *hcl.EvalContext, h *Host) (*HostLogCheck, hcl.Diagnostics) {
+	lc := c.Log
+	if lc == nil || lc.Path == nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render check", Detail: "The log check has no path.", Subject: c.DeclRange.Ptr()}}
+	}
+	out := &HostLogCheck{
+		Pattern: lc.Pattern, Exclude: lc.Exclude, WarnCount: lc.WarnCount, CritCount: lc.CritCount,
+		MaxLines: lc.MaxLines, MaxBytes: lc.MaxBytes, MissingOK: lc.MissingOK,
+	}
+	var diags hcl.Diagnostics
+	for _, p := range []struct {
+		name string
+		expr hcl.Expression
+		dst  *string
+	}{{"path", lc.Path, &out.Path}, {"rotated", lc.Rotated, &out.Rotated}} {
+		if p.expr == nil {
+			continue
+		}
+		v, ds := evalString(b, p.expr, ctx)
+		diags = append(diags, ds...)
+		if ds.HasErrors() {
+			return nil, diags
+		}
+		if !strings.HasPrefix(v, "/") {
+			return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Relative path",
+				Detail: fmt.Sprintf("%s %q on host %s must be an absolute path.", p.name, v, h.Name), Subject: p.expr.Range().Ptr()})
+		}
+		*p.dst = v
+	}
+	return out, diags
 }
 
 func evalRequired(b *renderBudget, expr hcl.Expression, ctx *hcl.EvalContext, c *Check) (string, hcl.Diagnostics) {

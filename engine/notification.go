@@ -155,7 +155,8 @@ type DeliveryOutcomes interface {
 // no longer alive (its share of the checks moved here with the
 // notification still owed: delivered at least once); false when another
 // live node claimed it and sends it (two nodes checked the pair during a
-// handover).
+// handover). A transition whose state began before the last claim of the
+// other kind was made (a node that lagged behind) is refused as stale.
 type NotificationClaims interface {
 	ClaimNotification(ctx context.Context, n Notification) (won bool, err error)
 }

@@ -160,10 +160,17 @@ type MonitorRecord struct {
 	// Pending is a notification some notifier has not received yet; nil
 	// when there is none.
 	Pending *PendingNotification
+	// LogCursor is where the log check of the pair stopped reading. A
+	// record saved with a nil LogCursor leaves the stored cursor as it
+	// is: only a log check's result moves it, in the same write as the
+	// state it led to, so a crash loses or repeats no line.
+	LogCursor *LogCursor
 }
 
 // MonitorStateStore keeps the latest MonitorRecord per (monitor, host).
 type MonitorStateStore interface {
+	// SaveMonitorState replaces the record of (m.Monitor, m.Host) in one
+	// write, its log cursor included (kept when m.LogCursor is nil).
 	SaveMonitorState(ctx context.Context, m MonitorRecord) error
 	// MonitorStates lists every record, ordered by monitor then host.
 	MonitorStates(ctx context.Context) ([]MonitorRecord, error)

@@ -138,6 +138,13 @@ func (c *Checker) Check(ctx context.Context, ep engine.Endpoint, check *definiti
 		return c.checkTCP(ctx, ep, check, timeout)
 	case definitions.CheckSNMP:
 		return c.checkSNMP(ctx, ep, check, timeout)
+	case definitions.CheckLog:
+		// Without a cursor (the monitor runner keeps them; see CheckLog):
+		// the file is only looked at, from its end.
+		res, _ := c.CheckLog(ctx, ep, check, nil)
+		return res
+	case definitions.CheckTrap:
+		return unknownf("trap blocks take their state from the trap receiver; there is nothing to poll")
 	default:
 		return unknownf("unknown check kind %q", check.Kind)
 	}

@@ -37,11 +37,25 @@ func (l *Local) Exec(ctx context.Context, ep engine.Endpoint, cmd string, stdin 
 	return l.exec(ctx, ep, cmd, stdin, timeout, NewRedactor(ep.Passphrase))
 }
 
+// ExecStream is Exec with standard output written to stdout as it
+// arrives; see SSH.ExecStream.
+func (l *Local) ExecStream(ctx context.Context, ep engine.Endpoint, cmd string, stdout io.Writer, timeout time.Duration) (ExecResult, error) {
+	return l.run(ctx, cmd, nil, stdout, timeout, NewRedactor(ep.Passphrase))
+}
+
 func (l *Local) exec(ctx context.Context, _ engine.Endpoint, cmd string, stdin io.Reader, timeout time.Duration, red *Redactor) (ExecResult, error) {
+	return l.run(ctx, cmd, stdin, nil, timeout, red)
+}
+
+// run runs cmd; stdout nil captures the standard output into the result.
+func (l *Local) run(ctx context.Context, cmd string, stdin io.Reader, stdoutW io.Writer, timeout time.Duration, red *Redactor) (ExecResult, error) {
 	res := ExecResult{ExitCode: -1}
 	c := exec.Command("sh", "-c", cmd)
 	stdout, stderr := newCapture(l.outputLimit), newCapture(l.outputLimit)
 	c.Stdout, c.Stderr, c.Stdin = stdout, stderr, stdin
+	if stdoutW != nil {
+		c.Stdout = stdoutW
+	}
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Background processes that keep the output pipes open must not hold
 	// Wait forever once sh itself has exited.
@@ -68,7 +82,10 @@ func (l *Local) exec(ctx context.Context, _ engine.Endpoint, cmd string, stdin i
 		l.stop(c.Process.Pid, waited)
 		return res, ctx.Err()
 	}
-	res.Stdout, res.Stderr = stdout.result(red), stderr.result(red)
+	if stdoutW == nil {
+		res.Stdout = stdout.result(red)
+	}
+	res.Stderr = stderr.result(red)
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

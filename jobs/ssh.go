@@ -116,14 +116,31 @@ func (s *SSH) Exec(ctx context.Context, ep engine.Endpoint, cmd string, stdin io
 	return s.exec(ctx, ep, cmd, stdin, timeout, NewRedactor(ep.Passphrase))
 }
 
+// ExecStream is Exec with the command's standard output written to stdout
+// as it arrives, neither captured nor capped nor redacted (the caller
+// reads it as a stream); ExecResult.Stdout is empty. Writes come from one
+// goroutine and end before ExecStream returns.
+func (s *SSH) ExecStream(ctx context.Context, ep engine.Endpoint, cmd string, stdout io.Writer, timeout time.Duration) (ExecResult, error) {
+	return s.run(ctx, ep, cmd, nil, stdout, timeout, NewRedactor(ep.Passphrase))
+}
+
 func (s *SSH) exec(ctx context.Context, ep engine.Endpoint, cmd string, stdin io.Reader, timeout time.Duration, red *Redactor) (ExecResult, error) {
+	return s.run(ctx, ep, cmd, stdin, nil, timeout, red)
+}
+
+// run runs cmd; stdout nil captures the standard output into the result.
+func (s *SSH) run(ctx context.Context, ep engine.Endpoint, cmd string, stdin io.Reader, stdoutW io.Writer, timeout time.Duration, red *Redactor) (ExecResult, error) {
 	res := ExecResult{ExitCode: -1}
 	if ep.Host == nil || ep.Credential == nil {
 		return res, errors.New("ssh exec: endpoint without host or credential")
 	}
 	remote := wrapCommand(cmd, ep.Credential.Become, timeout, s.opts.KillGrace)
 	stdout, stderr := newCapture(s.opts.OutputLimit), newCapture(s.opts.OutputLimit)
-	c, sess, err := s.start(ctx, ep, remote, stdin, stdout, stderr)
+	var out io.Writer = stdout
+	if stdoutW != nil {
+		out = stdoutW
+	}
+	c, sess, err := s.start(ctx, ep, remote, stdin, out, stderr)
 	if err != nil {
 		return res, err
 	}
@@ -149,7 +166,9 @@ func (s *SSH) exec(ctx context.Context, ep engine.Endpoint, cmd string, stdin io
 		s.stop(sess, waited)
 		return res, ctx.Err()
 	}
-	res.Stdout = stdout.result(red)
+	if stdoutW == nil {
+		res.Stdout = stdout.result(red)
+	}
 	res.Stderr = stderr.result(red)
 
 	var ee *ssh.ExitError

@@ -29,6 +29,7 @@ type executor interface {
 	engine.Executor
 	execer
 	Exec(ctx context.Context, ep engine.Endpoint, cmd string, stdin io.Reader, timeout time.Duration) (ExecResult, error)
+	ExecStream(ctx context.Context, ep engine.Endpoint, cmd string, stdout io.Writer, timeout time.Duration) (ExecResult, error)
 }
 
 var errNoTransport = errors.New("no transport configured for this host")
@@ -53,6 +54,16 @@ func (t *Transport) Exec(ctx context.Context, ep engine.Endpoint, cmd string, st
 		return ExecResult{ExitCode: -1}, errNoTransport
 	}
 	return x.Exec(ctx, ep, cmd, stdin, timeout)
+}
+
+// ExecStream runs cmd on ep's host, its standard output written to stdout;
+// see SSH.ExecStream.
+func (t *Transport) ExecStream(ctx context.Context, ep engine.Endpoint, cmd string, stdout io.Writer, timeout time.Duration) (ExecResult, error) {
+	x := t.pick(ep)
+	if x == nil {
+		return ExecResult{ExitCode: -1}, errNoTransport
+	}
+	return x.ExecStream(ctx, ep, cmd, stdout, timeout)
 }
 
 // RunStep runs a rendered step on ep's host.
@@ -86,4 +97,7 @@ var (
 	_ Commander = (*SSH)(nil)
 	_ Commander = (*Local)(nil)
 	_ Commander = (*Transport)(nil)
+	_ Streamer  = (*SSH)(nil)
+	_ Streamer  = (*Local)(nil)
+	_ Streamer  = (*Transport)(nil)
 )

@@ -74,6 +74,7 @@ func commands() []command {
 		{"cluster", "the daemons sharing a PostgreSQL store: nodes, leader, check shares", runCluster},
 		{"hosts", "list the daemon's hosts; hosts trust NAME...: record SSH host keys in known_hosts", runHostsCommand},
 		{"monitors", "monitor states per host: since, alerting, flapping, silenced, held", runMonitors},
+		{"traps", "the SNMP trap receiver: packets by result, traps no trap block matched", runTraps},
 		{"capacity", "metrics forecast to reach their limits within a horizon", runCapacity},
 		{"sync", "re-run jobs on their out-of-sync and drifted hosts; --status: sync state per host", runSync},
 		{"drift", "check now, read-only, whether hosts still match what was deployed", runDrift},

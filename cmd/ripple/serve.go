@@ -59,6 +59,7 @@ type serveConfig struct {
 	allowEmpty, allowForkPRs                          bool
 	shutdownTimeout, startTimeout                     time.Duration
 	adminListen                                       string
+	trapListen                                        string
 	// revertAuthor signs revert commits: "NAME <EMAIL>"; check splits it.
 	revertAuthor                        string
 	revertAuthorName, revertAuthorEmail string
@@ -91,6 +92,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.allowForkPRs, "allow-fork-prs", false, "plan pull requests from forks too")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight steps get to finish")
 	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long start-up retries a PostgreSQL --store it cannot reach, then a first fetch of --repo that fails with a network error (other errors fail at once)")
+	fs.StringVar(&c.trapListen, "trap-listen", "", "UDP `ADDR` to receive SNMP traps on, e.g. 0.0.0.0:162 (off when empty); authenticated by the snmp profiles")
 	fs.StringVar(&c.adminListen, "admin-listen", "", "loopback `ADDR` for pprof profiles (off when empty; never on --listen)")
 	fs.StringVar(&c.revertAuthor, "revert-author", "ripple <ripple@localhost>", "author and committer of the commits `ripple revert` makes, as \"NAME <EMAIL>\"")
 }
@@ -162,6 +164,11 @@ func (c *serveConfig) check() error {
 	case c.githubRepo != "" && strings.Count(c.githubRepo, "/") != 1:
 		return fmt.Errorf("--github-repo %q is not OWNER/NAME", c.githubRepo)
 	}
+	if c.trapListen != "" {
+		if _, err := net.ResolveUDPAddr("udp", c.trapListen); err != nil {
+			return fmt.Errorf("--trap-listen %q: want HOST:PORT, e.g. 0.0.0.0:162: %w", c.trapListen, err)
+		}
+	}
 	m := authorRE.FindStringSubmatch(strings.TrimSpace(c.revertAuthor))
 	if m == nil {
 		return fmt.Errorf("--revert-author %q: want NAME <EMAIL>", c.revertAuthor)
@@ -225,7 +232,7 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		repo = u.Redacted()
 	}
 	l.Info().Str("version", version).Str("repo", repo).Str("branch", c.branch).Str("data", c.data).Str("store", c.storeName()).
-		Str("listen", c.listen).Stringer("poll", c.poll).Str("public_url", c.publicURL).
+		Str("listen", c.listen).Str("trap_listen", c.trapListen).Stringer("poll", c.poll).Str("public_url", c.publicURL).
 		Str("github_repo", c.githubRepo).Str("github_api_url", c.githubAPIURL).
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
@@ -331,6 +338,19 @@ func runServe(ctx context.Context, args []string, e env) error {
 	monitors := monitor.New(mopts)
 	notifiers.ReportTo(monitors)
 	metrics.MustRegister(monitor.NewCollector(monitors))
+	// SNMP traps, on every node: a device may send to any or all of them
+	// (the claims send each alert once). The receiver authenticates with
+	// the applied commit's snmp profiles, after the secrets took it.
+	followers := []engine.ConfigApplier{secrets, notifiers, monitors}
+	var runTraps []background
+	if c.trapListen != "" {
+		traps, err := jobs.NewTrapReceiver(jobs.TrapReceiverOptions{Addr: c.trapListen, Sink: monitors, Secrets: secrets, Logger: log})
+		if err != nil {
+			return err
+		}
+		followers = append(followers, traps)
+		runTraps = append(runTraps, background{"traps", traps.Run})
+	}
 
 	// What only the leader runs: rollouts, the GitOps loop, schedules. One
 	// daemon builds them once; a cluster node once per term.
@@ -354,7 +374,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		// What follows the applied commit, in the order it takes it.
-		l.daemon.Subscribe(secrets, notifiers, monitors, l.runner, l.schedules)
+		l.daemon.Subscribe(append(followers, l.runner, l.schedules)...)
 		backend, trigger = l.daemon, l.daemon.Trigger
 		core = background{"daemon", l.daemon.Run}
 		components = append(components,
@@ -376,7 +396,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return err
 		}
-		f.Subscribe(secrets, notifiers, monitors)
+		f.Subscribe(followers...)
 		backend, trigger, cl = f, f.Trigger, node
 		states = clusterMonitors{runner: monitors, store: store, owns: node.owns, log: log}
 		core = background{"cluster", node.run}
@@ -406,11 +426,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: backend, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Cluster: cl,
+		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Cluster: cl, Traps: monitors,
 	})
 	ui, err := webui.New(webui.Options{
 		Backend: backend, Store: store, Revert: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend,
-		Cluster: cl, Stopping: func() bool { return backend.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
+		Cluster: cl, Traps: monitors, Stopping: func() bool { return backend.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("web ui: %w", err)
@@ -427,10 +447,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
-	return serveRun(ctx, log, srv, ln, api, core, trigger, reporter, append(components, []background{
+	return serveRun(ctx, log, srv, ln, api, core, trigger, reporter, append(append(components, []background{
 		{"monitors", monitors.Run},
 		{"notifications", notifiers.Run},
-	}...))
+	}...), runTraps...))
 }
 
 // serveBackend is what the HTTP surface and the webhooks drive: the daemon

@@ -233,7 +233,8 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 
 // clusterMonitors is the monitor state a cluster node shows: its runner's
 // for the pairs it checks, the store's (saved with every result by the
-// node that checks them) for the others.
+// node that checks them) for the others, and for trap blocks the latest
+// either has.
 type clusterMonitors struct {
 	runner *monitor.Runner
 	store  engine.MonitorStateStore
@@ -257,13 +258,15 @@ func (c clusterMonitors) States() []engine.MonitorHostState {
 	}
 	for i := range out {
 		s := &out[i]
-		if c.owns(s.Monitor, s.Host) {
+		r, ok := saved[[2]string{s.Monitor, s.Host}]
+		// A pair this node checks shows its own state, unless another
+		// node saved a later one: a trap block's state is set by
+		// whichever node received the trap.
+		if !ok || c.owns(s.Monitor, s.Host) && !r.LastAt.After(s.LastAt) {
 			continue
 		}
-		if r, ok := saved[[2]string{s.Monitor, s.Host}]; ok {
-			s.State, s.Since, s.Consecutive, s.Firing, s.Notified = r.State, r.Since, r.Consecutive, r.Firing, r.Notified
-			s.LastOutput, s.LastAt, s.Pending = r.LastOutput, r.LastAt, r.Pending
-		}
+		s.State, s.Since, s.Consecutive, s.Firing, s.Notified = r.State, r.Since, r.Consecutive, r.Firing, r.Notified
+		s.LastOutput, s.LastAt, s.Pending = r.LastOutput, r.LastAt, r.Pending
 	}
 	return out
 }

@@ -297,7 +297,11 @@ func (s *MemStore) SaveMonitorState(_ context.Context, m engine.MonitorRecord) e
 	if err := s.write(); err != nil {
 		return err
 	}
-	s.monitors[m.Monitor+"\x00"+m.Host] = m
+	key := m.Monitor + "\x00" + m.Host
+	if m.LogCursor == nil {
+		m.LogCursor = s.monitors[key].LogCursor // a state alone keeps the cursor
+	}
+	s.monitors[key] = m
 	return nil
 }
 

@@ -268,6 +268,8 @@ func guessMetricNames(m Monitor) []string {
 		names["time"] = true
 	case definitions.CheckSNMP:
 		names["value"], names["rate"] = true, true
+	case definitions.CheckLog:
+		names["matches"], names["bytes"], names["backlog_bytes"] = true, true, true
 	}
 	return slices.Sorted(maps.Keys(names))
 }

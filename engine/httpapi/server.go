@@ -77,6 +77,8 @@ type Options struct {
 	// Cluster describes the daemons sharing the store (GET
 	// /api/v1/cluster); nil (one daemon on SQLite) answers 501.
 	Cluster ClusterSource
+	// Traps reports the SNMP trap receiver (GET /api/v1/traps).
+	Traps TrapSource
 	// EventPoll is how often a run's event stream reads the store;
 	// 0 is DefaultEventPoll.
 	EventPoll time.Duration
@@ -160,6 +162,7 @@ func New(opts Options) *Handler {
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
 	m.Handle("POST /api/v1/commits/{sha}/revert", h.auth(RoleOperator, h.postRevert))
 	m.Handle("GET /api/v1/cluster", h.auth(RoleViewer, h.getCluster))
+	m.Handle("GET /api/v1/traps", h.auth(RoleViewer, h.getTraps))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

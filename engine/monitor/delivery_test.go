@@ -56,7 +56,7 @@ func TestUndeliveredAlertStaysPendingAcrossRestart(t *testing.T) {
 	saved := &savedStates{}
 	defs := loadMonitors(t, monitorRepo, time.Hour)
 	r := New(Options{Checker: chk, Notifications: notes, Results: saved})
-	r.apply(defs)
+	r.apply(defs, nil)
 	for range 2 { // alert_after = 2
 		r.CheckNow(ctx, "web-http", "web-01")
 	}
@@ -87,7 +87,7 @@ func TestUndeliveredAlertStaysPendingAcrossRestart(t *testing.T) {
 	// Restart: the alert is still owed and handed to the sink again.
 	notes2 := &recordedNotes{}
 	r2 := New(Options{Checker: chk, Notifications: notes2, Results: saved})
-	r2.apply(defs)
+	r2.apply(defs, nil)
 	r2.RestoreStates(ctx, []engine.MonitorRecord{rec})
 	again := notes2.list()
 	if len(again) != 1 || again[0].Kind != engine.NotifyAlert || !again[0].At.Equal(alert.At) {
@@ -126,7 +126,7 @@ func TestAlertWithoutNotifiersIsNotPending(t *testing.T) {
 	ctx := context.Background()
 	chk := &scriptedChecker{states: map[string]engine.CheckState{"db-01": engine.StateCritical}, calls: map[string]int{}}
 	r := New(Options{Checker: chk, Notifications: &recordedNotes{}})
-	r.apply(loadMonitors(t, monitorRepo, time.Hour))
+	r.apply(loadMonitors(t, monitorRepo, time.Hour), nil)
 	r.CheckNow(ctx, "db-tcp", "db-01")
 	if s := stateOf(r, "db-tcp", "db-01"); !s.Firing || s.Pending != nil {
 		t.Fatalf("state %+v, want firing with nothing pending", s)

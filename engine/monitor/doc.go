@@ -4,9 +4,14 @@
 // flapping, maintenance window mutes and rollout holds, the notifications
 // owed to notifiers until they are delivered (kept across restarts), the
 // metrics history, capacity forecasts, and the health gate's checks through
-// the same path (GateChecker).
+// the same path (GateChecker). Log checks read on from a cursor per
+// (monitor, host) kept with the state. Trap blocks are entries whose
+// results come from the SNMP trap receiver (ReceiveTrap): matched to hosts
+// by source address and to blocks by OID, rate limited per source; traps
+// that match nothing are counted and listed (TrapReport).
 //
-// Goroutines: Runner.Run owns one scheduling goroutine and at most
-// Concurrency check goroutines; all stop when its context ends and Run
-// waits for them.
+// Goroutines: Runner.Run owns one scheduling goroutine, at most
+// Concurrency check goroutines and one trap goroutine (saving trap states,
+// sending their notifications, applying rate-limited traps later); all
+// stop when its context ends and Run waits for them.
 package monitor

@@ -13,9 +13,12 @@ type Collector struct {
 	flapping *prometheus.Desc
 	duration *prometheus.Desc
 	owed     *prometheus.Desc
+	traps    *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
+
+const trapsHelp = "SNMP traps received by --trap-listen, by result: matched (set or cleared a trap block's state), unmatched (a known host, no trap block with the OID), unknown_source (no host has the sender's address), wrong_profile (authenticated by another profile than the host's), rate_limited (over the source's rate), rejected (unknown community or SNMPv3 user, wrong key, unauthenticated v3) and malformed. Exported while the receiver listens."
 
 const undeliveredHelp = "1 while the latest alert or recovery of the monitor and host has not reached the notifier (missing secret, failing endpoint); it is being retried."
 
@@ -30,6 +33,7 @@ func NewCollector(r *Runner) *Collector {
 		flapping: prometheus.NewDesc("ripple_monitor_flapping", "1 while the monitor is flapping on the host (notifications suppressed).", labels, nil),
 		duration: prometheus.NewDesc("ripple_monitor_check_duration_seconds", "Duration of the latest check per monitor and host.", labels, nil),
 		owed:     prometheus.NewDesc("ripple_monitor_notification_undelivered", undeliveredHelp, []string{"monitor", "host", "notifier"}, nil),
+		traps:    prometheus.NewDesc("ripple_snmp_traps_total", trapsHelp, []string{"result"}, nil),
 	}
 }
 
@@ -41,6 +45,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.flapping
 	ch <- c.duration
 	ch <- c.owed
+	ch <- c.traps
 }
 
 // Collect implements prometheus.Collector. Pairs without a result yet are
@@ -58,6 +63,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.alerting, prometheus.GaugeValue, boolFloat(s.Notified), s.Monitor, s.Host)
 		ch <- prometheus.MustNewConstMetric(c.flapping, prometheus.GaugeValue, boolFloat(s.Flapping), s.Monitor, s.Host)
 		ch <- prometheus.MustNewConstMetric(c.duration, prometheus.GaugeValue, s.LastDuration.Seconds(), s.Monitor, s.Host)
+	}
+	if rep := c.runner.TrapReport(); rep.Listen != "" {
+		n := rep.Counts
+		for _, v := range []struct {
+			result string
+			n      uint64
+		}{
+			{"matched", n.Matched}, {"unmatched", n.Unmatched}, {"unknown_source", n.UnknownSource}, {"wrong_profile", n.WrongProfile},
+			{"rate_limited", n.RateLimited}, {"rejected", n.Rejected}, {"malformed", n.Malformed},
+		} {
+			ch <- prometheus.MustNewConstMetric(c.traps, prometheus.CounterValue, float64(v.n), v.result)
+		}
 	}
 }
 

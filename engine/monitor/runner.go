@@ -24,6 +24,9 @@ type Result struct {
 	Host    string
 	Result  engine.CheckResult
 	State   AlertState
+	// LogCursor is where a log check stopped, to be kept in the same
+	// write as State; nil for other checks and for a state alone.
+	LogCursor *engine.LogCursor
 }
 
 // ResultSink records monitor results (metrics, state) durably. A result
@@ -57,7 +60,11 @@ type Options struct {
 	Logger zerolog.Logger
 	// Concurrency bounds checks in flight; default 256.
 	Concurrency int
-	Now         func() time.Time
+	// TrapRate and TrapBurst limit the traps acted on per source address
+	// (a token bucket); defaults DefaultTrapRate and DefaultTrapBurst.
+	TrapRate  float64
+	TrapBurst int
+	Now       func() time.Time
 }
 
 // Runner runs every monitor on each of its target hosts at its
@@ -77,6 +84,7 @@ type Runner struct {
 	// restored is set once the first ApplyConfig restored the stored
 	// states; only ApplyConfig's caller (the daemon's goroutine) uses it.
 	restored bool
+	traps    *trapRuntime
 }
 
 type entryKey struct{ monitor, host string }
@@ -96,6 +104,16 @@ type monitorEntry struct {
 	index       int // in queue; -1 when not queued
 	state       AlertState
 	owned       bool // this node checked it at the last Rebalance
+	// cursor is where the log check stopped reading (log checks only).
+	cursor *engine.LogCursor
+	// logMu serializes the log checks of the entry, scheduled and gate
+	// (CheckNow), from reading its cursor to saving the new one, so that
+	// no two checks read the same lines.
+	logMu sync.Mutex
+	// passive entries are trap blocks: results come from ReceiveTrap;
+	// they are queued only to clear after clear_after.
+	passive  bool
+	renderer *definitions.TrapRenderer
 }
 
 // checkSpec is what one check run needs, copied under the lock so a reload
@@ -124,6 +142,7 @@ func New(opts Options) *Runner {
 		wake:    make(chan struct{}, 1),
 		entries: map[entryKey]*monitorEntry{},
 		held:    map[string]int{},
+		traps:   newTrapRuntime(opts.TrapRate, opts.TrapBurst),
 	}
 }
 
@@ -131,25 +150,35 @@ func New(opts Options) *Runner {
 // of defs (see apply) and, the first time, restores the alert states the
 // store kept from the last run (Options.States), so that a restart neither
 // re-sends nor forgets an alert.
+//
+// The stored states are seeded in the same critical section that adds the
+// entries, before any of them can be checked: a log check that ran first
+// would start at the end of its file and skip what was written while the
+// daemon was down.
 func (r *Runner) ApplyConfig(ctx context.Context, defs *definitions.Definitions) error {
-	r.apply(defs)
 	if r.restored || r.opts.States == nil {
+		r.apply(defs, nil)
 		return nil
 	}
 	r.restored = true
 	recs, err := r.opts.States.MonitorStates(ctx)
 	if err != nil {
+		r.apply(defs, nil)
 		return fmt.Errorf("restore monitor states: %w", err)
 	}
-	r.RestoreStates(ctx, recs)
+	_, owed := r.apply(defs, recs)
+	r.resend(ctx, owed)
 	return nil
 }
 
 // apply swaps in the monitors of defs, like a config reload: a
 // (monitor, host) whose rendered check, host and credential are unchanged
-// keeps its schedule, state and history; a changed one starts afresh; a
-// removed one stops. It returns the monitors removed entirely.
-func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
+// keeps its schedule, state and history; a changed one starts afresh
+// (keeping only its log cursor: a changed pattern reads on from where the
+// old one stopped); a removed one stops. restore seeds the states of new
+// entries (see RestoreStates) before they are scheduled. It returns the
+// monitors removed entirely and the notifications restore left owed.
+func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRecord) (removed []string, owed []owedNotification) {
 	now := r.opts.Now()
 	next := map[entryKey]*monitorEntry{}
 	for _, m := range defs.Monitors {
@@ -160,6 +189,9 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 		for _, h := range defs.Select(m.Targets) {
 			e := &monitorEntry{key: entryKey{m.Name, h.Name}, monitor: m, window: win, index: -1}
 			e.owned = r.owns(e)
+			if m.Check.Kind == definitions.CheckTrap {
+				e.passive, e.renderer = true, defs.TrapRenderer(m, h)
+			}
 			e.endpoint = engine.Endpoint{Host: h, Credential: defs.Credential(h)}
 			if e.endpoint.Credential != nil && e.endpoint.Credential.Passphrase != nil {
 				p, diags := defs.ResolveSecret(e.endpoint.Credential.Passphrase, r.opts.Secrets)
@@ -190,6 +222,7 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 			// Unchanged: keep the entry with its schedule and state, pointing
 			// at the new (equal) definitions.
 			old.monitor, old.endpoint, old.check, old.window = n.monitor, n.endpoint, n.check, n.window
+			old.renderer = n.renderer
 			next[k] = old
 			kept[k] = true
 			continue
@@ -198,25 +231,43 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 		if old.index >= 0 {
 			heap.Remove(&r.queue, old.index)
 		}
+		if n, ok := next[k]; ok {
+			n.cursor = old.cursor
+		}
 		if !stillThere[k.monitor] {
 			removed = append(removed, k.monitor)
 		}
 	}
 	for k, e := range next {
-		if !kept[k] {
+		if !kept[k] && !e.passive {
 			e.due = now.Add(jitter(k, e.monitor.Interval))
 			heap.Push(&r.queue, e)
 		}
 	}
 	r.entries = next
 	r.defs = defs
+	owed = r.seed(restore)
+	for k, e := range next {
+		if kept[k] || !e.passive {
+			continue
+		}
+		switch spec := e.check; {
+		case !e.state.seen:
+			// No trap yet is no problem yet.
+			e.state.Observe(k.monitor, k.host, engine.CheckResult{State: engine.StateOK, Output: "no trap received", At: now}, 1, Suppression{Muted: true})
+		case spec != nil && spec.Trap != nil && spec.Trap.ClearAfter > 0 && e.state.State != engine.StateOK:
+			e.due = e.state.LastAt.Add(spec.Trap.ClearAfter)
+			heap.Push(&r.queue, e)
+		}
+	}
+	r.indexTraps(defs)
 	sort.Strings(removed)
 	removed = dedupe(removed)
 	for _, m := range removed {
 		r.opts.Logger.Info().Str("monitor", m).Msg("monitor removed; its checks stopped")
 	}
 	r.signal()
-	return removed
+	return removed, owed
 }
 
 // Run schedules checks until ctx ends, then waits for checks in flight.
@@ -224,6 +275,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { r.runTraps(ctx) })
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -236,6 +288,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		var due []dueCheck
 		for r.queue.Len() > 0 && !r.queue[0].due.After(now) {
 			e := heap.Pop(&r.queue).(*monitorEntry)
+			if e.passive {
+				r.expireTrap(e, now) // every node clears the traps it received
+				continue
+			}
 			if !r.owns(e) {
 				// Another node checks it; look again at its next turn,
 				// in case that node goes away.
@@ -279,12 +335,16 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) {
-	res := r.check(ctx, spec)
+	res, cursor, unlock := r.checkEntry(ctx, e, spec)
+	defer unlock()
 	r.mu.Lock()
 	e.running = false
 	if e.removed || ctx.Err() != nil {
 		r.mu.Unlock()
 		return
+	}
+	if cursor != nil {
+		e.cursor = cursor
 	}
 	sup := r.suppression(e, res.At)
 	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, sup)
@@ -300,75 +360,11 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	r.signal()
 
 	if r.opts.Results != nil {
-		if err := r.opts.Results.RecordResult(ctx, Result{Monitor: e.key.monitor, Host: e.key.host, Result: res, State: snapshot}); err != nil {
+		if err := r.opts.Results.RecordResult(ctx, Result{Monitor: e.key.monitor, Host: e.key.host, Result: res, State: snapshot, LogCursor: cursor}); err != nil {
 			r.opts.Logger.Warn().Err(err).Str("monitor", e.key.monitor).Str("host", e.key.host).Msg("record check result")
 		}
 	}
 	r.send(ctx, notify, notes)
-}
-
-// check runs a check once, bounded by the monitor's timeout. Its output
-// is redacted of every loaded secret: every result, scheduled or a gate's,
-// goes through here.
-func (r *Runner) check(ctx context.Context, spec checkSpec) engine.CheckResult {
-	res := r.runCheck(ctx, spec)
-	res.Output = r.opts.Redact.Redact(res.Output)
-	return res
-}
-
-func (r *Runner) runCheck(ctx context.Context, spec checkSpec) engine.CheckResult {
-	start := r.opts.Now()
-	if spec.renderErr != "" || spec.check == nil {
-		return engine.CheckResult{State: engine.StateUnknown, Output: "cannot render check: " + spec.renderErr, At: start}
-	}
-	timeout := spec.timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	res := r.opts.Checker.Check(cctx, spec.endpoint, spec.check)
-	if res.At.IsZero() {
-		res.At = start
-	}
-	return res
-}
-
-// CheckNow runs the check of (monitor, host) immediately, feeds the result
-// into its state like a scheduled run, and returns it. Health gates use it
-// to read fresh results through the same path as monitoring. In a cluster,
-// a pair another node checks is only checked: its state is that node's.
-func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.CheckResult, bool) {
-	r.mu.Lock()
-	e, ok := r.entries[entryKey{monitor, host}]
-	var spec checkSpec
-	if ok {
-		spec = e.spec()
-	}
-	r.mu.Unlock()
-	if !ok {
-		return engine.CheckResult{}, false
-	}
-	res := r.check(ctx, spec)
-	r.mu.Lock()
-	if !r.owns(e) {
-		// Another node of the cluster checks this pair and keeps its
-		// state: the gate reads the fresh result, the state stays theirs.
-		r.mu.Unlock()
-		return res, true
-	}
-	var notes []engine.Notification
-	if !e.removed {
-		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
-		r.issue(e, notes)
-	}
-	notify, snapshot := e.monitor.Notify, e.state
-	r.mu.Unlock()
-	if len(notes) > 0 {
-		r.saveState(ctx, e.key, snapshot)
-	}
-	r.send(ctx, notify, notes)
-	return res, true
 }
 
 // issue makes the last of notes (Observe and Release return at most one)
@@ -507,6 +503,9 @@ func (r *Runner) Rebalance(ctx context.Context) {
 	r.mu.Lock()
 	var gained []engine.MonitorRecord
 	for k, e := range r.entries {
+		if e.passive {
+			continue // every node acts on the traps it receives
+		}
 		owns := r.owns(e)
 		if owns && !e.owned {
 			if rec, ok := byKey[k]; ok {

@@ -138,7 +138,7 @@ func TestMonitorRunnerRunsEveryTargetAndAlertsOnce(t *testing.T) {
 	chk := &scriptedChecker{states: map[string]engine.CheckState{}, calls: map[string]int{}}
 	notes := &recordedNotes{}
 	r := New(Options{Checker: chk, Notifications: notes, Concurrency: 2})
-	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond), nil)
 	startRunner(t, r)
 
 	for _, k := range []string{"web-http/web-01", "web-http/web-02", "db-tcp/db-01"} {
@@ -171,7 +171,7 @@ func TestMonitorRunnerRunsEveryTargetAndAlertsOnce(t *testing.T) {
 func TestMonitorRunnerReloadKeepsUnchangedState(t *testing.T) {
 	chk := &scriptedChecker{states: map[string]engine.CheckState{"db-01": engine.StateCritical}, calls: map[string]int{}}
 	r := New(Options{Checker: chk})
-	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond), nil)
 	startRunner(t, r)
 	state := func(m, h string) engine.MonitorHostState {
 		for _, s := range r.States() {
@@ -185,7 +185,7 @@ func TestMonitorRunnerReloadKeepsUnchangedState(t *testing.T) {
 	eventually(t, "db-01 failing 3 times", func() bool { return state("db-tcp", "db-01").Consecutive >= 3 })
 
 	// Same definitions again: the state carries on.
-	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond), nil)
 	if c := state("db-tcp", "db-01").Consecutive; c < 3 {
 		t.Fatalf("unchanged monitor lost its state on reload (consecutive %d)", c)
 	}
@@ -194,7 +194,7 @@ func TestMonitorRunnerReloadKeepsUnchangedState(t *testing.T) {
 	changed := loadMonitors(t, monitorRepo, 20*time.Millisecond)
 	changed.Monitors["db-tcp"].Check.Port = 5433
 	delete(changed.Monitors, "web-http")
-	removed := r.apply(changed)
+	removed, _ := r.apply(changed, nil)
 	if len(removed) != 1 || removed[0] != "web-http" {
 		t.Fatalf("removed = %v, want [web-http]", removed)
 	}
@@ -213,7 +213,7 @@ func TestMonitorRunnerHoldsAlertsDuringWave(t *testing.T) {
 	notes := &recordedNotes{}
 	r := New(Options{Checker: chk, Notifications: notes})
 	r.Hold([]string{"web-01"})
-	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond), nil)
 	startRunner(t, r)
 	eventually(t, "checks while held", func() bool { return chk.count("web-http/web-01") >= 4 })
 	if n := notes.list(); len(n) != 0 {
@@ -232,7 +232,7 @@ func TestRestoredFiringAlertIsNotSentAgain(t *testing.T) {
 	chk := &scriptedChecker{states: map[string]engine.CheckState{"web-01": engine.StateCritical}, calls: map[string]int{}}
 	notes := &recordedNotes{}
 	r := New(Options{Checker: chk, Notifications: notes})
-	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond))
+	r.apply(loadMonitors(t, monitorRepo, 20*time.Millisecond), nil)
 	r.RestoreStates(context.Background(), []engine.MonitorRecord{{Monitor: "web-http", Host: "web-01", State: engine.StateCritical, Consecutive: 5, Firing: true, Notified: true}})
 	startRunner(t, r)
 	eventually(t, "checks", func() bool { return chk.count("web-http/web-01") >= 3 })
@@ -247,7 +247,7 @@ func TestGateCheckerReadsThroughTheRunner(t *testing.T) {
 	chk := &scriptedChecker{states: map[string]engine.CheckState{"web-01": engine.StateCritical}, calls: map[string]int{}}
 	r := New(Options{Checker: chk})
 	defs := loadMonitors(t, monitorRepo, time.Hour)
-	r.apply(defs)
+	r.apply(defs, nil)
 	fallback := &scriptedChecker{states: map[string]engine.CheckState{}, calls: map[string]int{}}
 	g := GateChecker{Runner: r, Fallback: fallback}
 
@@ -275,7 +275,7 @@ func TestGateCheckerReadsThroughTheRunner(t *testing.T) {
 func TestMonitorCollectorExposesStates(t *testing.T) {
 	chk := &scriptedChecker{states: map[string]engine.CheckState{"web-02": engine.StateCritical}, calls: map[string]int{}}
 	r := New(Options{Checker: chk})
-	r.apply(loadMonitors(t, monitorRepo, time.Hour))
+	r.apply(loadMonitors(t, monitorRepo, time.Hour), nil)
 	if _, ok := r.CheckNow(context.Background(), "web-http", "web-02"); !ok {
 		t.Fatal("no entry for web-http/web-02")
 	}

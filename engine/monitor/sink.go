@@ -33,7 +33,7 @@ func (s StoreResultSink) RecordResult(ctx context.Context, r Result) error {
 		errs = append(errs, s.States.SaveMonitorState(ctx, engine.MonitorRecord{
 			Monitor: r.Monitor, Host: r.Host, State: st.State, Since: st.Since, Consecutive: st.Consecutive,
 			Firing: st.Firing, Notified: st.Notified, LastOutput: st.LastOutput, LastAt: st.LastAt,
-			Pending: st.Pending,
+			Pending: st.Pending, LogCursor: r.LogCursor,
 		}))
 	}
 	return errors.Join(errs...)
@@ -45,22 +45,36 @@ func (s StoreResultSink) RecordResult(ctx context.Context, r Result) error {
 // (and after the sink's own configuration); records of pairs that no
 // longer exist are ignored.
 func (r *Runner) RestoreStates(ctx context.Context, recs []engine.MonitorRecord) {
-	type owed struct {
-		notifiers []string
-		n         engine.Notification
-	}
-	var resend []owed
 	r.mu.Lock()
-	defer func() {
-		r.mu.Unlock()
-		for _, o := range resend {
-			r.send(ctx, o.notifiers, []engine.Notification{o.n})
-		}
-	}()
+	owed := r.seed(recs)
+	r.mu.Unlock()
+	r.resend(ctx, owed)
+}
+
+// owedNotification is a restored notification still owed to notifiers.
+type owedNotification struct {
+	notifiers []string
+	n         engine.Notification
+}
+
+// resend hands restored notifications to the sink again.
+func (r *Runner) resend(ctx context.Context, owed []owedNotification) {
+	for _, o := range owed {
+		r.send(ctx, o.notifiers, []engine.Notification{o.n})
+	}
+}
+
+// seed restores the records of entries without a result yet (state, log
+// cursor) and returns what they still owe. Call it with r.mu held.
+func (r *Runner) seed(recs []engine.MonitorRecord) []owedNotification {
+	var resend []owedNotification
 	for _, rec := range recs {
 		e, ok := r.entries[entryKey{rec.Monitor, rec.Host}]
 		if !ok || e.state.seen {
 			continue
+		}
+		if rec.LogCursor != nil {
+			e.cursor = rec.LogCursor
 		}
 		e.state = AlertState{
 			State: rec.State, Since: rec.Since, Consecutive: rec.Consecutive, Firing: rec.Firing,
@@ -78,8 +92,9 @@ func (r *Runner) RestoreStates(ctx context.Context, recs []engine.MonitorRecord)
 				for _, name := range names {
 					e.state.Pending.Undelivered[name] = p.Undelivered[name]
 				}
-				resend = append(resend, owed{names, p.Notification})
+				resend = append(resend, owedNotification{names, p.Notification})
 			}
 		}
 	}
+	return resend
 }

@@ -263,17 +263,27 @@ type nodeClaims struct {
 
 // ClaimNotification implements engine.NotificationClaims in one statement:
 // the claim row of the pair is written when the kind differs from the last
-// one claimed, when this node made the last claim, or when the node that
-// made it stopped heartbeating.
+// one claimed and n's state began no earlier than that claim, when this
+// node made the last claim, or when the node that made it stopped
+// heartbeating. The time check keeps a late transition of a node that
+// lagged behind from reopening what another node already closed: a trap
+// sent to two nodes whose alert one node claims after the other claimed
+// the recovery of the next trap is stale, not a new alert. (n.Since is the
+// node's clock, the claim's time the database's: the nodes' clocks are
+// assumed synchronized, as for the lease.)
 func (c nodeClaims) ClaimNotification(ctx context.Context, n engine.Notification) (bool, error) {
+	var since int64 // 0: unknown, no time check
+	if !n.Since.IsZero() {
+		since = n.Since.UnixNano()
+	}
 	var one int
 	err := c.s.pool.QueryRow(ctx, `INSERT INTO notification_claims AS c (monitor, host, kind, node, at)
 		VALUES ($1, $2, $3, $4, `+dbNow+`)
 		ON CONFLICT (monitor, host) DO UPDATE SET kind = excluded.kind, node = excluded.node, at = excluded.at
-		WHERE c.kind <> excluded.kind OR c.node = excluded.node
+		WHERE (c.kind <> excluded.kind AND ($6::bigint = 0 OR $6::bigint >= c.at)) OR c.node = excluded.node
 			OR NOT EXISTS (SELECT 1 FROM cluster_nodes n WHERE n.name = c.node AND n.heartbeat > `+dbNow+` - $5)
 		RETURNING 1`,
-		safeText(n.Monitor), safeText(n.Host), string(n.Kind), safeText(c.node), c.deadAfter.Nanoseconds()).Scan(&one)
+		safeText(n.Monitor), safeText(n.Host), string(n.Kind), safeText(c.node), c.deadAfter.Nanoseconds(), since).Scan(&one)
 	switch {
 	case err == nil:
 		return true, nil

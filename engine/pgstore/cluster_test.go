@@ -169,6 +169,23 @@ func TestNotificationClaims(t *testing.T) {
 	if !claim(a, alert) {
 		t.Fatal("the next alert after the recovery")
 	}
+	// A transition that began before the other kind was claimed is stale:
+	// b lagged behind (a trap both nodes received, claimed late by b).
+	began := time.Now()
+	recovery.Since = time.Now()
+	if !claim(a, recovery) {
+		t.Fatal("a's recovery")
+	}
+	stale := alert
+	stale.Since = began
+	if claim(b, stale) {
+		t.Fatal("b claimed an alert whose state began before a claimed the recovery")
+	}
+	fresh := alert
+	fresh.Since = time.Now()
+	if !claim(b, fresh) {
+		t.Fatal("b did not claim an alert that began after the recovery")
+	}
 	time.Sleep(400 * time.Millisecond)
 	if err := s.Heartbeat(ctx, cluster.NodeInfo{Name: "b"}); err != nil {
 		t.Fatal(err)

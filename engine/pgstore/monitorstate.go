@@ -13,14 +13,19 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 	if err != nil {
 		return fmt.Errorf("save state of monitor %s on %s: %w", m.Monitor, m.Host, err)
 	}
+	cursor, err := engine.EncodeLogCursor(m.LogCursor)
+	if err != nil {
+		return fmt.Errorf("save state of monitor %s on %s: %w", m.Monitor, m.Host, err)
+	}
 	err = s.nodeWrite(ctx, func(q *queue) {
 		q.exec(`INSERT INTO monitor_state (monitor, host, state, since, consecutive,
-				firing, notified, last_output, last_at, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				firing, notified, last_output, last_at, pending, log_cursor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (monitor, host) DO UPDATE SET state = excluded.state, since = excluded.since,
 				consecutive = excluded.consecutive, firing = excluded.firing, notified = excluded.notified,
-				last_output = excluded.last_output, last_at = excluded.last_at, pending = excluded.pending`,
+				last_output = excluded.last_output, last_at = excluded.last_at, pending = excluded.pending,
+				log_cursor = CASE WHEN excluded.log_cursor = '' THEN monitor_state.log_cursor ELSE excluded.log_cursor END`,
 			m.Monitor, m.Host, int(m.State), nanos(m.Since), m.Consecutive, m.Firing, m.Notified,
-			[]byte(m.LastOutput), nanos(m.LastAt), pending)
+			[]byte(m.LastOutput), nanos(m.LastAt), pending, cursor)
 	})
 	if err != nil {
 		return fmt.Errorf("save state of monitor %s on %s: %w", m.Monitor, m.Host, err)
@@ -31,7 +36,7 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 // MonitorStates lists every saved record, by monitor then host.
 func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, error) {
 	rows, err := s.pool.Query(ctx, `SELECT monitor, host, state, since, consecutive, firing, notified,
-		last_output, last_at, pending FROM monitor_state ORDER BY monitor, host`)
+		last_output, last_at, pending, log_cursor FROM monitor_state ORDER BY monitor, host`)
 	if err != nil {
 		return nil, fmt.Errorf("monitor states: %w", err)
 	}
@@ -39,14 +44,14 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 	var out []engine.MonitorRecord
 	for rows.Next() {
 		var (
-			m             engine.MonitorRecord
-			state         int
-			since, lastAt int64
-			output        []byte
-			pending       string
+			m               engine.MonitorRecord
+			state           int
+			since, lastAt   int64
+			output          []byte
+			pending, cursor string
 		)
 		if err := rows.Scan(&m.Monitor, &m.Host, &state, &since, &m.Consecutive, &m.Firing, &m.Notified,
-			&output, &lastAt, &pending); err != nil {
+			&output, &lastAt, &pending, &cursor); err != nil {
 			return nil, fmt.Errorf("monitor states: %w", err)
 		}
 		p, err := engine.DecodePending(m.Monitor, m.Host, pending)
@@ -54,6 +59,9 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 			return nil, fmt.Errorf("monitor states: %s on %s: %w", m.Monitor, m.Host, err)
 		}
 		m.Pending, m.LastOutput = p, string(output)
+		if m.LogCursor, err = engine.DecodeLogCursor(cursor); err != nil {
+			return nil, fmt.Errorf("monitor states: %s on %s: %w", m.Monitor, m.Host, err)
+		}
 		m.State = engine.CheckState(state)
 		m.Since, m.LastAt = fromNanos(since), fromNanos(lastAt)
 		out = append(out, m)

@@ -42,3 +42,80 @@ func testMonitorStates(t *testing.T, open Open) {
 		t.Errorf("MonitorStates (-want +got):\n%s", diff)
 	}
 }
+
+// testLogCursors: a log check's cursor is saved with the state in one
+// record and read back byte for byte (device and inode numbers beyond
+// 2^63 included); a record saved without a cursor (a delivery outcome)
+// keeps the stored one; a new cursor replaces it; a reopened store still
+// has it.
+func testLogCursors(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _, reopen := fresh(t, open)
+	at := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	first := &engine.LogCursor{Path: "/var/log/app/error.log", File: &engine.LogFile{Device: 2049, Inode: 1<<63 + 5, Offset: 1 << 40}}
+	rotated := &engine.LogCursor{
+		Path:    "/var/log/app/error.log",
+		File:    &engine.LogFile{Device: 2049, Inode: 77, Offset: 120},
+		Rotated: &engine.LogFile{Device: 2049, Inode: 1<<63 + 5, Offset: 1<<40 + 4096},
+	}
+	missing := &engine.LogCursor{Path: "/var/log/other.log"}
+	rec := engine.MonitorRecord{Monitor: "app-errors", Host: "web-01", State: engine.StateCritical, Since: at,
+		Consecutive: 1, Firing: true, LastOutput: "3 lines match", LastAt: at, LogCursor: first}
+	steps := []struct {
+		name string
+		save engine.MonitorRecord
+		want *engine.LogCursor
+	}{
+		{"a result saves its cursor", rec, first},
+		{"a state alone keeps the cursor", func() engine.MonitorRecord {
+			r := rec
+			r.Notified, r.LogCursor = true, nil
+			return r
+		}(), first},
+		{"a later result moves it", func() engine.MonitorRecord {
+			r := rec
+			r.State, r.LastOutput, r.LogCursor = engine.StateOK, "no new matches", rotated
+			return r
+		}(), rotated},
+		{"a cursor without a file", func() engine.MonitorRecord {
+			r := rec
+			r.LogCursor = missing
+			return r
+		}(), missing},
+	}
+	for _, st := range steps {
+		if err := s.SaveMonitorState(ctx, st.save); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got := cursorOf(t, s, "app-errors", "web-01")
+		if diff := cmp.Diff(st.want, got); diff != "" {
+			t.Errorf("%s: cursor (-want +got):\n%s", st.name, diff)
+		}
+	}
+	// Another pair has no cursor at all.
+	if err := s.SaveMonitorState(ctx, engine.MonitorRecord{Monitor: "http", Host: "web-01", State: engine.StateOK, LastAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cursorOf(t, s, "http", "web-01"); got != nil {
+		t.Errorf("cursor of a pair that never had one = %+v, want nil", got)
+	}
+	s = reopen()
+	if diff := cmp.Diff(missing, cursorOf(t, s, "app-errors", "web-01")); diff != "" {
+		t.Errorf("cursor after reopen (-want +got):\n%s", diff)
+	}
+}
+
+func cursorOf(t *testing.T, s Store, monitor, host string) *engine.LogCursor {
+	t.Helper()
+	recs, err := s.MonitorStates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Monitor == monitor && r.Host == host {
+			return r.LogCursor
+		}
+	}
+	t.Fatalf("no record of %s on %s", monitor, host)
+	return nil
+}

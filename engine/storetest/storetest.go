@@ -87,6 +87,7 @@ func Run(t *testing.T, open Open) {
 		{"MetricsRetention", testMetricsRetention},
 		{"MetricNames", testMetricNames},
 		{"MonitorStates", testMonitorStates},
+		{"LogCursors", testLogCursors},
 		{"SyncAcrossReopen", testSyncAcrossReopen},
 		{"SyncRollback", testSyncRollback},
 	}

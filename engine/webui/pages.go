@@ -39,6 +39,9 @@ type overviewData struct {
 	Jobs     int
 	Monitors int
 	Hosts    int
+	// Traps, while the daemon receives SNMP traps: counts and the traps
+	// that matched no trap block.
+	Traps *engine.TrapReport
 }
 
 // fleetSync is the sync state of the fleet, counting a host once whatever
@@ -240,6 +243,11 @@ func (u *UI) overviewData(r *http.Request, st engine.DaemonStatus) (overviewData
 			return d, err
 		}
 		d.Cluster = &c
+	}
+	if u.opts.Traps != nil {
+		if rep := u.opts.Traps.TrapReport(); rep.Listen != "" {
+			d.Traps = &rep
+		}
 	}
 	return d, nil
 }

@@ -38,6 +38,9 @@ type Options struct {
 	// Cluster, on a node of a cluster, describes its nodes and leader (the
 	// overview shows them); nil: one daemon.
 	Cluster httpapi.ClusterSource
+	// Traps reports the SNMP trap receiver, shown on the overview while it
+	// listens.
+	Traps httpapi.TrapSource
 	// Metrics feed the monitor charts and the capacity page; nil shows none.
 	Metrics engine.MetricStore
 	// Revert proposes the revert of a failed run's commit (a button on its
