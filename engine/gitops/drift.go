@@ -212,7 +212,7 @@ func checkHost(ctx context.Context, drift engine.DriftChecker, secrets definitio
 	}
 	var details []string
 	for _, st := range j.Steps {
-		hs, diags := defs.RenderStep(j, st, h, secrets)
+		hs, diags := defs.RenderStep(j, st, h, secrets, nil)
 		if diags.HasErrors() {
 			out.Status = worse(out.Status, engine.DriftUnknown)
 			details = append(details, fmt.Sprintf("step %s: cannot render: %v", st.Name, engine.DiagError(diags)))

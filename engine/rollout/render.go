@@ -17,7 +17,7 @@ func budgetExceeded(b definitions.Budget, failures, size int) bool {
 }
 
 func renderStep(defs *definitions.Definitions, job *definitions.Job, st *definitions.Step, h *definitions.Host, src definitions.SecretSource) (*definitions.HostStep, error) {
-	hs, diags := defs.RenderStep(job, st, h, src)
+	hs, diags := defs.RenderStep(job, st, h, src, nil)
 	if diags.HasErrors() {
 		return nil, engine.DiagError(diags)
 	}
