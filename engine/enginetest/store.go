@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -51,6 +52,11 @@ func (s *MemStore) write() error {
 
 func cloneRun(r engine.Run) *engine.Run {
 	r.Waves = slices.Clone(r.Waves)
+	r.Params = maps.Clone(r.Params)
+	if r.Exec != nil {
+		e := *r.Exec
+		r.Exec = &e
+	}
 	return &r
 }
 
