@@ -166,7 +166,7 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 		}
 		pj := PlannedJob{Name: jc.Name, Reasons: nonNil(jc.Reasons), Waves: waves}
 		if j != nil && j.Manual {
-			pj.Waves, pj.Manual, pj.Params = [][]string{}, true, plannedParams(j)
+			pj.Waves, pj.Manual, pj.Params = [][]string{}, true, j.ParamSpecs()
 		} else if j != nil && len(waves) > 0 {
 			pj.Window, pj.Rollout, pj.policy = j.Window, plannedRollout(j.Rollout), &j.Rollout
 		}
@@ -215,7 +215,9 @@ type PlannedParam struct {
 	Sensitive   bool              `json:"sensitive,omitempty"`
 }
 
-func plannedParams(j *Job) []PlannedParam {
+// ParamSpecs describes j's params as `ripple plan --json` and the API show
+// them.
+func (j *Job) ParamSpecs() []PlannedParam {
 	out := []PlannedParam{}
 	for _, p := range j.Params {
 		pp := PlannedParam{Name: p.Name, Type: p.Type, Required: p.Required(), Description: p.Description, Sensitive: p.Sensitive}

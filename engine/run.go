@@ -159,7 +159,8 @@ func ParamsQuoted(params map[string]json.RawMessage) string {
 	var parts []string
 	for _, name := range slices.Sorted(maps.Keys(params)) {
 		t := ParamText(params[name])
-		if t == "" || strings.ContainsAny(t, " \t\n\"") {
+		var s string
+		if json.Unmarshal(params[name], &s) == nil && (t == "" || strings.ContainsAny(t, " \t\n\"")) {
 			t = strconv.Quote(t)
 		}
 		parts = append(parts, name+"="+t)

@@ -361,10 +361,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: monitors, Metrics: store, Sync: daemon, Revert: daemon,
+		Monitors: monitors, Metrics: store, Sync: daemon, Revert: daemon, Exec: daemon,
 	})
 	ui, err := webui.New(webui.Options{
-		Backend: daemon, Store: store, Revert: daemon, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
+		Backend: daemon, Store: store, Revert: daemon, Exec: daemon, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
 		Stopping: func() bool { return daemon.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {
@@ -402,6 +402,8 @@ var (
 	_ httpapi.Backend       = (*gitops.Daemon)(nil)
 	_ httpapi.SyncBackend   = (*gitops.Daemon)(nil)
 	_ httpapi.RevertBackend = (*gitops.Daemon)(nil)
+	_ httpapi.ExecBackend   = (*gitops.Daemon)(nil)
+	_ httpapi.ExecBackend   = (*gitops.Follower)(nil)
 )
 
 // background is a component that runs until its context ends.

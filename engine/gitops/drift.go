@@ -93,7 +93,7 @@ func (d *Daemon) CheckDrift(ctx context.Context, jobs ...string) ([]engine.JobDr
 	names := jobs
 	if len(names) == 0 {
 		for _, name := range sortedJobs(defs) {
-			if checkable(defs.Jobs[name]) {
+			if checkable(defs.Jobs[name]) && !defs.Jobs[name].Manual {
 				names = append(names, name)
 			}
 		}

@@ -75,7 +75,7 @@ func (h *Handler) listRuns(w http.ResponseWriter, r *http.Request, _ Identity) {
 	}
 	out := make([]Run, 0, len(runs))
 	for _, run := range runs {
-		out = append(out, runJSON(run, h.opts.PublicURL))
+		out = append(out, RunJSON(run, h.opts.PublicURL))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -142,7 +142,7 @@ func (h *Handler) runAction(w http.ResponseWriter, r *http.Request, who Identity
 		writeBackendError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, runJSON(run, h.opts.PublicURL))
+	writeJSON(w, http.StatusOK, RunJSON(run, h.opts.PublicURL))
 }
 
 func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, _ Identity) {
@@ -160,7 +160,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, _ Identity) {
 			return
 		}
 		if len(runs) > 0 {
-			lr := runJSON(runs[0], h.opts.PublicURL)
+			lr := RunJSON(runs[0], h.opts.PublicURL)
 			j.LastRun = &lr
 		}
 		out = append(out, j)
@@ -183,7 +183,7 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, _ Identity) {
 	}
 	j.Runs = []Run{}
 	for _, run := range runs {
-		j.Runs = append(j.Runs, runJSON(run, h.opts.PublicURL))
+		j.Runs = append(j.Runs, RunJSON(run, h.opts.PublicURL))
 	}
 	if len(j.Runs) > 0 {
 		j.LastRun = &j.Runs[0]
@@ -218,12 +218,14 @@ func (h *Handler) startRun(w http.ResponseWriter, r *http.Request, who Identity)
 			return
 		}
 	}
-	run, err := h.opts.Backend.StartRun(r.Context(), r.PathValue("job"), req.Hosts, who.Name, reasonOr(req.Reason))
+	run, err := h.opts.Backend.StartRun(r.Context(), engine.JobRunRequest{
+		Job: r.PathValue("job"), Hosts: req.Hosts, Params: req.Params, Actor: who.Name, Reason: reasonOr(req.Reason),
+	})
 	if err != nil {
 		writeBackendError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, runJSON(run, h.opts.PublicURL))
+	writeJSON(w, http.StatusAccepted, RunJSON(run, h.opts.PublicURL))
 }
 
 func (h *Handler) listHosts(w http.ResponseWriter, r *http.Request, _ Identity) {
@@ -283,7 +285,7 @@ func (h *Handler) getCommit(w http.ResponseWriter, r *http.Request, _ Identity) 
 		out.Statuses = append(out.Statuses, CommitStatus{Context: s.Context, State: s.State, Description: s.Description, TargetURL: s.TargetURL, Updated: s.Updated})
 	}
 	for _, run := range runs {
-		out.Runs = append(out.Runs, runJSON(run, h.opts.PublicURL))
+		out.Runs = append(out.Runs, RunJSON(run, h.opts.PublicURL))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -35,7 +35,10 @@ type Backend interface {
 	Definitions() *definitions.Definitions
 	Approve(ctx context.Context, runID int64, actor, reason string) error
 	Abort(ctx context.Context, runID int64, actor, reason string) error
-	StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error)
+	// StartRun starts a run of a job at the applied commit; a param value
+	// the job refuses is an error wrapping engine.ErrInvalidRequest that
+	// names the param.
+	StartRun(ctx context.Context, req engine.JobRunRequest) (*engine.Run, error)
 	Accept(ctx context.Context, head, actor, reason string) error
 	Trigger(source string)
 }
@@ -74,6 +77,8 @@ type Options struct {
 	// Revert proposes reverts (POST /api/v1/commits/{sha}/revert); nil
 	// answers 501.
 	Revert RevertBackend
+	// Exec runs ad-hoc commands (POST /api/v1/exec); nil answers 501.
+	Exec ExecBackend
 	// EventPoll is how often a run's event stream reads the store;
 	// 0 is DefaultEventPoll.
 	EventPoll time.Duration
@@ -152,6 +157,7 @@ func New(opts Options) *Handler {
 	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
 	m.Handle("POST /api/v1/commits/{sha}/revert", h.auth(RoleOperator, h.postRevert))
+	m.Handle("POST /api/v1/exec", h.auth(RoleOperator, h.postExec))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -160,16 +160,6 @@ func (u *UI) revert(w http.ResponseWriter, r *http.Request, who httpapi.Identity
 	u.render(w, r, http.StatusCreated, "revert", "layout", v)
 }
 
-func (u *UI) startRun(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
-	hosts := strings.FieldsFunc(r.PostFormValue("hosts"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
-	run, err := u.opts.Backend.StartRun(r.Context(), r.PathValue("job"), hosts, who.Name, formReason(r))
-	if err != nil {
-		u.failErr(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/runs/"+strconv.FormatInt(run.ID, 10), http.StatusSeeOther)
-}
-
 func formReason(r *http.Request) string {
 	s := strings.TrimSpace(r.PostFormValue("reason"))
 	if len(s) > 1000 {

@@ -39,6 +39,8 @@ type Options struct {
 	// Revert proposes the revert of a failed run's commit (a button on its
 	// page); nil shows no button.
 	Revert httpapi.RevertBackend
+	// Exec runs ad-hoc commands (the host page's form); nil shows none.
+	Exec httpapi.ExecBackend
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -106,6 +108,7 @@ func New(opts Options) (*UI, error) {
 	m.Handle("POST /runs/{id}/revert", u.action(httpapi.RoleOperator, u.revert))
 	m.Handle("POST /jobs/{job}/run", u.action(httpapi.RoleOperator, u.startRun))
 	m.Handle("POST /jobs/{job}/sync", u.action(httpapi.RoleOperator, u.startSync))
+	m.Handle("POST /hosts/{host}/exec", u.action(httpapi.RoleOperator, u.execHost))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "no page "+r.URL.Path)
 	})
