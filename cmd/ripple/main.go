@@ -77,6 +77,7 @@ func commands() []command {
 		{"sync", "re-run jobs on their out-of-sync and drifted hosts; --status: sync state per host", runSync},
 		{"drift", "check now, read-only, whether hosts still match what was deployed", runDrift},
 		{"revert", "propose undoing a commit: a revert branch of the ops repo and its pull request", runRevert},
+		{"exec", "run an ad-hoc command on hosts through the daemon, recorded with a reason", runExec},
 		{"apply", "plan from the last applied commit to REV and roll it out", runApply},
 		{"validate", "check the definitions in a directory", runValidate},
 		{"fmt", "rewrite HCL files in canonical format", runFmt},
