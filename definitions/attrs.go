@@ -18,9 +18,9 @@ func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	if v, ok := literalValue(a.Expr, ty); ok {
 		return v, true
 	}
-	v, diags := a.Expr.Value(l.static)
+	v, diags := l.render.evaluate(a.Expr, l.static)
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return cty.NilVal, false
 	}
 	if v.IsNull() {
@@ -281,9 +281,9 @@ func (l *loader) secret(attrs hcl.Attributes, name string) *Secret {
 	if !ok {
 		return nil
 	}
-	v, diags := a.Expr.Value(l.static)
+	v, diags := l.render.evaluate(a.Expr, l.static)
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return nil
 	}
 	if v.IsNull() {
@@ -329,9 +329,9 @@ func (l *loader) jobExpr(j *Job, attrs hcl.Attributes, name string) hcl.Expressi
 
 // checkExprIn type-checks a per-host string expression in ctx.
 func (l *loader) checkExprIn(expr hcl.Expression, ctx *hcl.EvalContext) {
-	v, diags := expr.Value(ctx)
+	v, diags := l.render.evaluate(expr, ctx)
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return
 	}
 	if v.IsNull() {

@@ -83,7 +83,7 @@ func (l *loader) decodeJob(b *hcl.Block) *Job {
 	l.boolean(a, "manual", &j.Manual)
 	// Params first: the steps' expressions are checked against them.
 	l.decodeParams(j, blocks["param"])
-	l.jobCtx = evalContext(&secretRecorder{}, unknownHost())
+	l.jobCtx = evalContext(&secretRecorder{}, unknownHost(), l.render)
 	l.jobCtx.Variables["param"] = j.paramObject(nil)
 	j.Targets = l.decodeTargets(blocks["targets"], b)
 	l.ref(a, "window", "window", &j.Window)

@@ -63,7 +63,7 @@ func loadParams(t *testing.T, src string) *Definitions {
 		"ops.hcl":  {Data: []byte(src)},
 		"app.tmpl": {Data: []byte("password = ${param.db_password}\nextras = ${join(\",\", param.extras)}\n")},
 		"go.sh":    {Data: []byte("#!/bin/sh\necho \"$RIPPLE_PARAM_SERVICE\"\n")},
-	}, "c0ffee")
+	}, "c0ffee", Limits{})
 	if diags.HasErrors() {
 		t.Fatalf("load:\n%s", allDiags(diags))
 	}
@@ -92,7 +92,7 @@ job "k" {
   step "s" { run = "true" }
 }
 `
-	_, diags := Load(fstest.MapFS{"jobs.hcl": {Data: []byte(src)}}, "")
+	_, diags := Load(fstest.MapFS{"jobs.hcl": {Data: []byte(src)}}, "", Limits{})
 	var got []string
 	for _, d := range diags {
 		got = append(got, fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, d.Summary))
@@ -245,7 +245,7 @@ func TestRenderStepWithParams(t *testing.T) {
 }
 
 func TestScheduleParams(t *testing.T) {
-	d, diags := Load(os.DirFS("testdata/valid/design_example"), "")
+	d, diags := Load(os.DirFS("testdata/valid/design_example"), "", Limits{})
 	if diags.HasErrors() {
 		t.Fatal(allDiags(diags))
 	}
