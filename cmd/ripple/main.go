@@ -67,7 +67,7 @@ func commands() []command {
 		{"serve", "run the GitOps daemon: watch, roll out, plan pull requests, serve the API", runServe},
 		{"runs", "list a daemon's recent runs", runRuns},
 		{"show", "show a run: waves, hosts, failures", runShow},
-		{"run", "start a manual run of a job on the daemon", runRun},
+		{"run", "start a run of a job on the daemon, with values for its params", runRun},
 		{"approve", "let a run waiting for an operator go on", runApprove},
 		{"abort", "stop a run; its on_failure policy applies", runAbort},
 		{"status", "the daemon's state, or what ripple did for a commit", runStatus},
