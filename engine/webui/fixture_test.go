@@ -154,10 +154,16 @@ func (b *fakeBackend) Exec(ctx context.Context, req engine.ExecRequest) (*engine
 		return nil, err
 	}
 	b.mu.Lock()
-	b.calls = append(b.calls, fmt.Sprintf("exec %v %q %s %q timeout %s", req.Hosts, req.Command, req.Actor, req.Reason, req.Timeout))
+	hosts := req.Hosts
+	if req.Group != "" {
+		b.calls = append(b.calls, fmt.Sprintf("exec group %s %q %s %q timeout %s parallel %d", req.Group, req.Command, req.Actor, req.Reason, req.Timeout, req.MaxParallel))
+		hosts = []string{"web-01", "web-02"}
+	} else {
+		b.calls = append(b.calls, fmt.Sprintf("exec %v %q %s %q timeout %s", req.Hosts, req.Command, req.Actor, req.Reason, req.Timeout))
+	}
 	b.mu.Unlock()
 	r := &engine.Run{Commit: commitA, Trigger: engine.TriggerExec, Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued,
-		Waves: [][]string{req.Hosts}, Exec: &engine.ExecSpec{Command: req.Command, Timeout: req.Timeout, MaxParallel: req.MaxParallel}}
+		Waves: [][]string{hosts}, Exec: &engine.ExecSpec{Command: req.Command, Timeout: req.Timeout, MaxParallel: req.MaxParallel}}
 	return r, b.store.CreateRun(ctx, r)
 }
 

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
@@ -204,13 +203,8 @@ func (u *UI) execHost(w http.ResponseWriter, r *http.Request, who httpapi.Identi
 		return
 	}
 	req := engine.ExecRequest{Hosts: []string{r.PathValue("host")}, Command: r.PostFormValue("command"), Actor: who.Name, Reason: formReason(r)}
-	if t := strings.TrimSpace(r.PostFormValue("timeout")); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 {
-			u.fail(w, r, http.StatusBadRequest, "timeout must be a duration such as \"30s\" or \"5m\"")
-			return
-		}
-		req.Timeout = d
+	if !u.execLimits(w, r, &req) {
+		return
 	}
 	run, err := u.opts.Exec.Exec(r.Context(), req)
 	if err != nil {

@@ -118,6 +118,45 @@ func TestExecFormOnHostPage(t *testing.T) {
 	}
 }
 
+// TestExecFormOnGroupPage: a group's page lists its hosts and offers
+// operators a command on all of them, as ripple exec --group does, with
+// max_parallel and timeout; viewers see no form and may not post one.
+func TestExecFormOnGroupPage(t *testing.T) {
+	f := newFixture(t)
+	_, hostPage, _ := f.get(t, "/hosts/web-01", viewerToken)
+	if !strings.Contains(hostPage, `<a href="/groups/web">web</a>`) {
+		t.Errorf("the host page does not link its group:\n%s", hostPage)
+	}
+	code, op, _ := f.get(t, "/groups/web", operatorToken)
+	if code != 200 || !strings.Contains(op, `<form id="exec-form" class="inline" method="post" action="/groups/web/exec"`) ||
+		!strings.Contains(op, "Run on 12 hosts") || !strings.Contains(op, `<a href="/hosts/web-12">web-12</a>`) || strings.Contains(op, "controller") {
+		t.Fatalf("the group page for an operator: %d\n%s", code, op)
+	}
+	_, viewer, _ := f.get(t, "/groups/web", viewerToken)
+	if strings.Contains(viewer, "exec-form") || !strings.Contains(viewer, `<a href="/hosts/web-01">web-01</a>`) {
+		t.Errorf("the group page for a viewer:\n%s", viewer)
+	}
+	if code, body, _ := f.get(t, "/groups/nosuch", viewerToken); code != 404 || !strings.Contains(body, `no host in group &#34;nosuch&#34;`) {
+		t.Errorf("an unknown group: %d\n%s", code, body)
+	}
+	if code, _, _ := f.postForm(t, "/groups/web/exec", viewerToken, url.Values{"command": {"uptime"}, "reason": {"x"}}, nil); code != 403 {
+		t.Errorf("viewer exec: %d", code)
+	}
+	if code, body, _ := f.postForm(t, "/groups/web/exec", operatorToken, url.Values{"command": {"uptime"}}, nil); code != 400 || !strings.Contains(body, "needs a reason") {
+		t.Errorf("exec without a reason: %d", code)
+	}
+	if code, body, _ := f.postForm(t, "/groups/web/exec", operatorToken, url.Values{"command": {"uptime"}, "reason": {"x"}, "max_parallel": {"0"}}, nil); code != 400 || !strings.Contains(body, "max_parallel") {
+		t.Errorf("exec with max_parallel 0: %d", code)
+	}
+	code, _, hdr := f.postForm(t, "/groups/web/exec", operatorToken, url.Values{"command": {"uptime"}, "reason": {"load?"}, "max_parallel": {"4"}, "timeout": {"30s"}}, nil)
+	if code != 303 || f.backend.lastCall() != `exec group web "uptime" alice "load?" timeout 30s parallel 4` {
+		t.Errorf("exec: %d %v %s", code, hdr, f.backend.lastCall())
+	}
+	if _, runPage, _ := f.get(t, hdr.Get("Location"), viewerToken); !strings.Contains(runPage, `<pre id="exec-command">uptime</pre>`) {
+		t.Errorf("the exec run's page:\n%s", runPage)
+	}
+}
+
 // TestBrowserRunForm fills the prefilled run form in Chromium and starts
 // the run; the browser refuses a ticket that does not match the regex.
 func TestBrowserRunForm(t *testing.T) {

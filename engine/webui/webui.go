@@ -105,6 +105,7 @@ func New(opts Options) (*UI, error) {
 	m.Handle("GET /jobs/{job}", u.page(u.jobPage))
 	m.Handle("GET /monitors/{monitor}", u.page(u.monitorPage))
 	m.Handle("GET /hosts/{host}", u.page(u.hostPage))
+	m.Handle("GET /groups/{group}", u.page(u.groupPage))
 	m.Handle("GET /capacity", u.page(u.capacityPage))
 	m.Handle("POST /runs/{id}/approve", u.action(httpapi.RoleOperator, u.approve))
 	m.Handle("POST /runs/{id}/abort", u.action(httpapi.RoleOperator, u.abort))
@@ -112,6 +113,7 @@ func New(opts Options) (*UI, error) {
 	m.Handle("POST /jobs/{job}/run", u.action(httpapi.RoleOperator, u.startRun))
 	m.Handle("POST /jobs/{job}/sync", u.action(httpapi.RoleOperator, u.startSync))
 	m.Handle("POST /hosts/{host}/exec", u.action(httpapi.RoleOperator, u.execHost))
+	m.Handle("POST /groups/{group}/exec", u.action(httpapi.RoleOperator, u.execGroup))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "no page "+r.URL.Path)
 	})
