@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,7 +101,8 @@ func (e *dmEnv) apiJSON(token, method, path, body string) (int, string) {
 // as *** in ripple run and ripple show and in no log, database file or
 // API answer. Then ripple exec --group web runs uptime on the group's two
 // hosts only, prints each host's output and is listed as an exec run with
-// the operator's name and reason; a viewer gets 403 and runs nothing.
+// the operator's name and reason; a failing command exits 1; the web UI's
+// group page runs one the same way; a viewer gets 403 and runs nothing.
 func TestOperatorRunsRunbookWithParamsAndExec(t *testing.T) {
 	e := newDmEnv(t, 3)
 	e.noGitHub = true
@@ -214,6 +216,30 @@ func TestOperatorRunsRunbookWithParamsAndExec(t *testing.T) {
 		t.Errorf("failing exec: exit %d\n%s", code, out)
 	}
 
+	// The group page's form does the same from the web UI.
+	form := url.Values{"command": {"echo from the ui"}, "reason": {"ui check"}, "max_parallel": {"1"}}
+	req, _ := http.NewRequest("POST", "http://"+e.addr+"/groups/web/exec", strings.NewReader(form.Encode()))
+	req.Header.Set("Authorization", "Bearer "+dmOperator)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	noRedirect := *e.client
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/runs/4" {
+		t.Fatalf("the group page's exec form answered %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	e.waitFor("the UI's exec run to end", 40*time.Second, func() bool {
+		code, body := e.apiJSON(dmOperator, "GET", "/api/v1/runs/4", "")
+		return code == http.StatusOK && json.Unmarshal([]byte(body), &d) == nil && d.State == "succeeded"
+	})
+	if d.Actor != "e2e" || d.Exec == nil || d.Exec.MaxParallel != 1 || len(d.WaveDetails) != 1 || len(d.WaveDetails[0].Hosts) != 2 ||
+		!strings.Contains(d.WaveDetails[0].Hosts[1].Steps[0].Stdout, "from the ui") {
+		t.Errorf("the UI's exec run = %+v", d)
+	}
+
 	// A viewer may look but not act.
 	_, errOut, code = e.opsCLI(opsViewer, "exec", "--group", "web", "--reason", "curious", "--", "uptime")
 	if code != 1 || !strings.Contains(errOut, "HTTP 403") {
@@ -223,14 +249,15 @@ func TestOperatorRunsRunbookWithParamsAndExec(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "HTTP 403") {
 		t.Errorf("viewer run: exit %d %s", code, errOut)
 	}
-	if n := len(e.runs("limit=100")); n != 3 {
-		t.Errorf("%d runs, want 3 (the run and two execs)", n)
+	if n := len(e.runs("limit=100")); n != 4 {
+		t.Errorf("%d runs, want 4 (the run and three execs)", n)
 	}
 
-	// The sensitive value is in no API answer, log or database file.
-	for _, path := range []string{"/api/v1/runs?limit=100", "/api/v1/runs/1", "/api/v1/jobs/restart-app"} {
-		if _, body := e.apiJSON(dmOperator, "GET", path, ""); strings.Contains(body, opsSecret) {
-			t.Errorf("GET %s shows the sensitive value", path)
+	// The sensitive value is in no API answer, page, log or database file.
+	for _, path := range []string{"/api/v1/runs?limit=100", "/api/v1/runs/1", "/api/v1/jobs/restart-app", "/runs/1", "/runs/1?host=" + web[0], "/jobs/restart-app", "/"} {
+		code, body := e.apiJSON(dmOperator, "GET", path, "")
+		if code != http.StatusOK || strings.Contains(body, opsSecret) {
+			t.Errorf("GET %s: %d, or it shows the sensitive value", path, code)
 		}
 	}
 	e.terminate()
