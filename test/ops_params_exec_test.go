@@ -102,7 +102,8 @@ func (e *dmEnv) apiJSON(token, method, path, body string) (int, string) {
 // API answer. Then ripple exec --group web runs uptime on the group's two
 // hosts only, prints each host's output and is listed as an exec run with
 // the operator's name and reason; a failing command exits 1; the web UI's
-// group page runs one the same way; a viewer gets 403 and runs nothing.
+// group page runs one the same way; an exec printing the password shows it
+// redacted; a viewer gets 403 and runs nothing.
 func TestOperatorRunsRunbookWithParamsAndExec(t *testing.T) {
 	e := newDmEnv(t, 3)
 	e.noGitHub = true
@@ -240,6 +241,13 @@ func TestOperatorRunsRunbookWithParamsAndExec(t *testing.T) {
 		t.Errorf("the UI's exec run = %+v", d)
 	}
 
+	// A secret the daemon knows is redacted from an exec's output too: the
+	// host's file holds the password the run gave it.
+	out, errOut, code = e.opsCLI(dmOperator, "exec", "--hosts", web[0], "--reason", "what did it get", "--", "cat", filepath.Join(marks, web[0]))
+	if code != 0 || !strings.Contains(out, "worker OPS-42 [redacted]") || strings.Contains(out+errOut, opsSecret) {
+		t.Errorf("exec printing the password: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// A viewer may look but not act.
 	_, errOut, code = e.opsCLI(opsViewer, "exec", "--group", "web", "--reason", "curious", "--", "uptime")
 	if code != 1 || !strings.Contains(errOut, "HTTP 403") {
@@ -249,12 +257,12 @@ func TestOperatorRunsRunbookWithParamsAndExec(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "HTTP 403") {
 		t.Errorf("viewer run: exit %d %s", code, errOut)
 	}
-	if n := len(e.runs("limit=100")); n != 4 {
-		t.Errorf("%d runs, want 4 (the run and three execs)", n)
+	if n := len(e.runs("limit=100")); n != 5 {
+		t.Errorf("%d runs, want 5 (the run and four execs)", n)
 	}
 
 	// The sensitive value is in no API answer, page, log or database file.
-	for _, path := range []string{"/api/v1/runs?limit=100", "/api/v1/runs/1", "/api/v1/jobs/restart-app", "/runs/1", "/runs/1?host=" + web[0], "/jobs/restart-app", "/"} {
+	for _, path := range []string{"/api/v1/runs?limit=100", "/api/v1/runs/1", "/api/v1/jobs/restart-app", "/api/v1/runs/5", "/runs/1", "/runs/1?host=" + web[0], "/runs/5?host=" + web[0], "/jobs/restart-app", "/"} {
 		code, body := e.apiJSON(dmOperator, "GET", path, "")
 		if code != http.StatusOK || strings.Contains(body, opsSecret) {
 			t.Errorf("GET %s: %d, or it shows the sensitive value", path, code)
