@@ -172,7 +172,18 @@ func printHostOutput(e env, h httpapi.HostRun) {
 			fmt.Fprintln(w)
 		}
 	}
-	if s.Error != "" && s.Status != "ok" {
+	if s.Error != "" && s.Status != "ok" && !saysStderr(s.Error, s.Stderr) {
 		fmt.Fprintf(w, "   %s\n", s.Error)
 	}
+}
+
+// saysStderr reports whether a step's error only repeats what its stderr,
+// printed just above, says ("command: exit status 1: cat: x: No such
+// file"): then the exit code says the rest.
+func saysStderr(errText, stderr string) bool {
+	line := strings.TrimSpace(stderr)
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = strings.TrimSpace(line[:i])
+	}
+	return line != "" && strings.Contains(errText, line)
 }
