@@ -311,7 +311,25 @@ func (l *loader) hostExpr(attrs hcl.Attributes, name string) hcl.Expression {
 }
 
 func (l *loader) checkHostExpr(expr hcl.Expression) {
-	v, diags := l.render.evaluate(expr, l.perHost)
+	l.checkExprIn(expr, l.perHost)
+}
+
+// jobExpr keeps a per-host string expression of a job's step and
+// type-checks it against an unknown host and the job's params (l.jobCtx).
+func (l *loader) jobExpr(j *Job, attrs hcl.Attributes, name string) hcl.Expression {
+	a, ok := attrs[name]
+	if !ok {
+		return nil
+	}
+	if l.checkParamRefs(j, a.Expr, "") {
+		l.checkExprIn(a.Expr, l.jobCtx)
+	}
+	return a.Expr
+}
+
+// checkExprIn type-checks a per-host string expression in ctx.
+func (l *loader) checkExprIn(expr hcl.Expression, ctx *hcl.EvalContext) {
+	v, diags := l.render.evaluate(expr, ctx)
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() || v == cty.DynamicVal {
 		return

@@ -15,10 +15,11 @@ import (
 var jobSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "description"}, {Name: "schedule"}, {Name: "window"}, {Name: "timezone"},
-		{Name: "drift_check"}, {Name: "self_heal"},
+		{Name: "drift_check"}, {Name: "self_heal"}, {Name: "manual"}, {Name: "params"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "targets"},
+		{Type: "param", LabelNames: []string{"name"}},
 		{Type: "step", LabelNames: []string{"name"}},
 		{Type: "rollout"},
 		{Type: "rollback"},
@@ -79,6 +80,11 @@ func (l *loader) decodeJob(b *hcl.Block) *Job {
 	j := &Job{Name: b.Labels[0], DeclRange: b.DefRange}
 	blocks := content.Blocks.ByType()
 	l.str(a, "description", &j.Description)
+	l.boolean(a, "manual", &j.Manual)
+	// Params first: the steps' expressions are checked against them.
+	l.decodeParams(j, blocks["param"])
+	l.jobCtx = evalContext(&secretRecorder{}, unknownHost(), l.render)
+	l.jobCtx.Variables["param"] = j.paramObject(nil)
 	j.Targets = l.decodeTargets(blocks["targets"], b)
 	l.ref(a, "window", "window", &j.Window)
 	loc := l.timezone(a, "timezone", &j.Timezone)
@@ -111,6 +117,8 @@ func (l *loader) decodeJob(b *hcl.Block) *Job {
 			j.Rollback = []*Step{}
 		}
 	}
+	l.checkJobParams(j, a)
+	l.scheduleParams(j, a)
 	return j
 }
 
@@ -147,7 +155,7 @@ func (l *loader) decodeStep(j *Job, b *hcl.Block) *Step {
 	if a["run"] != nil {
 		kinds++
 		s.Kind = StepRun
-		s.Run = l.hostExpr(a, "run")
+		s.Run = l.jobExpr(j, a, "run")
 	}
 	if a["script"] != nil {
 		kinds++
@@ -172,7 +180,7 @@ func (l *loader) decodeStep(j *Job, b *hcl.Block) *Step {
 		if s.Kind == StepFile {
 			l.errorf(a["check"].Expr.Range(), "check on a file step", "A file step's drift check compares the destination with the rendered file by itself; check is for run and script steps.")
 		} else {
-			s.Check = l.hostExpr(a, "check")
+			s.Check = l.jobExpr(j, a, "check")
 		}
 	}
 	switch {
@@ -201,13 +209,16 @@ func (l *loader) decodeFile(j *Job, b *hcl.Block) *FileStep {
 		if real, data, ok := l.sourcePath(b.DefRange.Filename, src, rng); ok {
 			f.Source = real
 			addSource(j, real)
-			l.template(real, data, rng)
+			if expr, ok := l.template(real, data, rng); ok {
+				l.checkTemplateParams(j, real, expr)
+			}
 		}
 	}
-	if d := a["destination"]; d != nil && usesHost(d.Expr) {
-		// A per-host path, such as "/srv/${host.vars.site}/app.conf":
-		// rendered, and checked, for each host.
-		f.DestinationExpr = l.hostExpr(a, "destination")
+	if d := a["destination"]; d != nil && (usesHost(d.Expr) || usesParam(d.Expr)) {
+		// A per-host (or per-run) path, such as
+		// "/srv/${host.vars.site}/app.conf": rendered, and checked, for
+		// each host of each run.
+		f.DestinationExpr = l.jobExpr(j, a, "destination")
 	} else if l.str(a, "destination", &f.Destination) {
 		if !validDestination(f.Destination) {
 			l.errorf(a["destination"].Expr.Range(), "Invalid destination", fmt.Sprintf("%q must be a clean absolute path on the host, such as \"/etc/nginx/nginx.conf\".", f.Destination))
@@ -374,6 +385,11 @@ func (l *loader) budget(a hcl.Attributes, dst *Budget) {
 // validDestination reports whether p is a clean absolute file path.
 func validDestination(p string) bool {
 	return path.IsAbs(p) && path.Clean(p) == p && p != "/" && !strings.ContainsAny(p, "\x00\n")
+}
+
+// usesParam reports whether expr refers to the job's params.
+func usesParam(expr hcl.Expression) bool {
+	return len(paramRefs(expr)) > 0
 }
 
 // usesHost reports whether expr refers to the host object.

@@ -321,6 +321,30 @@ func jobPartReasons(op, np blockParts) (reasons []string, steps bool) {
 			reasons = append(reasons, "steps reordered")
 		}
 	}
+	// A param's default or type changes what the steps that read it do:
+	// like a step change, it runs the job on every target.
+	if op.parts["param"] != np.parts["param"] {
+		steps = true
+		n := len(reasons)
+		oldParams, newParams := op.order["param"], np.order["param"]
+		for _, p := range newParams {
+			od, ok := op.parts["param."+p]
+			switch {
+			case !ok:
+				reasons = append(reasons, "param "+p+" added")
+			case od != np.parts["param."+p]:
+				reasons = append(reasons, "param "+p+" changed")
+			}
+		}
+		for _, p := range oldParams {
+			if !slices.Contains(newParams, p) {
+				reasons = append(reasons, "param "+p+" removed")
+			}
+		}
+		if len(reasons) == n {
+			reasons = append(reasons, "params reordered")
+		}
+	}
 	keys := map[string]bool{}
 	for k := range op.parts {
 		keys[k] = true
@@ -329,7 +353,7 @@ func jobPartReasons(op, np blockParts) (reasons []string, steps bool) {
 		keys[k] = true
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if k == "step" || strings.HasPrefix(k, "step.") || strings.Contains(k, ".") {
+		if k == "step" || k == "param" || strings.Contains(k, ".") {
 			continue
 		}
 		od, inOld := op.parts[k]

@@ -20,7 +20,7 @@ func TestDocsCoverSchema(t *testing.T) {
 		"credential": credentialSchema, "snmp": snmpSchema, "window": windowSchema,
 		"notifier": notifierSchema, "monitor": monitorSchema, "trap": trapSchema, "targets": targetsSchema,
 		"job": jobSchema, "step": stepSchema, "file": fileSchema, "rollout": rolloutSchema,
-		"health_gate": healthGateSchema, "rollback": rollbackSchema,
+		"health_gate": healthGateSchema, "rollback": rollbackSchema, "param": paramSchema,
 	}
 	for kind, s := range checkSchemas {
 		schemas["check "+string(kind)] = s

@@ -120,6 +120,11 @@ func (f *Fingerprints) job(j *Job) *jobPrint {
 		// and the like do not change what runs on a host.
 		d := parts.parts["step"]
 		w.Write(d[:])
+		// The params (their defaults) as written, when there are any:
+		// fingerprints of jobs without params stay as they were.
+		if p, ok := parts.parts["param"]; ok {
+			writeField(w, "params", hex.EncodeToString(p[:]))
+		}
 	} else {
 		// Built by hand or not loaded from source: every step counts by
 		// its decoded form.

@@ -65,7 +65,7 @@ job "fuzz-j" {
 		for _, j := range d.Jobs {
 			for _, h := range d.Select(j.Targets) {
 				for _, s := range j.Steps {
-					_, _ = d.RenderStep(j, s, h, fakeSecrets{})
+					_, _ = d.RenderStep(j, s, h, fakeSecrets{}, nil)
 				}
 			}
 		}

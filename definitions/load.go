@@ -49,12 +49,21 @@ type loader struct {
 	static *hcl.EvalContext
 	// perHost type-checks per-host expressions against an unknown host.
 	perHost *hcl.EvalContext
+	// perTemplate type-checks file templates, which any job may share:
+	// an unknown host, and param as any value (each job that renders a
+	// template checks its params with checkTemplateParams).
+	perTemplate *hcl.EvalContext
+	// jobCtx type-checks the step expressions of the job being decoded:
+	// an unknown host and the job's params, unknown of their types.
+	jobCtx *hcl.EvalContext
 	// first remembers the first definition of each "kind name".
 	first     map[string]hcl.Range
 	refs      []reference
 	sources   map[string]cachedSource
 	templates map[string]hcl.Expression
-	locations map[string]*time.Location
+	// templateFailed marks templates whose own check reported an error.
+	templateFailed map[string]bool
+	locations      map[string]*time.Location
 	// selected caches the hosts of each job's and monitor's targets for
 	// the checks after decoding.
 	selected map[*Targets][]*Host
@@ -114,15 +123,18 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 			FS:          fsys,
 			limits:      limits,
 		},
-		first:     map[string]hcl.Range{},
-		sources:   map[string]cachedSource{},
-		templates: map[string]hcl.Expression{},
-		locations: map[string]*time.Location{},
+		first:          map[string]hcl.Range{},
+		sources:        map[string]cachedSource{},
+		templates:      map[string]hcl.Expression{},
+		templateFailed: map[string]bool{},
+		locations:      map[string]*time.Location{},
 	}
 	// All of the load's expressions share one render budget.
 	l.render = newRenderBudget(limits.Render)
 	l.static = evalContext(&secretRecorder{}, cty.NilVal, l.render)
 	l.perHost = evalContext(&secretRecorder{}, unknownHost(), l.render)
+	l.perTemplate = evalContext(&secretRecorder{}, unknownHost(), l.render)
+	l.perTemplate.Variables["param"] = cty.DynamicVal
 
 	parsed, ok := l.parseFiles()
 	if !ok {
@@ -369,7 +381,21 @@ func (l *loader) template(real string, src []byte, rng hcl.Range) (hcl.Expressio
 	if diags.HasErrors() {
 		return nil, false
 	}
-	l.checkHostExpr(expr)
+	n := len(l.diags)
+	l.checkExprIn(expr, l.perTemplate)
+	l.templateFailed[real] = l.diags[n:].HasErrors()
 	l.templates[real] = expr
 	return expr, true
+}
+
+// checkTemplateParams checks the params a file step's template reads
+// against job j: each must be declared, and of a type the template can
+// use. A template whose own check failed is not checked again.
+func (l *loader) checkTemplateParams(j *Job, real string, expr hcl.Expression) {
+	if !usesParam(expr) || l.templateFailed[real] {
+		return
+	}
+	if l.checkParamRefs(j, expr, fmt.Sprintf(" (template %s is rendered by it)", real)) {
+		l.checkExprIn(expr, l.jobCtx)
+	}
 }

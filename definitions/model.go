@@ -275,7 +275,27 @@ type Job struct {
 	// SourceFiles are the repo paths the job's steps read (file sources and
 	// scripts); a change to any of them changes the job.
 	SourceFiles []string
-	DeclRange   hcl.Range
+	// Manual jobs never run on a commit: operators (ripple run, the API,
+	// the UI), their schedule and runbooks start them. A merge that changes
+	// one plans it as "manual: not run".
+	Manual bool
+	// Params are the job's param blocks in source order; steps, file
+	// templates and destinations read them as ${param.NAME}.
+	Params []*Param
+	// ScheduleParams are the values the job's schedule runs it with
+	// (params = { ... } beside schedule), checked at load; nil when none.
+	ScheduleParams ParamValues
+	DeclRange      hcl.Range
+}
+
+// Param returns the job's param name, or nil.
+func (j *Job) Param(name string) *Param {
+	for _, p := range j.Params {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
 }
 
 // StepKind names what a step does on a host.

@@ -2,8 +2,10 @@ package definitions
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // PlanResult is what a merge would do: the jobs that run, with their hosts
@@ -55,6 +57,10 @@ type PlannedJob struct {
 	// host, so a wave waits for them and fails if they stay failing.
 	// Filled by a caller that knows monitor states.
 	GateFailing []string `json:"gate_failing,omitempty"`
+	// Manual marks a manual job: a merge never runs it (it has no waves);
+	// Params are what operators, its schedule or a runbook give it.
+	Manual bool           `json:"manual,omitempty"`
+	Params []PlannedParam `json:"params,omitempty"`
 
 	// policy is the job's rollout as defined, for the text form to show
 	// where the rollout stops for approval, pauses, and what fails a
@@ -164,7 +170,9 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 			waves = [][]string{}
 		}
 		pj := PlannedJob{Name: jc.Name, Reasons: nonNil(jc.Reasons), Waves: waves}
-		if j != nil && len(waves) > 0 {
+		if j != nil && j.Manual {
+			pj.Waves, pj.Manual, pj.Params = [][]string{}, true, j.ParamSpecs()
+		} else if j != nil && len(waves) > 0 {
 			pj.Window, pj.Rollout, pj.policy = j.Window, plannedRollout(j.Rollout), &j.Rollout
 		}
 		p.Jobs = append(p.Jobs, pj)
@@ -197,4 +205,69 @@ func (p *PlanResult) Weakened() []string {
 		}
 	}
 	return out
+}
+
+// PlannedParam is a param of a manual job as `ripple plan --json` shows it:
+// its default and allowed values as JSON (a sensitive default as "***").
+type PlannedParam struct {
+	Name        string            `json:"name"`
+	Type        ParamType         `json:"type"`
+	Required    bool              `json:"required,omitempty"`
+	Default     json.RawMessage   `json:"default,omitempty"`
+	Allowed     []json.RawMessage `json:"allowed,omitempty"`
+	Regex       string            `json:"regex,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Sensitive   bool              `json:"sensitive,omitempty"`
+}
+
+// ParamSpecs describes j's params as `ripple plan --json` and the API show
+// them.
+func (j *Job) ParamSpecs() []PlannedParam {
+	out := []PlannedParam{}
+	for _, p := range j.Params {
+		pp := PlannedParam{Name: p.Name, Type: p.Type, Required: p.Required(), Description: p.Description, Sensitive: p.Sensitive}
+		if p.HasDefault {
+			pp.Default = paramJSON(p.Default)
+			if p.Sensitive {
+				pp.Default = json.RawMessage(strconv.Quote(Masked))
+			}
+		}
+		for _, a := range p.Allowed {
+			pp.Allowed = append(pp.Allowed, paramJSON(a))
+		}
+		if p.Regex != nil {
+			pp.Regex = p.Regex.String()
+		}
+		out = append(out, pp)
+	}
+	return out
+}
+
+// Text is the param for people: "service (string, default "app",
+// allowed "app", "worker"): the service to restart".
+func (pp PlannedParam) Text() string {
+	attrs := []string{string(pp.Type)}
+	if pp.Required {
+		attrs = append(attrs, "required")
+	} else {
+		attrs = append(attrs, "default "+string(pp.Default))
+	}
+	if len(pp.Allowed) > 0 {
+		vals := make([]string, len(pp.Allowed))
+		for i, a := range pp.Allowed {
+			vals[i] = string(a)
+		}
+		attrs = append(attrs, "allowed "+strings.Join(vals, ", "))
+	}
+	if pp.Regex != "" {
+		attrs = append(attrs, "regex "+strconv.Quote(pp.Regex))
+	}
+	if pp.Sensitive {
+		attrs = append(attrs, "sensitive")
+	}
+	s := pp.Name + " (" + strings.Join(attrs, ", ") + ")"
+	if pp.Description != "" {
+		s += ": " + pp.Description
+	}
+	return s
 }

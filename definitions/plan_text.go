@@ -51,6 +51,13 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 		for _, r := range j.Reasons {
 			fmt.Fprintf(&b, "  %s\n", r)
 		}
+		if j.Manual {
+			b.WriteString("  manual: not run (operators start it with ripple run, or its schedule or a runbook does)\n")
+			for _, pp := range j.Params {
+				fmt.Fprintf(&b, "  param %s\n", pp.Text())
+			}
+			continue
+		}
 		if len(j.Waves) == 0 {
 			b.WriteString("  runs on no host\n")
 			continue
@@ -220,8 +227,11 @@ func (p *PlanResult) RemovesWhat() string {
 // on them; waves are added up over jobs.
 func (p *PlanResult) Summary() string {
 	hosts := map[string]bool{}
-	waves, running := 0, 0
+	waves, running, manual := 0, 0, 0
 	for _, j := range p.Jobs {
+		if j.Manual {
+			manual++
+		}
 		if len(j.Waves) > 0 {
 			running++
 		}
@@ -236,7 +246,10 @@ func (p *PlanResult) Summary() string {
 	if running > 0 {
 		parts = append(parts, fmt.Sprintf("%s, %s in %s", plural(running, "job"), plural(len(hosts), "host"), plural(waves, "wave")))
 	}
-	if idle := len(p.Jobs) - running; idle > 0 {
+	if manual > 0 {
+		parts = append(parts, fmt.Sprintf("%s not run", plural(manual, "manual job")))
+	}
+	if idle := len(p.Jobs) - running - manual; idle > 0 {
 		parts = append(parts, fmt.Sprintf("%s changed without running", plural(idle, "job")))
 	}
 	var mons []string

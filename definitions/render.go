@@ -68,7 +68,10 @@ type HostStep struct {
 	Timeout     time.Duration
 	Idempotent  bool
 	Check       string // run and script: the drift check command, "" for none
-	Secrets     []string
+	// Env are NAME=value assignments a script step runs with: the run's
+	// params (ParamEnvName).
+	Env     []string
+	Secrets []string
 }
 
 // HostCheck is a monitor's Check rendered for one host.

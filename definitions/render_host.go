@@ -10,15 +10,30 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// RenderStep evaluates step s of job for host h: the run command, the
-// script's bytes (read from d.FS), or the file template rendered for h.
-// src supplies env() and file(); with a nil src they are unknown and any
-// step using them fails to render. HostStep.Secrets lists every value
-// env() and file() returned, so executors can redact it.
-func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (*HostStep, hcl.Diagnostics) {
+// RenderStep evaluates step s of job for host h with the run's param
+// values: the run command, the script's bytes (read from d.FS) and its
+// param environment, or the file template rendered for h. params nil
+// means the params' defaults; a step that reads a param without a value
+// fails to render. src supplies env() and file(); with a nil src they are
+// unknown and any step using them fails to render. HostStep.Secrets lists
+// every value env() and file() returned and every sensitive param's
+// value, so executors can redact them.
+func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource, params ParamValues) (*HostStep, hcl.Diagnostics) {
+	if params == nil {
+		params = job.defaultParams()
+	}
 	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
+	for _, v := range job.secretTexts(params) {
+		rec.record(v)
+	}
 	b := d.renderBudget()
 	ctx := evalContext(rec, d.HostObject(h), b)
+	ctx.Variables["param"] = job.paramObject(params)
+	for _, expr := range []hcl.Expression{s.Run, s.Check, fileDest(s)} {
+		if diags := missingParams(job, expr, params); diags.HasErrors() {
+			return nil, diags
+		}
+	}
 	hs := &HostStep{
 		Job:        job.Name,
 		Name:       s.Name,
@@ -39,6 +54,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 			return nil, stepDiag(s, fmt.Sprintf("Cannot read script: %v.", err))
 		}
 		hs.Script = b
+		hs.Env = job.paramEnv(params)
 	case StepFile:
 		if s.File == nil {
 			return nil, stepDiag(s, "The step has no file block.")
@@ -56,7 +72,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 			}
 		}
 		var content string
-		content, diags = d.renderTemplate(b, f.Source, ctx)
+		content, diags = d.renderTemplate(b, f.Source, ctx, job, params)
 		hs.Content = []byte(content)
 	default:
 		return nil, stepDiag(s, fmt.Sprintf("Unknown step kind %q.", s.Kind))
@@ -75,14 +91,56 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 	return hs, diags
 }
 
+// fileDest is a file step's per-host destination expression, nil for
+// other steps.
+func fileDest(s *Step) hcl.Expression {
+	if s.File == nil {
+		return nil
+	}
+	return s.File.DestinationExpr
+}
+
+// missingParams refuses expr when it reads a param of job that has no
+// value in params (a required param the run did not give).
+func missingParams(job *Job, expr hcl.Expression, params ParamValues) hcl.Diagnostics {
+	if expr == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, r := range paramRefs(expr) {
+		if _, ok := params[r.name]; ok {
+			continue
+		}
+		detail := fmt.Sprintf("param %q has no value in this run and no default.", r.name)
+		if job.Param(r.name) == nil {
+			detail = fmt.Sprintf("job %q declares no param %q.", job.Name, r.name)
+		}
+		rng := r.rng
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing param value", Detail: detail, Subject: &rng})
+	}
+	return diags
+}
+
+// defaultParams are the defaults of job's params (the required ones have
+// none).
+func (j *Job) defaultParams() ParamValues {
+	out := ParamValues{}
+	for _, p := range j.Params {
+		if p.HasDefault {
+			out[p.Name] = p.Default
+		}
+	}
+	return out
+}
+
 func stepDiag(s *Step, detail string) hcl.Diagnostics {
 	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render step", Detail: detail, Subject: s.DeclRange.Ptr()}}
 }
 
-// renderTemplate reads and renders a file step source, charging b.
-// Templates are parsed on each call: a Definitions value is never written
-// after Load.
-func (d *Definitions) renderTemplate(b *renderBudget, name string, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
+// renderTemplate reads and renders a file step source with the run's
+// params, charging b. Templates are parsed on each call: a Definitions
+// value is never written after Load.
+func (d *Definitions) renderTemplate(b *renderBudget, name string, ctx *hcl.EvalContext, job *Job, params ParamValues) (string, hcl.Diagnostics) {
 	_, src, err := readRepoFile(d.FS, name)
 	if err != nil {
 		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read template", Detail: err.Error(), Subject: fileStart(name)}}
@@ -92,6 +150,9 @@ func (d *Definitions) renderTemplate(b *renderBudget, name string, ctx *hcl.Eval
 	}
 	expr, diags := parseTemplate(src, name)
 	if diags.HasErrors() {
+		return "", diags
+	}
+	if diags := missingParams(job, expr, params); diags.HasErrors() {
 		return "", diags
 	}
 	return evalString(b, expr, ctx)

@@ -106,11 +106,11 @@ job "j" {
 		t.Fatalf("load:\n%s", allDiags(diags))
 	}
 	j, h := d.Jobs["j"], d.Hosts["h"]
-	hs, diags := d.RenderStep(j, j.Steps[0], h, nil)
+	hs, diags := d.RenderStep(j, j.Steps[0], h, nil, nil)
 	if diags.HasErrors() || hs.Command != "echo 80,443 H 10-0-0-1" {
 		t.Errorf("run = %+v\n%s", hs, allDiags(diags))
 	}
-	hs, diags = d.RenderStep(j, j.Steps[1], h, nil)
+	hs, diags = d.RenderStep(j, j.Steps[1], h, nil, nil)
 	if diags.HasErrors() || string(hs.Content) != "group a\ngroup b\nname web-007\n" {
 		t.Errorf("file = %+v\n%s", hs, allDiags(diags))
 	}
@@ -140,10 +140,10 @@ job "j" {
 		t.Fatalf("load:\n%s", allDiags(diags))
 	}
 	j := d.Jobs["j"]
-	if hs, diags := d.RenderStep(j, j.Steps[0], d.Hosts["small"], nil); diags.HasErrors() || len(hs.Command) != 100 {
+	if hs, diags := d.RenderStep(j, j.Steps[0], d.Hosts["small"], nil, nil); diags.HasErrors() || len(hs.Command) != 100 {
 		t.Errorf("small: %s", allDiags(diags))
 	}
-	_, diags = d.RenderStep(j, j.Steps[0], d.Hosts["big"], nil)
+	_, diags = d.RenderStep(j, j.Steps[0], d.Hosts["big"], nil, nil)
 	if len(diags) != 1 || diags[0].Summary != "Rendering over the size limit (1 MiB)" {
 		t.Errorf("big: %s", allDiags(diags))
 	}

@@ -138,7 +138,7 @@ func TestRenderStep(t *testing.T) {
 	}
 	for host, content := range want {
 		h := d.Hosts[host]
-		hs, diags := d.RenderStep(job, job.Steps[0], h, src)
+		hs, diags := d.RenderStep(job, job.Steps[0], h, src, nil)
 		if diags.HasErrors() {
 			t.Fatal(allDiags(diags))
 		}
@@ -149,7 +149,7 @@ func TestRenderStep(t *testing.T) {
 			t.Errorf("%s: file step secrets = %q", host, hs.Secrets)
 		}
 	}
-	hs, diags := d.RenderStep(job, job.Steps[1], d.Hosts["web-01"], src)
+	hs, diags := d.RenderStep(job, job.Steps[1], d.Hosts["web-01"], src, nil)
 	if diags.HasErrors() {
 		t.Fatal(allDiags(diags))
 	}
@@ -159,16 +159,16 @@ func TestRenderStep(t *testing.T) {
 	if diff := cmp.Diff([]string{"s3cret"}, hs.Secrets); diff != "" {
 		t.Errorf("secrets (-want +got):\n%s", diff)
 	}
-	hs, diags = d.RenderStep(job, job.Steps[2], d.Hosts["web-01"], nil)
+	hs, diags = d.RenderStep(job, job.Steps[2], d.Hosts["web-01"], nil, nil)
 	if diags.HasErrors() || string(hs.Script) != "#!/bin/sh\ntrue\n" {
 		t.Errorf("script step = %+v, %s", hs, allDiags(diags))
 	}
 	// Without a secret source, env() cannot be rendered and nothing leaks.
-	if _, diags := d.RenderStep(job, job.Steps[1], d.Hosts["web-01"], nil); !diags.HasErrors() {
+	if _, diags := d.RenderStep(job, job.Steps[1], d.Hosts["web-01"], nil, nil); !diags.HasErrors() {
 		t.Error("run step with env() rendered without a secret source")
 	}
 	// A variable that is not set is an error, not an empty string.
-	if _, diags := d.RenderStep(job, job.Steps[1], d.Hosts["web-01"], fakeSecrets{}); !diags.HasErrors() {
+	if _, diags := d.RenderStep(job, job.Steps[1], d.Hosts["web-01"], fakeSecrets{}, nil); !diags.HasErrors() {
 		t.Error("run step rendered with TOKEN unset")
 	}
 }
@@ -270,14 +270,14 @@ job "app" {
 		"app.tmpl": {Data: []byte("name = ${host.name}\n")},
 	})
 	j := d.Jobs["app"]
-	hs, diags := d.RenderStep(j, j.Steps[0], d.Hosts["a"], nil)
+	hs, diags := d.RenderStep(j, j.Steps[0], d.Hosts["a"], nil, nil)
 	if diags.HasErrors() || hs.Destination != "/srv/a/app.conf" {
 		t.Fatalf("destination on a: %q %v", hs.Destination, diags)
 	}
-	if _, diags := d.RenderStep(j, j.Steps[0], d.Hosts["b"], nil); !diags.HasErrors() || diags[0].Summary != "Invalid destination" {
+	if _, diags := d.RenderStep(j, j.Steps[0], d.Hosts["b"], nil, nil); !diags.HasErrors() || diags[0].Summary != "Invalid destination" {
 		t.Fatalf("a relative destination on b rendered: %v", diags)
 	}
-	hs, diags = d.RenderStep(j, j.Steps[1], d.Hosts["a"], nil)
+	hs, diags = d.RenderStep(j, j.Steps[1], d.Hosts["a"], nil, nil)
 	if diags.HasErrors() || hs.Check != "test -x /srv/a/bin/app" || hs.Command != "install-app" {
 		t.Fatalf("check on a: %+v %v", hs, diags)
 	}
@@ -312,7 +312,7 @@ job "leak" {
 	src := fakeSecrets{files: map[string]string{"/etc/ripple/keys/deploy": "KEY", "/etc/ripple/known_hosts": "KNOWN"}}
 	job := d.Jobs["leak"]
 	for i, use := range []string{`private_key_file of credential "deploy"`, `known_hosts_file of credential "deploy"`} {
-		hs, diags := d.RenderStep(job, job.Steps[i], d.Hosts["web-01"], src)
+		hs, diags := d.RenderStep(job, job.Steps[i], d.Hosts["web-01"], src, nil)
 		if !diags.HasErrors() || !strings.Contains(diags.Error(), use) {
 			t.Errorf("step %s rendered %+v, %v; want a refusal naming the %s", job.Steps[i].Name, hs, diags, use)
 		}

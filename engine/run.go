@@ -1,8 +1,13 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -66,6 +71,7 @@ const (
 	TriggerApply    = "apply"     // the one-shot `ripple apply`
 	TriggerSync     = "sync"      // an operator re-synced out-of-sync and drifted hosts
 	TriggerSelfHeal = "self-heal" // ripple re-synced drifted and out-of-sync hosts by itself (self_heal)
+	TriggerExec     = "exec"      // an operator's ad-hoc command (`ripple exec`); the run has no job
 )
 
 // ActorRipple is the actor of what ripple does by itself (commit and
@@ -94,12 +100,72 @@ type Run struct {
 	// Waves are the planned host names per wave, fixed when the run is created.
 	Waves       [][]string
 	CurrentWave int // index into Waves of the wave in progress or next
-	Summary     string
-	Error       string
-	Created     time.Time
-	Started     time.Time
-	Finished    time.Time
-	Updated     time.Time
+	// Params are the values of the job's params the run uses, by name, as
+	// JSON; a sensitive param's is definitions.Masked ("***"). Nil when
+	// the job has none.
+	Params map[string]json.RawMessage
+	// Exec is the ad-hoc command of an exec run (Trigger exec), whose Job
+	// is empty; nil for every other run.
+	Exec     *ExecSpec
+	Summary  string
+	Error    string
+	Created  time.Time
+	Started  time.Time
+	Finished time.Time
+	Updated  time.Time
+}
+
+// ExecSpec is what an exec run runs on each of its hosts: Command, as a
+// run step would (through the host's shell, over SSH), MaxParallel hosts
+// at once, each within Timeout.
+type ExecSpec struct {
+	Command     string        `json:"command"`
+	Timeout     time.Duration `json:"timeout"`
+	MaxParallel int           `json:"max_parallel"`
+}
+
+// Title names a run for people: its job, or "exec: COMMAND" (cut to n
+// bytes) for an exec run.
+func (r *Run) Title(n int) string {
+	if r.Exec == nil {
+		return r.Job
+	}
+	return FirstLine("exec: "+r.Exec.Command, n)
+}
+
+// ParamsText is a run's params for people, sorted by name: "a=1 b=x
+// c=["p","q"]": strings as they are, other values as JSON.
+func ParamsText(params map[string]json.RawMessage) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		parts = append(parts, name+"="+ParamText(params[name]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// ParamText is one param value for people: a JSON string unquoted, any
+// other JSON value as it is.
+func ParamText(v json.RawMessage) string {
+	var s string
+	if err := json.Unmarshal(v, &s); err == nil {
+		return s
+	}
+	return string(v)
+}
+
+// ParamsQuoted is ParamsText with each string value quoted when it holds
+// a space or is empty, for one-line audit texts.
+func ParamsQuoted(params map[string]json.RawMessage) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		t := ParamText(params[name])
+		var s string
+		if json.Unmarshal(params[name], &s) == nil && (t == "" || strings.ContainsAny(t, " \t\n\"")) {
+			t = strconv.Quote(t)
+		}
+		parts = append(parts, name+"="+t)
+	}
+	return strings.Join(parts, " ")
 }
 
 // Hosts counts the hosts of every wave of the run.
@@ -163,6 +229,14 @@ type RunRequest struct {
 	Reason  string
 	// Waves are the planned host names per wave; see definitions.Waves.
 	Waves [][]string
+	// Params are the run's param values as recorded (sensitive ones as
+	// definitions.Masked); Sensitive holds the sensitive ones' real values,
+	// which the runner keeps in memory only, never in the store.
+	Params    map[string]json.RawMessage
+	Sensitive map[string]json.RawMessage
+	// Exec is set for an exec run (Trigger exec, Job empty); its Command is
+	// recorded redacted and executed as given.
+	Exec *ExecSpec
 }
 
 // ShortCommit abbreviates a commit id to 12 characters for logs and texts.
@@ -171,4 +245,40 @@ func ShortCommit(c string) string {
 		return c[:12]
 	}
 	return c
+}
+
+// EncodeRunInputs is how both stores keep a run's Params and Exec: JSON
+// text, "" for none.
+func EncodeRunInputs(r *Run) (params, exec string, err error) {
+	if len(r.Params) > 0 {
+		b, err := json.Marshal(r.Params)
+		if err != nil {
+			return "", "", fmt.Errorf("encode params: %w", err)
+		}
+		params = string(b)
+	}
+	if r.Exec != nil {
+		b, err := json.Marshal(r.Exec)
+		if err != nil {
+			return "", "", fmt.Errorf("encode exec: %w", err)
+		}
+		exec = string(b)
+	}
+	return params, exec, nil
+}
+
+// DecodeRunInputs reads what EncodeRunInputs wrote into r.
+func DecodeRunInputs(r *Run, params, exec string) error {
+	if params != "" {
+		if err := json.Unmarshal([]byte(params), &r.Params); err != nil {
+			return fmt.Errorf("run %d: decode params: %w", r.ID, err)
+		}
+	}
+	if exec != "" {
+		r.Exec = &ExecSpec{}
+		if err := json.Unmarshal([]byte(exec), r.Exec); err != nil {
+			return fmt.Errorf("run %d: decode exec: %w", r.ID, err)
+		}
+	}
+	return nil
 }

@@ -45,7 +45,7 @@ func runStep(ctx context.Context, x execer, ep engine.Endpoint, step *definition
 	case definitions.StepRun:
 		sr.command(ctx, step.Command, nil)
 	case definitions.StepScript:
-		sr.script(ctx, step.Script)
+		sr.script(ctx, step.Script, step.Env)
 	case definitions.StepFile:
 		sr.file(ctx, step)
 	default:
@@ -125,8 +125,9 @@ func (sr *stepRun) command(ctx context.Context, cmd string, stdin io.Reader) {
 }
 
 // script uploads the script into a private temp file, runs it (directly
-// when it starts with #!, else with sh) and removes it.
-func (sr *stepRun) script(ctx context.Context, body []byte) {
+// when it starts with #!, else with sh) with env (NAME=value assignments:
+// the run's params) in its environment, and removes it.
+func (sr *stepRun) script(ctx context.Context, body []byte, env []string) {
 	up, ok := sr.run(ctx, "upload script", `umask 077 && t=$(mktemp "${TMPDIR:-/tmp}/ripple-script.XXXXXXXX") && cat > "$t" && chmod 700 "$t" && printf '%s' "$t"`,
 		bytes.NewReader(body), housekeepingTimeout)
 	if !ok {
@@ -141,7 +142,12 @@ func (sr *stepRun) script(ctx context.Context, body []byte) {
 	if bytes.HasPrefix(body, []byte("#!")) {
 		run = shellQuote(path)
 	}
-	sr.command(ctx, run, nil)
+	var assign strings.Builder
+	for _, kv := range env {
+		name, value, _ := strings.Cut(kv, "=")
+		assign.WriteString(name + "=" + shellQuote(value) + " ")
+	}
+	sr.command(ctx, assign.String()+run, nil)
 	// Removal runs even when the script failed or timed out, as a separate
 	// command with its own deadline (the step's ctx may be the one that ended).
 	saved := sr.res

@@ -76,6 +76,18 @@ func TestSSHFleet(t *testing.T) {
 		step.Script = []byte("echo no shebang; exit 0")
 		r = s.RunStep(ctx, f.Endpoint(1), step)
 		wantStatus(t, "script without #!", r, engine.StepOK)
+
+		// A job's params reach a script as its environment, quoted as one
+		// word each, with or without #!.
+		step.Env = []string{"RIPPLE_PARAM_SERVICE=app; rm -rf /nope", "RIPPLE_PARAM_HOSTS=a\nb"}
+		for _, body := range []string{"#!/bin/sh\n", ""} {
+			step.Script = []byte(body + `printf '[%s]' "$RIPPLE_PARAM_SERVICE" $RIPPLE_PARAM_HOSTS`)
+			r = s.RunStep(ctx, f.Endpoint(1), step)
+			wantStatus(t, "script with params", r, engine.StepOK)
+			if r.Stdout != "[app; rm -rf /nope][a][b]" {
+				t.Errorf("script with params printed %q", r.Stdout)
+			}
+		}
 	})
 
 	t.Run("file changed unchanged restored", func(t *testing.T) {

@@ -115,7 +115,7 @@ var errNotInBurst = errors.New("not used by the burst test")
 func (d *burstDaemon) Approve(context.Context, int64, string, string) error { return errNotInBurst }
 func (d *burstDaemon) Abort(context.Context, int64, string, string) error   { return errNotInBurst }
 func (d *burstDaemon) Accept(context.Context, string, string, string) error { return errNotInBurst }
-func (d *burstDaemon) StartRun(context.Context, string, []string, string, string) (*engine.Run, error) {
+func (d *burstDaemon) StartRun(context.Context, engine.JobRunRequest) (*engine.Run, error) {
 	return nil, errNotInBurst
 }
 

@@ -60,7 +60,7 @@ func finishFollow(c *apiClient, e env, d *httpapi.RunDetail) error {
 		}
 		c.printJSON(b)
 	} else {
-		fmt.Fprintln(e.stdout, strings.TrimSpace(fmt.Sprintf("run %d %s: %s %s", d.ID, d.Job, d.State, d.Summary)))
+		fmt.Fprintln(e.stdout, strings.TrimSpace(fmt.Sprintf("run %d %s: %s %s", d.ID, runTitle(d.Run), d.State, d.Summary)))
 		printRunDetail(e, d)
 	}
 	if d.State != "succeeded" {
@@ -174,7 +174,7 @@ func runFrame(rd *httpapi.RunDetail) []string {
 		done += w.Counts.OK + w.Counts.Failed
 		total += len(w.Hosts)
 	}
-	out := []string{fmt.Sprintf("run %d %s  %s  %s", rd.ID, rd.Job, strings.ToUpper(rd.State), engine.PluralOf(done, total, "host"))}
+	out := []string{fmt.Sprintf("run %d %s  %s  %s", rd.ID, runTitle(rd.Run), strings.ToUpper(rd.State), engine.PluralOf(done, total, "host"))}
 	var failed []string
 	for _, w := range rd.WaveDetails {
 		line := fmt.Sprintf("  wave %d/%d %s %d/%d ok %d", w.Number, len(rd.WaveDetails),

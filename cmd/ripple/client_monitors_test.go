@@ -62,7 +62,7 @@ func (b cliBackend) Approve(context.Context, int64, string, string) error { retu
 func (b cliBackend) Abort(context.Context, int64, string, string) error   { return nil }
 func (b cliBackend) Accept(context.Context, string, string, string) error { return nil }
 func (b cliBackend) Trigger(string)                                       {}
-func (b cliBackend) StartRun(context.Context, string, []string, string, string) (*engine.Run, error) {
+func (b cliBackend) StartRun(context.Context, engine.JobRunRequest) (*engine.Run, error) {
 	return nil, engine.ErrNotRunning
 }
 

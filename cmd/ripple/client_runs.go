@@ -41,7 +41,7 @@ func runRuns(ctx context.Context, args []string, e env) error {
 			tw := newTable(e.stdout)
 			fmt.Fprintln(tw, "ID\tJOB\tSTATE\tCOMMIT\tTRIGGER\tACTOR\tCREATED\tSUMMARY")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Job, r.State, shortSHA(r.Commit), r.Trigger, r.Actor, ago(r.Created), r.Summary)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, runTitle(r), r.State, shortSHA(r.Commit), r.Trigger, r.Actor, ago(r.Created), r.Summary)
 			}
 			return tw.Flush()
 		})
@@ -72,10 +72,16 @@ func runShow(ctx context.Context, args []string, e env) error {
 
 func printRunDetail(e env, d *httpapi.RunDetail) {
 	w := e.stdout
-	fmt.Fprintf(w, "run %d  %s  %s\n", d.ID, d.Job, strings.ToUpper(d.State))
+	fmt.Fprintf(w, "run %d  %s  %s\n", d.ID, runTitle(d.Run), strings.ToUpper(d.State))
 	fmt.Fprintf(w, "  commit   %s (%s)\n", d.Commit, d.Trigger)
 	if d.Actor != "" || d.Reason != "" {
 		fmt.Fprintf(w, "  by       %s: %s\n", d.Actor, d.Reason)
+	}
+	if len(d.Params) > 0 {
+		fmt.Fprintf(w, "  params   %s\n", engine.ParamsQuoted(d.Params))
+	}
+	if x := d.Exec; x != nil {
+		fmt.Fprintf(w, "  command  %s (at most %d hosts at once, %s each)\n", x.Command, x.MaxParallel, x.Timeout)
 	}
 	if d.Summary != "" {
 		fmt.Fprintf(w, "  summary  %s\n", d.Summary)
@@ -207,15 +213,17 @@ func runRun(ctx context.Context, args []string, e env) error {
 	var hosts, reason string
 	var wait bool
 	var interval time.Duration
-	return clientRun(args, e, "run", "usage: ripple run JOB [--hosts a,b] [--reason TEXT] [--wait] [--json]\n\nStarts a run of JOB at the applied commit, on all its hosts or the ones named.\nWith --wait, follows it to the end; the exit status is 1 unless it succeeded.", 1, 1,
+	params := paramFlags{}
+	return clientRun(args, e, "run", "usage: ripple run JOB [--param NAME=VALUE ...] [--hosts a,b] [--reason TEXT] [--wait] [--json]\n\nStarts a run of JOB at the applied commit, on all its hosts or the ones named,\nwith values for the job's params (a list as a,b or a JSON array; params not\ngiven take their defaults). The daemon checks them first: a refused value\nnames the param, and nothing runs. With --wait, follows the run to the end;\nthe exit status is 1 unless it succeeded.", 1, 1,
 		func(fs *flag.FlagSet) {
+			fs.Var(params, "param", "`NAME=VALUE` for one of the job's params; repeat for each")
 			fs.StringVar(&hosts, "hosts", "", "comma-separated `HOSTS` (default: every target of the job)")
 			fs.StringVar(&reason, "reason", "", "why; recorded with your token's name")
 			fs.BoolVar(&wait, "wait", false, "follow the run until it ends")
 			fs.DurationVar(&interval, "interval", time.Second, "poll `INTERVAL` with --wait")
 		},
 		func(c *apiClient, pos []string) error {
-			req := httpapi.RunRequest{Reason: reason}
+			req := httpapi.RunRequest{Reason: reason, Params: params.json()}
 			for _, h := range strings.Split(hosts, ",") {
 				if h = strings.TrimSpace(h); h != "" {
 					req.Hosts = append(req.Hosts, h)
@@ -231,6 +239,9 @@ func runRun(ctx context.Context, args []string, e env) error {
 					c.printJSON(raw)
 				} else {
 					fmt.Fprintf(e.stdout, "run %d of %s queued on %s in %s\n", r.ID, r.Job, plural(countHosts(r.Waves), "host"), plural(len(r.Waves), "wave"))
+					if len(r.Params) > 0 {
+						fmt.Fprintf(e.stdout, "  params %s\n", engine.ParamsQuoted(r.Params))
+					}
 				}
 				return nil
 			}
@@ -287,4 +298,45 @@ func parseRunID(s string, e env) (string, error) {
 	}
 	fmt.Fprintf(e.stderr, "ripple: %q is not a run id\n", s)
 	return "", exitError{2}
+}
+
+// runTitle names a run in listings: its job, or "exec: COMMAND" (cut) for
+// an exec run.
+func runTitle(r httpapi.Run) string {
+	if r.Exec == nil {
+		return r.Job
+	}
+	return engine.FirstLine("exec: "+r.Exec.Command, 40)
+}
+
+// paramFlags collects repeated --param NAME=VALUE flags.
+type paramFlags map[string]string
+
+func (p paramFlags) String() string { return "" }
+
+func (p paramFlags) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", s)
+	}
+	if _, dup := p[name]; dup {
+		return fmt.Errorf("param %s given twice", name)
+	}
+	p[name] = value
+	return nil
+}
+
+// json is the params as the API takes them: each value a JSON string,
+// which the daemon reads as the param's type.
+func (p paramFlags) json() map[string]json.RawMessage {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(p))
+	for k, v := range p {
+		b, _ := json.Marshal(v)
+		out[k] = b
+	}
+	return out
 }

@@ -426,10 +426,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: backend, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Cluster: cl, Traps: monitors,
+		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Exec: backend, Cluster: cl, Traps: monitors,
 	})
 	ui, err := webui.New(webui.Options{
-		Backend: backend, Store: store, Revert: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend,
+		Backend: backend, Store: store, Revert: backend, Exec: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend,
 		Cluster: cl, Traps: monitors, Stopping: func() bool { return backend.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {
@@ -461,6 +461,7 @@ type serveBackend interface {
 	httpapi.SyncBackend
 	httpapi.RevertBackend
 	httpapi.CommitReader // the overview names commits on any node
+	httpapi.ExecBackend
 	engine.TriggerSink
 }
 

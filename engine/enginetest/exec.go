@@ -13,11 +13,14 @@ import (
 
 // Call is one executor call.
 type Call struct {
-	Seq     int
-	Host    string
-	Step    string // the step's name, or the destination of a restore
-	Restore bool
-	Backup  *engine.Backup
+	Seq  int
+	Host string
+	Step string // the step's name, or the destination of a restore
+	// HostStep is the rendered step of a forward or rollback step (nil for a
+	// restore): its command, environment and secrets.
+	HostStep *definitions.HostStep
+	Restore  bool
+	Backup   *engine.Backup
 }
 
 // Exec is an engine.Executor that records calls and answers with Behave
@@ -41,19 +44,19 @@ var _ engine.Executor = (*Exec)(nil)
 
 // RunStep implements engine.Executor.
 func (e *Exec) RunStep(ctx context.Context, ep engine.Endpoint, hs *definitions.HostStep) engine.StepResult {
-	return e.do(ctx, ep.Host.Name, hs.Name, false, nil)
+	return e.do(ctx, ep.Host.Name, hs.Name, false, nil, hs)
 }
 
 // Restore implements engine.Executor.
 func (e *Exec) Restore(ctx context.Context, ep engine.Endpoint, b *engine.Backup) engine.StepResult {
-	return e.do(ctx, ep.Host.Name, b.Destination, true, b)
+	return e.do(ctx, ep.Host.Name, b.Destination, true, b, nil)
 }
 
-func (e *Exec) do(ctx context.Context, host, step string, restore bool, b *engine.Backup) engine.StepResult {
+func (e *Exec) do(ctx context.Context, host, step string, restore bool, b *engine.Backup, hs *definitions.HostStep) engine.StepResult {
 	e.mu.Lock()
 	e.cur++
 	e.maxCur = max(e.maxCur, e.cur)
-	e.calls = append(e.calls, Call{Seq: len(e.calls), Host: host, Step: step, Restore: restore, Backup: b})
+	e.calls = append(e.calls, Call{Seq: len(e.calls), Host: host, Step: step, HostStep: hs, Restore: restore, Backup: b})
 	block, started, delay := e.Block, e.Started, e.Delay
 	e.mu.Unlock()
 	if started != nil {

@@ -52,6 +52,11 @@ func (s *MemStore) write() error {
 
 func cloneRun(r engine.Run) *engine.Run {
 	r.Waves = slices.Clone(r.Waves)
+	r.Params = maps.Clone(r.Params)
+	if r.Exec != nil {
+		e := *r.Exec
+		r.Exec = &e
+	}
 	return &r
 }
 

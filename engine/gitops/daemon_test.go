@@ -532,7 +532,7 @@ func TestAbortEndsRunStoppedForOperator(t *testing.T) {
 	dmRun(t, d)
 	dmWait(t, "ready", func() bool { return d.Status().Head == head })
 
-	later, err := d.StartRun(ctx, "hello", nil, "bob", "later")
+	later, err := d.StartRun(ctx, engine.JobRunRequest{Job: "hello", Actor: "bob", Reason: "later"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,13 +564,13 @@ func TestManualRun(t *testing.T) {
 	ctx := context.Background()
 	dmWait(t, "applied", func() bool { a, _ := store.LastApplied(ctx, "main"); return a == head })
 
-	if _, err := d.StartRun(ctx, "hello", []string{"db-99"}, "alice", "x"); !errors.Is(err, engine.ErrInvalidRequest) {
+	if _, err := d.StartRun(ctx, engine.JobRunRequest{Job: "hello", Hosts: []string{"db-99"}, Actor: "alice", Reason: "x"}); !errors.Is(err, engine.ErrInvalidRequest) {
 		t.Errorf("unknown host: err = %v, want ErrInvalidRequest", err)
 	}
-	if _, err := d.StartRun(ctx, "nope", nil, "alice", "x"); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := d.StartRun(ctx, engine.JobRunRequest{Job: "nope", Actor: "alice", Reason: "x"}); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("unknown job: err = %v, want ErrNotFound", err)
 	}
-	r, err := d.StartRun(ctx, "hello", []string{"web-02"}, "alice", "rotate logs")
+	r, err := d.StartRun(ctx, engine.JobRunRequest{Job: "hello", Hosts: []string{"web-02"}, Actor: "alice", Reason: "rotate logs"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +623,7 @@ func TestRequestsAfterStopAreRefused(t *testing.T) {
 	if d.Ready() {
 		t.Error("ready after stop")
 	}
-	if _, err := d.StartRun(context.Background(), "hello", nil, "alice", "late"); !errors.Is(err, engine.ErrNotRunning) {
+	if _, err := d.StartRun(context.Background(), engine.JobRunRequest{Job: "hello", Actor: "alice", Reason: "late"}); !errors.Is(err, engine.ErrNotRunning) {
 		t.Errorf("StartRun after stop: %v, want ErrNotRunning", err)
 	}
 }

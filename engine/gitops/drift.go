@@ -93,7 +93,7 @@ func (d *Daemon) CheckDrift(ctx context.Context, jobs ...string) ([]engine.JobDr
 	names := jobs
 	if len(names) == 0 {
 		for _, name := range sortedJobs(defs) {
-			if checkable(defs.Jobs[name]) {
+			if checkable(defs.Jobs[name]) && !defs.Jobs[name].Manual {
 				names = append(names, name)
 			}
 		}
@@ -212,7 +212,7 @@ func checkHost(ctx context.Context, drift engine.DriftChecker, secrets definitio
 	}
 	var details []string
 	for _, st := range j.Steps {
-		hs, diags := defs.RenderStep(j, st, h, secrets)
+		hs, diags := defs.RenderStep(j, st, h, secrets, nil)
 		if diags.HasErrors() {
 			out.Status = worse(out.Status, engine.DriftUnknown)
 			details = append(details, fmt.Sprintf("step %s: cannot render: %v", st.Name, engine.DiagError(diags)))

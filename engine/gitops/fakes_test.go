@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -27,14 +28,26 @@ type dmRunner struct {
 
 	mu       sync.Mutex
 	executed []int64
-	approved []string
-	aborted  map[int64]bool
+	// sensitive are the values each Submit was given to hold in memory.
+	sensitive map[int64]map[string]json.RawMessage
+	approved  []string
+	aborted   map[int64]bool
 }
 
 func (f *dmRunner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run, error) {
-	r := &engine.Run{Job: req.Job, Commit: req.Commit, Branch: req.Branch, Trigger: req.Trigger, Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued, Waves: req.Waves, Created: time.Now()}
+	r := &engine.Run{Job: req.Job, Commit: req.Commit, Branch: req.Branch, Trigger: req.Trigger, Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued, Waves: req.Waves, Created: time.Now(),
+		Params: req.Params, Exec: req.Exec}
 	if err := f.store.CreateRun(ctx, r); err != nil {
 		return nil, err
+	}
+	f.mu.Lock()
+	if f.sensitive == nil {
+		f.sensitive = map[int64]map[string]json.RawMessage{}
+	}
+	f.sensitive[r.ID] = req.Sensitive
+	f.mu.Unlock()
+	if r.Exec != nil {
+		return r, nil
 	}
 	return r, f.store.SetStatus(ctx, engine.CommitStatus{Commit: r.Commit, Context: engine.StatusJobPrefix + r.Job, State: "pending", Description: "queued"})
 }

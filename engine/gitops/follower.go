@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -362,10 +363,11 @@ type runAction struct {
 }
 
 type jobAction struct {
-	Job    string   `json:"job"`
-	Hosts  []string `json:"hosts,omitempty"`
-	Actor  string   `json:"actor"`
-	Reason string   `json:"reason"`
+	Job    string                     `json:"job"`
+	Hosts  []string                   `json:"hosts,omitempty"`
+	Params map[string]json.RawMessage `json:"params,omitempty"` // never a sensitive one (refuseSensitive)
+	Actor  string                     `json:"actor"`
+	Reason string                     `json:"reason"`
 }
 
 type acceptAction struct {
@@ -394,6 +396,7 @@ const (
 	actApprove     = "approve"
 	actAbort       = "abort"
 	actRun         = "run"
+	actExec        = "exec"
 	actSync        = "sync"
 	actAccept      = "accept"
 	actRevert      = "revert"
@@ -432,12 +435,55 @@ func (f *Follower) Abort(ctx context.Context, runID int64, actor, reason string)
 }
 
 // StartRun asks the leader for a manual run and returns it once queued.
-func (f *Follower) StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error) {
+// A value for a sensitive param never goes through the database: such a
+// run is refused here (engine.ErrConflict) and must be started on the
+// leader's node.
+func (f *Follower) StartRun(ctx context.Context, req engine.JobRunRequest) (*engine.Run, error) {
 	if d := f.leaderDaemon(); d != nil {
-		return d.StartRun(ctx, job, hosts, actor, reason)
+		return d.StartRun(ctx, req)
+	}
+	if err := f.refuseSensitive(req); err != nil {
+		return nil, err
 	}
 	var run engine.Run
-	if err := f.do(ctx, f.opts.Wait, actRun, jobAction{job, hosts, actor, reason}, &run); err != nil {
+	if err := f.do(ctx, f.opts.Wait, actRun, jobAction{Job: req.Job, Hosts: req.Hosts, Params: req.Params, Actor: req.Actor, Reason: req.Reason}, &run); err != nil {
+		return nil, err
+	}
+	return &run, nil
+}
+
+// refuseSensitive refuses to hand the leader a run with a value for a
+// sensitive param: actions are rows of the shared database, and sensitive
+// values are never stored.
+func (f *Follower) refuseSensitive(req engine.JobRunRequest) error {
+	defs := f.Definitions()
+	if defs == nil || defs.Jobs[req.Job] == nil {
+		return nil // the leader says what is wrong
+	}
+	j := defs.Jobs[req.Job]
+	for name, v := range req.Params {
+		if p := j.Param(name); p != nil && p.Sensitive && strings.TrimSpace(string(v)) != "null" {
+			leader := "the leader"
+			if n, alive, ok := f.opts.Member.Leader(); ok && alive {
+				leader = "the leader, " + n.Name
+			}
+			return fmt.Errorf("param %s of job %s is sensitive, and this node (%s) would have to hand it to the leader through the database, where sensitive values never go: start the run on %s: %w",
+				name, req.Job, f.opts.Member.Node(), leader, engine.ErrConflict)
+		}
+	}
+	return nil
+}
+
+// Exec asks the leader for an exec run and returns it once queued.
+func (f *Follower) Exec(ctx context.Context, req engine.ExecRequest) (*engine.Run, error) {
+	if d := f.leaderDaemon(); d != nil {
+		return d.Exec(ctx, req)
+	}
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	var run engine.Run
+	if err := f.do(ctx, f.opts.Wait, actExec, req, &run); err != nil {
 		return nil, err
 	}
 	return &run, nil
@@ -449,7 +495,7 @@ func (f *Follower) StartSync(ctx context.Context, job string, hosts []string, ac
 		return d.StartSync(ctx, job, hosts, actor, reason)
 	}
 	var run engine.Run
-	if err := f.do(ctx, f.opts.Wait, actSync, jobAction{job, hosts, actor, reason}, &run); err != nil {
+	if err := f.do(ctx, f.opts.Wait, actSync, jobAction{Job: job, Hosts: hosts, Actor: actor, Reason: reason}, &run); err != nil {
 		return nil, err
 	}
 	return &run, nil
@@ -534,7 +580,10 @@ func Handlers(d *Daemon) map[string]cluster.Handler {
 			return nil, d.Abort(ctx, a.Run, a.Actor, a.Reason)
 		}),
 		actRun: handle(func(ctx context.Context, a jobAction) (any, error) {
-			return d.StartRun(ctx, a.Job, a.Hosts, a.Actor, a.Reason)
+			return d.StartRun(ctx, engine.JobRunRequest{Job: a.Job, Hosts: a.Hosts, Params: a.Params, Actor: a.Actor, Reason: a.Reason})
+		}),
+		actExec: handle(func(ctx context.Context, req engine.ExecRequest) (any, error) {
+			return d.Exec(ctx, req)
 		}),
 		actSync: handle(func(ctx context.Context, a jobAction) (any, error) {
 			return d.StartSync(ctx, a.Job, a.Hosts, a.Actor, a.Reason)

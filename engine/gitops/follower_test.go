@@ -178,14 +178,14 @@ func TestClusterFollowersServeAndTheLeaderActs(t *testing.T) {
 	}
 
 	// b's API: a manual run is started by the leader and returned.
-	run, err := b.follower.StartRun(ctx, "hello", []string{"web-02"}, "alice", "rotate logs")
+	run, err := b.follower.StartRun(ctx, engine.JobRunRequest{Job: "hello", Hosts: []string{"web-02"}, Actor: "alice", Reason: "rotate logs"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if run.ID == 0 || run.Actor != "alice" || run.Commit != head || run.Trigger != engine.TriggerManual {
 		t.Fatalf("run from b: %+v", run)
 	}
-	if _, err := b.follower.StartRun(ctx, "nope", nil, "alice", "x"); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := b.follower.StartRun(ctx, engine.JobRunRequest{Job: "nope", Actor: "alice", Reason: "x"}); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("unknown job through b: %v, want ErrNotFound", err)
 	}
 

@@ -222,16 +222,24 @@ func (d *Daemon) startCommitRuns(ctx, runCtx context.Context, commit string, def
 	var runs []*engine.Run
 	for _, j := range plan.Jobs {
 		if engine.CountHosts(j.Waves) == 0 {
-			continue
+			continue // a manual job, or a change that runs nothing
+		}
+		// A job that runs on commits has a default for every param.
+		job := defs.Jobs[j.Name]
+		vals, err := job.ResolveParams(nil)
+		if err != nil {
+			return fmt.Errorf("params of %s: %w", j.Name, err)
 		}
 		r, err := d.opts.Runner.Submit(ctx, engine.RunRequest{
-			Job:     j.Name,
-			Commit:  commit,
-			Branch:  d.opts.Mirror.Branch,
-			Trigger: engine.TriggerCommit,
-			Actor:   actor,
-			Reason:  clip(reason+": "+strings.Join(j.Reasons, "; "), 500),
-			Waves:   j.Waves,
+			Params:    job.RecordParams(vals),
+			Sensitive: job.SensitiveValues(vals),
+			Job:       j.Name,
+			Commit:    commit,
+			Branch:    d.opts.Mirror.Branch,
+			Trigger:   engine.TriggerCommit,
+			Actor:     actor,
+			Reason:    clip(reason+": "+strings.Join(j.Reasons, "; "), 500),
+			Waves:     j.Waves,
 		})
 		if err != nil {
 			return fmt.Errorf("submit run of %s: %w", j.Name, err)

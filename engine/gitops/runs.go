@@ -2,9 +2,11 @@ package gitops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,7 +89,7 @@ func (q *runQueue) has(id int64) bool {
 func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	job := qr.run.Job
+	job := queueKey(qr.run)
 	if q.ids[qr.run.ID] {
 		return
 	}
@@ -105,6 +107,15 @@ func (q *runQueue) enqueue(ctx context.Context, qr *queuedRun) {
 	}
 	q.active[job] = true
 	q.wg.Go(func() { q.work(ctx, job) })
+}
+
+// queueKey is the queue a run waits in: its job's; an exec run, which has
+// no job, has one of its own and waits for no other run.
+func queueKey(run *engine.Run) string {
+	if run.Exec != nil {
+		return fmt.Sprintf("exec/%d", run.ID)
+	}
+	return run.Job
 }
 
 // resumeHeld restarts the workers of the jobs a store write failure held;
@@ -302,8 +313,10 @@ type manualRequest struct {
 	job, actor, reason string
 	trigger            string
 	hosts              []string
-	sync               bool             // only the job's out-of-sync and drifted hosts (of hosts, if set)
-	reply              chan manualReply // buffered, one slot
+	params             map[string]json.RawMessage // as given (manual runs)
+	sync               bool                       // only the job's out-of-sync and drifted hosts (of hosts, if set)
+	exec               *engine.ExecRequest        // an exec run (checked), instead of a job's
+	reply              chan manualReply           // buffered, one slot
 }
 
 type manualReply struct {
@@ -311,11 +324,14 @@ type manualReply struct {
 	err error
 }
 
-// StartRun queues a manual run of job at the base commit, on hosts (every
-// target host when empty). The run is handed to the daemon's loop, which
-// owns the runs' context; the call returns once the run is recorded.
-func (d *Daemon) StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error) {
-	return d.submit(ctx, manualRequest{job: job, hosts: hosts, actor: actor, reason: reason, trigger: engine.TriggerManual})
+// StartRun queues a manual run of req.Job at the base commit, on
+// req.Hosts (every target host when empty), with req.Params checked
+// against the job's params (a refused or missing value is an error wrapping
+// engine.ErrInvalidRequest that names the param; nothing is recorded). The
+// run is handed to the daemon's loop, which owns the runs' context; the
+// call returns once the run is recorded.
+func (d *Daemon) StartRun(ctx context.Context, req engine.JobRunRequest) (*engine.Run, error) {
+	return d.submit(ctx, manualRequest{job: req.Job, hosts: req.Hosts, params: req.Params, actor: req.Actor, reason: req.Reason, trigger: engine.TriggerManual})
 }
 
 // StartScheduled implements ScheduledRunStarter: a run of job on all its
@@ -363,6 +379,9 @@ func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*e
 	if defs == nil {
 		return nil, fmt.Errorf("no commit applied yet: %w", engine.ErrConflict)
 	}
+	if req.exec != nil {
+		return d.startExec(ctx, runCtx, defs, base, req)
+	}
 	hosts := req.hosts
 	if req.sync {
 		var err error
@@ -377,9 +396,20 @@ func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*e
 	if j.hosts() == 0 {
 		return nil, fmt.Errorf("job %q targets no host: %w", req.job, engine.ErrInvalidRequest)
 	}
+	job := defs.Jobs[req.job]
+	var vals definitions.ParamValues
+	if req.trigger == engine.TriggerSchedule {
+		vals, err = job.ResolveParamValues(job.ScheduleParams)
+	} else {
+		vals, err = job.ResolveParams(req.params)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %s: %w", req.job, strings.ReplaceAll(err.Error(), "\n", "; "), engine.ErrInvalidRequest)
+	}
 	run, err := d.opts.Runner.Submit(ctx, engine.RunRequest{
 		Job: req.job, Commit: base, Branch: d.opts.Mirror.Branch, Trigger: req.trigger,
 		Actor: req.actor, Reason: req.reason, Waves: j.Waves,
+		Params: job.RecordParams(vals), Sensitive: job.SensitiveValues(vals),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("submit run of %s: %w", req.job, err)
@@ -387,7 +417,8 @@ func (d *Daemon) startManual(ctx, runCtx context.Context, req manualRequest) (*e
 	if d.opts.Outbox != nil {
 		d.opts.Outbox.Notify()
 	}
-	d.log.Info().Int64("run", run.ID).Str("job", req.job).Str("trigger", req.trigger).Str("actor", req.actor).Str("reason", req.reason).Int("hosts", j.hosts()).Msg("run queued")
+	d.log.Info().Int64("run", run.ID).Str("job", req.job).Str("trigger", req.trigger).Str("actor", req.actor).Str("reason", run.Reason).
+		Str("params", engine.ParamsQuoted(run.Params)).Int("hosts", j.hosts()).Msg("run queued")
 	d.queue.enqueue(runCtx, &queuedRun{run: run, defs: defs})
 	return run, nil
 }

@@ -38,7 +38,7 @@ func TestStoreWriteFailureHoldsRunsUntilTheStoreWrites(t *testing.T) {
 
 	dmWait(t, "the commit's run to stop on the store", func() bool { return len(d.Status().Store.StoppedRuns) == 1 })
 	first := d.Status().Store.StoppedRuns[0]
-	second, err := d.StartRun(ctx, "hello", nil, "alice", "behind the stopped one")
+	second, err := d.StartRun(ctx, engine.JobRunRequest{Job: "hello", Actor: "alice", Reason: "behind the stopped one"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,11 +60,18 @@ func syncStates(ctx context.Context, defs *definitions.Definitions, fps *fingerp
 	}
 	names := jobs
 	if len(names) == 0 {
-		names = sortedJobs(defs)
+		for _, name := range sortedJobs(defs) {
+			if !defs.Jobs[name].Manual {
+				names = append(names, name)
+			}
+		}
 	}
 	for _, name := range names {
-		if defs.Jobs[name] == nil {
+		switch j := defs.Jobs[name]; {
+		case j == nil:
 			return nil, fmt.Errorf("job %q: %w", name, engine.ErrNotFound)
+		case j.Manual:
+			return nil, fmt.Errorf("job %q is manual: it runs only when started (ripple run), so it has no sync state: %w", name, engine.ErrInvalidRequest)
 		}
 	}
 	filter := ""

@@ -72,7 +72,7 @@ func (h *Handler) listRuns(w http.ResponseWriter, r *http.Request, _ Identity) {
 	}
 	out := make([]Run, 0, len(runs))
 	for _, run := range runs {
-		out = append(out, runJSON(run, h.opts.PublicURL))
+		out = append(out, RunJSON(run, h.opts.PublicURL))
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	if len(runs) == f.Limit {
@@ -160,7 +160,7 @@ func (h *Handler) runAction(w http.ResponseWriter, r *http.Request, who Identity
 		writeBackendError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, runJSON(run, h.opts.PublicURL))
+	writeJSON(w, http.StatusOK, RunJSON(run, h.opts.PublicURL))
 }
 
 // listJobs: GET /api/v1/jobs, filtered by ParseJobQuery's parameters
@@ -190,7 +190,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, _ Identity) {
 	for _, row := range list.Rows {
 		j := jobJSON(inv.Defs, inv.Defs.Jobs[row.Name])
 		if row.Last != nil {
-			lr := runJSON(row.Last, h.opts.PublicURL)
+			lr := RunJSON(row.Last, h.opts.PublicURL)
 			j.LastRun = &lr
 		}
 		out = append(out, j)
@@ -214,7 +214,7 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request, _ Identity) {
 	}
 	j.Runs = []Run{}
 	for _, run := range runs {
-		j.Runs = append(j.Runs, runJSON(run, h.opts.PublicURL))
+		j.Runs = append(j.Runs, RunJSON(run, h.opts.PublicURL))
 	}
 	if len(j.Runs) > 0 {
 		j.LastRun = &j.Runs[0]
@@ -256,12 +256,14 @@ func (h *Handler) startRun(w http.ResponseWriter, r *http.Request, who Identity)
 			return
 		}
 	}
-	run, err := h.opts.Backend.StartRun(r.Context(), r.PathValue("job"), req.Hosts, who.Name, reasonOr(req.Reason))
+	run, err := h.opts.Backend.StartRun(r.Context(), engine.JobRunRequest{
+		Job: r.PathValue("job"), Hosts: req.Hosts, Params: req.Params, Actor: who.Name, Reason: reasonOr(req.Reason),
+	})
 	if err != nil {
 		writeBackendError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, runJSON(run, h.opts.PublicURL))
+	writeJSON(w, http.StatusAccepted, RunJSON(run, h.opts.PublicURL))
 }
 
 // listHosts: GET /api/v1/hosts, filtered, sorted and paged by
@@ -389,7 +391,7 @@ func (h *Handler) getCommit(w http.ResponseWriter, r *http.Request, _ Identity) 
 		out.Statuses = append(out.Statuses, CommitStatus{Context: s.Context, State: s.State, Description: s.Description, TargetURL: s.TargetURL, Updated: s.Updated})
 	}
 	for _, run := range runs {
-		out.Runs = append(out.Runs, runJSON(run, h.opts.PublicURL))
+		out.Runs = append(out.Runs, RunJSON(run, h.opts.PublicURL))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

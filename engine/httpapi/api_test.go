@@ -105,11 +105,27 @@ func (b *fakeBackend) Accept(_ context.Context, head, actor, reason string) erro
 
 func (b *fakeBackend) Trigger(source string) { _ = b.record("trigger " + source) }
 
-func (b *fakeBackend) StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error) {
-	if err := b.record(fmt.Sprintf("run %s %v %s %q", job, hosts, actor, reason)); err != nil {
+func (b *fakeBackend) StartRun(ctx context.Context, req engine.JobRunRequest) (*engine.Run, error) {
+	call := fmt.Sprintf("run %s %v %s %q", req.Job, req.Hosts, req.Actor, req.Reason)
+	if len(req.Params) > 0 {
+		call += " params " + engine.ParamsQuoted(req.Params)
+	}
+	if err := b.record(call); err != nil {
 		return nil, err
 	}
-	r := &engine.Run{Job: job, Commit: commitA, Trigger: "manual", Actor: actor, Reason: reason, State: engine.RunQueued, Waves: [][]string{{"web-01"}}}
+	r := &engine.Run{Job: req.Job, Commit: commitA, Trigger: "manual", Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued, Waves: [][]string{{"web-01"}}}
+	return r, b.store.CreateRun(ctx, r)
+}
+
+func (b *fakeBackend) Exec(ctx context.Context, req engine.ExecRequest) (*engine.Run, error) {
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	if err := b.record(fmt.Sprintf("exec %v %q %v %q %d %s %s %q", req.Hosts, req.Group, req.All, req.Command, req.MaxParallel, req.Timeout, req.Actor, req.Reason)); err != nil {
+		return nil, err
+	}
+	r := &engine.Run{Commit: commitA, Trigger: engine.TriggerExec, Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued, Waves: [][]string{{"web-01"}},
+		Exec: &engine.ExecSpec{Command: req.Command, Timeout: req.Timeout, MaxParallel: req.MaxParallel}}
 	return r, b.store.CreateRun(ctx, r)
 }
 
@@ -144,7 +160,7 @@ func newFixture(t *testing.T, webhook http.Handler) *fixture {
 		t.Fatal(err)
 	}
 	b := &fakeBackend{ready: true, defs: defs, store: store}
-	h := New(Options{Backend: b, Store: store, Revert: b, Tokens: tokens, Webhook: webhook, Registry: NewRegistry("test"), PublicURL: "https://ripple.example/", Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	h := New(Options{Backend: b, Store: store, Revert: b, Exec: b, Tokens: tokens, Webhook: webhook, Registry: NewRegistry("test"), PublicURL: "https://ripple.example/", Logger: zerolog.New(zerolog.NewTestWriter(t))})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -210,6 +226,7 @@ func TestEndpointsAndRoles(t *testing.T) {
 		{"POST", "/api/v1/reconcile", ``, true, 202},
 		{"POST", "/api/v1/reconcile?accept=" + commitA, `{"reason":"reviewed"}`, true, 202},
 		{"POST", "/api/v1/commits/" + commitA[:7] + "/revert", `{"reason":"v2 breaks nginx","run":1}`, true, 201},
+		{"POST", "/api/v1/exec", `{"group":"web","command":"uptime","reason":"load?"}`, true, 202},
 	}
 	for _, ep := range endpoints {
 		t.Run(ep.method+" "+ep.path, func(t *testing.T) {
@@ -293,6 +310,12 @@ func TestBadRequests(t *testing.T) {
 		{"POST", "/api/v1/jobs/nginx/runs", `{"hosts":"web-01"}`, 400},
 		{"POST", "/api/v1/jobs/nginx/runs", `{"hosts":[""]}`, 400},
 		{"POST", "/api/v1/jobs/nginx/runs", strings.Repeat(" ", 2<<20), 413},
+		{"POST", "/api/v1/exec", `{"hosts":["web-01"],"command":"uptime"}`, 400},
+		{"POST", "/api/v1/exec", `{"command":"uptime","reason":"x"}`, 400},
+		{"POST", "/api/v1/exec", `{"all":true,"group":"web","command":"uptime","reason":"x"}`, 400},
+		{"POST", "/api/v1/exec", `{"all":true,"command":"","reason":"x"}`, 400},
+		{"POST", "/api/v1/exec", `{"all":true,"command":"uptime","reason":"x","timeout":"soon"}`, 400},
+		{"POST", "/api/v1/exec", `{"all":true,"command":"uptime","reason":"x","max_parallel":-1}`, 400},
 		{"GET", "/api/v1/runs?limit=0", "", 400},
 		{"GET", "/api/v1/runs?limit=ten", "", 400},
 		{"GET", "/api/v1/runs?state=exploded", "", 400},
@@ -535,6 +558,42 @@ func TestRunDetailTellsTheTruth(t *testing.T) {
 	}
 	if w := d.WaveDetails[2]; w.State != "not_started" || w.Hosts[0].State != "not_started" {
 		t.Errorf("wave 3: %s %v", w.State, states(w))
+	}
+}
+
+// TestRunsWithParamsAndExec: a run's params and an exec run's command go
+// to the daemon and come back in the run's JSON.
+func TestRunsWithParamsAndExec(t *testing.T) {
+	f := newFixture(t, nil)
+	code, body := f.do(t, "POST", "/api/v1/jobs/nginx/runs", operatorToken, `{"reason":"by hand","params":{"service":"worker","count":3,"hosts":["a","b"]}}`)
+	if code != 202 || f.backend.lastCall() != `run nginx [] alice "by hand" params count=3 hosts=["a","b"] service=worker` {
+		t.Fatalf("run with params: %d %s, call %s", code, body, f.backend.lastCall())
+	}
+	code, body = f.do(t, "POST", "/api/v1/exec", operatorToken, `{"hosts":["web-01"],"command":"uptime; df -h","max_parallel":3,"timeout":"45s","reason":" disk? "}`)
+	if code != 202 || f.backend.lastCall() != `exec [web-01] "" false "uptime; df -h" 3 45s alice "disk?"` {
+		t.Fatalf("exec: %d %s, call %s", code, body, f.backend.lastCall())
+	}
+	var r Run
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Trigger != "exec" || r.Job != "" || r.Exec == nil || *r.Exec != (Exec{Command: "uptime; df -h", Timeout: "45s", MaxParallel: 3}) {
+		t.Errorf("exec run JSON %s", body)
+	}
+	run := &engine.Run{Job: "nginx", Commit: commitA, Trigger: "manual", State: engine.RunQueued, Waves: [][]string{{"web-01"}},
+		Params: map[string]json.RawMessage{"service": json.RawMessage(`"worker"`), "password": json.RawMessage(`"***"`)}}
+	if err := f.store.CreateRun(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.do(t, "GET", fmt.Sprintf("/api/v1/runs/%d", run.ID), viewerToken, "")
+	if !strings.Contains(body, `"params": {
+    "password": "***",
+    "service": "worker"
+  }`) {
+		t.Errorf("run JSON lacks its params:\n%s", body)
+	}
+	if code, _ := f.do(t, "POST", "/api/v1/exec", viewerToken, `{"all":true,"command":"uptime","reason":"x"}`); code != 403 {
+		t.Errorf("viewer exec: %d", code)
 	}
 }
 

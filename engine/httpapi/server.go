@@ -35,7 +35,10 @@ type Backend interface {
 	Definitions() *definitions.Definitions
 	Approve(ctx context.Context, runID int64, actor, reason string) error
 	Abort(ctx context.Context, runID int64, actor, reason string) error
-	StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error)
+	// StartRun starts a run of a job at the applied commit; a param value
+	// the job refuses is an error wrapping engine.ErrInvalidRequest that
+	// names the param.
+	StartRun(ctx context.Context, req engine.JobRunRequest) (*engine.Run, error)
 	Accept(ctx context.Context, head, actor, reason string) error
 	Trigger(source string)
 }
@@ -74,6 +77,8 @@ type Options struct {
 	// Revert proposes reverts (POST /api/v1/commits/{sha}/revert); nil
 	// answers 501.
 	Revert RevertBackend
+	// Exec runs ad-hoc commands (POST /api/v1/exec); nil answers 501.
+	Exec ExecBackend
 	// Cluster describes the daemons sharing the store (GET
 	// /api/v1/cluster); nil (one daemon on SQLite) answers 501.
 	Cluster ClusterSource
@@ -161,6 +166,7 @@ func New(opts Options) *Handler {
 	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
 	m.Handle("POST /api/v1/commits/{sha}/revert", h.auth(RoleOperator, h.postRevert))
+	m.Handle("POST /api/v1/exec", h.auth(RoleOperator, h.postExec))
 	m.Handle("GET /api/v1/cluster", h.auth(RoleViewer, h.getCluster))
 	m.Handle("GET /api/v1/traps", h.auth(RoleViewer, h.getTraps))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

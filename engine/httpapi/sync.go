@@ -53,6 +53,10 @@ func (h *Handler) startSync(w http.ResponseWriter, r *http.Request, who Identity
 	if !decodeBody(w, r, &req) {
 		return
 	}
+	if len(req.Params) > 0 {
+		writeError(w, http.StatusBadRequest, "a sync run takes no params: it runs the job as the applied commit says, with the params' defaults")
+		return
+	}
 	for _, host := range req.Hosts {
 		if strings.TrimSpace(host) == "" {
 			writeError(w, http.StatusBadRequest, "hosts holds an empty name")
@@ -64,7 +68,7 @@ func (h *Handler) startSync(w http.ResponseWriter, r *http.Request, who Identity
 		writeBackendError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, runJSON(run, h.opts.PublicURL))
+	writeJSON(w, http.StatusAccepted, RunJSON(run, h.opts.PublicURL))
 }
 
 // postDrift: POST /api/v1/drift with {"jobs"}: check now, read-only.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -49,6 +50,18 @@ type Run struct {
 	Finished    time.Time  `json:"finished,omitzero"`
 	Updated     time.Time  `json:"updated,omitzero"`
 	URL         string     `json:"url,omitempty"`
+	// Params are the values of the job's params the run uses, a sensitive
+	// one as "***".
+	Params map[string]json.RawMessage `json:"params,omitempty"`
+	// Exec is an exec run's ad-hoc command (trigger exec; job is empty).
+	Exec *Exec `json:"exec,omitempty"`
+}
+
+// Exec is what an exec run runs on each host.
+type Exec struct {
+	Command     string `json:"command"`
+	Timeout     string `json:"timeout"`
+	MaxParallel int    `json:"max_parallel"`
 }
 
 // RunDetail is a run with its waves, each host's step results and the
@@ -137,8 +150,12 @@ type Job struct {
 	Steps       []string `json:"steps"`
 	Schedule    string   `json:"schedule,omitempty"`
 	Window      string   `json:"window,omitempty"`
-	LastRun     *Run     `json:"last_run,omitempty"`
-	Runs        []Run    `json:"runs,omitempty"` // detail only
+	// Manual jobs never run on a commit; Params are what a run gives the
+	// job (POST /api/v1/jobs/{job}/runs), with their defaults.
+	Manual  bool                       `json:"manual,omitempty"`
+	Params  []definitions.PlannedParam `json:"params,omitempty"`
+	LastRun *Run                       `json:"last_run,omitempty"`
+	Runs    []Run                      `json:"runs,omitempty"` // detail only
 	// Firings are the latest schedule firings, newest first (detail
 	// only, when the job has a schedule and the store keeps them).
 	Firings []Firing `json:"firings,omitempty"`
@@ -192,10 +209,27 @@ type CommitStatus struct {
 	Updated     time.Time `json:"updated,omitzero"`
 }
 
-// RunRequest is the body of POST /api/v1/jobs/{job}/runs.
+// RunRequest is the body of POST /api/v1/jobs/{job}/runs (and, without
+// params, of POST /api/v1/jobs/{job}/sync).
 type RunRequest struct {
 	Reason string   `json:"reason"`
 	Hosts  []string `json:"hosts"`
+	// Params are values for the job's params: JSON values of their types,
+	// or strings that spell them ("3", "true", "a,b").
+	Params map[string]json.RawMessage `json:"params,omitempty"`
+}
+
+// ExecRequest is the body of POST /api/v1/exec: an ad-hoc command on
+// exactly one of hosts, group or all, with a reason.
+type ExecRequest struct {
+	Hosts       []string `json:"hosts,omitempty"`
+	Group       string   `json:"group,omitempty"`
+	All         bool     `json:"all,omitempty"`
+	Command     string   `json:"command"`
+	MaxParallel int      `json:"max_parallel,omitempty"`
+	// Timeout per host, a duration such as "30s"; default 5m.
+	Timeout string `json:"timeout,omitempty"`
+	Reason  string `json:"reason"`
 }
 
 // ActionRequest is the body of approve, abort and reconcile.
@@ -206,7 +240,9 @@ type ActionRequest struct {
 	Accept string `json:"accept,omitempty"`
 }
 
-func runJSON(r *engine.Run, publicURL string) Run {
+// RunJSON is a run as the API lists it; publicURL (may be "") is the base of
+// its url.
+func RunJSON(r *engine.Run, publicURL string) Run {
 	out := Run{
 		ID: r.ID, Job: r.Job, Commit: r.Commit, Branch: r.Branch, Trigger: r.Trigger,
 		Actor: r.Actor, Reason: r.Reason, State: string(r.State), Waves: r.Waves,
@@ -219,11 +255,15 @@ func runJSON(r *engine.Run, publicURL string) Run {
 	if publicURL != "" {
 		out.URL = publicURL + "/runs/" + itoa(r.ID)
 	}
+	out.Params = r.Params
+	if r.Exec != nil {
+		out.Exec = &Exec{Command: r.Exec.Command, Timeout: r.Exec.Timeout.String(), MaxParallel: r.Exec.MaxParallel}
+	}
 	return out
 }
 
 func runDetail(r *engine.Run, steps []engine.HostStep, events []engine.Event, publicURL string) RunDetail {
-	out := RunDetail{Run: runJSON(r, publicURL), WaveDetails: []Wave{}, Events: []Event{}}
+	out := RunDetail{Run: RunJSON(r, publicURL), WaveDetails: []Wave{}, Events: []Event{}}
 	byHost := map[string][]engine.HostStep{}
 	for _, s := range steps {
 		byHost[s.Host] = append(byHost[s.Host], s)
@@ -400,7 +440,10 @@ func hostState(rows []engine.HostStep) string {
 func jobJSON(defs *definitions.Definitions, j *definitions.Job) Job {
 	out := Job{
 		Name: j.Name, Description: j.Description, File: j.DeclRange.Filename, Line: j.DeclRange.Start.Line,
-		Hosts: []string{}, Steps: []string{}, Schedule: j.Schedule, Window: j.Window,
+		Hosts: []string{}, Steps: []string{}, Schedule: j.Schedule, Window: j.Window, Manual: j.Manual,
+	}
+	if len(j.Params) > 0 {
+		out.Params = j.ParamSpecs()
 	}
 	for _, h := range defs.Select(j.Targets) {
 		out.Hosts = append(out.Hosts, h.Name)

@@ -14,7 +14,7 @@ import (
 )
 
 const runColumns = `id, job, commit_sha, branch, trigger, actor, reason, state, waves,
-	current_wave, summary, error, created, started, finished, updated`
+	current_wave, summary, error, created, started, finished, updated, params, exec`
 
 // CreateRun inserts r and sets r.ID. A zero r.Created becomes now, an empty
 // r.State becomes queued, and r.Updated is set to now. r is only changed when
@@ -23,6 +23,10 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run) error {
 	waves, err := json.Marshal(r.Waves)
 	if err != nil {
 		return fmt.Errorf("create run: encode waves: %w", err)
+	}
+	params, exec, err := engine.EncodeRunInputs(r)
+	if err != nil {
+		return fmt.Errorf("create run: %w", err)
 	}
 	now := s.now().UTC()
 	created := r.Created
@@ -37,10 +41,10 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run) error {
 	err = s.write(ctx, func(q *queue) {
 		q.queryRow(func(row pgx.Row) error { return row.Scan(&id) },
 			`INSERT INTO runs (job, commit_sha, branch, trigger, actor, reason,
-			state, waves, current_wave, summary, error, created, started, finished, updated)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+			state, waves, current_wave, summary, error, created, started, finished, updated, params, exec)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 			r.Job, r.Commit, r.Branch, r.Trigger, r.Actor, r.Reason, string(state), string(waves),
-			r.CurrentWave, r.Summary, r.Error, nanos(created), nanos(r.Started), nanos(r.Finished), nanos(now))
+			r.CurrentWave, r.Summary, r.Error, nanos(created), nanos(r.Started), nanos(r.Finished), nanos(now), params, exec)
 	})
 	if err != nil {
 		return fmt.Errorf("create run for job %s: %w", r.Job, err)
@@ -57,6 +61,10 @@ func (s *Store) UpdateRun(ctx context.Context, r *engine.Run) error {
 	if err != nil {
 		return fmt.Errorf("update run %d: encode waves: %w", r.ID, err)
 	}
+	params, exec, err := engine.EncodeRunInputs(r)
+	if err != nil {
+		return fmt.Errorf("update run %d: %w", r.ID, err)
+	}
 	now := s.now().UTC()
 	err = s.write(ctx, func(q *queue) {
 		q.execTag(func(ct pgconn.CommandTag) error {
@@ -66,9 +74,9 @@ func (s *Store) UpdateRun(ctx context.Context, r *engine.Run) error {
 			return nil
 		}, `UPDATE runs SET job = $1, commit_sha = $2, branch = $3, trigger = $4,
 			actor = $5, reason = $6, state = $7, waves = $8, current_wave = $9, summary = $10, error = $11,
-			started = $12, finished = $13, updated = $14 WHERE id = $15`,
+			started = $12, finished = $13, updated = $14, params = $15, exec = $16 WHERE id = $17`,
 			r.Job, r.Commit, r.Branch, r.Trigger, r.Actor, r.Reason, string(r.State), string(waves),
-			r.CurrentWave, r.Summary, r.Error, nanos(r.Started), nanos(r.Finished), nanos(now), r.ID)
+			r.CurrentWave, r.Summary, r.Error, nanos(r.Started), nanos(r.Finished), nanos(now), params, exec, r.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("update run %d: %w", r.ID, err)
@@ -214,16 +222,19 @@ func (s *Store) queryRuns(ctx context.Context, what, q string, args ...any) ([]*
 func scanRun(row pgx.Row) (*engine.Run, error) {
 	var (
 		r                                   engine.Run
-		state, waves                        string
+		state, waves, params, exec          string
 		created, started, finished, updated int64
 	)
 	err := row.Scan(&r.ID, &r.Job, &r.Commit, &r.Branch, &r.Trigger, &r.Actor, &r.Reason, &state, &waves,
-		&r.CurrentWave, &r.Summary, &r.Error, &created, &started, &finished, &updated)
+		&r.CurrentWave, &r.Summary, &r.Error, &created, &started, &finished, &updated, &params, &exec)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(waves), &r.Waves); err != nil {
 		return nil, fmt.Errorf("run %d: decode waves: %w", r.ID, err)
+	}
+	if err := engine.DecodeRunInputs(&r, params, exec); err != nil {
+		return nil, err
 	}
 	r.State = engine.RunState(state)
 	r.Created, r.Started, r.Finished, r.Updated = fromNanos(created), fromNanos(started), fromNanos(finished), fromNanos(updated)

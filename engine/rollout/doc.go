@@ -18,6 +18,14 @@
 // only through engine interfaces: gate checks (engine.Checker) and the
 // alert holds of a wave's hosts (engine.AlertHolder).
 //
+// A run may carry inputs: its job's param values, or (an exec run, which
+// has no job) an operator's ad-hoc command, run as one wave of one step
+// with no gate, no rollback, no commit status and no sync state. The
+// store keeps them masked and redacted; the Runner that recorded the run
+// keeps them as given, in memory only, and a run that needs them (a
+// sensitive param, an exec command) ends in error in any other process
+// instead of resuming (inputs.go).
+//
 // Goroutines: Execute runs in the caller's goroutine and, inside a wave,
 // starts at most max_parallel host goroutines (errgroup) plus bounded health
 // check goroutines during a gate; all are waited for before Execute returns.

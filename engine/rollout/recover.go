@@ -123,5 +123,6 @@ func (r *Runner) closeRun(ctx context.Context, run *engine.Run, state engine.Run
 		return nil, fmt.Errorf("update run %d: %w", run.ID, err)
 	}
 	r.opts.Metrics.runEnded(state)
+	r.forget(run.ID)
 	return run, nil
 }

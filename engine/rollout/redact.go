@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -27,6 +28,25 @@ func (r *Runner) redactResult(res engine.StepResult) engine.StepResult {
 // caller's copy then says what the store keeps.
 func (r *Runner) redactRun(run *engine.Run) {
 	run.Reason, run.Summary, run.Error = r.redact(run.Reason), r.redact(run.Summary), r.redact(run.Error)
+	r.redactParams(run.Params)
+	if run.Exec != nil {
+		run.Exec.Command = r.redact(run.Exec.Command)
+	}
+}
+
+// sensitiveTexts are the forms of a sensitive param's JSON value that
+// output may show: a string, each element of a list, any other value as
+// written.
+func sensitiveTexts(v json.RawMessage) []string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return []string{s}
+	}
+	var list []string
+	if json.Unmarshal(v, &list) == nil {
+		return list
+	}
+	return []string{string(v)}
 }
 
 // createRun records a new run, redacted.

@@ -16,8 +16,8 @@ func budgetExceeded(b definitions.Budget, failures, size int) bool {
 	return b.Exceeded(failures, size)
 }
 
-func renderStep(defs *definitions.Definitions, job *definitions.Job, st *definitions.Step, h *definitions.Host, src definitions.SecretSource) (*definitions.HostStep, error) {
-	hs, diags := defs.RenderStep(job, st, h, src)
+func renderStep(defs *definitions.Definitions, job *definitions.Job, st *definitions.Step, h *definitions.Host, src definitions.SecretSource, params definitions.ParamValues) (*definitions.HostStep, error) {
+	hs, diags := defs.RenderStep(job, st, h, src, params)
 	if diags.HasErrors() {
 		return nil, engine.DiagError(diags)
 	}

@@ -160,7 +160,7 @@ func (x *runExec) rollbackHost(ctx context.Context, acts []rollbackAction) (msg 
 			if a.step == nil {
 				return x.r.opts.Executor.Restore(ctx, ep, a.backup), nil
 			}
-			hs, err := renderStep(x.defs, x.job, a.step, ep.Host, x.r.opts.Secrets)
+			hs, err := renderStep(x.defs, x.job, a.step, ep.Host, x.r.opts.Secrets, x.params)
 			if err != nil {
 				return engine.StepResult{}, fmt.Errorf("render rollback step %s: %w", a.step.Name, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,10 @@ type Runner struct {
 	// because the store could not write, with that error: their next
 	// execution records it before anything else.
 	stalls map[int64]string
+	// inputs are the inputs of the runs this process recorded, as given
+	// (sensitive param values, exec commands), until each ends; see
+	// inputs.go.
+	inputs map[int64]*runInputs
 }
 
 // jobSlot serializes the runs of one job.
@@ -149,6 +154,7 @@ func New(opts Options) *Runner {
 		slots:    map[string]*jobSlot{},
 		controls: map[int64]*runControl{},
 		stalls:   map[int64]string{},
+		inputs:   map[int64]*runInputs{},
 	}
 	r.windowDefs = r.applied.Load
 	return r
@@ -165,16 +171,30 @@ func (r *Runner) ApplyConfig(_ context.Context, defs *definitions.Definitions) e
 	return nil
 }
 
-// Submit records a new queued run and its pending commit status. It does
-// not execute it; call Execute.
+// Submit records a new queued run and its pending commit status (an exec
+// run, which belongs to no job, has none). It does not execute it; call
+// Execute. The run's inputs as given (req.Sensitive, an exec command) stay
+// in this Runner's memory until the run ends; the store gets them masked
+// and redacted (see inputs.go), and every sensitive value joins the
+// secrets redacted everywhere.
 func (r *Runner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run, error) {
+	what := req.Job
+	if req.Exec != nil {
+		what = "exec"
+		if req.Job != "" || req.Exec.Command == "" || len(req.Waves) != 1 {
+			return nil, errors.New("submit exec run: it needs a command and one wave, and has no job")
+		}
+	}
 	if len(req.Waves) == 0 {
-		return nil, fmt.Errorf("submit run of %s: no hosts planned", req.Job)
+		return nil, fmt.Errorf("submit run of %s: no hosts planned", what)
 	}
 	for i, w := range req.Waves {
 		if len(w) == 0 {
-			return nil, fmt.Errorf("submit run of %s: wave %d is empty", req.Job, i+1)
+			return nil, fmt.Errorf("submit run of %s: wave %d is empty", what, i+1)
 		}
+	}
+	for _, v := range req.Sensitive {
+		r.opts.Redact.Add(sensitiveTexts(v)...)
 	}
 	now := r.opts.Clock.Now()
 	run := &engine.Run{
@@ -182,11 +202,17 @@ func (r *Runner) Submit(ctx context.Context, req engine.RunRequest) (*engine.Run
 		Trigger: req.Trigger, Actor: req.Actor, Reason: req.Reason,
 		State: engine.RunQueued, Waves: req.Waves,
 		Summary: "queued", Created: now, Updated: now,
+		Params: maps.Clone(req.Params),
+	}
+	if req.Exec != nil {
+		spec := *req.Exec
+		run.Exec = &spec
 	}
 	if err := r.createRun(ctx, run); err != nil {
-		return nil, fmt.Errorf("create run of %s: %w", req.Job, err)
+		return nil, fmt.Errorf("create run of %s: %w", what, err)
 	}
-	if _, err := r.addEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorOr(req.Actor), Action: engine.EventSubmit, Reason: req.Reason}); err != nil {
+	r.remember(run.ID, req)
+	if _, err := r.addEvent(ctx, engine.Event{RunID: run.ID, At: now, Actor: engine.ActorOr(req.Actor), Action: engine.EventSubmit, Reason: submitText(run)}); err != nil {
 		return nil, fmt.Errorf("record run %d: %w", run.ID, err)
 	}
 	if err := r.setStatus(ctx, run, "pending", fmt.Sprintf("queued: %s in %s", engine.Plural(engine.CountHosts(run.Waves), "host"), engine.Plural(len(run.Waves), "wave"))); err != nil {
@@ -251,8 +277,10 @@ func (r *Runner) execute(ctx context.Context, defs *definitions.Definitions, id 
 	if run.State.Final() {
 		return run, nil
 	}
-	if err := r.checkHeld(ctx, run); err != nil {
-		return run, err
+	if run.Exec == nil {
+		if err := r.checkHeld(ctx, run); err != nil {
+			return run, err
+		}
 	}
 	x := &runExec{
 		r:       r,
@@ -267,6 +295,9 @@ func (r *Runner) execute(ctx context.Context, defs *definitions.Definitions, id 
 	got, err := x.execute(ctx)
 	if errors.Is(err, engine.ErrStoreUnwritable) {
 		r.noteStall(id, err)
+	}
+	if got != nil && got.State.Final() {
+		r.forget(id)
 	}
 	return got, err
 }
@@ -423,12 +454,13 @@ func (r *Runner) unregister(id int64) {
 // acquire waits until run holds its job's slot. The returned func releases
 // it to the next waiter.
 func (r *Runner) acquire(ctx context.Context, run *engine.Run) (func(), error) {
+	key := slotKey(run)
 	r.mu.Lock()
-	slot := r.slots[run.Job]
+	slot := r.slots[key]
 	if slot == nil {
-		r.slots[run.Job] = &jobSlot{holder: run.ID}
+		r.slots[key] = &jobSlot{holder: run.ID}
 		r.mu.Unlock()
-		return func() { r.release(run.Job) }, nil
+		return func() { r.release(key) }, nil
 	}
 	w := &slotWaiter{run: run.ID, ready: make(chan struct{})}
 	slot.waiters = append(slot.waiters, w)
@@ -441,13 +473,13 @@ func (r *Runner) acquire(ctx context.Context, run *engine.Run) (func(), error) {
 	}
 	select {
 	case <-w.ready:
-		return func() { r.release(run.Job) }, nil
+		return func() { r.release(key) }, nil
 	case <-ctx.Done():
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		select {
 		case <-w.ready: // handed over just now: pass it on
-			r.releaseLocked(run.Job)
+			r.releaseLocked(key)
 		default:
 			for i, o := range slot.waiters {
 				if o == w {
@@ -481,8 +513,12 @@ func (r *Runner) releaseLocked(job string) {
 	close(next.ready)
 }
 
-// setStatus records the job's commit status for run.
+// setStatus records the job's commit status for run. An exec run belongs
+// to no job and changes nothing Git says: it has none.
 func (r *Runner) setStatus(ctx context.Context, run *engine.Run, state, desc string) error {
+	if run.Exec != nil {
+		return nil
+	}
 	s := engine.CommitStatus{
 		Commit:      run.Commit,
 		Context:     engine.StatusContext(run.Job),

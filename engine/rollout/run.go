@@ -28,6 +28,10 @@ type runExec struct {
 	// stalled is why the previous execution of the run in this process
 	// stopped: a write the store could not make. Empty otherwise.
 	stalled string
+	// params are the run's param values (see lostInputs); command is an
+	// exec run's command as the operator gave it.
+	params  definitions.ParamValues
+	command string
 
 	held []string // hosts whose alerts this execution holds
 	// gateFailed are the hosts a gate found unhealthy, with why (from the
@@ -66,9 +70,17 @@ func (x *runExec) execute(ctx context.Context) (*engine.Run, error) {
 	}
 	x.gateFailed = x.gateFailures()
 	x.job = x.defs.Jobs[x.run.Job]
+	if x.run.Exec != nil {
+		x.job = execJob(x.run.Exec)
+	}
 	if x.job == nil {
 		msg := fmt.Sprintf("job %s is not defined at commit %s", x.run.Job, engine.ShortCommit(x.run.Commit))
 		return x.finish(ctx, engine.RunError, msg, msg)
+	}
+	// Without its inputs as given, a run that needs them touches nothing
+	// more.
+	if why := x.lostInputs(); why != "" {
+		return x.abandon(ctx, why)
 	}
 
 	// Steps cut short by a crash first: nothing else may touch a host
@@ -134,6 +146,9 @@ func (x *runExec) execute(ctx context.Context) (*engine.Run, error) {
 		if x.ctl.aborted() {
 			return x.abortNow(ctx)
 		}
+		if failReason != "" && x.run.Exec != nil {
+			return x.finishExec(ctx)
+		}
 		if failReason != "" {
 			return x.fail(ctx, engine.RunFailed, fmt.Sprintf("wave %d/%d failed: %s", w+1, len(x.run.Waves), failReason))
 		}
@@ -143,6 +158,9 @@ func (x *runExec) execute(ctx context.Context) (*engine.Run, error) {
 			return nil, err
 		}
 		x.report(engine.ProgressEvent{Kind: engine.ProgressWaveDone, Wave: w + 1, Message: fmt.Sprintf("wave %d/%d done", w+1, len(x.run.Waves))})
+	}
+	if x.run.Exec != nil {
+		return x.finishExec(ctx)
 	}
 	total := engine.CountHosts(x.run.Waves)
 	msg := fmt.Sprintf("%s ok in %s", engine.PluralOf(x.runOK, total, "host"), engine.Plural(len(x.run.Waves), "wave"))
@@ -461,7 +479,8 @@ func (x *runExec) resolveInterrupted(ctx context.Context) (stop bool, err error)
 // its gate watches them: the restarts a rollout causes page nobody, and
 // alerts still firing when the wave ends are sent then.
 func (x *runExec) holdAlerts(hosts []string) {
-	if x.r.opts.Holds == nil || len(hosts) == 0 {
+	// An ad-hoc command is not a rollout: monitoring goes on as usual.
+	if x.r.opts.Holds == nil || len(hosts) == 0 || x.run.Exec != nil {
 		return
 	}
 	x.held = hosts

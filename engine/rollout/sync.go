@@ -165,7 +165,9 @@ func (x *runExec) syncUpdate(w int, host string, abortedRun bool) (engine.SyncUp
 }
 
 func (x *runExec) recordSync(ctx context.Context, ups []engine.SyncUpdate) error {
-	if x.r.opts.Sync == nil || len(ups) == 0 {
+	// A manual job and an exec run have no sync state: nothing desires
+	// them on a host.
+	if x.r.opts.Sync == nil || len(ups) == 0 || x.run.Exec != nil || x.job.Manual {
 		return nil
 	}
 	if err := x.r.opts.Sync.RecordSync(ctx, ups); err != nil {

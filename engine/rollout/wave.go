@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 )
 
@@ -188,7 +189,7 @@ func (x *runExec) runHost(ctx context.Context, w int, name string) (hostOutcome,
 		started = true
 		out.step, out.already = st.Name, false
 		res, err := x.runStep(ctx, k, func(ctx context.Context, ep engine.Endpoint) (engine.StepResult, error) {
-			hs, err := renderStep(x.defs, x.job, st, ep.Host, x.r.opts.Secrets)
+			hs, err := x.hostStep(st, ep.Host)
 			if err != nil {
 				return engine.StepResult{}, fmt.Errorf("cannot render: %w", err)
 			}
@@ -254,4 +255,14 @@ func (x *runExec) runStep(ctx context.Context, k stepKey, act func(context.Conte
 	}
 	x.r.opts.Metrics.hostStep(res)
 	return res, ctx.Err()
+}
+
+// hostStep is step st rendered for host h with the run's params; an exec
+// run's step is its command as the operator gave it, through the host's
+// shell like a run step, never evaluated as a template.
+func (x *runExec) hostStep(st *definitions.Step, h *definitions.Host) (*definitions.HostStep, error) {
+	if x.run.Exec != nil {
+		return &definitions.HostStep{Name: ExecStep, Kind: definitions.StepRun, Command: x.command, Timeout: x.run.Exec.Timeout}, nil
+	}
+	return renderStep(x.defs, x.job, st, h, x.r.opts.Secrets, x.params)
 }

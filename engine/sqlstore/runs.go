@@ -12,7 +12,7 @@ import (
 )
 
 const runColumns = `id, job, commit_sha, branch, trigger, actor, reason, state, waves,
-	current_wave, summary, error, created, started, finished, updated`
+	current_wave, summary, error, created, started, finished, updated, params, exec`
 
 // CreateRun inserts r and sets r.ID. A zero r.Created becomes now, an empty
 // r.State becomes queued, and r.Updated is set to now. r is only changed when
@@ -21,6 +21,10 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run) error {
 	waves, err := json.Marshal(r.Waves)
 	if err != nil {
 		return fmt.Errorf("create run: encode waves: %w", err)
+	}
+	params, exec, err := engine.EncodeRunInputs(r)
+	if err != nil {
+		return fmt.Errorf("create run: %w", err)
 	}
 	now := s.now().UTC()
 	created := r.Created
@@ -34,10 +38,10 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run) error {
 	var id int64
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (job, commit_sha, branch, trigger, actor, reason,
-			state, waves, current_wave, summary, error, created, started, finished, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			state, waves, current_wave, summary, error, created, started, finished, updated, params, exec)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.Job, r.Commit, r.Branch, r.Trigger, r.Actor, r.Reason, string(state), string(waves),
-			r.CurrentWave, r.Summary, r.Error, nanos(created), nanos(r.Started), nanos(r.Finished), nanos(now))
+			r.CurrentWave, r.Summary, r.Error, nanos(created), nanos(r.Started), nanos(r.Finished), nanos(now), params, exec)
 		if err != nil {
 			return err
 		}
@@ -59,13 +63,17 @@ func (s *Store) UpdateRun(ctx context.Context, r *engine.Run) error {
 	if err != nil {
 		return fmt.Errorf("update run %d: encode waves: %w", r.ID, err)
 	}
+	params, exec, err := engine.EncodeRunInputs(r)
+	if err != nil {
+		return fmt.Errorf("update run %d: %w", r.ID, err)
+	}
 	now := s.now().UTC()
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET job = ?, commit_sha = ?, branch = ?, trigger = ?,
 			actor = ?, reason = ?, state = ?, waves = ?, current_wave = ?, summary = ?, error = ?,
-			started = ?, finished = ?, updated = ? WHERE id = ?`,
+			started = ?, finished = ?, updated = ?, params = ?, exec = ? WHERE id = ?`,
 			r.Job, r.Commit, r.Branch, r.Trigger, r.Actor, r.Reason, string(r.State), string(waves),
-			r.CurrentWave, r.Summary, r.Error, nanos(r.Started), nanos(r.Finished), nanos(now), r.ID)
+			r.CurrentWave, r.Summary, r.Error, nanos(r.Started), nanos(r.Finished), nanos(now), params, exec, r.ID)
 		if err != nil {
 			return err
 		}
@@ -218,16 +226,19 @@ type scanner interface {
 func scanRun(sc scanner) (*engine.Run, error) {
 	var (
 		r                                   engine.Run
-		state, waves                        string
+		state, waves, params, exec          string
 		created, started, finished, updated int64
 	)
 	err := sc.Scan(&r.ID, &r.Job, &r.Commit, &r.Branch, &r.Trigger, &r.Actor, &r.Reason, &state, &waves,
-		&r.CurrentWave, &r.Summary, &r.Error, &created, &started, &finished, &updated)
+		&r.CurrentWave, &r.Summary, &r.Error, &created, &started, &finished, &updated, &params, &exec)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(waves), &r.Waves); err != nil {
 		return nil, fmt.Errorf("run %d: decode waves: %w", r.ID, err)
+	}
+	if err := engine.DecodeRunInputs(&r, params, exec); err != nil {
+		return nil, err
 	}
 	r.State = engine.RunState(state)
 	r.Created, r.Started, r.Finished, r.Updated = fromNanos(created), fromNanos(started), fromNanos(finished), fromNanos(updated)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -50,6 +51,42 @@ func testRunRoundTrip(t *testing.T, open Open) {
 	}
 	if diff := cmp.Diff(r, got); diff != "" {
 		t.Errorf("GetRun after update (-want +got):\n%s", diff)
+	}
+
+	// What a run was given: its params (as JSON values) and an exec run's
+	// command, both kept as they were written, and both updatable.
+	p := &engine.Run{
+		Job: "restart-app", Commit: "c1", Trigger: "manual",
+		Params: map[string]json.RawMessage{"service": json.RawMessage(`"app"`), "count": json.RawMessage(`3`), "hosts": json.RawMessage(`["a","b"]`), "password": json.RawMessage(`"***"`)},
+		Waves:  [][]string{{"a"}},
+	}
+	x := &engine.Run{
+		Trigger: engine.TriggerExec, Commit: "c1", Waves: [][]string{{"a", "b"}},
+		Exec: &engine.ExecSpec{Command: "uptime; echo 'done' | tr a-z A-Z", Timeout: 90 * time.Second, MaxParallel: 5},
+	}
+	for _, r := range []*engine.Run{p, x} {
+		if err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetRun(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(r, got); diff != "" {
+			t.Errorf("GetRun of a run with inputs (-want +got):\n%s", diff)
+		}
+	}
+	p.Params = map[string]json.RawMessage{"service": json.RawMessage(`"worker"`)}
+	x.Exec.Command = "uptime"
+	for _, r := range []*engine.Run{p, x} {
+		if err := s.UpdateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if list, err := s.ListRuns(ctx, engine.RunFilter{Limit: 2}); err != nil || len(list) != 2 {
+		t.Fatalf("ListRuns = %v, %v", list, err)
+	} else if diff := cmp.Diff([]*engine.Run{x, p}, list); diff != "" {
+		t.Errorf("ListRuns after updating inputs (-want +got):\n%s", diff)
 	}
 
 	if err := s.UpdateRun(ctx, &engine.Run{ID: 999, State: engine.RunFailed}); !errors.Is(err, engine.ErrNotFound) {

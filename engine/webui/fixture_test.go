@@ -46,6 +46,30 @@ job "nginx-config" {
     approve_after = 1
   }
 }
+job "restart-app" {
+  manual = true
+  param "service" {
+    default     = "app"
+    allowed     = ["app", "worker"]
+    description = "the service to restart"
+  }
+  param "ticket" { regex = "^OPS-[0-9]+$" }
+  param "db_password" { sensitive = true }
+  param "drain" {
+    type    = bool
+    default = true
+  }
+  param "wait" {
+    type    = number
+    default = 5
+  }
+  targets { hosts = ["web-01", "web-02", "web-03"] }
+  step "restart" { run = "systemctl restart ${param.service}" }
+}
+host "controller" {
+  address   = "127.0.0.1"
+  transport = "local"
+}
 monitor "web-http" {
   targets { groups = ["web"] }
   check "http" { url = "http://${host.address}/" }
@@ -136,11 +160,33 @@ func (b *fakeBackend) Abort(ctx context.Context, id int64, actor, reason string)
 	return b.act(ctx, "abort", id, actor, reason, engine.RunAborted)
 }
 
-func (b *fakeBackend) StartRun(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error) {
+func (b *fakeBackend) StartRun(ctx context.Context, req engine.JobRunRequest) (*engine.Run, error) {
 	b.mu.Lock()
-	b.calls = append(b.calls, fmt.Sprintf("run %s %v %s %q", job, hosts, actor, reason))
+	call := fmt.Sprintf("run %s %v %s %q", req.Job, req.Hosts, req.Actor, req.Reason)
+	if len(req.Params) > 0 {
+		call += " params " + engine.ParamsQuoted(req.Params)
+	}
+	b.calls = append(b.calls, call)
 	b.mu.Unlock()
-	r := &engine.Run{Job: job, Commit: commitA, Trigger: "manual", Actor: actor, Reason: reason, State: engine.RunQueued, Waves: [][]string{{"web-01"}}}
+	r := &engine.Run{Job: req.Job, Commit: commitA, Trigger: "manual", Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued, Waves: [][]string{{"web-01"}}}
+	return r, b.store.CreateRun(ctx, r)
+}
+
+func (b *fakeBackend) Exec(ctx context.Context, req engine.ExecRequest) (*engine.Run, error) {
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	hosts := req.Hosts
+	if req.Group != "" {
+		b.calls = append(b.calls, fmt.Sprintf("exec group %s %q %s %q timeout %s parallel %d", req.Group, req.Command, req.Actor, req.Reason, req.Timeout, req.MaxParallel))
+		hosts = []string{"web-01", "web-02"}
+	} else {
+		b.calls = append(b.calls, fmt.Sprintf("exec %v %q %s %q timeout %s", req.Hosts, req.Command, req.Actor, req.Reason, req.Timeout))
+	}
+	b.mu.Unlock()
+	r := &engine.Run{Commit: commitA, Trigger: engine.TriggerExec, Actor: req.Actor, Reason: req.Reason, State: engine.RunQueued,
+		Waves: [][]string{hosts}, Exec: &engine.ExecSpec{Command: req.Command, Timeout: req.Timeout, MaxParallel: req.MaxParallel}}
 	return r, b.store.CreateRun(ctx, r)
 }
 
@@ -230,7 +276,7 @@ func newFixture(t *testing.T, options ...func(*Options)) *fixture {
 	b := &fakeBackend{defs: defs, store: store}
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	api := httpapi.New(httpapi.Options{Backend: b, Store: store, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Logger: log})
-	opts := Options{Backend: b, Store: store, Revert: b, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Stopping: api.Stopping, Logger: log}
+	opts := Options{Backend: b, Store: store, Revert: b, Exec: b, Tokens: tokens, Monitors: mons, Metrics: store, EventPoll: 100 * time.Millisecond, Stopping: api.Stopping, Logger: log}
 	for _, o := range options {
 		o(&opts)
 	}

@@ -69,12 +69,15 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"first":    func(s string) string { return engine.FirstLine(s, 160) },
-	"hostErr":  hostErr,
-	"join":     strings.Join,
-	"add":      func(a, b int) int { return a + b },
-	"sub":      func(a, b int) int { return a - b },
-	"pluralOf": engine.PluralOf, // {{pluralOf 1 1 "host"}}: 1/1 host
+	"first": func(s string) string { return engine.FirstLine(s, 160) },
+	// paramText is a run's param value as people read it (a string
+	// unquoted, "***" for a sensitive one).
+	"paramText": engine.ParamText,
+	"hostErr":   hostErr,
+	"join":      strings.Join,
+	"add":       func(a, b int) int { return a + b },
+	"sub":       func(a, b int) int { return a - b },
+	"pluralOf":  engine.PluralOf, // {{pluralOf 1 1 "host"}}: 1/1 host
 	// nouns is a noun agreeing with n, without n: {{nouns 1 "run"}}: run.
 	"nouns": func(n int, noun string) string {
 		if n == 1 {

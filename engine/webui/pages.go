@@ -288,13 +288,7 @@ func runsJSON(runs []*engine.Run) []httpapi.Run {
 
 // runJSON is the API's listing shape, without the public URL (pages
 // link relatively).
-func runJSON(r *engine.Run) httpapi.Run {
-	return httpapi.Run{
-		ID: r.ID, Job: r.Job, Commit: r.Commit, Branch: r.Branch, Trigger: r.Trigger, Actor: r.Actor, Reason: r.Reason,
-		State: string(r.State), Waves: r.Waves, CurrentWave: r.CurrentWave, Summary: r.Summary, Error: r.Error,
-		Created: r.Created, Started: r.Started, Finished: r.Finished, Updated: r.Updated,
-	}
-}
+func runJSON(r *engine.Run) httpapi.Run { return httpapi.RunJSON(r, "") }
 
 type jobData struct {
 	Job     *definitions.Job
@@ -307,6 +301,8 @@ type jobData struct {
 	// Sync is the job's sync state per host; nil without sync state.
 	Sync     *engine.JobSync
 	NeedSync int // hosts out of sync or drifted
+	// Form is the run form, prefilled from the page's query.
+	Form runForm
 }
 
 func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -334,7 +330,8 @@ func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	d.Runs = runsJSON(runs)
-	if u.opts.Sync != nil {
+	d.Form = newRunForm(j, d.Hosts, r.URL.Query())
+	if u.opts.Sync != nil && !j.Manual {
 		if states, err := u.opts.Sync.SyncStates(r.Context(), name); err == nil && len(states) == 1 {
 			d.Sync = &states[0]
 			for _, h := range states[0].Hosts {
@@ -349,7 +346,10 @@ func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 type hostData struct {
-	Host *definitions.Host
+	// CanExec: the daemon runs ad-hoc commands, over SSH (not on a host
+	// with the local transport).
+	CanExec bool
+	Host    *definitions.Host
 	// Health counts its monitors by state; Sync its jobs by sync state.
 	Health   httpapi.StateCounts
 	Sync     httpapi.SyncCounts
@@ -386,7 +386,8 @@ func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	ctx := r.Context()
-	d := hostData{Host: defs.Hosts[name], Vars: hostVars(defs, defs.Hosts[name])}
+	d := hostData{Host: defs.Hosts[name], Vars: hostVars(defs, defs.Hosts[name]),
+		CanExec: u.opts.Exec != nil && defs.Hosts[name].Transport != "local"}
 	ms, err := httpapi.HostMonitorStates(ctx, inv, u.opts.Monitors, u.opts.Store, name)
 	if err != nil {
 		u.failErr(w, r, err)

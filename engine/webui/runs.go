@@ -268,15 +268,6 @@ func formHosts(r *http.Request) []string {
 	return strings.FieldsFunc(r.PostFormValue("hosts"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
 }
 
-func (u *UI) startRun(w http.ResponseWriter, r *http.Request, who httpapi.Identity) {
-	run, err := u.opts.Backend.StartRun(r.Context(), r.PathValue("job"), formHosts(r), who.Name, formReason(r))
-	if err != nil {
-		u.failErr(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/runs/"+strconv.FormatInt(run.ID, 10), http.StatusSeeOther)
-}
-
 func formReason(r *http.Request) string {
 	s := strings.TrimSpace(r.PostFormValue("reason"))
 	if len(s) > 1000 {

@@ -46,6 +46,8 @@ type Options struct {
 	// Revert proposes the revert of a failed run's commit (a button on its
 	// page); nil shows no button.
 	Revert httpapi.RevertBackend
+	// Exec runs ad-hoc commands (the host page's form); nil shows none.
+	Exec httpapi.ExecBackend
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -118,12 +120,15 @@ func New(opts Options) (*UI, error) {
 	m.Handle("GET /jobs/{job}", u.page(u.jobPage))
 	m.Handle("GET /monitors/{monitor}", u.page(u.monitorPage))
 	m.Handle("GET /hosts/{host}", u.page(u.hostPage))
+	m.Handle("GET /groups/{group}", u.page(u.groupPage))
 	m.Handle("GET /capacity", u.page(u.capacityPage))
 	m.Handle("POST /runs/{id}/approve", u.action(httpapi.RoleOperator, u.approve))
 	m.Handle("POST /runs/{id}/abort", u.action(httpapi.RoleOperator, u.abort))
 	m.Handle("POST /runs/{id}/revert", u.action(httpapi.RoleOperator, u.revert))
 	m.Handle("POST /jobs/{job}/run", u.action(httpapi.RoleOperator, u.startRun))
 	m.Handle("POST /jobs/{job}/sync", u.action(httpapi.RoleOperator, u.startSync))
+	m.Handle("POST /hosts/{host}/exec", u.action(httpapi.RoleOperator, u.execHost))
+	m.Handle("POST /groups/{group}/exec", u.action(httpapi.RoleOperator, u.execGroup))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "no page "+r.URL.Path)
 	})
