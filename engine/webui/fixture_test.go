@@ -66,10 +66,6 @@ job "restart-app" {
   targets { hosts = ["web-01", "web-02", "web-03"] }
   step "restart" { run = "systemctl restart ${param.service}" }
 }
-host "controller" {
-  address   = "127.0.0.1"
-  transport = "local"
-}
 monitor "web-http" {
   targets { groups = ["web"] }
   check "http" { url = "http://${host.address}/" }
@@ -224,13 +220,27 @@ type fixture struct {
 // before New.
 func newFixture(t *testing.T, options ...func(*Options)) *fixture {
 	t.Helper()
+	return newFixtureOf(t, fleetHCL(), options...)
+}
+
+// localHostHCL is a host the daemon reaches through the local transport.
+const localHostHCL = `
+host "controller" {
+  address   = "127.0.0.1"
+  transport = "local"
+}
+`
+
+// newFixtureOf is newFixture over the given definitions.
+func newFixtureOf(t *testing.T, hcl string, options ...func(*Options)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlstore.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	defs, diags := definitions.Load(fstest.MapFS{"ops/main.hcl": {Data: []byte(fleetHCL())}}, commitA, definitions.Limits{})
+	defs, diags := definitions.Load(fstest.MapFS{"ops/main.hcl": {Data: []byte(hcl)}}, commitA, definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

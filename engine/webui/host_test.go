@@ -31,7 +31,7 @@ func TestHostPage(t *testing.T) {
 		t.Fatalf("%d\n%s", code, page)
 	}
 	for _, want := range []string{
-		`<a href="/hosts?group=web">web</a>`,
+		`<a href="/groups/web">web</a>`, `<a class="dim" href="/hosts?group=web"`,
 		`data-var="nginx_version"`, `<code>&#34;1.24.0-1&#34;</code>`, "group web",
 		`data-monitor="web-http"`, "! drifted", // the job drifted there
 		"-worker_processes 8;", `class="add">&#43;worker_processes 4;`,

@@ -150,8 +150,8 @@ func TestBrowserIndexPages(t *testing.T) {
 		chromedp.Navigate(f.srv.URL+"/hosts?token="+viewerToken),
 		chromedp.WaitVisible(chromedp.CSS(`#hosts tr[data-host="web-12"]`)),
 	)
-	if n := rows(); n != 13 {
-		t.Fatalf("/hosts lists %d hosts, want 13 (12 web hosts and the controller)", n)
+	if n := rows(); n != 12 {
+		t.Fatalf("/hosts lists %d hosts, want 12", n)
 	}
 	run(t, ctx, "search", chromedp.Focus(chromedp.CSS(`input[name="q"]`)))
 	if outline := eval[string](t, ctx, `getComputedStyle(document.activeElement).outlineStyle`); outline == "none" {

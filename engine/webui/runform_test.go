@@ -84,7 +84,7 @@ func TestRunFormFromParams(t *testing.T) {
 // page; viewers see no form, and a host with the local transport offers
 // none (exec never runs on the daemon's machine).
 func TestExecFormOnHostPage(t *testing.T) {
-	f := newFixture(t)
+	f := newFixtureOf(t, fleetHCL()+localHostHCL)
 	_, op, _ := f.get(t, "/hosts/web-01", operatorToken)
 	if !strings.Contains(op, `<form id="exec-form" class="inline" method="post" action="/hosts/web-01/exec"`) || !strings.Contains(op, `name="reason" required`) {
 		t.Fatalf("an operator sees no exec form:\n%s", op)
