@@ -127,6 +127,7 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 	l.defs.index = buildIndex(l.defs.Hosts)
 	l.checkReferences()
 	l.checkTargets()
+	l.checkDependencies()
 	l.checkHostVars()
 	sortDiagnostics(l.diags)
 	return l.defs, l.diags
