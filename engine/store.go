@@ -151,6 +151,13 @@ type MonitorRecord struct {
 	// Pending is a notification some notifier has not received yet; nil
 	// when there is none.
 	Pending *PendingNotification
+	// NotifiedAt is when the last alert of the current problem was sent
+	// (for repeat_interval); zero when none.
+	NotifiedAt time.Time
+	// Suppressed is why the state does not alert (a parent down, a
+	// dependency failing); "" when it is not suppressed. Saved so that
+	// every node of a cluster can show it.
+	Suppressed string
 }
 
 // MonitorStateStore keeps the latest MonitorRecord per (monitor, host).

@@ -15,12 +15,14 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 	}
 	err = s.nodeWrite(ctx, func(q *queue) {
 		q.exec(`INSERT INTO monitor_state (monitor, host, state, since, consecutive,
-				firing, notified, last_output, last_at, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				firing, notified, last_output, last_at, pending, notified_at, suppressed)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (monitor, host) DO UPDATE SET state = excluded.state, since = excluded.since,
 				consecutive = excluded.consecutive, firing = excluded.firing, notified = excluded.notified,
-				last_output = excluded.last_output, last_at = excluded.last_at, pending = excluded.pending`,
+				last_output = excluded.last_output, last_at = excluded.last_at, pending = excluded.pending,
+				notified_at = excluded.notified_at, suppressed = excluded.suppressed`,
 			m.Monitor, m.Host, int(m.State), nanos(m.Since), m.Consecutive, m.Firing, m.Notified,
-			[]byte(m.LastOutput), nanos(m.LastAt), pending)
+			[]byte(m.LastOutput), nanos(m.LastAt), pending, nanos(m.NotifiedAt), m.Suppressed)
 	})
 	if err != nil {
 		return fmt.Errorf("save state of monitor %s on %s: %w", m.Monitor, m.Host, err)
@@ -31,7 +33,7 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 // MonitorStates lists every saved record, by monitor then host.
 func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, error) {
 	rows, err := s.pool.Query(ctx, `SELECT monitor, host, state, since, consecutive, firing, notified,
-		last_output, last_at, pending FROM monitor_state ORDER BY monitor, host`)
+		last_output, last_at, pending, notified_at, suppressed FROM monitor_state ORDER BY monitor, host`)
 	if err != nil {
 		return nil, fmt.Errorf("monitor states: %w", err)
 	}
@@ -42,11 +44,12 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 			m             engine.MonitorRecord
 			state         int
 			since, lastAt int64
+			notifiedAt    int64
 			output        []byte
 			pending       string
 		)
 		if err := rows.Scan(&m.Monitor, &m.Host, &state, &since, &m.Consecutive, &m.Firing, &m.Notified,
-			&output, &lastAt, &pending); err != nil {
+			&output, &lastAt, &pending, &notifiedAt, &m.Suppressed); err != nil {
 			return nil, fmt.Errorf("monitor states: %w", err)
 		}
 		p, err := engine.DecodePending(m.Monitor, m.Host, pending)
@@ -55,7 +58,7 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 		}
 		m.Pending, m.LastOutput = p, string(output)
 		m.State = engine.CheckState(state)
-		m.Since, m.LastAt = fromNanos(since), fromNanos(lastAt)
+		m.Since, m.LastAt, m.NotifiedAt = fromNanos(since), fromNanos(lastAt), fromNanos(notifiedAt)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
