@@ -54,7 +54,17 @@ type Options struct {
 	// Claims, when set, makes each alert and recovery go out once across
 	// a cluster's nodes: one whose claim another node won is not sent.
 	Claims engine.NotificationClaims
-	Logger zerolog.Logger
+	// Silences and Acks, when set, keep operators' silences and
+	// acknowledgements: read by the first ApplyConfig and every
+	// ControlRefresh (another node may have written them), written by
+	// AddSilence, ExpireSilence and Acknowledge. Nil refuses those.
+	Silences engine.SilenceStore
+	Acks     engine.AckStore
+	// ControlRefresh is how often silences, acknowledgements and, in a
+	// cluster, the states of the pairs others depend on that another node
+	// checks are read from the store; default 10s.
+	ControlRefresh time.Duration
+	Logger         zerolog.Logger
 	// Concurrency bounds checks in flight; default 256.
 	Concurrency int
 	Now         func() time.Time
@@ -77,6 +87,22 @@ type Runner struct {
 	// restored is set once the first ApplyConfig restored the stored
 	// states; only ApplyConfig's caller (the daemon's goroutine) uses it.
 	restored bool
+
+	// What suppression looks up, rebuilt by apply (suppress.go).
+	conn       map[string][]*monitorEntry // host -> its connectivity entries
+	children   map[string][]string        // host -> the hosts that name it a parent
+	dependedOn map[string]bool            // monitors some depends_on names
+	// remote holds the states of the pairs others depend on that another
+	// node checks, read from the store (cluster only).
+	remote map[entryKey]guardView
+	// unsettled holds, per host, the entries whose alert or recovery a
+	// suppression holds back (settle.go).
+	unsettled map[string]map[entryKey]*monitorEntry
+	// wakeAt is the earliest time a suppression may end by itself (a
+	// silence expires, a wait for a dependency gives up); zero for none.
+	wakeAt   time.Time
+	silences map[string][]engine.Silence // by monitor, active ones
+	acks     map[entryKey]engine.Ack
 }
 
 type entryKey struct{ monitor, host string }
@@ -119,24 +145,38 @@ func New(opts Options) *Runner {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ControlRefresh <= 0 {
+		opts.ControlRefresh = 10 * time.Second
+	}
 	return &Runner{
-		opts:    opts,
-		wake:    make(chan struct{}, 1),
-		entries: map[entryKey]*monitorEntry{},
-		held:    map[string]int{},
+		opts:      opts,
+		wake:      make(chan struct{}, 1),
+		entries:   map[entryKey]*monitorEntry{},
+		held:      map[string]int{},
+		remote:    map[entryKey]guardView{},
+		unsettled: map[string]map[entryKey]*monitorEntry{},
+		silences:  map[string][]engine.Silence{},
+		acks:      map[entryKey]engine.Ack{},
 	}
 }
 
 // ApplyConfig implements engine.ConfigApplier: it swaps in the monitors
-// of defs (see apply) and, the first time, restores the alert states the
-// store kept from the last run (Options.States), so that a restart neither
-// re-sends nor forgets an alert.
+// of defs (see apply) and, the first time, reads the silences and
+// acknowledgements and restores the alert states the store kept from the
+// last run (Options.States), so that a restart neither re-sends nor
+// forgets an alert.
 func (r *Runner) ApplyConfig(ctx context.Context, defs *definitions.Definitions) error {
 	r.apply(defs)
-	if r.restored || r.opts.States == nil {
+	if r.restored {
 		return nil
 	}
 	r.restored = true
+	if _, err := r.loadControls(ctx); err != nil {
+		return fmt.Errorf("read silences and acknowledgements: %w", err)
+	}
+	if r.opts.States == nil {
+		return nil
+	}
 	recs, err := r.opts.States.MonitorStates(ctx)
 	if err != nil {
 		return fmt.Errorf("restore monitor states: %w", err)
@@ -210,6 +250,11 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 	}
 	r.entries = next
 	r.defs = defs
+	r.indexDependencies(defs)
+	r.unsettled = map[string]map[entryKey]*monitorEntry{}
+	for _, e := range next {
+		r.settle(e)
+	}
 	sort.Strings(removed)
 	removed = dedupe(removed)
 	for _, m := range removed {
@@ -220,15 +265,33 @@ func (r *Runner) apply(defs *definitions.Definitions) (removed []string) {
 }
 
 // Run schedules checks until ctx ends, then waits for checks in flight.
+// Beside them it reads, every ControlRefresh, what other nodes may have
+// changed (controls.go), and wakes when a suppression may end by itself.
 func (r *Runner) Run(ctx context.Context) error {
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() {
+		t := time.NewTicker(r.opts.ControlRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				r.refresh(ctx)
+			}
+		}
+	})
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		r.mu.Lock()
 		now := r.opts.Now()
+		var swept []owedSend
+		if !r.wakeAt.IsZero() && !now.Before(r.wakeAt) {
+			swept = r.sweepAllLocked(now)
+		}
 		type dueCheck struct {
 			e    *monitorEntry
 			spec checkSpec
@@ -250,7 +313,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		if r.queue.Len() > 0 {
 			wait = r.queue[0].due.Sub(now)
 		}
+		if !r.wakeAt.IsZero() {
+			wait = min(wait, r.wakeAt.Sub(now))
+		}
 		r.mu.Unlock()
+		r.deliver(ctx, swept)
 
 		for _, d := range due {
 			select {
@@ -286,9 +353,7 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 		r.mu.Unlock()
 		return
 	}
-	sup := r.suppression(e, res.At)
-	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, sup)
-	r.issue(e, notes)
+	notes := r.observe(e, res)
 	snapshot := e.state
 	e.due = res.At.Add(e.monitor.Interval)
 	if e.due.Before(r.opts.Now()) {
@@ -296,6 +361,11 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	}
 	heap.Push(&r.queue, e)
 	notify := e.monitor.Notify
+	var swept []owedSend
+	if r.isGuard(e) {
+		// Its result may release (or hold) what depends on it.
+		swept = r.sweepLocked(r.affectedHosts(e), r.opts.Now())
+	}
 	r.mu.Unlock()
 	r.signal()
 
@@ -305,6 +375,18 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 		}
 	}
 	r.send(ctx, notify, notes)
+	r.deliver(ctx, swept)
+}
+
+// observe feeds res into e's state and returns what it makes owed now,
+// issued. Call it with r.mu held.
+func (r *Runner) observe(e *monitorEntry, res engine.CheckResult) []engine.Notification {
+	prev := e.state.record(res, e.monitor.AlertAfter)
+	sup := r.suppressionAt(e, res.At, true)
+	notes := e.state.decide(e.key.monitor, e.key.host, prev, res.At, e.monitor.RepeatInterval, sup)
+	r.issue(e, notes)
+	r.settle(e)
+	return notes
 }
 
 // check runs a check once, bounded by the monitor's timeout. Its output
@@ -351,9 +433,12 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 	res := r.check(ctx, spec)
 	r.mu.Lock()
 	var notes []engine.Notification
+	var swept []owedSend
 	if !e.removed {
-		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
-		r.issue(e, notes)
+		notes = r.observe(e, res)
+		if r.isGuard(e) {
+			swept = r.sweepLocked(r.affectedHosts(e), r.opts.Now())
+		}
 	}
 	notify, snapshot := e.monitor.Notify, e.state
 	r.mu.Unlock()
@@ -361,13 +446,19 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 		r.saveState(ctx, e.key, snapshot)
 	}
 	r.send(ctx, notify, notes)
+	r.deliver(ctx, swept)
 	return res, true
 }
 
-// issue makes the last of notes (Observe and Release return at most one)
-// the entry's pending notification, owed to every notifier of its monitor
-// until the sink reports it delivered. Call it with r.mu held.
+// issue gives notes what the monitor says every alert carries (severity,
+// labels, runbook) and makes the last of them (Observe and Release return
+// at most one) the entry's pending notification, owed to every notifier
+// of its monitor until the sink reports it delivered. Call it with r.mu
+// held.
 func (r *Runner) issue(e *monitorEntry, notes []engine.Notification) {
+	for i := range notes {
+		notes[i].Severity, notes[i].Labels, notes[i].Runbook = e.monitor.Severity, e.monitor.Labels, e.monitor.Runbook
+	}
 	if len(notes) > 0 {
 		e.state.Pending = engine.NewPending(notes[len(notes)-1], e.monitor.Notify)
 	}
@@ -413,8 +504,9 @@ func (r *Runner) States() []engine.MonitorHostState {
 	now := r.opts.Now()
 	out := make([]engine.MonitorHostState, 0, len(r.entries))
 	for k, e := range r.entries {
-		sup := r.suppression(e, now)
+		sup := r.suppressionAt(e, now, false)
 		st := e.state.hostState(k.monitor, k.host, sup)
+		st.Silence, st.Ack = r.silenceOf(k, now), r.ackOf(e)
 		// Also a secret loaded after this output was recorded.
 		st.LastOutput = r.opts.Redact.Redact(st.LastOutput)
 		out = append(out, st)
@@ -426,15 +518,6 @@ func (r *Runner) States() []engine.MonitorHostState {
 		return out[i].Host < out[j].Host
 	})
 	return out
-}
-
-func (r *Runner) suppression(e *monitorEntry, at time.Time) Suppression {
-	var s Suppression
-	if e.window != nil {
-		s.Muted, _ = e.window.OpenAt(at)
-	}
-	s.Held = r.held[e.key.host] > 0
-	return s
 }
 
 func (r *Runner) send(ctx context.Context, notifiers []string, notes []engine.Notification) {
