@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -115,4 +117,35 @@ type AckStore interface {
 // AlertAuditReader reads the alert audit.
 type AlertAuditReader interface {
 	AlertEvents(ctx context.Context, f AlertEventFilter) ([]AlertEvent, error)
+}
+
+// Text is the audit event as a line for people, the same in `ripple
+// silence --list`, the API and the UI: "silenced web-http@web-01 until
+// 2026-07-01 12:00 UTC by alice: replacing a disk", "expired silence 3 of
+// disk-root by bob: done", "acknowledged CRITICAL app@web-01 by carol: on
+// it".
+func (e AlertEvent) Text() string {
+	target := e.Monitor
+	if e.Host != "" {
+		target += "@" + e.Host
+	}
+	reason := FirstLine(strings.TrimSpace(e.Reason), maxEventText)
+	var s string
+	switch e.Action {
+	case AlertEventSilence:
+		s = fmt.Sprintf("silenced %s until %s", target, e.Until.UTC().Format("2006-01-02 15:04 MST"))
+	case AlertEventExpire:
+		s = fmt.Sprintf("expired silence %d of %s", e.SilenceID, target)
+	case AlertEventAck:
+		s = fmt.Sprintf("acknowledged %s %s", e.State, target)
+	default:
+		s = e.Action + " " + target
+	}
+	if e.Actor != "" {
+		s += " by " + e.Actor
+	}
+	if reason != "" {
+		s += ": " + reason
+	}
+	return s
 }

@@ -74,6 +74,11 @@ type Options struct {
 	// Revert proposes reverts (POST /api/v1/commits/{sha}/revert); nil
 	// answers 501.
 	Revert RevertBackend
+	// Alerts takes silences and acknowledgements; nil answers 501.
+	Alerts AlertActions
+	// AlertAudit reads the alert audit (silences, expiries, acks); nil
+	// shows none.
+	AlertAudit engine.AlertAuditReader
 	// EventPoll is how often a run's event stream reads the store;
 	// 0 is DefaultEventPoll.
 	EventPoll time.Duration
@@ -148,6 +153,11 @@ func New(opts Options) *Handler {
 	m.Handle("GET /api/v1/monitors", h.auth(RoleViewer, h.listMonitors))
 	m.Handle("GET /api/v1/monitors/{monitor}", h.auth(RoleViewer, h.getMonitor))
 	m.Handle("GET /api/v1/capacity", h.auth(RoleViewer, h.getCapacity))
+	m.Handle("GET /api/v1/silences", h.auth(RoleViewer, h.listSilences))
+	m.Handle("POST /api/v1/silences", h.auth(RoleOperator, h.postSilence))
+	m.Handle("DELETE /api/v1/silences/{id}", h.auth(RoleOperator, h.deleteSilence))
+	m.Handle("POST /api/v1/monitors/{monitor}/hosts/{host}/ack", h.auth(RoleOperator, h.postAck))
+	m.Handle("GET /api/v1/alert-events", h.auth(RoleViewer, h.listAlertEvents))
 	m.Handle("GET /api/v1/sync", h.auth(RoleViewer, h.getSync))
 	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
