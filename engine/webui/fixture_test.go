@@ -50,6 +50,8 @@ monitor "web-http" {
   targets { groups = ["web"] }
   check "http" { url = "http://${host.address}/" }
   alert_after = 3
+  severity    = "critical"
+  runbook     = "nginx-config"
 }
 monitor "disk-root" {
   targets { groups = ["web"] }

@@ -28,6 +28,7 @@ type overviewData struct {
 // health counts (monitor, host) pairs by state.
 type health struct {
 	Total, OK, Warning, Critical, Unknown, Pending, Flapping, Muted, Held int
+	Suppressed, Silenced                                                  int
 	Monitors                                                              []httpapi.Monitor
 }
 
@@ -165,6 +166,12 @@ func countHealth(ms []httpapi.Monitor) health {
 			}
 			if s.Held {
 				h.Held++
+			}
+			if s.Suppressed != "" && s.State != "OK" {
+				h.Suppressed++
+			}
+			if s.Silence != nil {
+				h.Silenced++
 			}
 		}
 	}
@@ -306,9 +313,10 @@ func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 type monitorData struct {
-	Monitor httpapi.Monitor
-	Window  string
-	Rows    []monitorRow
+	Monitor  httpapi.Monitor
+	Window   string
+	Rows     []monitorRow
+	Selected string // the host an alert linked to (?host=)
 }
 
 type monitorRow struct {
@@ -343,7 +351,11 @@ func (u *UI) monitorPage(w http.ResponseWriter, r *http.Request, v *view) {
 		u.failErr(w, r, err)
 		return
 	}
-	d := monitorData{Monitor: m, Window: ws}
+	if m.Silences, m.Events, err = httpapi.MonitorControls(r.Context(), u.opts.Alerts, u.opts.AlertAudit, name); err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	d := monitorData{Monitor: m, Window: ws, Selected: r.URL.Query().Get("host")}
 	for _, h := range m.Hosts {
 		row := monitorRow{MonitorHost: h}
 		for _, s := range series {

@@ -39,6 +39,11 @@ type Options struct {
 	// Revert proposes the revert of a failed run's commit (a button on its
 	// page); nil shows no button.
 	Revert httpapi.RevertBackend
+	// Alerts takes silences and acknowledgements (buttons on alert rows);
+	// nil refuses them.
+	Alerts httpapi.AlertActions
+	// AlertAudit reads the alert audit for monitor pages; nil shows none.
+	AlertAudit engine.AlertAuditReader
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -106,6 +111,10 @@ func New(opts Options) (*UI, error) {
 	m.Handle("POST /runs/{id}/revert", u.action(httpapi.RoleOperator, u.revert))
 	m.Handle("POST /jobs/{job}/run", u.action(httpapi.RoleOperator, u.startRun))
 	m.Handle("POST /jobs/{job}/sync", u.action(httpapi.RoleOperator, u.startSync))
+	m.Handle("POST /monitors/{monitor}/hosts/{host}/ack", u.action(httpapi.RoleOperator, u.ack))
+	m.Handle("POST /monitors/{monitor}/hosts/{host}/silence", u.action(httpapi.RoleOperator, u.silence))
+	m.Handle("POST /monitors/{monitor}/silence", u.action(httpapi.RoleOperator, u.silence))
+	m.Handle("POST /silences/{id}/expire", u.action(httpapi.RoleOperator, u.expireSilence))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "no page "+r.URL.Path)
 	})
