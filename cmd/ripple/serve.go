@@ -298,7 +298,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	notifiers := notify.New(notify.Options{PublicURL: c.publicURL, Secrets: secrets, Redact: values, Metrics: notify.NewMetrics(reg), Logger: log})
 	monitors := monitor.New(monitor.Options{
 		Checker: checker, Secrets: secrets, Redact: values, Logger: log, Notifications: notifiers,
-		Results: monitor.StoreResultSink{Metrics: store, States: store}, States: store,
+		Results: monitor.StoreResultSink{Metrics: store, States: store}, States: store, Silences: store, Acks: store,
 	})
 	notifiers.ReportTo(monitors)
 	reg.MustRegister(monitor.NewCollector(monitors))
@@ -361,10 +361,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: monitors, Metrics: store, Sync: daemon, Revert: daemon,
+		Monitors: monitors, Metrics: store, Sync: daemon, Revert: daemon, Alerts: monitors, AlertAudit: store,
 	})
 	ui, err := webui.New(webui.Options{
-		Backend: daemon, Store: store, Revert: daemon, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
+		Backend: daemon, Store: store, Revert: daemon, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon, Alerts: monitors, AlertAudit: store,
 		Stopping: func() bool { return daemon.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {
