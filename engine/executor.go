@@ -71,8 +71,9 @@ type CheckResult struct {
 	At       time.Time
 	Duration time.Duration
 	// Unreachable is set when the check could not reach the host over
-	// SSH at all (the connection or handshake failed): the state says
-	// nothing about the service, only that the host cannot be reached.
+	// SSH (the connection or handshake failed, or the connection broke):
+	// the state says nothing about the service, only that the host cannot
+	// be reached.
 	Unreachable bool
 }
 

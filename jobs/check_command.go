@@ -38,9 +38,10 @@ func (c *Checker) checkCommand(ctx context.Context, ep engine.Endpoint, check *d
 		return criticalf("command timed out after %s", roundDuration(timeout))
 	case err != nil:
 		res := unknownf("could not run command: %v", err)
-		// Only a host that cannot be reached at all: a refused login or a
+		// A host that cannot be reached, or whose connection broke (a
+		// read-only check has nothing left undone): a refused login or a
 		// changed host key is a problem of its own, to be seen.
-		res.Unreachable = errors.Is(err, ErrUnreachable)
+		res.Unreachable = errors.Is(err, ErrUnreachable) || errors.Is(err, ErrConnLost)
 		return res
 	}
 	return pluginResult(res)

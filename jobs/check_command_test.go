@@ -200,6 +200,11 @@ func TestCheckCommandTransportAndSafety(t *testing.T) {
 	if res.State != engine.StateUnknown || !res.Unreachable {
 		t.Errorf("host down: %+v, want UNKNOWN and unreachable", res)
 	}
+	lost := &TransportError{Host: "web-01", Addr: "10.0.0.1:22", Kind: ErrConnLost, Err: errors.New("EOF")}
+	res = NewChecker(CheckerOptions{Commander: failingCommander{lost}}).Check(context.Background(), ep, hc)
+	if res.State != engine.StateUnknown || !res.Unreachable {
+		t.Errorf("connection lost: %+v, want UNKNOWN and unreachable", res)
+	}
 	auth := &TransportError{Host: "web-01", Addr: "10.0.0.1:22", Kind: ErrAuth}
 	res = NewChecker(CheckerOptions{Commander: failingCommander{auth}}).Check(context.Background(), ep, hc)
 	if res.State != engine.StateUnknown || res.Unreachable {
