@@ -11,7 +11,7 @@ import (
 // TestAlertingAttributes reads what alerts carry and what suppresses them
 // from testdata/valid/alerting, and the defaults where nothing is said.
 func TestAlertingAttributes(t *testing.T) {
-	d, diags := Load(os.DirFS("testdata/valid/alerting"), "")
+	d, diags := Load(os.DirFS("testdata/valid/alerting"), "", Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
@@ -46,7 +46,7 @@ func TestAlertingAttributes(t *testing.T) {
 	if w := d.Notifiers["chat"].GroupWait; w != 0 {
 		t.Errorf("chat group_wait = %s, want 0 (sends at once)", w)
 	}
-	dflt, diags := Load(os.DirFS("testdata/valid/design_example"), "")
+	dflt, diags := Load(os.DirFS("testdata/valid/design_example"), "", Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

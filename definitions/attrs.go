@@ -18,9 +18,9 @@ func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	if v, ok := literalValue(a.Expr, ty); ok {
 		return v, true
 	}
-	v, diags := a.Expr.Value(l.static)
+	v, diags := l.render.evaluate(a.Expr, l.static)
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return cty.NilVal, false
 	}
 	if v.IsNull() {
@@ -281,9 +281,9 @@ func (l *loader) secret(attrs hcl.Attributes, name string) *Secret {
 	if !ok {
 		return nil
 	}
-	v, diags := a.Expr.Value(l.static)
+	v, diags := l.render.evaluate(a.Expr, l.static)
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return nil
 	}
 	if v.IsNull() {
@@ -311,9 +311,9 @@ func (l *loader) hostExpr(attrs hcl.Attributes, name string) hcl.Expression {
 }
 
 func (l *loader) checkHostExpr(expr hcl.Expression) {
-	v, diags := expr.Value(l.perHost)
+	v, diags := l.render.evaluate(expr, l.perHost)
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return
 	}
 	if v.IsNull() {

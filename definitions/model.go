@@ -34,6 +34,9 @@ type Definitions struct {
 
 	// index is built by Load for Select; nil in hand-built values.
 	index *hostIndex
+	// limits are those Load was given, for renderings; the defaults in
+	// hand-built values.
+	limits Limits
 }
 
 // Host is one managed node.

@@ -51,7 +51,7 @@ func newAlertFixture(t *testing.T) (*fixture, *monitor.Runner) {
 	t.Helper()
 	ctx := context.Background()
 	f := newFixture(t, nil)
-	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(alertDefsHCL)}}, commitA)
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(alertDefsHCL)}}, commitA, definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

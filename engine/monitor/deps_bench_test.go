@@ -22,7 +22,7 @@ func fleetBehindSwitch(b *testing.B, n int) *definitions.Definitions {
 		fmt.Fprintf(&src, "host \"h%05d\" {\n  address = \"10.1.%d.%d\"\n  groups  = [\"app\"]\n  parents = [\"sw-01\"]\n}\n", i, i/250, i%250+1)
 	}
 	src.WriteString(depsRepo[strings.Index(depsRepo, `notifier "webhook"`):])
-	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(src.String())}}, "")
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(src.String())}}, "", definitions.Limits{})
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}

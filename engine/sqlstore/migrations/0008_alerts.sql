@@ -1,4 +1,4 @@
--- Schema version 6: what operators do about alerts, shared by every node:
+-- Schema version 8: what operators do about alerts, shared by every node:
 -- silences (a monitor, on one host or all, until a time), the latest
 -- acknowledgement per monitor and host (of one state, begun at a time),
 -- and their audit. monitor_state keeps when the last alert went out (for
