@@ -349,3 +349,13 @@ func (r *Runner) currentState(ctx context.Context, k entryKey) (AlertState, erro
 	}
 	return AlertState{}, nil
 }
+
+// AckOf is the latest acknowledgement of monitor on host, of whatever
+// state it was given for (see engine.Ack.Covers); ok is false when none.
+// A cluster node shows it for the pairs other nodes check.
+func (r *Runner) AckOf(monitor, host string) (a engine.Ack, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, ok = r.acks[entryKey{monitor, host}]
+	return a, ok
+}

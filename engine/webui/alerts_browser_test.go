@@ -62,6 +62,17 @@ func TestBrowserAlertActions(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('tr.alert[data-host="web-05"]').length`); n != 0 {
 		t.Errorf("an OK host has an alert row")
 	}
+	run(t, ctx, "follow Run runbook",
+		chromedp.Click(chromedp.CSS(row+` a.runbook`)),
+		chromedp.WaitVisible(chromedp.CSS(`#run input[name="hosts"]`)),
+	)
+	if got := eval[string](t, ctx, `document.querySelector('#run input[name="hosts"]').value`); got != "web-04" {
+		t.Errorf("the runbook's run form has hosts %q, want web-04 filled in", got)
+	}
+	run(t, ctx, "back to the overview",
+		chromedp.Navigate(f.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(row+` a.runbook`)),
+	)
 
 	run(t, ctx, "acknowledge",
 		chromedp.Click(chromedp.CSS(row+` details[id^="ack-"] summary`)),

@@ -229,6 +229,9 @@ type jobData struct {
 	// Sync is the job's sync state per host; nil without sync state.
 	Sync     *engine.JobSync
 	NeedSync int // hosts out of sync or drifted
+	// Host fills the run form's hosts: ?host=, one of the job's hosts
+	// (a runbook link from an alert).
+	Host string
 }
 
 func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -240,8 +243,12 @@ func (u *UI) jobPage(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	j := defs.Jobs[name]
 	d := jobData{Job: j, File: j.DeclRange.Filename, Line: j.DeclRange.Start.Line, Applied: defs.Commit}
+	want := r.URL.Query().Get("host")
 	for _, h := range defs.Select(j.Targets) {
 		d.Hosts = append(d.Hosts, h.Name)
+		if h.Name == want {
+			d.Host = want
+		}
 	}
 	for _, ws := range j.Rollout.Waves {
 		if ws.Count > 0 {
