@@ -11,7 +11,7 @@ import (
 var hostSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address"}, {Name: "port"}, {Name: "transport"}, {Name: "groups"},
-		{Name: "labels"}, {Name: "credential"}, {Name: "snmp"}, {Name: "vars"},
+		{Name: "labels"}, {Name: "credential"}, {Name: "snmp"}, {Name: "vars"}, {Name: "parents"},
 	},
 }
 
@@ -82,6 +82,13 @@ func (l *loader) decodeHost(b *hcl.Block) *Host {
 	}
 	l.ref(a, "snmp", "snmp", &h.SNMP)
 	h.Vars = l.object(a, "vars")
+	h.Parents = l.refList(a, "parents", "host")
+	h.parentRanges = elementRanges(a["parents"], len(h.Parents))
+	for i, p := range h.Parents {
+		if p == h.Name {
+			l.errorf(h.parentRanges[i], "Dependency cycle", fmt.Sprintf("Host %q cannot be its own parent.", h.Name))
+		}
+	}
 	return h
 }
 

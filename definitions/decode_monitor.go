@@ -2,7 +2,9 @@ package definitions
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +19,8 @@ var targetsSchema = &hcl.BodySchema{
 var monitorSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "interval"}, {Name: "timeout"}, {Name: "alert_after"}, {Name: "notify"},
-		{Name: "window"}, {Name: "limits"},
+		{Name: "window"}, {Name: "limits"}, {Name: "severity"}, {Name: "labels"},
+		{Name: "runbook"}, {Name: "depends_on"}, {Name: "connectivity"}, {Name: "repeat_interval"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "targets"},
@@ -52,6 +55,8 @@ const (
 	DefaultCheckTimeout = 10 * time.Second
 	DefaultAlertAfter   = 1
 	DefaultHTTPStatus   = 200
+	// DefaultRepeatInterval is Alertmanager's repeat_interval.
+	DefaultRepeatInterval = 4 * time.Hour
 )
 
 func (l *loader) decodeTargets(blocks hcl.Blocks, parent *hcl.Block) Targets {
@@ -84,7 +89,8 @@ func (l *loader) decodeMonitor(b *hcl.Block) *Monitor {
 	a := content.Attributes
 	m := &Monitor{
 		Name: b.Labels[0], Interval: DefaultInterval, Timeout: DefaultCheckTimeout,
-		AlertAfter: DefaultAlertAfter, DeclRange: b.DefRange,
+		AlertAfter: DefaultAlertAfter, Severity: SeverityCritical, RepeatInterval: DefaultRepeatInterval,
+		DeclRange: b.DefRange,
 	}
 	blocks := content.Blocks.ByType()
 	m.Targets = l.decodeTargets(blocks["targets"], b)
@@ -94,6 +100,7 @@ func (l *loader) decodeMonitor(b *hcl.Block) *Monitor {
 	m.Notify = l.refList(a, "notify", "notifier")
 	l.ref(a, "window", "window", &m.Window)
 	m.Limits = l.numberMap(a, "limits")
+	l.decodeAlerting(a, m)
 
 	checks := blocks["check"]
 	if len(checks) == 0 {
@@ -115,6 +122,57 @@ func (l *loader) decodeMonitor(b *hcl.Block) *Monitor {
 		l.errorf(rng, "Timeout longer than interval", fmt.Sprintf("The check timeout (%s) must not exceed the interval (%s).", m.Timeout, m.Interval))
 	}
 	return m
+}
+
+// decodeAlerting reads what a monitor's alerts carry and when they are
+// suppressed: severity, labels, runbook, depends_on, connectivity,
+// repeat_interval. References are checked once everything is decoded
+// (checkDependencies).
+func (l *loader) decodeAlerting(a hcl.Attributes, m *Monitor) {
+	l.oneOf(a, "severity", &m.Severity, SeverityCritical, SeverityWarning, SeverityInfo)
+	m.Labels = l.stringMap(a, "labels")
+	for _, k := range slices.Sorted(maps.Keys(m.Labels)) {
+		if !labelNameRE.MatchString(k) {
+			l.errorf(a["labels"].Expr.Range(), "Invalid label name", fmt.Sprintf("Label %q must start with a letter or '_' and hold only letters, digits and '_' (as Prometheus and Alertmanager labels do).", k))
+		}
+	}
+	if l.str(a, "runbook", &m.Runbook) {
+		m.runbookRange = a["runbook"].Expr.Range()
+		l.refs = append(l.refs, reference{kind: "job", name: m.Runbook, rng: m.runbookRange, extra: " A runbook names a job of the ops repo."})
+	}
+	m.DependsOn = l.refList(a, "depends_on", "monitor")
+	m.dependsOnRanges = elementRanges(a["depends_on"], len(m.DependsOn))
+	for i, d := range m.DependsOn {
+		if d == m.Name {
+			l.errorf(m.dependsOnRanges[i], "Dependency cycle", fmt.Sprintf("Monitor %q cannot depend on itself.", m.Name))
+		}
+	}
+	l.boolean(a, "connectivity", &m.Connectivity)
+	l.duration(a, "repeat_interval", 0, &m.RepeatInterval)
+	if m.RepeatInterval > 0 && m.RepeatInterval < time.Minute {
+		// Tests and demos may repeat fast; a real pager should not.
+		l.warnf(a["repeat_interval"].Expr.Range(), "Short repeat interval", fmt.Sprintf("repeat_interval %s re-sends a firing alert more than once a minute.", m.RepeatInterval))
+	}
+}
+
+// labelNameRE is a Prometheus label name.
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// elementRanges are the ranges of the n elements of a list attribute, or
+// the attribute's range n times when its elements cannot be told apart.
+func elementRanges(a *hcl.Attribute, n int) []hcl.Range {
+	if a == nil || n == 0 {
+		return nil
+	}
+	out := make([]hcl.Range, n)
+	elems, _ := hcl.ExprList(a.Expr)
+	for i := range out {
+		out[i] = a.Expr.Range()
+		if len(elems) == n {
+			out[i] = elems[i].Range()
+		}
+	}
+	return out
 }
 
 func (l *loader) decodeCheck(b *hcl.Block) Check {

@@ -3,6 +3,7 @@ package definitions
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -17,9 +18,16 @@ var notifierKinds = []string{"webhook", "slack", "email"}
 var notifierSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "type"}, {Name: "url"}, {Name: "to"}, {Name: "from"},
-		{Name: "smtp"}, {Name: "username"}, {Name: "password"},
+		{Name: "smtp"}, {Name: "username"}, {Name: "password"}, {Name: "group_wait"},
 	},
 }
+
+// DefaultGroupWait is how long a notifier gathers alerts of one monitor
+// into one message by default (Alertmanager's group_wait).
+const DefaultGroupWait = 30 * time.Second
+
+// maxGroupWait bounds group_wait: an alert waits at most this long.
+const maxGroupWait = time.Hour
 
 // splitNotifiers returns files without their top-level notifier blocks,
 // and those blocks in file order. A notifier has two labels, its kind and
@@ -103,6 +111,11 @@ func (l *loader) decodeNotifier(b *hcl.Block) *Notifier {
 	l.str(a, "smtp", &n.SMTP)
 	l.str(a, "username", &n.Username)
 	n.Password = l.secret(a, "password")
+	n.GroupWait = DefaultGroupWait
+	if l.duration(a, "group_wait", 0, &n.GroupWait) && n.GroupWait > maxGroupWait {
+		l.errorf(a["group_wait"].Expr.Range(), "Invalid duration", fmt.Sprintf("group_wait must be at most %s: an alert waits that long before it is sent; got %s.", maxGroupWait, n.GroupWait))
+		n.GroupWait = maxGroupWait
+	}
 	need := func(name string, set bool) {
 		if !set && a[name] == nil {
 			l.errorf(b.DefRange, "Missing required argument", fmt.Sprintf("A %s notifier needs %q.", n.Type, name))

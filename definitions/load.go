@@ -170,6 +170,7 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 		// the syntax errors to be fixed.
 		l.checkReferences()
 		if l.checkTargets() {
+			l.checkDependencies()
 			l.checkHostVars()
 		}
 	}

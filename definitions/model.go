@@ -53,12 +53,18 @@ type Host struct {
 	Credential string // default "default"
 	SNMP       string // optional SNMP profile name
 	// Vars are the host's own vars as an object (cty.EmptyObjectVal when none).
-	Vars      cty.Value
+	Vars cty.Value
+	// Parents are the hosts this one is reached through (a switch, a
+	// firewall): while a parent is down, this host's alerts are
+	// suppressed (Nagios parents).
+	Parents   []string
 	DeclRange hcl.Range
 
 	// implicitCredential is set when Credential is "default" because the
 	// host names none.
 	implicitCredential bool
+	// parentRanges are the places of Parents' elements, for diagnostics.
+	parentRanges []hcl.Range
 }
 
 // Group carries vars shared by its member hosts.
@@ -118,14 +124,19 @@ type Window struct {
 
 // Notifier delivers alerts.
 type Notifier struct {
-	Type      string // "webhook", "slack", "email"
-	Name      string
-	URL       *Secret // webhook and slack
-	To        []string
-	From      string
-	SMTP      string // host:port for email
-	Username  string
-	Password  *Secret
+	Type     string // "webhook", "slack", "email"
+	Name     string
+	URL      *Secret // webhook and slack
+	To       []string
+	From     string
+	SMTP     string // host:port for email
+	Username string
+	Password *Secret
+	// GroupWait is how long the notifier waits after the first alert (or
+	// recovery) of a monitor before sending it, so that those of other
+	// hosts that start meanwhile go out in the same message; 0 sends each
+	// at once. Default DefaultGroupWait.
+	GroupWait time.Duration
 	DeclRange hcl.Range
 }
 
@@ -154,8 +165,30 @@ type Monitor struct {
 	Window     string // alerts muted while this window is open
 	// Limits map a metric name (perfdata label, "value", "rate") to the
 	// value at which capacity runs out, for forecasts.
-	Limits    map[string]float64
-	DeclRange hcl.Range
+	Limits map[string]float64
+	// Severity is in every alert: SeverityCritical (default),
+	// SeverityWarning or SeverityInfo.
+	Severity string
+	// Labels are in every alert, for routing on the receiver's side.
+	Labels map[string]string
+	// Runbook names a job offered on the alert, with the host prefilled;
+	// "" for none.
+	Runbook string
+	// DependsOn names monitors on the same host: while one of them is not
+	// OK there, this monitor's alerts are suppressed.
+	DependsOn []string
+	// Connectivity marks the monitor as its hosts' connectivity check (a
+	// Nagios host check): while it is CRITICAL or UNKNOWN on a host, the
+	// host is down; its other monitors and its children's are suppressed.
+	Connectivity bool
+	// RepeatInterval re-sends an alert that still fires, unacknowledged,
+	// this often; 0 never repeats. Default DefaultRepeatInterval.
+	RepeatInterval time.Duration
+	DeclRange      hcl.Range
+
+	// dependsOnRanges are the places of DependsOn's elements.
+	dependsOnRanges []hcl.Range
+	runbookRange    hcl.Range
 }
 
 // BlockType is the block m was written as: "monitor" or "trap".
@@ -165,6 +198,13 @@ func (m *Monitor) BlockType() string {
 	}
 	return "monitor"
 }
+
+// Monitor severities.
+const (
+	SeverityCritical = "critical"
+	SeverityWarning  = "warning"
+	SeverityInfo     = "info"
+)
 
 // CheckKind names one of the check executors.
 type CheckKind string

@@ -28,6 +28,8 @@ func (l *loader) checkReferences() {
 			_, ok = d.Monitors[r.name]
 		case "host":
 			_, ok = d.Hosts[r.name]
+		case "job":
+			_, ok = d.Jobs[r.name]
 		case "target group":
 			_, ok = d.Groups[r.name]
 			ok = ok || len(d.index.byGroup[r.name]) > 0
@@ -71,6 +73,8 @@ func (l *loader) suggest(kind, name string) string {
 		names = keys(d.Notifiers)
 	case "monitor":
 		names = keys(d.Monitors)
+	case "job":
+		names = keys(d.Jobs)
 	case "host":
 		if len(d.Hosts) > 2000 {
 			return ""

@@ -70,6 +70,11 @@ type CheckResult struct {
 	Metrics  []Metric
 	At       time.Time
 	Duration time.Duration
+	// Unreachable is set when the check could not reach the host over
+	// SSH (the connection or handshake failed, or the connection broke):
+	// the state says nothing about the service, only that the host cannot
+	// be reached.
+	Unreachable bool
 }
 
 // Checker runs rendered monitor checks against hosts.

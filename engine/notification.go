@@ -26,6 +26,14 @@ type Notification struct {
 	Message  string
 	Since    time.Time // when the current state began
 	At       time.Time
+	// Severity, Labels and Runbook are the monitor's, when the
+	// notification was made.
+	Severity string
+	Labels   map[string]string
+	Runbook  string // a job name; "" for none
+	// Repeat marks an alert sent again because it still fires
+	// (repeat_interval), or because its non-OK state changed.
+	Repeat bool
 }
 
 // NotificationSink delivers notifications to the named notifiers. It must
@@ -126,6 +134,14 @@ type MonitorHostState struct {
 	// Pending is the latest alert or recovery while a notifier has not
 	// received it; nil when every notifier has it.
 	Pending *PendingNotification
+	// Suppressed says why the state is not alerting ("parent sw-01 is
+	// down: sw-ping CRITICAL"); "" when nothing it depends on fails.
+	// Only a state that is not OK is suppressed.
+	Suppressed string
+	// Silence is the active silence of the pair, nil when none.
+	Silence *Silence
+	// Ack is the acknowledgement of the current state, nil when none.
+	Ack *Ack
 }
 
 // AlertHolder holds the alerts of hosts while a rollout wave changes them,

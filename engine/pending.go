@@ -17,6 +17,10 @@ type pendingJSON struct {
 	Since       time.Time         `json:"since"`
 	At          time.Time         `json:"at"`
 	Undelivered map[string]string `json:"undelivered"`
+	Severity    string            `json:"severity,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Runbook     string            `json:"runbook,omitempty"`
+	Repeat      bool              `json:"repeat,omitempty"`
 }
 
 // EncodePending is p as a store keeps it beside its monitor and host: JSON,
@@ -28,6 +32,7 @@ func EncodePending(p *PendingNotification) (string, error) {
 	b, err := json.Marshal(pendingJSON{
 		Kind: string(p.Kind), State: int(p.State), Previous: int(p.Previous), Value: p.Value,
 		Message: p.Message, Since: p.Since, At: p.At, Undelivered: p.Undelivered,
+		Severity: p.Severity, Labels: p.Labels, Runbook: p.Runbook, Repeat: p.Repeat,
 	})
 	if err != nil {
 		return "", fmt.Errorf("encode pending notification: %w", err)
@@ -53,6 +58,7 @@ func DecodePending(monitor, host, s string) (*PendingNotification, error) {
 			Kind: NotificationKind(j.Kind), Monitor: monitor, Host: host,
 			State: CheckState(j.State), Previous: CheckState(j.Previous), Value: j.Value,
 			Message: j.Message, Since: j.Since, At: j.At,
+			Severity: j.Severity, Labels: j.Labels, Runbook: j.Runbook, Repeat: j.Repeat,
 		},
 		Undelivered: j.Undelivered,
 	}, nil

@@ -165,6 +165,13 @@ type MonitorRecord struct {
 	// is: only a log check's result moves it, in the same write as the
 	// state it led to, so a crash loses or repeats no line.
 	LogCursor *LogCursor
+	// NotifiedAt is when the last alert of the current problem was sent
+	// (for repeat_interval); zero when none.
+	NotifiedAt time.Time
+	// Suppressed is why the state does not alert (a parent down, a
+	// dependency failing); "" when it is not suppressed. Saved so that
+	// every node of a cluster can show it.
+	Suppressed string
 }
 
 // MonitorStateStore keeps the latest MonitorRecord per (monitor, host).

@@ -37,7 +37,12 @@ func (c *Checker) checkCommand(ctx context.Context, ep engine.Endpoint, check *d
 	case res.TimedOut || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return criticalf("command timed out after %s", roundDuration(timeout))
 	case err != nil:
-		return unknownf("could not run command: %v", err)
+		res := unknownf("could not run command: %v", err)
+		// A host that cannot be reached, or whose connection broke (a
+		// read-only check has nothing left undone): a refused login or a
+		// changed host key is a problem of its own, to be seen.
+		res.Unreachable = errors.Is(err, ErrUnreachable) || errors.Is(err, ErrConnLost)
+		return res
 	}
 	return pluginResult(res)
 }

@@ -189,6 +189,27 @@ func TestCheckCommandTransportAndSafety(t *testing.T) {
 	if res.State != engine.StateUnknown || !strings.Contains(res.Output, "connection refused") {
 		t.Errorf("transport failure: %v %q, want UNKNOWN naming the cause", res.State, res.Output)
 	}
+	if res.Unreachable {
+		t.Errorf("a failure of unknown kind is marked unreachable: %+v", res)
+	}
+	// A host that cannot be reached at all is marked so (the monitor
+	// runner suppresses SSH checks behind the host's connectivity); a
+	// refused login is not: it is a problem to be seen on its own.
+	down := &TransportError{Host: "web-01", Addr: "10.0.0.1:22", Kind: ErrUnreachable, Err: errors.New("dial: connection refused")}
+	res = NewChecker(CheckerOptions{Commander: failingCommander{down}}).Check(context.Background(), ep, hc)
+	if res.State != engine.StateUnknown || !res.Unreachable {
+		t.Errorf("host down: %+v, want UNKNOWN and unreachable", res)
+	}
+	lost := &TransportError{Host: "web-01", Addr: "10.0.0.1:22", Kind: ErrConnLost, Err: errors.New("EOF")}
+	res = NewChecker(CheckerOptions{Commander: failingCommander{lost}}).Check(context.Background(), ep, hc)
+	if res.State != engine.StateUnknown || !res.Unreachable {
+		t.Errorf("connection lost: %+v, want UNKNOWN and unreachable", res)
+	}
+	auth := &TransportError{Host: "web-01", Addr: "10.0.0.1:22", Kind: ErrAuth}
+	res = NewChecker(CheckerOptions{Commander: failingCommander{auth}}).Check(context.Background(), ep, hc)
+	if res.State != engine.StateUnknown || res.Unreachable {
+		t.Errorf("login refused: %+v, want UNKNOWN and not unreachable", res)
+	}
 	res = NewChecker(CheckerOptions{}).Check(context.Background(), ep, hc)
 	if res.State != engine.StateUnknown {
 		t.Errorf("no commander: %v, want UNKNOWN", res.State)

@@ -19,7 +19,8 @@ host "svc-01" {
 }
 
 notifier "webhook" "pager" {
-  url = file(%q)
+  url        = file(%q)
+  group_wait = "0s"
 }
 
 monitor "web" {

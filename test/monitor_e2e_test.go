@@ -106,6 +106,22 @@ type monDelivery struct {
 	Message       string   `json:"message"`
 	Since         string   `json:"since"`
 	URL           string   `json:"url"`
+	// What alerts carry since issue 14: severity, labels, the runbook and
+	// its run form; a group's summary, count and per-host alerts.
+	Severity   string            `json:"severity"`
+	Labels     map[string]string `json:"labels"`
+	Runbook    string            `json:"runbook"`
+	RunbookURL string            `json:"runbook_url"`
+	Repeat     bool              `json:"repeat"`
+	Summary    string            `json:"summary"`
+	Count      int               `json:"count"`
+	Alerts     []struct {
+		Host       string `json:"host"`
+		State      string `json:"state"`
+		Message    string `json:"message"`
+		URL        string `json:"url"`
+		RunbookURL string `json:"runbook_url"`
+	} `json:"alerts"`
 
 	at        time.Time
 	svcFailed int
@@ -184,8 +200,10 @@ type monEnv struct {
 	svc  *monService
 	hook *monReceiver
 
-	// serveArgs are added to the serve command line.
+	// serveArgs are added to the serve command line; env to its
+	// environment (NAME=value).
 	serveArgs []string
+	env       []string
 }
 
 func newMonEnv(t *testing.T, hosts int) *monEnv {
@@ -215,6 +233,7 @@ func (e *monEnv) start() {
 		"--log-format", "json", "--log-level", "debug", "--shutdown-timeout", "5s")
 	cmd.Args = append(cmd.Args, e.serveArgs...)
 	cmd.Env = append(os.Environ(), "HOME="+e.dir, monHookEnv+"="+e.hook.url)
+	cmd.Env = append(cmd.Env, e.env...)
 	e.launch(cmd, logf)
 	monWait(e.t, "daemon ready", 20*time.Second, e.ready)
 }
@@ -305,7 +324,9 @@ func (e *monEnv) hostsHCL() string {
 		fmt.Fprintf(&b, "\nhost %q {\n  address = %q\n  port    = %d\n  groups  = [\"fleet\"]\n  vars    = { dir = %q }\n}\n", h.Name, h.Address, h.Port, h.Dir)
 	}
 	b.WriteString("\nhost \"svc-01\" {\n  address = \"127.0.0.1\"\n  groups  = [\"svc\"]\n}\n")
-	fmt.Fprintf(&b, "\nnotifier \"webhook\" \"pager\" {\n  url = env(%q)\n}\n", monHookEnv)
+	// group_wait 0s: these tests time each alert against the results
+	// that raised it (grouping has its own test, alerts_e2e_test.go).
+	fmt.Fprintf(&b, "\nnotifier \"webhook\" \"pager\" {\n  url        = env(%q)\n  group_wait = \"0s\"\n}\n", monHookEnv)
 	return b.String()
 }
 
@@ -468,7 +489,7 @@ func monBreakAndRecover(t *testing.T, e *monEnv) {
 	if alert.Value == nil {
 		t.Error("alert carries no value (the HTTP check's latency)")
 	}
-	if want := "http://" + e.addr + "/monitors/web"; alert.URL != want {
+	if want := "http://" + e.addr + "/monitors/web?host=svc-01"; alert.URL != want {
 		t.Errorf("alert url %q, want %q", alert.URL, want)
 	}
 	_, _, _, firstFail := e.svc.counts()

@@ -16,7 +16,7 @@ import (
 // runMonitors is `ripple monitors`: every monitor's state on each host.
 func runMonitors(ctx context.Context, args []string, e env) error {
 	var problems bool
-	return clientRun(args, e, "monitors", "usage: ripple monitors [MONITOR] [--problems] [--json]\n\nLists the state of every monitor on each of its hosts: state, since when,\nand flags (alerting, flapping, silenced by a window, held by a rollout wave,\nundelivered: a notifier has not received the latest alert or recovery yet).", 0, 1,
+	return clientRun(args, e, "monitors", "usage: ripple monitors [MONITOR] [--problems] [--json]\n\nLists the state of every monitor on each of its hosts: state, since when,\nand flags (alerting, suppressed with the cause: a parent down, a dependency\nnot OK; silenced, acknowledged, flapping, muted by a window, held by a\nrollout wave, undelivered: a notifier has not received the latest alert or\nrecovery yet). With MONITOR, also its active silences and alert audit.", 0, 1,
 		func(fs *flag.FlagSet) {
 			fs.BoolVar(&problems, "problems", false, "only (monitor, host) pairs that are not OK or owe a notification")
 		},
@@ -43,7 +43,25 @@ func runMonitors(ctx context.Context, args []string, e env) error {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, h.Host, h.State, ago(h.Since), orDash(monitorFlags(h)), engine.FirstLine(h.LastOutput, 120))
 				}
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(pos) == 1 {
+				m := ms[0]
+				for _, s := range m.Silences {
+					fmt.Fprintf(e.stdout, "\nsilence %d: %s until %s by %s: %s", s.ID, target(s.Monitor, s.Host), s.Ends.Local().Format("2006-01-02 15:04"), s.Actor, engine.FirstLine(s.Reason, 120))
+				}
+				if len(m.Silences) > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				if len(m.Events) > 0 {
+					fmt.Fprintln(e.stdout, "\naudit:")
+					for _, ev := range m.Events {
+						fmt.Fprintf(e.stdout, "  %s  %s\n", ev.At.Local().Format("2006-01-02 15:04:05"), ev.Text)
+					}
+				}
+			}
+			return nil
 		})
 }
 
@@ -52,11 +70,20 @@ func monitorFlags(h httpapi.MonitorHost) string {
 	if h.Firing {
 		f = append(f, "alerting")
 	}
+	if h.Suppressed != "" && h.State != "OK" {
+		f = append(f, "suppressed("+h.Suppressed+")")
+	}
+	if s := h.Silence; s != nil {
+		f = append(f, fmt.Sprintf("silenced(%d by %s)", s.ID, s.Actor))
+	}
+	if a := h.Ack; a != nil {
+		f = append(f, "acknowledged(by "+a.Actor+")")
+	}
 	if h.Flapping {
 		f = append(f, fmt.Sprintf("flapping(%.0f%%)", h.FlapPercent))
 	}
 	if h.Muted {
-		f = append(f, "silenced")
+		f = append(f, "muted")
 	}
 	if h.Held {
 		f = append(f, "held")

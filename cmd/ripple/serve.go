@@ -329,7 +329,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	notifiers := notify.New(notify.Options{PublicURL: c.publicURL, Secrets: secrets, Redact: values, Metrics: notify.NewMetrics(metrics), Logger: log})
 	mopts := monitor.Options{
 		Checker: checker, Secrets: secrets, Redact: values, Logger: log, Notifications: notifiers,
-		Results: monitor.StoreResultSink{Metrics: store, States: store}, States: store,
+		Results: monitor.StoreResultSink{Metrics: store, States: store}, States: store, Silences: store, Acks: store,
 	}
 	if pg != nil {
 		mopts.Owns = node.owns
@@ -426,10 +426,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Backend: backend, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Exec: backend, Cluster: cl, Traps: monitors,
+		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Exec: backend, Cluster: cl, Traps: monitors, Alerts: monitors, AlertAudit: store,
 	})
 	ui, err := webui.New(webui.Options{
-		Backend: backend, Store: store, Revert: backend, Exec: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend,
+		Backend: backend, Store: store, Revert: backend, Exec: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend, Alerts: monitors, AlertAudit: store,
 		Cluster: cl, Traps: monitors, Stopping: func() bool { return backend.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {

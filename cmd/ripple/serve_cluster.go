@@ -267,6 +267,12 @@ func (c clusterMonitors) States() []engine.MonitorHostState {
 		}
 		s.State, s.Since, s.Consecutive, s.Firing, s.Notified = r.State, r.Since, r.Consecutive, r.Firing, r.Notified
 		s.LastOutput, s.LastAt, s.Pending = r.LastOutput, r.LastAt, r.Pending
+		// Why the checking node holds its alerts back, and an ack
+		// made on any node, of the state that node saw.
+		s.Suppressed, s.Ack = r.Suppressed, nil
+		if a, ok := c.runner.AckOf(s.Monitor, s.Host); ok && a.Covers(r.State, r.Since) {
+			s.Ack = &a
+		}
 	}
 	return out
 }

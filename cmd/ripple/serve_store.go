@@ -31,6 +31,9 @@ type serveStore interface {
 	engine.DeliveryStore
 	engine.MonitorStateStore
 	engine.MetricStore
+	engine.SilenceStore
+	engine.AckStore
+	engine.AlertAuditReader
 	webhooks.StatusOutbox
 	httpapi.Store
 	httpapi.FiringLister

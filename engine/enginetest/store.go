@@ -32,6 +32,9 @@ type MemStore struct {
 	firings     []engine.Firing
 	sync        map[[2]string]engine.HostSync
 	prev        map[[2]string]engine.SyncMark // the deployment before the current one
+	silences    []engine.Silence
+	acks        map[[2]string]engine.Ack
+	alertEvents []engine.AlertEvent
 	writes      int
 	crashAfter  int
 }

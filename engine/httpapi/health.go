@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/ripple-ops/ripple/engine"
 )
@@ -121,6 +122,11 @@ func FleetHealth(ctx context.Context, inv *Inventory, src MonitorSource, store a
 			h.Undelivered++
 		}
 		if r > 1 {
+			if inv.Defs != nil && inv.Defs.Monitors[mh.Monitor] != nil {
+				// What the alert rows offer: the runbook, the severity.
+				d := inv.Defs.Monitors[mh.Monitor]
+				mh.Severity, mh.Runbook = d.Severity, d.Runbook
+			}
 			h.Problems = append(h.Problems, mh)
 		}
 	}
@@ -190,12 +196,21 @@ func FleetHealth(ctx context.Context, inv *Inventory, src MonitorSource, store a
 
 // liveHost is a live state as the API shows it, in state st.
 func liveHost(s engine.MonitorHostState, st string) MonitorHost {
-	return MonitorHost{
+	mh := MonitorHost{
 		Monitor: s.Monitor, Host: s.Host, State: st, Since: s.Since,
 		Consecutive: s.Consecutive, Firing: s.Firing, Flapping: s.Flapping, FlapPercent: s.FlapPercent,
 		Muted: s.Muted, Held: s.Held, LastOutput: s.LastOutput, LastAt: s.LastAt,
-		Undelivered: undelivered(s.Pending),
+		Undelivered: undelivered(s.Pending), Suppressed: s.Suppressed,
 	}
+	if s.Silence != nil {
+		sl := SilenceJSON(*s.Silence, time.Now())
+		mh.Silence = &sl
+	}
+	if s.Ack != nil {
+		a := ackJSON(*s.Ack)
+		mh.Ack = &a
+	}
+	return mh
 }
 
 // recordHost is a persisted state as the API shows it.
@@ -203,6 +218,6 @@ func recordHost(r engine.MonitorRecord) MonitorHost {
 	return MonitorHost{
 		Monitor: r.Monitor, Host: r.Host, State: r.State.String(), Since: r.Since,
 		Consecutive: r.Consecutive, Firing: r.Firing, LastOutput: r.LastOutput, LastAt: r.LastAt,
-		Undelivered: undelivered(r.Pending),
+		Undelivered: undelivered(r.Pending), Suppressed: r.Suppressed,
 	}
 }

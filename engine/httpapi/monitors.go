@@ -47,6 +47,16 @@ type MonitorHost struct {
 	// Undelivered is the latest alert or recovery while a notifier has
 	// not received it; it is being retried.
 	Undelivered *UndeliveredNotification `json:"undelivered,omitempty"`
+	// Suppressed says why a state that is not OK does not alert (a parent
+	// down, a depends_on monitor not OK, the host unreachable over SSH).
+	Suppressed string `json:"suppressed,omitempty"`
+	// Silence is the active silence of the pair; Ack the acknowledgement
+	// of its current state.
+	Silence *Silence `json:"silence,omitempty"`
+	Ack     *Ack     `json:"ack,omitempty"`
+	// Severity and Runbook are the monitor's, for the alert rows.
+	Severity string `json:"severity,omitempty"`
+	Runbook  string `json:"runbook,omitempty"`
 }
 
 // UndeliveredNotification is a notification some notifiers still owe.
@@ -76,9 +86,20 @@ type Monitor struct {
 	Limits     map[string]float64 `json:"limits"`
 	File       string             `json:"file,omitempty"`
 	Line       int                `json:"line,omitempty"`
-	Counts     map[string]int     `json:"counts"` // hosts by state
-	Hosts      []MonitorHost      `json:"hosts"`
-	Series     []Series           `json:"series,omitempty"` // detail only
+	Severity   string             `json:"severity,omitempty"`
+	Labels     map[string]string  `json:"labels"`
+	Runbook    string             `json:"runbook,omitempty"`
+	DependsOn  []string           `json:"depends_on"`
+	// Connectivity marks the hosts' connectivity monitor.
+	Connectivity   bool           `json:"connectivity,omitempty"`
+	RepeatInterval string         `json:"repeat_interval,omitempty"`
+	Counts         map[string]int `json:"counts"` // hosts by state
+	Hosts          []MonitorHost  `json:"hosts"`
+	Series         []Series       `json:"series,omitempty"` // detail only
+	// Silences are the monitor's active silences and Events its alert
+	// audit, newest first (detail only).
+	Silences []Silence    `json:"silences,omitempty"`
+	Events   []AlertEvent `json:"events,omitempty"`
 }
 
 // Series is the recent values of one metric of one (monitor, host).
@@ -138,7 +159,8 @@ func MonitorStatesIn(ctx context.Context, inv *Inventory, src MonitorSource, sto
 	}
 	out := make([]Monitor, 0, len(all))
 	for _, name := range slices.Sorted(maps.Keys(all)) {
-		m := Monitor{Name: name, Notify: []string{}, Limits: map[string]float64{}, Counts: map[string]int{}, Hosts: []MonitorHost{}}
+		m := Monitor{Name: name, Notify: []string{}, Limits: map[string]float64{}, Counts: map[string]int{}, Hosts: []MonitorHost{},
+			Labels: map[string]string{}, DependsOn: []string{}}
 		have := byMonitor[name]
 		var targets []string
 		if defs != nil && defs.Monitors[name] != nil {
@@ -152,6 +174,16 @@ func MonitorStatesIn(ctx context.Context, inv *Inventory, src MonitorSource, sto
 			if d.Limits != nil {
 				m.Limits = d.Limits
 			}
+			m.Severity, m.Runbook, m.Connectivity = d.Severity, d.Runbook, d.Connectivity
+			if d.Labels != nil {
+				m.Labels = d.Labels
+			}
+			if d.DependsOn != nil {
+				m.DependsOn = d.DependsOn
+			}
+			if d.RepeatInterval > 0 {
+				m.RepeatInterval = d.RepeatInterval.String()
+			}
 			targets = inv.MonitorHosts[name]
 		} else {
 			targets = slices.Sorted(maps.Keys(have))
@@ -161,6 +193,7 @@ func MonitorStatesIn(ctx context.Context, inv *Inventory, src MonitorSource, sto
 			if !ok {
 				mh = MonitorHost{Monitor: name, Host: h, State: StatePending}
 			}
+			mh.Severity, mh.Runbook = m.Severity, m.Runbook
 			m.Counts[mh.State]++
 			m.Hosts = append(m.Hosts, mh)
 		}
@@ -342,7 +375,31 @@ func (h *Handler) getMonitor(w http.ResponseWriter, r *http.Request, _ Identity)
 		writeBackendError(w, err)
 		return
 	}
+	if m.Silences, m.Events, err = MonitorControls(r.Context(), h.opts.Alerts, h.opts.AlertAudit, name); err != nil {
+		writeBackendError(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+// MonitorControls are the active silences of monitor and its alert audit
+// (the latest 50 events), for its page.
+func MonitorControls(ctx context.Context, alerts AlertActions, audit engine.AlertAuditReader, monitor string) ([]Silence, []AlertEvent, error) {
+	var silences []Silence
+	if alerts != nil {
+		list, err := alerts.Silences(ctx, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		now := time.Now()
+		for _, s := range list {
+			if s.Monitor == monitor {
+				silences = append(silences, SilenceJSON(s, now))
+			}
+		}
+	}
+	events, err := AlertEvents(ctx, audit, engine.AlertEventFilter{Monitor: monitor, Limit: 50})
+	return silences, events, err
 }
 
 // parseDays is time.ParseDuration that also takes a whole number of days

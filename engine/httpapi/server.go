@@ -79,6 +79,11 @@ type Options struct {
 	Revert RevertBackend
 	// Exec runs ad-hoc commands (POST /api/v1/exec); nil answers 501.
 	Exec ExecBackend
+	// Alerts takes silences and acknowledgements; nil answers 501.
+	Alerts AlertActions
+	// AlertAudit reads the alert audit (silences, expiries, acks); nil
+	// shows none.
+	AlertAudit engine.AlertAuditReader
 	// Cluster describes the daemons sharing the store (GET
 	// /api/v1/cluster); nil (one daemon on SQLite) answers 501.
 	Cluster ClusterSource
@@ -162,6 +167,11 @@ func New(opts Options) *Handler {
 	m.Handle("GET /api/v1/monitors", h.auth(RoleViewer, h.listMonitors))
 	m.Handle("GET /api/v1/monitors/{monitor}", h.auth(RoleViewer, h.getMonitor))
 	m.Handle("GET /api/v1/capacity", h.auth(RoleViewer, h.getCapacity))
+	m.Handle("GET /api/v1/silences", h.auth(RoleViewer, h.listSilences))
+	m.Handle("POST /api/v1/silences", h.auth(RoleOperator, h.postSilence))
+	m.Handle("DELETE /api/v1/silences/{id}", h.auth(RoleOperator, h.deleteSilence))
+	m.Handle("POST /api/v1/monitors/{monitor}/hosts/{host}/ack", h.auth(RoleOperator, h.postAck))
+	m.Handle("GET /api/v1/alert-events", h.auth(RoleViewer, h.listAlertEvents))
 	m.Handle("GET /api/v1/sync", h.auth(RoleViewer, h.getSync))
 	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))

@@ -100,12 +100,15 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 		return res, true
 	}
 	var notes []engine.Notification
+	var swept []owedSend
 	removed := e.removed
 	if !removed {
-		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
-		r.issue(e, notes)
 		if cursor != nil {
 			e.cursor = cursor
+		}
+		notes = r.observe(e, res)
+		if r.isGuard(e) {
+			swept = r.sweepLocked(r.affectedHosts(e), r.opts.Now())
 		}
 	}
 	notify, snapshot := e.monitor.Notify, e.state
@@ -120,5 +123,6 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 		r.saveState(ctx, e.key, snapshot)
 	}
 	r.send(ctx, notify, notes)
+	r.deliver(ctx, swept)
 	return res, true
 }

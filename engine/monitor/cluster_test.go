@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,5 +101,64 @@ func TestClusterNodesShareChecksAndSendEachAlertOnce(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(notesA.list()) + len(notesB.list()); n != 2 {
 		t.Fatalf("%d notifications, want the alert and one recovery", n)
+	}
+}
+
+// Dependencies and silences across nodes: node a checks the switch, node
+// b the hosts behind it. b holds its hosts' alerts while a has saved the
+// switch down, with the switch as the cause; a silence made on a mutes b's
+// alert once b has read it; when a saves the switch up, b's host that is
+// still down alerts, once in the cluster.
+func TestClusterDependenciesAndSilencesSpanNodes(t *testing.T) {
+	store := enginetest.NewMemStore()
+	cl := &claims{last: map[[2]string]claim{}}
+	onSwitch := func(_, host string) bool { return host == "sw-01" }
+	common := Options{States: store, Results: StoreResultSink{States: store}, Silences: store, Acks: store}
+	optsA, optsB := common, common
+	optsA.Owns, optsA.Claims = onSwitch, cl.node("a")
+	optsB.Owns, optsB.Claims = func(m, h string) bool { return !onSwitch(m, h) }, cl.node("b")
+	a, chkA, notesA := newDepsRunner(t, time.Hour, optsA)
+	b, chkB, notesB := newDepsRunner(t, time.Hour, optsB)
+	ctx := context.Background()
+
+	chkA.set("sw-snmp/sw-01", crit("SNMP 10.0.0.1:161: no response"))
+	a.CheckNow(ctx, "sw-snmp", "sw-01")
+	b.refresh(ctx)
+	for _, h := range []string{"app-01", "app-02"} {
+		chkB.set("host-ssh/"+h, unreachable)
+		chkB.set("app/"+h, unreachable)
+		b.CheckNow(ctx, "host-ssh", h)
+		b.CheckNow(ctx, "app", h)
+	}
+	if got := alertsOf(notesB, engine.NotifyAlert); len(got) != 0 {
+		t.Fatalf("b alerted %v while a saw the switch down", got)
+	}
+	if st := stateOf(b, "host-ssh", "app-01"); st.Suppressed != "parent sw-01 is down: sw-snmp CRITICAL" {
+		t.Errorf("host-ssh@app-01 on b: suppressed %q, want the switch a checks as the cause", st.Suppressed)
+	}
+
+	// a silences app-02's connectivity monitor; b reads it.
+	if _, err := a.AddSilence(ctx, SilenceRequest{Monitor: "host-ssh", Host: "app-02", For: time.Hour, Actor: "alice", Reason: "rack work"}); err != nil {
+		t.Fatal(err)
+	}
+	b.refresh(ctx)
+	if st := stateOf(b, "host-ssh", "app-02"); st.Silence == nil || st.Silence.Actor != "alice" {
+		t.Fatalf("host-ssh@app-02 on b: silence %+v, want alice's made on a", st.Silence)
+	}
+
+	// The switch is back; both hosts are still down. b alerts app-01 (its
+	// connectivity monitor alone); app-02 is silenced.
+	chkA.set("sw-snmp/sw-01", engine.CheckResult{State: engine.StateOK})
+	a.CheckNow(ctx, "sw-snmp", "sw-01")
+	b.refresh(ctx)
+	for _, h := range []string{"app-01", "app-02"} {
+		b.CheckNow(ctx, "host-ssh", h)
+		b.CheckNow(ctx, "app", h)
+	}
+	if got := alertsOf(notesB, engine.NotifyAlert); strings.Join(got, " ") != "host-ssh@app-01" {
+		t.Errorf("b's alerts after the switch came back: %v, want host-ssh@app-01 alone", got)
+	}
+	if got := alertsOf(notesA, engine.NotifyAlert); strings.Join(got, " ") != "sw-snmp@sw-01" {
+		t.Errorf("a's alerts: %v, want the switch's alone", got)
 	}
 }

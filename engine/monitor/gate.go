@@ -22,35 +22,18 @@ func (r *Runner) Hold(hosts []string) {
 
 // Release implements engine.AlertHolder: it ends a Hold and sends the held alerts that still fire.
 func (r *Runner) Release(ctx context.Context, hosts []string) {
-	type pending struct {
-		key      entryKey
-		notify   []string
-		notes    []engine.Notification
-		snapshot AlertState
-	}
-	var out []pending
 	r.mu.Lock()
-	now := r.opts.Now()
-	released := map[string]bool{}
+	var released []string
 	for _, h := range hosts {
 		if r.held[h]--; r.held[h] <= 0 {
 			delete(r.held, h)
-			released[h] = true
+			released = append(released, h)
 		}
 	}
-	for k, e := range r.entries {
-		if released[k.host] {
-			if n := e.state.Release(k.monitor, k.host, now, r.suppression(e, now)); len(n) > 0 {
-				r.issue(e, n)
-				out = append(out, pending{k, e.monitor.Notify, n, e.state})
-			}
-		}
-	}
+	// Only what a hold kept back is owed: the unsettled entries.
+	out := r.sweepLocked(released, r.opts.Now())
 	r.mu.Unlock()
-	for _, p := range out {
-		r.saveState(ctx, p.key, p.snapshot)
-		r.send(ctx, p.notify, p.notes)
-	}
+	r.deliver(ctx, out)
 }
 
 // GateChecker runs health-gate checks through the monitor runner, so a gate

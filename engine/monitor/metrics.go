@@ -1,6 +1,10 @@
 package monitor
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ripple-ops/ripple/engine"
+)
 
 // Collector exposes the monitor runner's current state to
 // Prometheus, computed at scrape time from States, so teams with Grafana can
@@ -14,6 +18,7 @@ type Collector struct {
 	duration *prometheus.Desc
 	owed     *prometheus.Desc
 	traps    *prometheus.Desc
+	held     *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -34,6 +39,7 @@ func NewCollector(r *Runner) *Collector {
 		duration: prometheus.NewDesc("ripple_monitor_check_duration_seconds", "Duration of the latest check per monitor and host.", labels, nil),
 		owed:     prometheus.NewDesc("ripple_monitor_notification_undelivered", undeliveredHelp, []string{"monitor", "host", "notifier"}, nil),
 		traps:    prometheus.NewDesc("ripple_snmp_traps_total", trapsHelp, []string{"result"}, nil),
+		held:     prometheus.NewDesc("ripple_monitor_suppressed", "1 while the monitor is not OK on the host and does not alert, by reason: dependency (a parent down, a depends_on monitor not OK, the host unreachable over SSH), silence, ack (the state is acknowledged). Only pairs held back are exported.", []string{"monitor", "host", "reason"}, nil),
 	}
 }
 
@@ -46,6 +52,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.duration
 	ch <- c.owed
 	ch <- c.traps
+	ch <- c.held
 }
 
 // Collect implements prometheus.Collector. Pairs without a result yet are
@@ -63,6 +70,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.alerting, prometheus.GaugeValue, boolFloat(s.Notified), s.Monitor, s.Host)
 		ch <- prometheus.MustNewConstMetric(c.flapping, prometheus.GaugeValue, boolFloat(s.Flapping), s.Monitor, s.Host)
 		ch <- prometheus.MustNewConstMetric(c.duration, prometheus.GaugeValue, s.LastDuration.Seconds(), s.Monitor, s.Host)
+		if s.State == engine.StateOK {
+			continue
+		}
+		if s.Suppressed != "" {
+			ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, 1, s.Monitor, s.Host, "dependency")
+		}
+		if s.Silence != nil {
+			ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, 1, s.Monitor, s.Host, "silence")
+		}
+		if s.Ack != nil {
+			ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, 1, s.Monitor, s.Host, "ack")
+		}
 	}
 	if rep := c.runner.TrapReport(); rep.Listen != "" {
 		n := rep.Counts

@@ -57,7 +57,17 @@ type Options struct {
 	// Claims, when set, makes each alert and recovery go out once across
 	// a cluster's nodes: one whose claim another node won is not sent.
 	Claims engine.NotificationClaims
-	Logger zerolog.Logger
+	// Silences and Acks, when set, keep operators' silences and
+	// acknowledgements: read by the first ApplyConfig and every
+	// ControlRefresh (another node may have written them), written by
+	// AddSilence, ExpireSilence and Acknowledge. Nil refuses those.
+	Silences engine.SilenceStore
+	Acks     engine.AckStore
+	// ControlRefresh is how often silences, acknowledgements and, in a
+	// cluster, the states of the pairs others depend on that another node
+	// checks are read from the store; default 10s.
+	ControlRefresh time.Duration
+	Logger         zerolog.Logger
 	// Concurrency bounds checks in flight; default 256.
 	Concurrency int
 	// TrapRate and TrapBurst limit the traps acted on per source address
@@ -85,6 +95,22 @@ type Runner struct {
 	// states; only ApplyConfig's caller (the daemon's goroutine) uses it.
 	restored bool
 	traps    *trapRuntime
+
+	// What suppression looks up, rebuilt by apply (suppress.go).
+	conn       map[string][]*monitorEntry // host -> its connectivity entries
+	children   map[string][]string        // host -> the hosts that name it a parent
+	dependedOn map[string]bool            // monitors some depends_on names
+	// remote holds the states of the pairs others depend on that another
+	// node checks, read from the store (cluster only).
+	remote map[entryKey]guardView
+	// unsettled holds, per host, the entries whose alert or recovery a
+	// suppression holds back (settle.go).
+	unsettled map[string]map[entryKey]*monitorEntry
+	// wakeAt is the earliest time a suppression may end by itself (a
+	// silence expires, a wait for a dependency gives up); zero for none.
+	wakeAt   time.Time
+	silences map[string][]engine.Silence // by monitor, active ones
+	acks     map[entryKey]engine.Ack
 }
 
 type entryKey struct{ monitor, host string }
@@ -137,30 +163,46 @@ func New(opts Options) *Runner {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ControlRefresh <= 0 {
+		opts.ControlRefresh = 10 * time.Second
+	}
 	return &Runner{
-		opts:    opts,
-		wake:    make(chan struct{}, 1),
-		entries: map[entryKey]*monitorEntry{},
-		held:    map[string]int{},
-		traps:   newTrapRuntime(opts.TrapRate, opts.TrapBurst),
+		opts:      opts,
+		wake:      make(chan struct{}, 1),
+		entries:   map[entryKey]*monitorEntry{},
+		held:      map[string]int{},
+		traps:     newTrapRuntime(opts.TrapRate, opts.TrapBurst),
+		remote:    map[entryKey]guardView{},
+		unsettled: map[string]map[entryKey]*monitorEntry{},
+		silences:  map[string][]engine.Silence{},
+		acks:      map[entryKey]engine.Ack{},
 	}
 }
 
 // ApplyConfig implements engine.ConfigApplier: it swaps in the monitors
-// of defs (see apply) and, the first time, restores the alert states the
-// store kept from the last run (Options.States), so that a restart neither
-// re-sends nor forgets an alert.
+// of defs (see apply) and, the first time, reads the silences and
+// acknowledgements and restores the alert states the store kept from the
+// last run (Options.States), so that a restart neither re-sends nor
+// forgets an alert.
 //
 // The stored states are seeded in the same critical section that adds the
 // entries, before any of them can be checked: a log check that ran first
 // would start at the end of its file and skip what was written while the
 // daemon was down.
 func (r *Runner) ApplyConfig(ctx context.Context, defs *definitions.Definitions) error {
-	if r.restored || r.opts.States == nil {
+	if r.restored {
 		r.apply(defs, nil)
 		return nil
 	}
 	r.restored = true
+	if _, err := r.loadControls(ctx); err != nil {
+		r.apply(defs, nil)
+		return fmt.Errorf("read silences and acknowledgements: %w", err)
+	}
+	if r.opts.States == nil {
+		r.apply(defs, nil)
+		return nil
+	}
 	recs, err := r.opts.States.MonitorStates(ctx)
 	if err != nil {
 		r.apply(defs, nil)
@@ -246,6 +288,8 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 	}
 	r.entries = next
 	r.defs = defs
+	r.indexDependencies(defs)
+	r.unsettled = map[string]map[entryKey]*monitorEntry{}
 	owed = r.seed(restore)
 	for k, e := range next {
 		if kept[k] || !e.passive {
@@ -254,13 +298,16 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 		switch spec := e.check; {
 		case !e.state.seen:
 			// No trap yet is no problem yet.
-			e.state.Observe(k.monitor, k.host, engine.CheckResult{State: engine.StateOK, Output: "no trap received", At: now}, 1, Suppression{Muted: true})
+			e.state.Observe(k.monitor, k.host, engine.CheckResult{State: engine.StateOK, Output: "no trap received", At: now}, 1, 0, Suppression{Muted: true})
 		case spec != nil && spec.Trap != nil && spec.Trap.ClearAfter > 0 && e.state.State != engine.StateOK:
 			e.due = e.state.LastAt.Add(spec.Trap.ClearAfter)
 			heap.Push(&r.queue, e)
 		}
 	}
 	r.indexTraps(defs)
+	for _, e := range next {
+		r.settle(e)
+	}
 	sort.Strings(removed)
 	removed = dedupe(removed)
 	for _, m := range removed {
@@ -271,16 +318,34 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 }
 
 // Run schedules checks until ctx ends, then waits for checks in flight.
+// Beside them it reads, every ControlRefresh, what other nodes may have
+// changed (controls.go), and wakes when a suppression may end by itself.
 func (r *Runner) Run(ctx context.Context) error {
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { r.runTraps(ctx) })
+	wg.Go(func() {
+		t := time.NewTicker(r.opts.ControlRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				r.refresh(ctx)
+			}
+		}
+	})
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		r.mu.Lock()
 		now := r.opts.Now()
+		var swept []owedSend
+		if !r.wakeAt.IsZero() && !now.Before(r.wakeAt) {
+			swept = r.sweepAllLocked(now)
+		}
 		type dueCheck struct {
 			e    *monitorEntry
 			spec checkSpec
@@ -306,7 +371,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		if r.queue.Len() > 0 {
 			wait = r.queue[0].due.Sub(now)
 		}
+		if !r.wakeAt.IsZero() {
+			wait = min(wait, r.wakeAt.Sub(now))
+		}
 		r.mu.Unlock()
+		r.deliver(ctx, swept)
 
 		for _, d := range due {
 			select {
@@ -346,9 +415,7 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	if cursor != nil {
 		e.cursor = cursor
 	}
-	sup := r.suppression(e, res.At)
-	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, sup)
-	r.issue(e, notes)
+	notes := r.observe(e, res)
 	snapshot := e.state
 	e.due = res.At.Add(e.monitor.Interval)
 	if e.due.Before(r.opts.Now()) {
@@ -356,6 +423,11 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	}
 	heap.Push(&r.queue, e)
 	notify := e.monitor.Notify
+	var swept []owedSend
+	if r.isGuard(e) {
+		// Its result may release (or hold) what depends on it.
+		swept = r.sweepLocked(r.affectedHosts(e), r.opts.Now())
+	}
 	r.mu.Unlock()
 	r.signal()
 
@@ -365,12 +437,29 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 		}
 	}
 	r.send(ctx, notify, notes)
+	r.deliver(ctx, swept)
 }
 
-// issue makes the last of notes (Observe and Release return at most one)
-// the entry's pending notification, owed to every notifier of its monitor
-// until the sink reports it delivered. Call it with r.mu held.
+// observe feeds res into e's state and returns what it makes owed now,
+// issued. Call it with r.mu held.
+func (r *Runner) observe(e *monitorEntry, res engine.CheckResult) []engine.Notification {
+	prev := e.state.record(res, e.monitor.AlertAfter)
+	sup := r.suppressionAt(e, res.At, true)
+	notes := e.state.decide(e.key.monitor, e.key.host, prev, res.At, e.monitor.RepeatInterval, sup)
+	r.issue(e, notes)
+	r.settle(e)
+	return notes
+}
+
+// issue gives notes what the monitor says every alert carries (severity,
+// labels, runbook) and makes the last of them (Observe and Release return
+// at most one) the entry's pending notification, owed to every notifier
+// of its monitor until the sink reports it delivered. Call it with r.mu
+// held.
 func (r *Runner) issue(e *monitorEntry, notes []engine.Notification) {
+	for i := range notes {
+		notes[i].Severity, notes[i].Labels, notes[i].Runbook = e.monitor.Severity, e.monitor.Labels, e.monitor.Runbook
+	}
 	if len(notes) > 0 {
 		e.state.Pending = engine.NewPending(notes[len(notes)-1], e.monitor.Notify)
 	}
@@ -416,8 +505,9 @@ func (r *Runner) States() []engine.MonitorHostState {
 	now := r.opts.Now()
 	out := make([]engine.MonitorHostState, 0, len(r.entries))
 	for k, e := range r.entries {
-		sup := r.suppression(e, now)
+		sup := r.suppressionAt(e, now, false)
 		st := e.state.hostState(k.monitor, k.host, sup)
+		st.Silence, st.Ack = r.silenceOf(k, now), r.ackOf(e)
 		// Also a secret loaded after this output was recorded.
 		st.LastOutput = r.opts.Redact.Redact(st.LastOutput)
 		out = append(out, st)
@@ -429,15 +519,6 @@ func (r *Runner) States() []engine.MonitorHostState {
 		return out[i].Host < out[j].Host
 	})
 	return out
-}
-
-func (r *Runner) suppression(e *monitorEntry, at time.Time) Suppression {
-	var s Suppression
-	if e.window != nil {
-		s.Muted, _ = e.window.OpenAt(at)
-	}
-	s.Held = r.held[e.key.host] > 0
-	return s
 }
 
 func (r *Runner) send(ctx context.Context, notifiers []string, notes []engine.Notification) {

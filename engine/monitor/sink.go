@@ -33,7 +33,7 @@ func (s StoreResultSink) RecordResult(ctx context.Context, r Result) error {
 		errs = append(errs, s.States.SaveMonitorState(ctx, engine.MonitorRecord{
 			Monitor: r.Monitor, Host: r.Host, State: st.State, Since: st.Since, Consecutive: st.Consecutive,
 			Firing: st.Firing, Notified: st.Notified, LastOutput: st.LastOutput, LastAt: st.LastAt,
-			Pending: st.Pending, LogCursor: r.LogCursor,
+			Pending: st.Pending, LogCursor: r.LogCursor, NotifiedAt: st.NotifiedAt, Suppressed: st.Suppressed,
 		}))
 	}
 	return errors.Join(errs...)
@@ -79,6 +79,16 @@ func (r *Runner) seed(recs []engine.MonitorRecord) []owedNotification {
 		e.state = AlertState{
 			State: rec.State, Since: rec.Since, Consecutive: rec.Consecutive, Firing: rec.Firing,
 			Notified: rec.Notified, LastOutput: rec.LastOutput, LastAt: rec.LastAt, seen: true,
+			NotifiedAt: rec.NotifiedAt, Suppressed: rec.Suppressed,
+		}
+		if rec.Notified {
+			// The last alert named the state it had then; the current one
+			// is the best guess, so a restart does not re-send it as a
+			// change.
+			e.state.NotifiedState = rec.State
+		}
+		if rec.State != engine.StateOK {
+			e.state.StreakSince = rec.Since
 		}
 		if p := rec.Pending; p != nil {
 			// Only notifiers the monitor still notifies are owed anything.
@@ -95,6 +105,7 @@ func (r *Runner) seed(recs []engine.MonitorRecord) []owedNotification {
 				resend = append(resend, owedNotification{names, p.Notification})
 			}
 		}
+		r.settle(e)
 	}
 	return resend
 }

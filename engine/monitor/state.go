@@ -20,8 +20,22 @@ const (
 // state machine keeps evaluating; what is suppressed is sent (or dropped, if
 // it no longer applies) once the suppression ends.
 type Suppression struct {
-	Muted bool // a maintenance window the monitor names is open
-	Held  bool // the host is in an active rollout wave
+	Muted    bool // a maintenance window the monitor names is open
+	Held     bool // the host is in an active rollout wave
+	Silenced bool // an operator's silence covers the pair
+	// Acked: an operator acknowledged the current state; no alert of it
+	// goes out (neither the first nor a repeat) until the state changes.
+	// A recovery still does.
+	Acked bool
+	// Cause says which dependency keeps the pair from alerting (a parent
+	// down, a depends_on monitor not OK, the host unreachable over SSH);
+	// "" when none does.
+	Cause string
+}
+
+// blocks reports whether nothing may go out now.
+func (s Suppression) blocks() bool {
+	return s.Muted || s.Held || s.Silenced || s.Cause != ""
 }
 
 // AlertState is the alerting state of one (monitor, host). The zero value
@@ -42,9 +56,22 @@ type AlertState struct {
 	LastOutput   string
 	LastAt       time.Time
 	LastDuration time.Duration
-	lastValue    *float64
-	history      []engine.CheckState
-	seen         bool
+	// NotifiedAt is when the last alert of the current problem was
+	// issued (the first, a repeat or a change of state), for
+	// repeat_interval; NotifiedState is the state it named.
+	NotifiedAt    time.Time
+	NotifiedState engine.CheckState
+	// Unreachable: the latest result could not reach the host over SSH.
+	Unreachable bool
+	// Suppressed is the dependency that kept the latest result from
+	// alerting (Suppression.Cause), saved with the state.
+	Suppressed string
+	// StreakSince is when the current run of non-OK results began; zero
+	// while OK. A dependency checked before it says nothing about it.
+	StreakSince time.Time
+	lastValue   *float64
+	history     []engine.CheckState
+	seen        bool
 	// beforeStreak is the state before the current run of non-OK results
 	// began: what an alert reports as its previous state.
 	beforeStreak engine.CheckState
@@ -56,19 +83,29 @@ func (a *AlertState) hostState(monitor, host string, sup Suppression) engine.Mon
 		Monitor: monitor, Host: host, State: a.State, Since: a.Since, Consecutive: a.Consecutive,
 		Firing: a.Firing, Notified: a.Notified, Flapping: a.Flapping, FlapPercent: a.FlapPercent,
 		Muted: sup.Muted, Held: sup.Held, LastOutput: a.LastOutput, LastAt: a.LastAt,
-		LastDuration: a.LastDuration, Pending: a.Pending,
+		LastDuration: a.LastDuration, Pending: a.Pending, Suppressed: sup.Cause,
 	}
 }
 
 // Observe feeds one check result into the state and returns the
 // notifications to send now: at most one alert once alertAfter consecutive
-// non-OK results are seen, and one recovery when the state is OK again.
-// Nothing is sent while suppressed or flapping.
-func (a *AlertState) Observe(monitor, host string, r engine.CheckResult, alertAfter int, sup Suppression) []engine.Notification {
+// non-OK results are seen, and one recovery when the state is OK again;
+// while the alert is open, another alert when its non-OK state changes
+// (CRITICAL to WARNING) and, unless acknowledged, every repeat interval (0:
+// never). Nothing is sent while suppressed or flapping.
+func (a *AlertState) Observe(monitor, host string, r engine.CheckResult, alertAfter int, repeat time.Duration, sup Suppression) []engine.Notification {
+	prev := a.record(r, alertAfter)
+	return a.decide(monitor, host, prev, r.At, repeat, sup)
+}
+
+// record feeds one check result into the state, deciding nothing about
+// notifications yet, and returns the state before it. The runner reads
+// the new state to work out its suppression, then calls decide.
+func (a *AlertState) record(r engine.CheckResult, alertAfter int) (prev engine.CheckState) {
 	if alertAfter < 1 {
 		alertAfter = 1
 	}
-	prev := a.State
+	prev = a.State
 	wasSeen := a.seen
 	if !a.seen || r.State != a.State {
 		a.Since = r.At
@@ -78,6 +115,7 @@ func (a *AlertState) Observe(monitor, host string, r engine.CheckResult, alertAf
 	a.LastOutput = r.Output
 	a.LastAt = r.At
 	a.LastDuration = r.Duration
+	a.Unreachable = r.Unreachable
 	a.lastValue = nil
 	if len(r.Metrics) > 0 {
 		v := r.Metrics[0].Value
@@ -85,12 +123,14 @@ func (a *AlertState) Observe(monitor, host string, r engine.CheckResult, alertAf
 	}
 	if r.State == engine.StateOK {
 		a.Consecutive = 0
+		a.StreakSince = time.Time{}
 	} else {
 		if a.Consecutive == 0 {
 			a.beforeStreak = prev
 			if !wasSeen {
 				a.beforeStreak = engine.StateOK
 			}
+			a.StreakSince = r.At
 		}
 		a.Consecutive++
 	}
@@ -111,22 +151,39 @@ func (a *AlertState) Observe(monitor, host string, r engine.CheckResult, alertAf
 	} else if r.State == engine.StateOK {
 		a.Firing = false
 	}
-	return a.reconcile(monitor, host, prev, r.At, sup)
+	return prev
+}
+
+// decide returns what the result just recorded makes owed now, given its
+// suppression.
+func (a *AlertState) decide(monitor, host string, prev engine.CheckState, at time.Time, repeat time.Duration, sup Suppression) []engine.Notification {
+	a.Suppressed = sup.Cause
+	return a.reconcile(monitor, host, prev, at, repeat, sup)
 }
 
 // Release re-evaluates after a suppression ended (a wave finished, a window
-// closed) and returns what must be sent now.
+// closed, a parent came back, a silence expired) and returns what must be
+// sent now.
 func (a *AlertState) Release(monitor, host string, now time.Time, sup Suppression) []engine.Notification {
 	if !a.seen {
 		return nil
 	}
-	return a.reconcile(monitor, host, a.State, now, sup)
+	a.Suppressed = sup.Cause
+	return a.reconcile(monitor, host, a.State, now, 0, sup)
 }
 
 // reconcile sends whatever brings Notified in line with Firing, unless
-// notifications are suppressed.
-func (a *AlertState) reconcile(monitor, host string, prev engine.CheckState, at time.Time, sup Suppression) []engine.Notification {
-	if sup.Muted || sup.Held || a.Flapping || a.Firing == a.Notified {
+// notifications are suppressed; with an alert open, it repeats it (see
+// Observe).
+func (a *AlertState) reconcile(monitor, host string, prev engine.CheckState, at time.Time, repeat time.Duration, sup Suppression) []engine.Notification {
+	if a.Flapping || sup.blocks() {
+		return nil
+	}
+	if a.Firing == a.Notified {
+		return a.again(monitor, host, at, repeat, sup)
+	}
+	if a.Firing && sup.Acked {
+		// Acknowledged before its alert went out: nobody needs it now.
 		return nil
 	}
 	n := engine.Notification{
@@ -144,10 +201,32 @@ func (a *AlertState) reconcile(monitor, host string, prev engine.CheckState, at 
 		// An alert names the state before the problem began, not the
 		// previous (already failing) result.
 		n.Previous = a.beforeStreak
+		a.NotifiedAt, a.NotifiedState = at, a.State
 	} else {
 		n.Kind = engine.NotifyRecovery
+		a.NotifiedAt = time.Time{}
 	}
 	a.Notified = a.Firing
+	return []engine.Notification{n}
+}
+
+// again is the alert of an open problem sent once more: when its non-OK
+// state changed since the last alert (naming the state it changed from),
+// or when repeat has passed since then; never while acknowledged.
+func (a *AlertState) again(monitor, host string, at time.Time, repeat time.Duration, sup Suppression) []engine.Notification {
+	if !a.Firing || !a.Notified || sup.Acked {
+		return nil
+	}
+	changed := a.State != a.NotifiedState
+	due := repeat > 0 && !a.NotifiedAt.IsZero() && !at.Before(a.NotifiedAt.Add(repeat))
+	if !changed && !due {
+		return nil
+	}
+	n := engine.Notification{
+		Kind: engine.NotifyAlert, Monitor: monitor, Host: host, State: a.State, Previous: a.NotifiedState,
+		Value: a.lastValue, Message: a.LastOutput, Since: a.Since, At: at, Repeat: true,
+	}
+	a.NotifiedAt, a.NotifiedState = at, a.State
 	return []engine.Notification{n}
 }
 

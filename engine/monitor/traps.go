@@ -202,8 +202,7 @@ func (r *Runner) handleTrap(t engine.Trap) {
 // it with r.mu held.
 func (r *Runner) observeTrap(e *monitorEntry, res engine.CheckResult, set bool) {
 	res.Output = r.opts.Redact.Redact(res.Output)
-	notes := e.state.Observe(e.key.monitor, e.key.host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
-	r.issue(e, notes)
+	notes := r.observe(e, res)
 	switch spec := e.check.Trap; {
 	case set && spec.ClearAfter > 0:
 		e.due = res.At.Add(spec.ClearAfter)

@@ -20,13 +20,15 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO monitor_state (monitor, host, state, since, consecutive,
-				firing, notified, last_output, last_at, pending, log_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				firing, notified, last_output, last_at, pending, log_cursor, notified_at, suppressed)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (monitor, host) DO UPDATE SET state = excluded.state, since = excluded.since,
 				consecutive = excluded.consecutive, firing = excluded.firing, notified = excluded.notified,
 				last_output = excluded.last_output, last_at = excluded.last_at, pending = excluded.pending,
-				log_cursor = CASE WHEN excluded.log_cursor = '' THEN monitor_state.log_cursor ELSE excluded.log_cursor END`,
+				log_cursor = CASE WHEN excluded.log_cursor = '' THEN monitor_state.log_cursor ELSE excluded.log_cursor END,
+				notified_at = excluded.notified_at, suppressed = excluded.suppressed`,
 			m.Monitor, m.Host, int(m.State), nanos(m.Since), m.Consecutive, boolInt(m.Firing), boolInt(m.Notified),
-			m.LastOutput, nanos(m.LastAt), pending, cursor)
+			m.LastOutput, nanos(m.LastAt), pending, cursor, nanos(m.NotifiedAt), m.Suppressed)
 		return err
 	})
 	if err != nil {
@@ -38,7 +40,7 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 // MonitorStates lists every saved record, by monitor then host.
 func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT monitor, host, state, since, consecutive, firing, notified,
-		last_output, last_at, pending, log_cursor FROM monitor_state ORDER BY monitor, host`)
+		last_output, last_at, pending, log_cursor, notified_at, suppressed FROM monitor_state ORDER BY monitor, host`)
 	if err != nil {
 		return nil, fmt.Errorf("monitor states: %w", err)
 	}
@@ -49,11 +51,12 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 			m                engine.MonitorRecord
 			state            int
 			since, lastAt    int64
+			notifiedAt       int64
 			firing, notified int
 			pending, cursor  string
 		)
 		if err := rows.Scan(&m.Monitor, &m.Host, &state, &since, &m.Consecutive, &firing, &notified,
-			&m.LastOutput, &lastAt, &pending, &cursor); err != nil {
+			&m.LastOutput, &lastAt, &pending, &cursor, &notifiedAt, &m.Suppressed); err != nil {
 			return nil, fmt.Errorf("monitor states: %w", err)
 		}
 		p, err := engine.DecodePending(m.Monitor, m.Host, pending)
@@ -65,7 +68,7 @@ func (s *Store) MonitorStates(ctx context.Context) ([]engine.MonitorRecord, erro
 			return nil, fmt.Errorf("monitor states: %s on %s: %w", m.Monitor, m.Host, err)
 		}
 		m.State = engine.CheckState(state)
-		m.Since, m.LastAt = fromNanos(since), fromNanos(lastAt)
+		m.Since, m.LastAt, m.NotifiedAt = fromNanos(since), fromNanos(lastAt), fromNanos(notifiedAt)
 		m.Firing, m.Notified = firing != 0, notified != 0
 		out = append(out, m)
 	}

@@ -18,9 +18,11 @@ func testMonitorStates(t *testing.T, open Open) {
 		{Monitor: "http", Host: "b", State: engine.StateCritical, Since: at, Consecutive: 3, Firing: true, Notified: true,
 			LastOutput: "connection refused", LastAt: at.Add(time.Minute)},
 		{Monitor: "disk", Host: "a", State: engine.StateCritical, Since: at, Firing: true, Notified: true, LastAt: at,
+			NotifiedAt: at.Add(time.Second), Suppressed: "parent sw-01 is down: sw-ping CRITICAL",
 			Pending: &engine.PendingNotification{
 				Notification: engine.Notification{Kind: engine.NotifyAlert, Monitor: "disk", Host: "a", State: engine.StateCritical,
-					Message: "DISK CRITICAL", Since: at, At: at.Add(time.Second)},
+					Message: "DISK CRITICAL", Since: at, At: at.Add(time.Second), Severity: "warning",
+					Labels: map[string]string{"team": "ops"}, Runbook: "clean-disk", Repeat: true},
 				Undelivered: map[string]string{"chat": "notifier chat: url: no such file", "pager": ""},
 			}},
 		{Monitor: "http", Host: "a", State: engine.StateWarning, Since: at, Consecutive: 1, LastOutput: "slow"},

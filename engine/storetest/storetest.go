@@ -25,6 +25,9 @@ type Store interface {
 	engine.MonitorStateStore
 	engine.MetricStore
 	engine.SyncStore
+	engine.SilenceStore
+	engine.AckStore
+	engine.AlertAuditReader
 	engine.Compactor
 
 	// PendingStatuses lists at most limit undelivered statuses (all when
@@ -88,6 +91,10 @@ func Run(t *testing.T, open Open) {
 		{"MetricNames", testMetricNames},
 		{"MonitorStates", testMonitorStates},
 		{"LogCursors", testLogCursors},
+		{"Silences", testSilences},
+		{"SilencesAcrossReopen", testSilencesAcrossReopen},
+		{"Acks", testAcks},
+		{"AlertEventsFilter", testAlertEventsFilter},
 		{"SyncAcrossReopen", testSyncAcrossReopen},
 		{"SyncRollback", testSyncRollback},
 	}

@@ -70,6 +70,8 @@ monitor "web-http" {
   targets { groups = ["web"] }
   check "http" { url = "http://${host.address}/" }
   alert_after = 3
+  severity    = "critical"
+  runbook     = "nginx-config"
 }
 monitor "disk-root" {
   targets { groups = ["web"] }

@@ -34,6 +34,12 @@ var funcs = template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02 15:04:05")
 	},
+	"until": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
+	// acts is an alert row with what its actions need: whether the viewer
+	// may act, and the page to come back to.
+	"acts": func(h httpapi.MonitorHost, canAct bool, back string) alertRow {
+		return alertRow{MonitorHost: h, CanAct: canAct, Return: back}
+	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"

@@ -461,6 +461,8 @@ type monitorData struct {
 	// the page with values), with a chart per metric.
 	Focus  string
 	Charts []chart
+	// Selected is the host an alert linked to (?host=): its row is marked.
+	Selected string
 }
 
 type monitorRow struct {
@@ -521,6 +523,11 @@ func (u *UI) monitorPage(w http.ResponseWriter, r *http.Request, v *view) {
 		u.failErr(w, r, err)
 		return
 	}
+	if m.Silences, m.Events, err = httpapi.MonitorControls(ctx, u.opts.Alerts, u.opts.AlertAudit, name); err != nil {
+		u.failErr(w, r, err)
+		return
+	}
+	d.Monitor, d.Selected = m, q.Get("host")
 	unit := func(metric string) string { return unitFor(m.Kind, metric) }
 	for _, h := range shown {
 		row := monitorRow{MonitorHost: h}

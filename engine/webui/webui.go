@@ -48,6 +48,11 @@ type Options struct {
 	Revert httpapi.RevertBackend
 	// Exec runs ad-hoc commands (the host page's form); nil shows none.
 	Exec httpapi.ExecBackend
+	// Alerts takes silences and acknowledgements (buttons on alert rows);
+	// nil refuses them.
+	Alerts httpapi.AlertActions
+	// AlertAudit reads the alert audit for monitor pages; nil shows none.
+	AlertAudit engine.AlertAuditReader
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -129,6 +134,10 @@ func New(opts Options) (*UI, error) {
 	m.Handle("POST /jobs/{job}/sync", u.action(httpapi.RoleOperator, u.startSync))
 	m.Handle("POST /hosts/{host}/exec", u.action(httpapi.RoleOperator, u.execHost))
 	m.Handle("POST /groups/{group}/exec", u.action(httpapi.RoleOperator, u.execGroup))
+	m.Handle("POST /monitors/{monitor}/hosts/{host}/ack", u.action(httpapi.RoleOperator, u.ack))
+	m.Handle("POST /monitors/{monitor}/hosts/{host}/silence", u.action(httpapi.RoleOperator, u.silence))
+	m.Handle("POST /monitors/{monitor}/silence", u.action(httpapi.RoleOperator, u.silence))
+	m.Handle("POST /silences/{id}/expire", u.action(httpapi.RoleOperator, u.expireSilence))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "no page "+r.URL.Path)
 	})

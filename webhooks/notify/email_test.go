@@ -122,7 +122,7 @@ func TestEmailMessageIsMIMEWithEncodedSubject(t *testing.T) {
 	}
 	// Line breaks in the text travel as CRLF; the body is not a header, so
 	// the host's "Bcc:" line there is only text.
-	wantBody := strings.ReplaceAll(strings.ReplaceAll(slackText(alert, ""), "\r\n", "\n"), "\n", "\r\n") + "\r\n"
+	wantBody := strings.ReplaceAll(strings.ReplaceAll(text([]engine.Notification{alert}, links{}), "\r\n", "\n"), "\n", "\r\n") + "\r\n"
 	if string(body) != wantBody {
 		t.Errorf("body decodes to\n%q\nwant\n%q", body, wantBody)
 	}

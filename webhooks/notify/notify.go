@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -83,7 +82,9 @@ type DeliveryRecord struct {
 // cannot be read, is retried with exponential backoff and jitter until it
 // goes through or a newer notification for the same (notifier, monitor,
 // host) replaces it. Secrets are resolved at each attempt, so a secret that
-// appears later is used without a reload.
+// appears later is used without a reload. A notifier with group_wait sends
+// the alerts (or recoveries) of one monitor that start within it as one
+// message, and reports each one's outcome.
 type Notifiers struct {
 	opts  Options
 	retry backoff.Policy // from opts.Backoff and opts.MaxBackoff
@@ -92,7 +93,10 @@ type Notifiers struct {
 	mu      sync.Mutex
 	defs    *definitions.Definitions
 	pending map[deliveryKey]*pendingDelivery
-	recent  []DeliveryRecord
+	// groups holds, per notifier, monitor and kind, when the message
+	// gathering its notifications goes out (group_wait).
+	groups map[groupKey]time.Time
+	recent []DeliveryRecord
 }
 
 // notifierTarget is a notifier with its secrets resolved.
@@ -124,6 +128,7 @@ func New(opts Options) *Notifiers {
 		retry:   backoff.Policy{Base: opts.Backoff, Max: opts.MaxBackoff},
 		wake:    make(chan struct{}, 1),
 		pending: map[deliveryKey]*pendingDelivery{},
+		groups:  map[groupKey]time.Time{},
 	}
 }
 
@@ -233,12 +238,15 @@ func (s *Notifiers) record(rec DeliveryRecord) {
 	}
 }
 
-func (s *Notifiers) send(ctx context.Context, t notifierTarget, n engine.Notification) error {
+// send delivers one message: the notifications ns (one, or a group of
+// one monitor and kind) to the notifier t.
+func (s *Notifiers) send(ctx context.Context, t notifierTarget, ns []engine.Notification) error {
+	l := links{base: strings.TrimRight(s.opts.PublicURL, "/")}
 	switch t.def.Type {
 	case "webhook":
-		return s.postJSON(ctx, t.url, webhookBody(n, s.monitorURL(n.Monitor)))
+		return s.postJSON(ctx, t.url, webhookBody(ns, l))
 	case "slack":
-		return s.postJSON(ctx, t.url, map[string]string{"text": slackText(n, s.monitorURL(n.Monitor))})
+		return s.postJSON(ctx, t.url, map[string]string{"text": text(ns, l)})
 	case "email":
 		return s.opts.SMTP.Send(ctx, emailMessage{
 			server:   t.def.SMTP,
@@ -246,68 +254,12 @@ func (s *Notifiers) send(ctx context.Context, t notifierTarget, n engine.Notific
 			password: t.password,
 			from:     t.def.From,
 			to:       t.def.To,
-			subject:  subject(n),
-			body:     slackText(n, s.monitorURL(n.Monitor)),
+			subject:  subject(ns),
+			body:     text(ns, l),
 		})
 	default:
 		return fmt.Errorf("notifier type %q: not supported", t.def.Type)
 	}
-}
-
-func (s *Notifiers) monitorURL(monitor string) string {
-	if s.opts.PublicURL == "" {
-		return ""
-	}
-	return strings.TrimRight(s.opts.PublicURL, "/") + "/monitors/" + url.PathEscape(monitor)
-}
-
-// webhookPayload is the JSON a "webhook" notifier receives.
-type webhookPayload struct {
-	Kind          string   `json:"kind"`
-	Monitor       string   `json:"monitor"`
-	Host          string   `json:"host"`
-	State         string   `json:"state"`
-	PreviousState string   `json:"previous_state"`
-	Value         *float64 `json:"value"`
-	Message       string   `json:"message"`
-	Since         string   `json:"since"`
-	URL           string   `json:"url,omitempty"`
-}
-
-func webhookBody(n engine.Notification, link string) webhookPayload {
-	return webhookPayload{
-		Kind:          string(n.Kind),
-		Monitor:       n.Monitor,
-		Host:          n.Host,
-		State:         n.State.String(),
-		PreviousState: n.Previous.String(),
-		Value:         n.Value,
-		Message:       n.Message,
-		Since:         n.Since.UTC().Format(time.RFC3339),
-		URL:           link,
-	}
-}
-
-func subject(n engine.Notification) string {
-	if n.Kind == engine.NotifyRecovery {
-		return fmt.Sprintf("[ripple] RECOVERED %s on %s", n.Monitor, n.Host)
-	}
-	return fmt.Sprintf("[ripple] %s %s on %s", n.State, n.Monitor, n.Host)
-}
-
-func slackText(n engine.Notification, link string) string {
-	var b strings.Builder
-	b.WriteString(subject(n))
-	if n.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(n.Message)
-	}
-	fmt.Fprintf(&b, " (since %s)", n.Since.UTC().Format(time.RFC3339))
-	if link != "" {
-		b.WriteString(" ")
-		b.WriteString(link)
-	}
-	return b.String()
 }
 
 func (s *Notifiers) postJSON(ctx context.Context, target string, body any) error {

@@ -99,12 +99,19 @@ func TestWebhookNotifierPostsJSONAndRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	runNotifiers(t, n)
-	n.Notify(context.Background(), []string{"ops"}, notification())
+	note := notification()
+	note.Severity, note.Labels, note.Runbook = "warning", map[string]string{"team": "ops"}, "clean-disk"
+	n.Notify(context.Background(), []string{"ops"}, note)
 
 	p := <-got
 	if p.Monitor != "disk-root" || p.Host != "web-01" || p.State != "CRITICAL" || p.PreviousState != "OK" ||
-		p.Value == nil || *p.Value != 97.5 || p.Since != "2026-11-29T01:02:03Z" || p.URL != "http://ripple.test/monitors/disk-root" {
+		p.Value == nil || *p.Value != 97.5 || p.Since != "2026-11-29T01:02:03Z" || p.URL != "http://ripple.test/monitors/disk-root?host=web-01" {
 		t.Errorf("payload = %+v", p)
+	}
+	if p.Severity != "warning" || p.Labels["team"] != "ops" || p.Runbook != "clean-disk" ||
+		p.RunbookURL != "http://ripple.test/jobs/clean-disk?host=web-01#run" || p.Count != 1 || len(p.Alerts) != 1 ||
+		p.Alerts[0].Host != "web-01" || p.Summary != "CRITICAL disk-root on web-01" {
+		t.Errorf("payload = %+v: want severity, labels, the runbook and its run form for the host, one alert", p)
 	}
 	recs := waitRecords(t, n, 2)
 	if recs[0].Attempts != 1 || recs[0].Error == "" || recs[0].Final {
