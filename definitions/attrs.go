@@ -18,11 +18,12 @@ func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	if v, ok := literalValue(a.Expr, ty); ok {
 		return v, true
 	}
-	v, diags := a.Expr.Value(l.static)
+	v, diags := a.Expr.Value(l.scopes.in(l.static, a.Expr))
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
 		return cty.NilVal, false
 	}
+	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		return cty.NilVal, false
 	}
@@ -281,11 +282,12 @@ func (l *loader) secret(attrs hcl.Attributes, name string) *Secret {
 	if !ok {
 		return nil
 	}
-	v, diags := a.Expr.Value(l.static)
+	v, diags := a.Expr.Value(l.scopes.in(l.static, a.Expr))
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
 		return nil
 	}
+	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		return nil
 	}
@@ -311,11 +313,12 @@ func (l *loader) hostExpr(attrs hcl.Attributes, name string) hcl.Expression {
 }
 
 func (l *loader) checkHostExpr(expr hcl.Expression) {
-	v, diags := expr.Value(l.perHost)
+	v, diags := expr.Value(l.scopes.in(l.perHost, expr))
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
 		return
 	}
+	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		l.errorf(expr.Range(), "Missing value", "The expression is null.")
 		return

@@ -181,6 +181,9 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 			reasons, runAll = append(reasons, r...), steps
 		}
 	}
+	if r := dt.dataReasons("job", nj.Name); len(r) > 0 {
+		reasons, runAll = append(reasons, r...), true
+	}
 	if !runAll {
 		// Files the steps read: a change runs the job. Files only the
 		// rollback steps read are reported, like a rollback block change.
@@ -357,6 +360,7 @@ func (dt *differ) monitors(mc *MonitorChanges) {
 		if !sameBlock(dt.oldIdx, dt.newIdx, "monitor", name) {
 			reasons = append(reasons, "monitor block changed")
 		}
+		reasons = append(reasons, dt.dataReasons("monitor", name)...)
 		if added := dt.newlyMatching(om.Targets, nm.Targets); len(added) > 0 {
 			reasons = append(reasons, "now checks "+nameList(added))
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
-	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // secretRecorder backs env() and file(). With a nil source both return
@@ -31,20 +30,15 @@ func (r *secretRecorder) record(v string) {
 }
 
 // evalContext builds the context for expressions: host (when not NilVal)
-// and the function table.
+// and the function table. repofile() in it is an error until an
+// expression is evaluated through scopes.in, which binds it to the
+// expression's directory.
 func evalContext(r *secretRecorder, host cty.Value) *hcl.EvalContext {
-	ctx := &hcl.EvalContext{
-		Functions: map[string]function.Function{
-			"env":       r.envFunc(),
-			"file":      r.fileFunc(),
-			"upper":     stdlib.UpperFunc,
-			"lower":     stdlib.LowerFunc,
-			"join":      stdlib.JoinFunc,
-			"format":    stdlib.FormatFunc,
-			"replace":   stdlib.ReplaceFunc,
-			"trimspace": stdlib.TrimSpaceFunc,
-		},
-	}
+	funcs := pureFunctions()
+	funcs["env"] = r.envFunc()
+	funcs["file"] = r.fileFunc()
+	funcs["repofile"] = noRepoFileFunc
+	ctx := &hcl.EvalContext{Functions: funcs}
 	if host != cty.NilVal {
 		ctx.Variables = map[string]cty.Value{"host": host}
 	}
@@ -167,6 +161,7 @@ func evalString(expr hcl.Expression, ctx *hcl.EvalContext) (string, hcl.Diagnost
 	if diags.HasErrors() {
 		return "", plainSecretErrors(diags)
 	}
+	v, _ = v.UnmarkDeep()
 	var err error
 	switch {
 	case v.IsNull():

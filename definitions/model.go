@@ -32,6 +32,10 @@ type Definitions struct {
 	// steps read their sources from it.
 	FS fs.FS
 
+	// DataFiles are the repo paths repofile() read while loading, sorted:
+	// inputs of the commit like its .hcl files.
+	DataFiles []string
+
 	// index is built by Load for Select; nil in hand-built values.
 	index *hostIndex
 }

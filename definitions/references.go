@@ -31,7 +31,9 @@ func (l *loader) checkReferences() {
 			_, ok = d.Groups[r.name]
 			ok = ok || len(d.index.byGroup[r.name]) > 0
 		}
-		if ok {
+		if ok || l.hostsFailed && (r.kind == "host" || r.kind == "target group") {
+			// A hosts block that could not be expanded is reported
+			// already; the hosts it would have made are not missing.
 			continue
 		}
 		kind := strings.TrimPrefix(r.kind, "target ")

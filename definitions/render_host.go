@@ -17,6 +17,7 @@ import (
 func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (*HostStep, hcl.Diagnostics) {
 	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
 	ctx := evalContext(rec, d.HostObject(h))
+	sc := d.scopes()
 	hs := &HostStep{
 		Job:        job.Name,
 		Name:       s.Name,
@@ -30,7 +31,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 		if s.Run == nil {
 			return nil, stepDiag(s, "The step has no run command.")
 		}
-		hs.Command, diags = evalString(s.Run, ctx)
+		hs.Command, diags = evalString(s.Run, sc.in(ctx, s.Run))
 	case StepScript:
 		b, err := fs.ReadFile(d.FS, s.Script)
 		if err != nil {
@@ -45,7 +46,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 		hs.Destination, hs.Mode, hs.Owner, hs.Group = f.Destination, f.Mode, f.Owner, f.Group
 		if f.DestinationExpr != nil {
 			var dd hcl.Diagnostics
-			if hs.Destination, dd = evalString(f.DestinationExpr, ctx); dd.HasErrors() {
+			if hs.Destination, dd = evalString(f.DestinationExpr, sc.in(ctx, f.DestinationExpr)); dd.HasErrors() {
 				return nil, dd
 			}
 			if !validDestination(hs.Destination) {
@@ -54,7 +55,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 			}
 		}
 		var content string
-		content, diags = d.renderTemplate(f.Source, ctx)
+		content, diags = d.renderTemplate(f.Source, ctx, sc)
 		hs.Content = []byte(content)
 	default:
 		return nil, stepDiag(s, fmt.Sprintf("Unknown step kind %q.", s.Kind))
@@ -64,7 +65,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 	}
 	if s.Check != nil {
 		var cd hcl.Diagnostics
-		hs.Check, cd = evalString(s.Check, ctx)
+		hs.Check, cd = evalString(s.Check, sc.in(ctx, s.Check))
 		if diags = append(diags, cd...); diags.HasErrors() {
 			return nil, diags
 		}
@@ -79,7 +80,7 @@ func stepDiag(s *Step, detail string) hcl.Diagnostics {
 
 // renderTemplate reads and renders a file step source. Templates are parsed
 // on each call: a Definitions value is never written after Load.
-func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
+func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext, sc *scopes) (string, hcl.Diagnostics) {
 	_, src, err := readRepoFile(d.FS, name)
 	if err != nil {
 		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read template", Detail: err.Error(), Subject: fileStart(name)}}
@@ -91,7 +92,7 @@ func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext) (string,
 	if diags.HasErrors() {
 		return "", diags
 	}
-	return evalString(expr, ctx)
+	return evalString(expr, sc.in(ctx, expr))
 }
 
 // RenderCheck evaluates monitor m's check for host h. A tcp check without
@@ -100,6 +101,7 @@ func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext) (string,
 func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostCheck, hcl.Diagnostics) {
 	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
 	ctx := evalContext(rec, d.HostObject(h))
+	sc := d.scopes()
 	c := &m.Check
 	hc := &HostCheck{
 		Monitor:   m.Name,
@@ -119,13 +121,13 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 	var diags hcl.Diagnostics
 	switch c.Kind {
 	case CheckCommand:
-		hc.Command, diags = evalRequired(c.Run, ctx, c)
+		hc.Command, diags = evalRequired(c.Run, sc.in(ctx, c.Run), c)
 	case CheckHTTP:
-		hc.URL, diags = evalRequired(c.URL, ctx, c)
+		hc.URL, diags = evalRequired(c.URL, sc.in(ctx, c.URL), c)
 	case CheckTCP:
 		hc.Address = h.Address
 		if c.Address != nil {
-			hc.Address, diags = evalString(c.Address, ctx)
+			hc.Address, diags = evalString(c.Address, sc.in(ctx, c.Address))
 		}
 	case CheckSNMP:
 		p := d.SNMP[h.SNMP]
@@ -183,6 +185,14 @@ func resolve(s *Secret, rec *secretRecorder) (string, hcl.Diagnostics) {
 		rec.record(v)
 	}
 	return v, diags
+}
+
+// scopes binds repofile() to d's commit for one render.
+func (d *Definitions) scopes() *scopes {
+	if d.FS == nil {
+		return nil
+	}
+	return &scopes{files: newRepoFiles(d.FS)}
 }
 
 // Credential returns the credential h logs in with, or nil when h uses the
