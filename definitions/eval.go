@@ -101,11 +101,13 @@ func unknownHost() cty.Value {
 		"labels":  cty.UnknownVal(cty.Map(cty.String)),
 		"groups":  cty.UnknownVal(cty.List(cty.String)),
 		"vars":    cty.DynamicVal,
+		"facts":   cty.DynamicVal,
 	})
 }
 
 // HostObject is the value of `host` in expressions evaluated for h: name,
-// address, port, labels, groups and vars. vars holds the vars of h's groups,
+// address, port, labels, groups, vars and facts (the facts d was given by
+// WithFacts; an empty object without them). vars holds the vars of h's groups,
 // merged in the order h lists its groups (a later group wins), with h's own
 // vars merged over them. The merge is shallow: a key is replaced whole.
 func (d *Definitions) HostObject(h *Host) cty.Value {
@@ -136,6 +138,10 @@ func (d *Definitions) HostObject(h *Host) cty.Value {
 	if len(vars) > 0 {
 		varsVal = cty.ObjectVal(vars)
 	}
+	facts := cty.EmptyObjectVal
+	if f, ok := d.facts[h.Name]; ok && f != cty.NilVal {
+		facts = f
+	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name":    cty.StringVal(h.Name),
 		"address": cty.StringVal(h.Address),
@@ -143,7 +149,18 @@ func (d *Definitions) HostObject(h *Host) cty.Value {
 		"labels":  labels,
 		"groups":  groups,
 		"vars":    varsVal,
+		"facts":   facts,
 	})
+}
+
+// WithFacts returns a copy of d whose expressions see facts (by host
+// name) as host.facts: the last gathered values, fixed for as long as the
+// copy is used (a run renders with what is known at its start). d is not
+// changed.
+func (d *Definitions) WithFacts(facts map[string]cty.Value) *Definitions {
+	c := *d
+	c.facts = facts
+	return &c
 }
 
 func mergeObject(dst map[string]cty.Value, v cty.Value) {

@@ -38,6 +38,8 @@ type Definitions struct {
 
 	// index is built by Load for Select; nil in hand-built values.
 	index *hostIndex
+	// facts are host.facts by host name (WithFacts); nil: none.
+	facts map[string]cty.Value
 }
 
 // Host is one managed node.

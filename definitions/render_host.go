@@ -170,6 +170,19 @@ func (d *Definitions) snmpAccess(p *SNMPProfile, h *Host, rec *secretRecorder) (
 	return a, diags
 }
 
+// SNMPAccess returns h's SNMP profile with its secrets resolved from src,
+// and the secret values, for reading the host's system group; nil when h
+// has no profile.
+func (d *Definitions) SNMPAccess(h *Host, src SecretSource) (*SNMPAccess, []string, hcl.Diagnostics) {
+	p := d.SNMP[h.SNMP]
+	if h.SNMP == "" || p == nil {
+		return nil, nil, nil
+	}
+	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
+	a, diags := d.snmpAccess(p, h, rec)
+	return a, rec.values, diags
+}
+
 // ResolveSecret evaluates a daemon-side value with src. A nil secret is the
 // empty string. With a nil src, a secret using env() or file() is an error.
 func (d *Definitions) ResolveSecret(s *Secret, src SecretSource) (string, hcl.Diagnostics) {

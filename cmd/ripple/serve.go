@@ -58,6 +58,7 @@ type serveConfig struct {
 	// revertAuthor signs revert commits: "NAME <EMAIL>"; check splits it.
 	revertAuthor                        string
 	revertAuthorName, revertAuthorEmail string
+	factsInterval                       time.Duration
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -68,6 +69,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.storePasswordFile, "store-password-file", "", "`FILE` holding the PostgreSQL password (default: PGPASSFILE or ~/.pgpass)")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR`: API, webhooks, metrics")
 	fs.DurationVar(&c.poll, "poll", time.Minute, "backstop poll `INTERVAL` (0 disables polling)")
+	fs.DurationVar(&c.factsInterval, "facts-interval", 6*time.Hour, "how often hosts' facts are gathered, read-only (0: only on demand)")
 	fs.StringVar(&c.publicURL, "public-url", "", "base `URL` of links in statuses and comments, and the origin the web UI trusts for forms behind a proxy (default from --listen)")
 	fs.StringVar(&c.githubRepo, "github-repo", "", "`OWNER/NAME` to report statuses and plan comments to")
 	fs.StringVar(&c.githubAPIURL, "github-api-url", "https://api.github.com/", "GitHub API `URL` (GitHub Enterprise, tests)")
@@ -323,6 +325,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
 		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: runURL,
+		Facts: jobs.NewFactsProbe(transport, checker), FactStore: store, FactsInterval: c.factsInterval,
 	}
 	if reporter != nil {
 		dopts.Outbox, dopts.Comments, dopts.Reverts = reporter, reporter, reporter
@@ -362,7 +365,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	api := httpapi.New(httpapi.Options{
 		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
 		Monitors: monitors, Metrics: store, Sync: daemon, Revert: daemon,
+		Facts: httpapi.FactsOptions{Reader: store, Gatherer: daemon, Syncs: store, Interval: c.factsInterval},
 	})
+	reg.MustRegister(gitops.NewFactsCollector(store))
 	ui, err := webui.New(webui.Options{
 		Backend: daemon, Store: store, Revert: daemon, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
 		Stopping: func() bool { return daemon.Status().Stopping }, PublicURL: c.publicURL, Logger: log,

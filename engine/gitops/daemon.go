@@ -71,6 +71,13 @@ type Options struct {
 	// self-heal jobs with self_heal.
 	Drift   engine.DriftChecker
 	Secrets definitions.SecretSource
+	// Facts and FactStore, when both are set, gather hosts' facts
+	// (read-only) on demand (GatherFacts) and, with FactsInterval > 0,
+	// when a host first appears and every FactsInterval; runs render with
+	// the last facts as host.facts.
+	Facts         engine.FactsProbe
+	FactStore     engine.FactStore
+	FactsInterval time.Duration
 	// Redact holds every secret the process has loaded: removed from drift
 	// details before they are stored or shown. Nil redacts nothing beyond
 	// what the drift checker redacts.
@@ -426,6 +433,9 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 	d.resumeRecovered(ctx, runCtx, recovered)
 	if d.opts.Drift != nil {
 		d.queue.wg.Go(func() { d.driftLoop(ctx) })
+	}
+	if d.opts.Facts != nil && d.opts.FactStore != nil && d.opts.FactsInterval > 0 {
+		d.queue.wg.Go(func() { d.factsLoop(ctx) })
 	}
 	if d.opts.Health != nil {
 		d.queue.wg.Go(func() { d.watchStore(ctx) })

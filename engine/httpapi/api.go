@@ -248,6 +248,10 @@ func (h *Handler) listHosts(w http.ResponseWriter, r *http.Request, _ Identity) 
 			out = append(out, host)
 		}
 	}
+	if err := h.addFacts(r.Context(), out); err != nil {
+		writeBackendError(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

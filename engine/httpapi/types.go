@@ -159,6 +159,10 @@ type Host struct {
 	// Monitors maps each monitor that checks the host to its current
 	// state (OK, WARNING, CRITICAL, UNKNOWN, PENDING).
 	Monitors map[string]string `json:"monitors"`
+	// Facts are the host's last gathered facts (null before the first
+	// gathering); FactsState says when, and why the last one failed.
+	Facts      *engine.HostFacts `json:"facts,omitempty"`
+	FactsState *FactsState       `json:"facts_state,omitempty"`
 }
 
 // Commit is what ripple did for one commit.
