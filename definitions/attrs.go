@@ -18,9 +18,9 @@ func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	if v, ok := literalValue(a.Expr, ty); ok {
 		return v, true
 	}
-	v, diags := a.Expr.Value(l.scopes.in(l.static, a.Expr))
+	v, diags := l.render.evaluate(a.Expr, l.scopes.in(l.static, a.Expr))
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return cty.NilVal, false
 	}
 	v, _ = v.UnmarkDeep()
@@ -282,9 +282,9 @@ func (l *loader) secret(attrs hcl.Attributes, name string) *Secret {
 	if !ok {
 		return nil
 	}
-	v, diags := a.Expr.Value(l.scopes.in(l.static, a.Expr))
+	v, diags := l.render.evaluate(a.Expr, l.scopes.in(l.static, a.Expr))
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return nil
 	}
 	v, _ = v.UnmarkDeep()
@@ -313,9 +313,9 @@ func (l *loader) hostExpr(attrs hcl.Attributes, name string) hcl.Expression {
 }
 
 func (l *loader) checkHostExpr(expr hcl.Expression) {
-	v, diags := expr.Value(l.scopes.in(l.perHost, expr))
+	v, diags := l.render.evaluate(expr, l.scopes.in(l.perHost, expr))
 	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	if diags.HasErrors() || v == cty.DynamicVal {
 		return
 	}
 	v, _ = v.UnmarkDeep()

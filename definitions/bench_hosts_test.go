@@ -28,11 +28,11 @@ func benchInventory(b *testing.B, old, new fstest.MapFS) {
 	for b.Loop() {
 		start, startCPU := time.Now(), processCPU()
 		cache := NewCache()
-		od, diags := cache.Load(old, "v1")
+		od, diags := cache.Load(old, "v1", Limits{})
 		if diags.HasErrors() {
 			b.Fatal(diags.Error())
 		}
-		nd, diags := cache.Load(new, "v2")
+		nd, diags := cache.Load(new, "v2", Limits{})
 		if diags.HasErrors() {
 			b.Fatal(diags.Error())
 		}

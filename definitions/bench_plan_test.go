@@ -36,11 +36,11 @@ func BenchmarkPlan10k(b *testing.B) {
 		// A cache per plan, as `ripple plan` does: the second commit
 		// parses only the files that changed.
 		cache := NewCache()
-		old, diags := cache.Load(v1, "v1")
+		old, diags := cache.Load(v1, "v1", Limits{})
 		if diags.HasErrors() {
 			b.Fatal(diags.Error())
 		}
-		new, diags := cache.Load(v2, "v2")
+		new, diags := cache.Load(v2, "v2", Limits{})
 		if diags.HasErrors() {
 			b.Fatal(diags.Error())
 		}
@@ -60,11 +60,11 @@ func BenchmarkPlan10k(b *testing.B) {
 
 // BenchmarkDiff10k measures Diff and Plan alone on the same repo.
 func BenchmarkDiff10k(b *testing.B) {
-	old, diags := Load(genFleet(false), "v1")
+	old, diags := Load(genFleet(false), "v1", Limits{})
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
-	new, diags := Load(genFleet(true), "v2")
+	new, diags := Load(genFleet(true), "v2", Limits{})
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
@@ -85,11 +85,11 @@ func TestPlan10kShape(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large fixture")
 	}
-	old, diags := Load(genFleet(false), "v1")
+	old, diags := Load(genFleet(false), "v1", Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	new, diags := Load(genFleet(true), "v2")
+	new, diags := Load(genFleet(true), "v2", Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

@@ -98,7 +98,7 @@ func BenchmarkLoad10k(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		start, startCPU := time.Now(), processCPU()
-		d, diags := Load(fsys, "")
+		d, diags := Load(fsys, "", Limits{})
 		total += time.Since(start)
 		cpu += processCPU() - startCPU
 		n++

@@ -23,6 +23,9 @@ type Cache struct {
 	mu      sync.Mutex
 	gen     int
 	entries map[cacheKey]*cacheEntry
+	// scans are what scanning each file found (blocks, nesting), so a
+	// load scans only the files that changed.
+	scans map[cacheKey]*scanEntry
 	// hosts are the decoded host blocks of cached files, by block body.
 	hosts map[*hclsyntax.Body]*decodedHost
 }
@@ -39,6 +42,11 @@ type cacheKey struct {
 	path, content string
 }
 
+type scanEntry struct {
+	res  scanResult
+	used int
+}
+
 type cacheEntry struct {
 	done  chan struct{} // closed once file and diags are set
 	file  *hcl.File
@@ -48,16 +56,16 @@ type cacheEntry struct {
 
 // NewCache returns an empty parse cache.
 func NewCache() *Cache {
-	return &Cache{entries: map[cacheKey]*cacheEntry{}, hosts: map[*hclsyntax.Body]*decodedHost{}}
+	return &Cache{entries: map[cacheKey]*cacheEntry{}, scans: map[cacheKey]*scanEntry{}, hosts: map[*hclsyntax.Body]*decodedHost{}}
 }
 
 // Load is Load with parsed files shared through the cache.
-func (c *Cache) Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) {
+func (c *Cache) Load(fsys fs.FS, commit string, limits Limits) (*Definitions, hcl.Diagnostics) {
 	c.mu.Lock()
 	c.gen++
 	gen := c.gen
 	c.mu.Unlock()
-	defs, diags := load(fsys, commit, c, gen)
+	defs, diags := load(fsys, commit, limits, c, gen)
 	c.mu.Lock()
 	for k, e := range c.entries {
 		if e.used < c.gen-1 {
@@ -69,19 +77,47 @@ func (c *Cache) Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) 
 			delete(c.hosts, k)
 		}
 	}
+	for k, e := range c.scans {
+		if e.used < c.gen-1 {
+			delete(c.scans, k)
+		}
+	}
 	c.mu.Unlock()
 	return defs, diags
 }
 
-// parse returns the syntax of content at path: the cached parse, one in
+// scan returns what scanning key's content found: the cached result of
+// an earlier load, or a new scan, recorded for generation gen. A nil
+// Cache scans every time.
+func (c *Cache) scan(key cacheKey, content []byte, gen int) scanResult {
+	if c == nil {
+		return scan(content, key.path, false)
+	}
+	c.mu.Lock()
+	e, ok := c.scans[key]
+	if ok {
+		e.used = max(e.used, gen)
+	}
+	c.mu.Unlock()
+	if ok {
+		return e.res
+	}
+	res := scan(content, key.path, false)
+	c.mu.Lock()
+	c.scans[key] = &scanEntry{res: res, used: gen}
+	c.mu.Unlock()
+	return res
+}
+
+// parse returns the syntax of key's content: the cached parse, one in
 // progress in another load (waited for), or a new one, which it records
 // for generation gen. Parsing never waits, so loads sharing a cache cannot
-// wait on each other in a cycle. A nil Cache parses every time.
-func (c *Cache) parse(path string, content []byte, gen int) (*hcl.File, hcl.Diagnostics) {
+// wait on each other in a cycle. A nil Cache parses every time. The
+// content must have been scanned without a diagnostic.
+func (c *Cache) parse(key cacheKey, content []byte, gen int) (*hcl.File, hcl.Diagnostics) {
 	if c == nil {
-		return parseConfig(path, content)
+		return parseConfig(key.path, content)
 	}
-	key := cacheKey{path, string(content)}
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	if !ok {
@@ -94,7 +130,7 @@ func (c *Cache) parse(path string, content []byte, gen int) (*hcl.File, hcl.Diag
 		<-e.done
 		return e.file, e.diags
 	}
-	e.file, e.diags = parseConfig(path, content)
+	e.file, e.diags = parseConfig(key.path, content)
 	close(e.done)
 	return e.file, e.diags
 }
@@ -119,11 +155,14 @@ func (c *Cache) putHost(body *hclsyntax.Body, gen int, d decodedHost) {
 	c.hosts[body] = &d
 }
 
-// parseConfig parses one definitions file; input nested too deeply is
-// refused before the parser sees it.
+// parseConfig parses one definitions file that scan accepted, with its
+// expressions charging the render budget (limitExpressions).
 func parseConfig(path string, content []byte) (*hcl.File, hcl.Diagnostics) {
-	if d := checkNesting(content, path, false); d != nil {
-		return nil, hcl.Diagnostics{d}
+	f, diags := hclsyntax.ParseConfig(content, path, hcl.InitialPos)
+	if f != nil {
+		if body, ok := f.Body.(*hclsyntax.Body); ok {
+			limitBody(body, content)
+		}
 	}
-	return hclsyntax.ParseConfig(content, path, hcl.InitialPos)
+	return f, diags
 }

@@ -22,13 +22,13 @@ func TestCachePlanMatchesUncached(t *testing.T) {
 		}
 		return b.String()
 	}
-	old, _ := Load(v1, "v1")
-	new, _ := Load(v2, "v2")
+	old, _ := Load(v1, "v1", Limits{})
+	new, _ := Load(v2, "v2", Limits{})
 	want := planText(old, new)
 
 	cache := NewCache()
-	old, _ = cache.Load(v1, "v1")
-	new, _ = cache.Load(v2, "v2")
+	old, _ = cache.Load(v1, "v1", Limits{})
+	new, _ = cache.Load(v2, "v2", Limits{})
 	if diff := cmp.Diff(want, planText(old, new)); diff != "" {
 		t.Errorf("cached plan differs (-uncached +cached):\n%s", diff)
 	}
@@ -40,12 +40,12 @@ func TestCacheDiagnostics(t *testing.T) {
 	broken := fstest.MapFS{"hosts.hcl": {Data: []byte("host \"a\" {\n  address = \n}\n")}}
 	fixed := fstest.MapFS{"hosts.hcl": {Data: []byte("host \"a\" {\n  address = \"10.0.0.1\"\n  transport = \"local\"\n}\n")}}
 	cache := NewCache()
-	_, first := cache.Load(broken, "1")
-	_, second := cache.Load(broken, "2")
+	_, first := cache.Load(broken, "1", Limits{})
+	_, second := cache.Load(broken, "2", Limits{})
 	if !first.HasErrors() || first.Error() != second.Error() {
 		t.Fatalf("first load: %v\nsecond load: %v", first, second)
 	}
-	if _, diags := cache.Load(fixed, "3"); diags.HasErrors() {
+	if _, diags := cache.Load(fixed, "3", Limits{}); diags.HasErrors() {
 		t.Fatalf("fixed file: %v", diags)
 	}
 
@@ -54,7 +54,7 @@ func TestCacheDiagnostics(t *testing.T) {
 	hosts := fstest.MapFS{"hosts.hcl": {Data: []byte("host \"a\" {\n  address = \"a;b\"\n  transport = \"local\"\n}\nhost \"b\" {\n  address = \"10.0.0.2\"\n  transport = \"local\"\n  snmp = \"nope\"\n}\n")}}
 	want := "hosts.hcl:2,13-18: Invalid host address; \"a;b\" is not a hostname, an IPv4 address or a bracketed IPv6 address such as \"[2001:db8::1]\"., and 1 other diagnostic(s)"
 	for i := range 2 {
-		d, diags := cache.Load(hosts, "h")
+		d, diags := cache.Load(hosts, "h", Limits{})
 		if diags.Error() != want || !strings.Contains(allDiags(diags), "Unknown SNMP profile") || d.Hosts["b"] == nil {
 			t.Fatalf("load %d: %s", i+1, allDiags(diags))
 		}
@@ -72,7 +72,7 @@ func TestCacheKeepsTwoLoads(t *testing.T) {
 	}
 	cache := NewCache()
 	for _, addr := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
-		if _, diags := cache.Load(repo(addr), addr); diags.HasErrors() {
+		if _, diags := cache.Load(repo(addr), addr, Limits{}); diags.HasErrors() {
 			t.Fatal(diags)
 		}
 	}

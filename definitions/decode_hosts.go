@@ -47,8 +47,9 @@ func (g *generatedHost) describe() string {
 
 // expandHosts evaluates a hosts block's for_each and returns one
 // generatedHost per element, in key order. Errors name the data file's
-// line when they come from one of its rows.
-func (l *loader) expandHosts(b *hcl.Block) []*generatedHost {
+// line when they come from one of its rows. More than room elements is
+// an error: generated hosts count toward Limits.Hosts like host blocks.
+func (l *loader) expandHosts(b *hcl.Block, room int) []*generatedHost {
 	content, diags := b.Body.Content(hostsSchema)
 	l.diags = append(l.diags, diags...)
 	fe := content.Attributes["for_each"]
@@ -57,7 +58,7 @@ func (l *loader) expandHosts(b *hcl.Block) []*generatedHost {
 	}
 	delete(content.Attributes, "for_each")
 	base := l.scopes.in(l.static, fe.Expr)
-	v, diags := fe.Expr.Value(base)
+	v, diags := l.render.evaluate(fe.Expr, base)
 	for _, d := range diags {
 		l.diags = append(l.diags, l.relocateForEach(d, fe.Expr))
 	}
@@ -88,6 +89,12 @@ func (l *loader) expandHosts(b *hcl.Block) []*generatedHost {
 		return nil
 	default:
 		l.errorf(fe.Expr.Range(), "Invalid for_each", fmt.Sprintf("for_each must be a map (each key names a host) or a set of strings, not a %s.", ty.FriendlyName()))
+		return nil
+	}
+	if n := v.LengthInt(); n > room {
+		l.diags = append(l.diags, limitError(fmt.Sprintf("Too many hosts (over %d)", l.limits.Hosts),
+			fmt.Sprintf("This for_each has %d elements; with the hosts before it that is more than the limit of %d hosts.", n, l.limits.Hosts), fe.Expr.Range().Ptr()))
+		l.hostsFailed = true
 		return nil
 	}
 	if file != "" {

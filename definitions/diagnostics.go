@@ -1,6 +1,7 @@
 package definitions
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -44,20 +45,43 @@ func severity(s hcl.DiagnosticSeverity) string {
 
 // WriteDiagnostics renders diags to w, sorted by file and position, with
 // source snippets from files (Definitions.Files) where available. Each
-// diagnostic starts with a "file:line:col: severity: summary" line that
-// tools and editors can jump to, then hcl's rendering with the snippet.
-// color adds terminal colors; set it only when w is a terminal.
+// diagnostic is printed once: a "file:line:col: severity: summary" line that
+// tools and editors can jump to ("severity: summary" without a place), then
+// hcl's rendering of the snippet and the detail, without hcl's own
+// "Error: summary" header. color adds terminal colors; set it only when w
+// is a terminal.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) error {
 	sorted := slices.Clone(diags)
 	sortDiagnostics(sorted)
-	tw := hcl.NewDiagnosticTextWriter(w, files, 0, color)
+	var buf bytes.Buffer
+	tw := hcl.NewDiagnosticTextWriter(&buf, files, 0, color)
 	for _, d := range sorted {
-		if d.Subject != nil {
-			if _, err := fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, severity(d.Severity), d.Summary); err != nil {
-				return fmt.Errorf("write diagnostics: %w", err)
+		buf.Reset()
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return fmt.Errorf("write diagnostics: %w", err)
+		}
+		body := buf.Bytes()
+		sev, hclSev, colorOn, colorOff := severity(d.Severity), "Error", "", ""
+		if d.Severity == hcl.DiagWarning {
+			hclSev = "Warning"
+		}
+		if color {
+			colorOn, colorOff = "\x1b[31m", "\x1b[0m"
+			if d.Severity == hcl.DiagWarning {
+				colorOn = "\x1b[33m"
 			}
 		}
-		if err := tw.WriteDiagnostic(d); err != nil {
+		// hcl starts with "Error: summary" and a blank line; the line
+		// written here replaces it. Should hcl ever change that header,
+		// its rendering is printed whole rather than cut wrongly.
+		if rest, ok := bytes.CutPrefix(body, []byte(colorOn+hclSev+colorOff+": "+d.Summary+"\n\n")); ok {
+			body = rest
+		}
+		place := ""
+		if d.Subject != nil {
+			place = fmt.Sprintf("%s:%d:%d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		if _, err := fmt.Fprintf(w, "%s%s%s%s: %s\n%s", place, colorOn, sev, colorOff, d.Summary, body); err != nil {
 			return fmt.Errorf("write diagnostics: %w", err)
 		}
 	}
@@ -65,8 +89,10 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 }
 
 // ShortDiagnostics summarizes diags in one line for commit statuses and
-// logs: "2 errors; first at jobs/web.hcl:14". Warnings count only when
-// there are no errors. No diagnostics gives "".
+// logs: "2 errors; first at jobs/web.hcl:14", or, when one of them has no
+// place (a load over a limit), its summary: "1 error: Too many hosts (over
+// 50000)". Warnings count only when there are no errors. No diagnostics
+// gives "".
 func ShortDiagnostics(diags hcl.Diagnostics) string {
 	errs, warns := diags.Errs(), 0
 	for _, d := range diags {
@@ -88,9 +114,13 @@ func ShortDiagnostics(diags hcl.Diagnostics) string {
 	sorted := slices.Clone(diags)
 	sortDiagnostics(sorted)
 	for _, d := range sorted {
-		if d.Severity == sev && d.Subject != nil {
-			return fmt.Sprintf("%d %s; first at %s:%d", n, noun, d.Subject.Filename, d.Subject.Start.Line)
+		if d.Severity != sev {
+			continue
 		}
+		if d.Subject == nil {
+			return fmt.Sprintf("%d %s: %s", n, noun, d.Summary)
+		}
+		return fmt.Sprintf("%d %s; first at %s:%d", n, noun, d.Subject.Filename, d.Subject.Start.Line)
 	}
 	return fmt.Sprintf("%d %s", n, noun)
 }

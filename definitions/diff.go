@@ -33,6 +33,29 @@ type ChangeSet struct {
 	// SecretReads lists the env() and file() calls that new adds: those
 	// whose function and argument old has nowhere, sorted by file and line.
 	SecretReads []SecretRead
+	// RemovesEvery names what the new commit removes entirely (see
+	// RemovesEvery); nil when nothing.
+	RemovesEvery []string
+}
+
+// RemovesEvery names the kinds of block that old has and new has none
+// of: "host", "job", both (in that order) or none. The daemon refuses
+// such a commit unless it runs with --allow-empty, as Argo CD's
+// allowEmpty guards a prune that would delete everything; an empty tree
+// is far more often a mistake (a wrong root, a bad merge) than intended.
+// old may be nil.
+func RemovesEvery(old, new *Definitions) []string {
+	var out []string
+	if old == nil {
+		return nil
+	}
+	if len(old.Hosts) > 0 && len(new.Hosts) == 0 {
+		out = append(out, "host")
+	}
+	if len(old.Jobs) > 0 && len(new.Jobs) == 0 {
+		out = append(out, "job")
+	}
+	return out
 }
 
 // JobChange is one job of a change set.
@@ -108,7 +131,7 @@ func Diff(old, new *Definitions) *ChangeSet {
 	}
 	cs := &ChangeSet{From: old.Commit, To: new.Commit, Monitors: MonitorChanges{
 		Added: []string{}, Changed: []string{}, Removed: []string{}, Reasons: map[string][]string{},
-	}}
+	}, RemovesEvery: RemovesEvery(old, new)}
 	oldIdx, newIdx := newSourceIndex(old), newSourceIndex(new)
 	dt := &differ{old: old, new: new, oldIdx: oldIdx, newIdx: newIdx}
 
@@ -218,8 +241,9 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 	var refs *hostRefs
 	hostCauses := map[string][]string{} // cause -> hosts
 	sharedCauses := map[string]bool{}
+	oldMatch, newMatch := newTargetMatcher(oj.Targets), newTargetMatcher(nj.Targets)
 	for _, h := range dt.changedHosts {
-		if run[h] || !matchTargets(oj.Targets, dt.old.Hosts[h]) || !matchTargets(nj.Targets, dt.new.Hosts[h]) {
+		if run[h] || !oldMatch.match(dt.old.Hosts[h]) || !newMatch.match(dt.new.Hosts[h]) {
 			continue
 		}
 		if refs == nil {
@@ -267,8 +291,9 @@ func (dt *differ) newlyMatching(oldTargets, newTargets Targets) []string {
 		return missingFrom(hostNamesOf(dt.new.Select(newTargets)), hostNamesOf(dt.old.Select(oldTargets)))
 	}
 	var out []string
+	oldMatch, newMatch := newTargetMatcher(oldTargets), newTargetMatcher(newTargets)
 	for _, h := range dt.moved {
-		if matchTargets(newTargets, dt.new.Hosts[h]) && !matchTargets(oldTargets, dt.old.Hosts[h]) {
+		if newMatch.match(dt.new.Hosts[h]) && !oldMatch.match(dt.old.Hosts[h]) {
 			out = append(out, h)
 		}
 	}
@@ -385,8 +410,9 @@ func (dt *differ) noLongerMatching(oldTargets, newTargets Targets) []string {
 		return missingFrom(hostNamesOf(dt.old.Select(oldTargets)), hostNamesOf(dt.new.Select(newTargets)))
 	}
 	var out []string
+	oldMatch, newMatch := newTargetMatcher(oldTargets), newTargetMatcher(newTargets)
 	for _, h := range dt.moved {
-		if matchTargets(oldTargets, dt.old.Hosts[h]) && !matchTargets(newTargets, dt.new.Hosts[h]) {
+		if oldMatch.match(dt.old.Hosts[h]) && !newMatch.match(dt.new.Hosts[h]) {
 			out = append(out, h)
 		}
 	}
@@ -522,18 +548,7 @@ func targetsEqual(a, b Targets) bool {
 // matchTargets reports whether t selects h, by the rules of Select; a nil
 // host matches nothing.
 func matchTargets(t Targets, h *Host) bool {
-	if h == nil {
-		return false
-	}
-	switch {
-	case len(t.Hosts) > 0 || len(t.Groups) > 0:
-		if !slices.Contains(t.Hosts, h.Name) && !slices.ContainsFunc(t.Groups, func(g string) bool { return slices.Contains(h.Groups, g) }) {
-			return false
-		}
-	case len(t.Labels) == 0:
-		return false
-	}
-	return matchesLabels(h, t.Labels) && !slices.Contains(t.Exclude, h.Name)
+	return newTargetMatcher(t).match(h)
 }
 
 // credentialExecChanged reports whether commands would run as someone

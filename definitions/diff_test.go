@@ -40,7 +40,7 @@ host "db-01" {
   groups  = ["db"]
 }
 
-group "web" { vars = { nginx_version = "1.24", workers = 4 } }
+group "web" { vars = { nginx_version = "1.24", workers = 4, safe_workers = 1 } }
 `,
 	"monitors.hcl": `
 monitor "web-http" {
@@ -100,7 +100,7 @@ func mapFS(files map[string]string) fstest.MapFS {
 
 func loadForDiff(t *testing.T, files map[string]string, commit string) *Definitions {
 	t.Helper()
-	d, diags := Load(mapFS(files), commit)
+	d, diags := Load(mapFS(files), commit, Limits{})
 	if diags.HasErrors() {
 		t.Fatalf("load %s: %s", commit, diags.Error())
 	}
@@ -235,7 +235,7 @@ host "db-01"`}},
 		},
 		{
 			name:      "a var only rollback steps use runs nothing",
-			edits:     map[string][]string{"inventory.hcl": {`s/workers = 4 } => workers = 4, safe_workers = 1 }`}},
+			edits:     map[string][]string{"inventory.hcl": {`s/safe_workers = 1 => safe_workers = 2`}},
 			inventory: []BlockChange{{Kind: "group", Name: "web", Action: Changed, Reasons: []string{"vars changed"}}},
 		},
 		{
@@ -376,7 +376,7 @@ func TestMatchTargetsAgreesWithSelect(t *testing.T) {
 func TestDiffSelf(t *testing.T) {
 	for _, dir := range []string{"testdata/valid/design_example", "testdata/plan/base"} {
 		t.Run(dir, func(t *testing.T) {
-			d, diags := Load(os.DirFS(dir), "c")
+			d, diags := Load(os.DirFS(dir), "c", Limits{})
 			if diags.HasErrors() {
 				t.Fatal(diags.Error())
 			}

@@ -9,6 +9,12 @@
 // (validate, plan) they evaluate to unknown values, so a pull request can
 // never read a secret.
 //
+// Every load and every rendering is bounded by Limits (files, blocks,
+// hosts, tokens, bytes, targets, and the work of evaluating expressions),
+// each checked before the work it bounds, because any commit may be a
+// hostile pull request head: over a limit, a load stops with one error
+// naming it. Follow-on diagnostics are held back (followon.go).
+//
 // Goroutines: Load parses files and decodes host blocks on up to
 // GOMAXPROCS goroutines of its own and waits for all of them before it
 // returns; nothing else here starts one. A *Definitions returned by Load is read-only and safe to share

@@ -3,6 +3,7 @@ package definitions
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/hashicorp/hcl/v2"
@@ -30,13 +31,13 @@ func (r *secretRecorder) record(v string) {
 }
 
 // evalContext builds the context for expressions: host (when not NilVal)
-// and the function table. repofile() in it is an error until an
-// expression is evaluated through scopes.in, which binds it to the
-// expression's directory.
-func evalContext(r *secretRecorder, host cty.Value) *hcl.EvalContext {
+// and the function table, whose functions charge b (see render_limit.go).
+// repofile() in it is an error until an expression is evaluated through
+// scopes.in, which binds it to the expression's directory.
+func evalContext(r *secretRecorder, host cty.Value, b *renderBudget) *hcl.EvalContext {
 	funcs := pureFunctions()
-	funcs["env"] = r.envFunc()
-	funcs["file"] = r.fileFunc()
+	maps.Copy(funcs, b.functions())
+	funcs["env"], funcs["file"] = r.envFunc(b), r.fileFunc(b)
 	funcs["repofile"] = noRepoFileFunc
 	ctx := &hcl.EvalContext{Functions: funcs}
 	if host != cty.NilVal {
@@ -45,7 +46,7 @@ func evalContext(r *secretRecorder, host cty.Value) *hcl.EvalContext {
 	return ctx
 }
 
-func (r *secretRecorder) envFunc() function.Function {
+func (r *secretRecorder) envFunc(b *renderBudget) function.Function {
 	return function.New(&function.Spec{
 		Description: "Reads an environment variable of the daemon.",
 		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
@@ -63,12 +64,12 @@ func (r *secretRecorder) envFunc() function.Function {
 				return cty.NilVal, fmt.Errorf("environment variable %s is not set on the daemon", name)
 			}
 			r.record(v)
-			return cty.StringVal(v), nil
+			return cty.StringVal(v), b.charge(int64(len(v)))
 		},
 	})
 }
 
-func (r *secretRecorder) fileFunc() function.Function {
+func (r *secretRecorder) fileFunc(b *renderBudget) function.Function {
 	return function.New(&function.Spec{
 		Description: "Reads a file on the daemon host.",
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
@@ -81,12 +82,12 @@ func (r *secretRecorder) fileFunc() function.Function {
 			if r.src == nil {
 				return cty.UnknownVal(cty.String), nil
 			}
-			b, err := r.src.ReadFile(p, r.protected)
+			data, err := r.src.ReadFile(p, r.protected)
 			if err != nil {
 				return cty.NilVal, err // names p (SecretSource)
 			}
-			r.record(string(b))
-			return cty.StringVal(string(b)), nil
+			r.record(string(data))
+			return cty.StringVal(string(data)), b.charge(int64(len(data)))
 		},
 	})
 }
@@ -172,9 +173,10 @@ func mergeObject(dst map[string]cty.Value, v cty.Value) {
 	}
 }
 
-// evalString evaluates expr to a known string.
-func evalString(expr hcl.Expression, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
-	v, diags := expr.Value(ctx)
+// evalString evaluates expr to a known string in ctx, whose functions
+// charge b.
+func evalString(b *renderBudget, expr hcl.Expression, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
+	v, diags := b.evaluate(expr, ctx)
 	if diags.HasErrors() {
 		return "", plainSecretErrors(diags)
 	}

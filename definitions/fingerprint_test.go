@@ -48,7 +48,7 @@ func fpLoad(t *testing.T, hcl, tmpl string) *definitions.Definitions {
 	d, diags := definitions.Load(fstest.MapFS{
 		"main.hcl":        {Data: []byte(hcl)},
 		"nginx.conf.tmpl": {Data: []byte(tmpl)},
-	}, "c")
+	}, "c", definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

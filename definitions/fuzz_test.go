@@ -57,7 +57,7 @@ job "fuzz-j" {
 			"harness.hcl": {Data: []byte(harness)},
 			"t.tmpl":      {Data: data},
 		}
-		d, diags := Load(fsys, "")
+		d, diags := Load(fsys, "", Limits{})
 		_ = DiagnosticList(diags)
 		_ = ShortDiagnostics(diags)
 		var sb strings.Builder

@@ -23,7 +23,7 @@ func bytesFS(files map[string][]byte) fstest.MapFS {
 
 func loadOK(t *testing.T, fsys fstest.MapFS) *Definitions {
 	t.Helper()
-	defs, diags := Load(fsys, "c1")
+	defs, diags := Load(fsys, "c1", Limits{})
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags.Error())
 	}
@@ -149,7 +149,7 @@ func TestHostsDiagnosticsNameTheRow(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			defs, diags := Load(tc.fsys, "c1")
+			defs, diags := Load(tc.fsys, "c1", Limits{})
 			errs := diags.Errs()
 			if len(errs) != tc.errors {
 				for _, d := range diags {
@@ -207,7 +207,7 @@ func TestRepoFile(t *testing.T) {
 			_, diags := Load(fstest.MapFS{
 				"creds.hcl":     {Data: []byte(base)},
 				"inv/hosts.hcl": {Data: []byte("hosts \"x\" {\n  for_each = csvdecode(" + tc.call + ")\n  address = each.value.ip\n}\n")},
-			}, "c1")
+			}, "c1", Limits{})
 			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) || !strings.Contains(diags.Error(), "inv/hosts.hcl:2") {
 				t.Errorf("diagnostics %q; want an error at inv/hosts.hcl:2 saying %q", diags.Error(), tc.want)
 			}
@@ -217,7 +217,7 @@ func TestRepoFile(t *testing.T) {
 		_, diags := Load(fstest.MapFS{
 			"creds.hcl": {Data: []byte(base)},
 			"hosts.hcl": {Data: []byte("hosts \"x\" {\n  for_each = [\"a\", \"b\"]\n  address = each.value\n}\n")},
-		}, "c1")
+		}, "c1", Limits{})
 		if !strings.Contains(diags.Error(), "hosts.hcl:2,14") || !strings.Contains(diags.Error(), "for_each must be a map") {
 			t.Errorf("diagnostics %q", diags.Error())
 		}
@@ -282,5 +282,26 @@ func TestDiffDataFileOfJob(t *testing.T) {
 	cs := Diff(old, changed)
 	if len(cs.Jobs) != 1 || !slices.Equal(cs.Jobs[0].Reasons, []string{"data file jobs/v.json changed"}) || !slices.Equal(cs.Jobs[0].Hosts, []string{"a", "b"}) {
 		t.Errorf("jobs %+v; want j on a and b because jobs/v.json changed", cs.Jobs)
+	}
+}
+
+// Generated hosts count toward the hosts limit like host blocks: a
+// for_each over more than the limit is one error at the for_each, and no
+// host is decoded.
+func TestHostsLimitCountsGeneratedHosts(t *testing.T) {
+	fsys := fstest.MapFS{
+		"creds.hcl": {Data: []byte("credential \"default\" {\n  user = \"deploy\"\n  private_key_file = \"/k\"\n}\n")},
+		"a.hcl":     {Data: []byte("host \"a\" {\n  address = \"10.0.0.1\"\n}\n")},
+		"b.hcl":     {Data: []byte("hosts \"n\" {\n  for_each = toset([for i in range(10) : \"n-${i}\"])\n  address = \"${each.key}.example.com\"\n}\n")},
+	}
+	if _, diags := Load(fsys, "c1", Limits{Hosts: 11}); diags.HasErrors() {
+		t.Fatalf("11 hosts within a limit of 11: %s", diags.Error())
+	}
+	defs, diags := Load(fsys, "c1", Limits{Hosts: 10})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "b.hcl:2,14") || !strings.Contains(diags.Error(), "Too many hosts (over 10)") {
+		t.Errorf("diagnostics %q; want Too many hosts at b.hcl:2,14", diags.Error())
+	}
+	if defs != nil && len(defs.Hosts) > 1 {
+		t.Errorf("%d hosts decoded over the limit", len(defs.Hosts))
 	}
 }

@@ -2,13 +2,11 @@ package definitions
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,11 +35,16 @@ var rootSchema = &hcl.BodySchema{
 
 // loader is the state of one Load call.
 type loader struct {
-	fsys  fs.FS
-	cache *Cache // nil: parse every file
-	gen   int    // generation of this load in cache
+	fsys   fs.FS
+	cache  *Cache // nil: parse every file
+	gen    int    // generation of this load in cache
+	limits Limits // with defaults filled in
+	// bytes counts what the load has read toward limits.Bytes.
+	bytes int64
 	defs  *Definitions
 	diags hcl.Diagnostics
+	// render is the render budget of every evaluation of the load.
+	render *renderBudget
 	// static evaluates attributes that are neither per host nor secrets:
 	// only functions, with env() and file() unknown.
 	static *hcl.EvalContext
@@ -67,6 +70,16 @@ type loader struct {
 	// selected caches the hosts of each job's and monitor's targets for
 	// the checks after decoding.
 	selected map[*Targets][]*Host
+
+	// Follow-on diagnostics (see followon.go): incomplete is set when a
+	// file has a syntax error or was not parsed; syntax holds the
+	// diagnostics of parsing; damaged the ranges of top-level blocks
+	// holding a syntax error; written the (type, name) of every top-level
+	// block, built when first needed.
+	incomplete bool
+	syntax     map[*hcl.Diagnostic]bool
+	damaged    []hcl.Range
+	written    map[[2]string]bool
 }
 
 // reference is a name used by one block that another block must define.
@@ -80,20 +93,25 @@ type reference struct {
 // Load reads every *.hcl file under the root of fsys (dot-folders skipped),
 // decodes and validates the definitions, and returns them with all
 // diagnostics, sorted by file and position. commit is recorded as is.
+// limits bound the work (a zero Limits means the defaults); a load over a
+// limit stops there with one error naming it, and the definitions keep
+// the limits for their renderings.
 //
 // Load always returns a non-nil *Definitions; when diags has errors it is
 // partial and must not be acted on. Load reads nothing but fsys.
-func Load(fsys fs.FS, commit string) (*Definitions, hcl.Diagnostics) {
-	return load(fsys, commit, nil, 0)
+func Load(fsys fs.FS, commit string, limits Limits) (*Definitions, hcl.Diagnostics) {
+	return load(fsys, commit, limits, nil, 0)
 }
 
 // load is Load, taking parsed files from cache (nil for none) as
 // generation gen.
-func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.Diagnostics) {
+func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Definitions, hcl.Diagnostics) {
+	limits = limits.withDefaults()
 	l := &loader{
-		fsys:  fsys,
-		cache: cache,
-		gen:   gen,
+		fsys:   fsys,
+		cache:  cache,
+		gen:    gen,
+		limits: limits,
 		defs: &Definitions{
 			Commit:      commit,
 			Hosts:       map[string]*Host{},
@@ -106,6 +124,7 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 			Jobs:        map[string]*Job{},
 			Files:       map[string]*hcl.File{},
 			FS:          fsys,
+			limits:      limits,
 		},
 		first:     map[string]hcl.Range{},
 		sources:   map[string]cachedSource{},
@@ -114,10 +133,18 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 	}
 	l.repo = newRepoFiles(fsys)
 	l.scopes = &scopes{files: l.repo}
-	l.static = evalContext(&secretRecorder{}, cty.NilVal)
-	l.perHost = evalContext(&secretRecorder{}, unknownHost())
+	// All of the load's expressions share one render budget.
+	l.render = newRenderBudget(limits.Render)
+	l.static = evalContext(&secretRecorder{}, cty.NilVal, l.render)
+	l.perHost = evalContext(&secretRecorder{}, unknownHost(), l.render)
 
-	files, notifiers := splitNotifiers(l.parseFiles())
+	parsed, ok := l.parseFiles()
+	if !ok {
+		// Over a limit: nothing is decoded.
+		sortDiagnostics(l.diags)
+		return l.defs, l.diags
+	}
+	files, notifiers := splitNotifiers(parsed)
 	content, diags := hcl.MergeFiles(files).Content(rootSchema)
 	l.diags = append(l.diags, diags...)
 	content.Blocks = append(content.Blocks, l.notifierBlocks(notifiers)...)
@@ -141,98 +168,17 @@ func load(fsys fs.FS, commit string, cache *Cache, gen int) (*Definitions, hcl.D
 	}
 	l.defs.DataFiles = slices.Sorted(maps.Keys(l.repo.files()))
 	l.defs.index = buildIndex(l.defs.Hosts)
-	l.checkReferences()
-	l.checkTargets()
-	l.checkHostVars()
+	if !l.incomplete {
+		// Checks across blocks; see followon.go for why they wait for
+		// the syntax errors to be fixed.
+		l.checkReferences()
+		if l.checkTargets() {
+			l.checkHostVars()
+		}
+	}
+	l.dropFollowOn()
 	sortDiagnostics(l.diags)
 	return l.defs, l.diags
-}
-
-// parseFiles finds and parses every definitions file. Files over the size
-// cap or nested too deeply get a diagnostic and are not parsed.
-func (l *loader) parseFiles() []*hcl.File {
-	var paths []string
-	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			l.diags = append(l.diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read definitions",
-				Detail:   err.Error(),
-				Subject:  fileStart(p),
-			})
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if p != "." && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(p, ".hcl") && !strings.HasPrefix(d.Name(), ".") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if err != nil {
-		l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read definitions", Detail: err.Error()})
-	}
-	slices.Sort(paths)
-
-	// Read in order and hand each file to a parser as soon as it is read:
-	// parsing is most of a large repo's load time, and reading (from a git
-	// object store, inflating) overlaps with it. The cache is keyed by
-	// content, so it cannot hand back a stale file.
-	type parsed struct {
-		src   []byte
-		file  *hcl.File
-		diags hcl.Diagnostics
-	}
-	results := make([]parsed, len(paths))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, p := range paths {
-		_, src, err := readRepoFile(l.fsys, p)
-		if err != nil {
-			summary := "Cannot read definitions file"
-			switch {
-			case errors.Is(err, errTooLarge):
-				summary = "File too large"
-			case errors.Is(err, errEscapes):
-				summary = "File outside the repository"
-			}
-			results[i].diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf("%v; the file was not loaded.", err), Subject: fileStart(p)}}
-			continue
-		}
-		r := &results[i]
-		r.src = src
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r.file, r.diags = l.cache.parse(p, src, l.gen)
-		})
-	}
-	wg.Wait()
-
-	var files []*hcl.File
-	for i, r := range results {
-		l.diags = append(l.diags, r.diags...)
-		switch {
-		case r.file != nil:
-			files = append(files, r.file)
-			l.defs.Files[paths[i]] = r.file
-		case r.src != nil:
-			l.defs.Files[paths[i]] = &hcl.File{Bytes: r.src}
-		}
-	}
-	return files
-}
-
-// fileStart is a range at the first byte of a file.
-func fileStart(name string) *hcl.Range {
-	return &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
 }
 
 // decodeHosts decodes host blocks and the hosts that hosts blocks
@@ -256,7 +202,7 @@ func (l *loader) decodeHosts(blocks hcl.Blocks) {
 		if !l.checkName(b) || !l.unique("hosts", b.Labels[0], b.DefRange) {
 			continue
 		}
-		for _, g := range l.expandHosts(b) {
+		for _, g := range l.expandHosts(b, l.limits.Hosts-len(accepted)) {
 			if l.checkGeneratedName(g) {
 				accepted = append(accepted, unit{gen: g})
 			}
@@ -270,7 +216,7 @@ func (l *loader) decodeHosts(blocks hcl.Blocks) {
 	genDiags := make([]hcl.Diagnostics, len(accepted))
 	var wg sync.WaitGroup
 	for w := range workers {
-		part := &loader{fsys: l.fsys, static: l.static, perHost: l.perHost, repo: l.repo, scopes: &scopes{files: l.repo}}
+		part := &loader{fsys: l.fsys, static: l.static, perHost: l.perHost, render: l.render, limits: l.limits, repo: l.repo, scopes: &scopes{files: l.repo}}
 		parts[w] = part
 		wg.Go(func() {
 			for i := w; i < len(accepted); i += workers {
@@ -478,7 +424,7 @@ func (l *loader) template(real string, src []byte, rng hcl.Range) (hcl.Expressio
 		l.diags = append(l.diags, d)
 		return nil, false
 	}
-	expr, diags := hclsyntax.ParseTemplate(src, real, hcl.InitialPos)
+	expr, diags := parseTemplate(src, real)
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
 		return nil, false

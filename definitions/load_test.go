@@ -27,7 +27,7 @@ func TestLoadValid(t *testing.T) {
 	}
 	for _, e := range dirs {
 		t.Run(e.Name(), func(t *testing.T) {
-			d, diags := Load(os.DirFS(filepath.Join("testdata/valid", e.Name())), "c0ffee")
+			d, diags := Load(os.DirFS(filepath.Join("testdata/valid", e.Name())), "c0ffee", Limits{})
 			for _, diag := range diags {
 				t.Errorf("unexpected diagnostic: %s", diagString(diag))
 			}
@@ -63,7 +63,7 @@ func TestLoadInvalid(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatal("case expects no diagnostics; put it under testdata/valid")
 			}
-			_, diags := Load(fsys, "")
+			_, diags := Load(fsys, "", Limits{})
 			var got []string
 			for _, d := range diags {
 				got = append(got, diagKey(d))
@@ -155,7 +155,7 @@ func TestNotifierForms(t *testing.T) {
 		t.Run(tt.kind, func(t *testing.T) {
 			load := func(src string) (*Definitions, *Notifier, hcl.Diagnostics) {
 				t.Helper()
-				d, diags := Load(fstest.MapFS{"notify.hcl": {Data: []byte(src)}}, "")
+				d, diags := Load(fstest.MapFS{"notify.hcl": {Data: []byte(src)}}, "", Limits{})
 				n := d.Notifiers["ops-chat"]
 				if n == nil {
 					t.Fatalf("no notifier ops-chat; diagnostics:\n%s", allDiags(diags))

@@ -40,6 +40,9 @@ type Definitions struct {
 	index *hostIndex
 	// facts are host.facts by host name (WithFacts); nil: none.
 	facts map[string]cty.Value
+	// limits are those Load was given, for renderings; the defaults in
+	// hand-built values.
+	limits Limits
 }
 
 // Host is one managed node.

@@ -26,6 +26,10 @@ type PlanResult struct {
 	// they are. Filled by a caller that knows the sync state (the daemon,
 	// `ripple plan --data`); nil otherwise.
 	OutOfSync []OutOfSyncHost `json:"out_of_sync,omitempty"`
+	// RemovesEvery names what the commit removes entirely, "host" and/or
+	// "job" (see definitions.RemovesEvery): the daemon refuses such a
+	// commit unless it runs with --allow-empty. Absent when nothing.
+	RemovesEvery []string `json:"removes_every,omitempty"`
 
 	// Removed lists removed jobs, and Inventory the inventory changes;
 	// the text form shows them, the JSON form leaves them out.
@@ -137,6 +141,7 @@ func Plan(cs *ChangeSet, new *Definitions) *PlanResult {
 		Diagnostics:      []Diagnostic{},
 		Removed:          []string{},
 		Inventory:        slices.Clone(cs.Inventory),
+		RemovesEvery:     slices.Clone(cs.RemovesEvery),
 		MonitorReasons:   cs.Monitors.Reasons,
 		Monitors: MonitorPlan{
 			Added:   nonNil(cs.Monitors.Added),

@@ -97,7 +97,7 @@ func writePlan(t *testing.T, out *bytes.Buffer, repo *source.Repo, from, to stri
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, diags := definitions.Load(fsys, commit)
+		d, diags := definitions.Load(fsys, commit, definitions.Limits{})
 		if diags.HasErrors() {
 			t.Fatalf("load %s: %s", commit, diags.Error())
 		}

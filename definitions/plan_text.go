@@ -8,9 +8,14 @@ import (
 	"time"
 )
 
-// maxTextHosts caps the host names the text form prints per wave; the
-// JSON form always has them all.
-const maxTextHosts = 10
+// maxTextHosts caps the host names the text form prints per wave, and
+// maxTextWaves the waves it prints per job (the first half of it, the
+// last, and the one an operator approves after); the JSON form always has
+// them all.
+const (
+	maxTextHosts = 10
+	maxTextWaves = 20
+)
 
 // WriteText renders the plan for people:
 //
@@ -38,6 +43,9 @@ const maxTextHosts = 10
 func (p *PlanResult) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan %s -> %s\n", shortCommit(p.From, "(nothing)"), shortCommit(p.To, "(working tree)"))
+	if len(p.RemovesEvery) > 0 {
+		fmt.Fprintf(&b, "\n!! this commit removes %s: the daemon refuses it unless it runs with --allow-empty\n", p.RemovesWhat())
+	}
 	for _, j := range p.Jobs {
 		fmt.Fprintf(&b, "\njob %s\n", j.Name)
 		for _, r := range j.Reasons {
@@ -57,7 +65,16 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 		if len(j.GateFailing) > 0 {
 			fmt.Fprintf(&b, "  failing the health gate now (they count: a wave waits for them and fails if they stay failing): %s\n", hostList(j.GateFailing))
 		}
+		skipped, skippedHosts := 0, 0
 		for i, wave := range j.Waves {
+			if len(j.Waves) > maxTextWaves && i >= maxTextWaves/2 && i < len(j.Waves)-1 && (r == nil || r.ApproveAfter != i+1) {
+				skipped, skippedHosts = skipped+1, skippedHosts+len(wave)
+				continue
+			}
+			if skipped > 0 {
+				fmt.Fprintf(&b, "  waves %d-%d of %d (%s) not shown; ripple plan --json lists every wave\n", i+1-skipped, i, len(j.Waves), plural(skippedHosts, "host"))
+				skipped, skippedHosts = 0, 0
+			}
 			fmt.Fprintf(&b, "  wave %d/%d (%s): %s\n", i+1, len(j.Waves), plural(len(wave), "host"), hostList(wave))
 			if r != nil && i < len(j.Waves)-1 {
 				// What comes between this wave and the next, in the order
@@ -186,6 +203,16 @@ func writeInventory(b *strings.Builder, changes []BlockChange) {
 		}
 		i = j
 	}
+}
+
+// RemovesWhat says what the plan's commit removes entirely, for messages:
+// "every host", "every job", "every host and every job"; "" for nothing.
+func (p *PlanResult) RemovesWhat() string {
+	parts := make([]string, len(p.RemovesEvery))
+	for i, k := range p.RemovesEvery {
+		parts[i] = "every " + k
+	}
+	return strings.Join(parts, " and ")
 }
 
 // Summary is the plan in one line: "3 jobs, 214 hosts in 5 waves; 1

@@ -379,7 +379,7 @@ func TestPolicyWithoutHosts(t *testing.T) {
 		return r
 	}
 	load := func(rollout string) *Definitions {
-		d, diags := Load(mapFS(repo(rollout)), "c")
+		d, diags := Load(mapFS(repo(rollout)), "c", Limits{})
 		if diags.HasErrors() {
 			t.Fatal(diags.Error())
 		}

@@ -31,12 +31,12 @@ func (l *loader) checkReferences() {
 			_, ok = d.Groups[r.name]
 			ok = ok || len(d.index.byGroup[r.name]) > 0
 		}
-		if ok || l.hostsFailed && (r.kind == "host" || r.kind == "target group") {
+		kind := strings.TrimPrefix(r.kind, "target ")
+		if ok || l.leftOut(kind, r.name) || l.hostsFailed && (kind == "host" || kind == "group") {
 			// A hosts block that could not be expanded is reported
 			// already; the hosts it would have made are not missing.
 			continue
 		}
-		kind := strings.TrimPrefix(r.kind, "target ")
 		detail := fmt.Sprintf("No %s %q is defined.", blockNoun(kind), r.name)
 		if kind == "group" {
 			detail = fmt.Sprintf("No host is in group %q and no group block defines it.", r.name)
@@ -123,15 +123,30 @@ func levenshtein(a, b string, max int) int {
 }
 
 // checkTargets warns about jobs and monitors that match no host, and
-// reports snmp monitors on hosts without an SNMP profile.
-func (l *loader) checkTargets() {
+// reports snmp monitors on hosts without an SNMP profile. It stops with an
+// error, and false, when the targets select more pairs than
+// limits.Targets: the checks over targets would grow with them.
+func (l *loader) checkTargets() bool {
 	d := l.defs
 	l.selected = map[*Targets][]*Host{}
+	pairs := 0
+	within := func(hosts []*Host, what string) bool {
+		if pairs += len(hosts); pairs <= l.limits.Targets {
+			return true
+		}
+		l.diags = append(l.diags, limitError(fmt.Sprintf("Too many targets (over %d)", l.limits.Targets),
+			fmt.Sprintf("The targets of the jobs and monitors select more than %d (job or monitor, host) pairs; the limit was crossed at %s, and the checks that use targets were not run.", l.limits.Targets, what), nil))
+		l.selected = nil
+		return false
+	}
 	for _, name := range slices.Sorted(mapKeys(d.Jobs)) {
 		j := d.Jobs[name]
 		hosts := d.Select(j.Targets)
+		if !within(hosts, fmt.Sprintf("job %q", name)) {
+			return false
+		}
 		l.selected[&j.Targets] = hosts
-		if j.Targets.DeclRange.Filename != "" && len(hosts) == 0 {
+		if j.Targets.DeclRange.Filename != "" && len(hosts) == 0 && !l.targetsLeftOut(j.Targets) {
 			l.warnf(j.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of job %q match no host.", name))
 		}
 		l.checkCredentials(hosts, j.Targets.DeclRange, fmt.Sprintf("Job %q", name))
@@ -142,8 +157,11 @@ func (l *loader) checkTargets() {
 			continue
 		}
 		hosts := d.Select(m.Targets)
+		if !within(hosts, fmt.Sprintf("monitor %q", name)) {
+			return false
+		}
 		l.selected[&m.Targets] = hosts
-		if len(hosts) == 0 {
+		if len(hosts) == 0 && !l.targetsLeftOut(m.Targets) {
 			l.warnf(m.Targets.DeclRange, "No matching hosts", fmt.Sprintf("The targets of monitor %q match no host.", name))
 		}
 		if m.Check.Kind == CheckCommand {
@@ -167,6 +185,7 @@ func (l *loader) checkTargets() {
 			l.errorf(m.Check.DeclRange, "Missing SNMP profile", fmt.Sprintf("snmp checks need the host's snmp profile; %s%s have none.", strings.Join(missing, ", "), more))
 		}
 	}
+	return true
 }
 
 // checkCredentials reports the hosts among hosts that name no credential

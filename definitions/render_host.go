@@ -16,7 +16,8 @@ import (
 // env() and file() returned, so executors can redact it.
 func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (*HostStep, hcl.Diagnostics) {
 	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
-	ctx := evalContext(rec, d.HostObject(h))
+	b := d.renderBudget()
+	ctx := evalContext(rec, d.HostObject(h), b)
 	sc := d.scopes()
 	hs := &HostStep{
 		Job:        job.Name,
@@ -31,7 +32,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 		if s.Run == nil {
 			return nil, stepDiag(s, "The step has no run command.")
 		}
-		hs.Command, diags = evalString(s.Run, sc.in(ctx, s.Run))
+		hs.Command, diags = evalString(b, s.Run, sc.in(ctx, s.Run))
 	case StepScript:
 		b, err := fs.ReadFile(d.FS, s.Script)
 		if err != nil {
@@ -46,7 +47,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 		hs.Destination, hs.Mode, hs.Owner, hs.Group = f.Destination, f.Mode, f.Owner, f.Group
 		if f.DestinationExpr != nil {
 			var dd hcl.Diagnostics
-			if hs.Destination, dd = evalString(f.DestinationExpr, sc.in(ctx, f.DestinationExpr)); dd.HasErrors() {
+			if hs.Destination, dd = evalString(b, f.DestinationExpr, sc.in(ctx, f.DestinationExpr)); dd.HasErrors() {
 				return nil, dd
 			}
 			if !validDestination(hs.Destination) {
@@ -55,7 +56,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 			}
 		}
 		var content string
-		content, diags = d.renderTemplate(f.Source, ctx, sc)
+		content, diags = d.renderTemplate(b, f.Source, ctx, sc)
 		hs.Content = []byte(content)
 	default:
 		return nil, stepDiag(s, fmt.Sprintf("Unknown step kind %q.", s.Kind))
@@ -65,7 +66,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource) (
 	}
 	if s.Check != nil {
 		var cd hcl.Diagnostics
-		hs.Check, cd = evalString(s.Check, sc.in(ctx, s.Check))
+		hs.Check, cd = evalString(b, s.Check, sc.in(ctx, s.Check))
 		if diags = append(diags, cd...); diags.HasErrors() {
 			return nil, diags
 		}
@@ -78,9 +79,10 @@ func stepDiag(s *Step, detail string) hcl.Diagnostics {
 	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render step", Detail: detail, Subject: s.DeclRange.Ptr()}}
 }
 
-// renderTemplate reads and renders a file step source. Templates are parsed
-// on each call: a Definitions value is never written after Load.
-func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext, sc *scopes) (string, hcl.Diagnostics) {
+// renderTemplate reads and renders a file step source, charging b.
+// Templates are parsed on each call: a Definitions value is never written
+// after Load.
+func (d *Definitions) renderTemplate(b *renderBudget, name string, ctx *hcl.EvalContext, sc *scopes) (string, hcl.Diagnostics) {
 	_, src, err := readRepoFile(d.FS, name)
 	if err != nil {
 		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read template", Detail: err.Error(), Subject: fileStart(name)}}
@@ -88,11 +90,26 @@ func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext, sc *scop
 	if diag := checkNesting(src, name, true); diag != nil {
 		return "", hcl.Diagnostics{diag}
 	}
-	expr, diags := hclsyntax.ParseTemplate(src, name, hcl.InitialPos)
+	expr, diags := parseTemplate(src, name)
 	if diags.HasErrors() {
 		return "", diags
 	}
-	return evalString(expr, sc.in(ctx, expr))
+	return evalString(b, expr, sc.in(ctx, expr))
+}
+
+// renderBudget is the budget of one rendering of d's definitions.
+func (d *Definitions) renderBudget() *renderBudget {
+	return newRenderBudget(d.limits.withDefaults().Render)
+}
+
+// parseTemplate parses a template file that checkNesting accepted, with
+// its expressions charging the render budget.
+func parseTemplate(src []byte, name string) (hclsyntax.Expression, hcl.Diagnostics) {
+	expr, diags := hclsyntax.ParseTemplate(src, name, hcl.InitialPos)
+	if expr != nil {
+		limitExpressions(expr)
+	}
+	return expr, diags
 }
 
 // RenderCheck evaluates monitor m's check for host h. A tcp check without
@@ -100,7 +117,8 @@ func (d *Definitions) renderTemplate(name string, ctx *hcl.EvalContext, sc *scop
 // profile with its secrets resolved from src.
 func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostCheck, hcl.Diagnostics) {
 	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
-	ctx := evalContext(rec, d.HostObject(h))
+	b := d.renderBudget()
+	ctx := evalContext(rec, d.HostObject(h), b)
 	sc := d.scopes()
 	c := &m.Check
 	hc := &HostCheck{
@@ -121,20 +139,20 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 	var diags hcl.Diagnostics
 	switch c.Kind {
 	case CheckCommand:
-		hc.Command, diags = evalRequired(c.Run, sc.in(ctx, c.Run), c)
+		hc.Command, diags = evalRequired(b, c.Run, sc.in(ctx, c.Run), c)
 	case CheckHTTP:
-		hc.URL, diags = evalRequired(c.URL, sc.in(ctx, c.URL), c)
+		hc.URL, diags = evalRequired(b, c.URL, sc.in(ctx, c.URL), c)
 	case CheckTCP:
 		hc.Address = h.Address
 		if c.Address != nil {
-			hc.Address, diags = evalString(c.Address, sc.in(ctx, c.Address))
+			hc.Address, diags = evalString(b, c.Address, sc.in(ctx, c.Address))
 		}
 	case CheckSNMP:
 		p := d.SNMP[h.SNMP]
 		if p == nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing SNMP profile", Detail: fmt.Sprintf("Host %q has no SNMP profile %q.", h.Name, h.SNMP), Subject: c.DeclRange.Ptr()}}
 		}
-		hc.SNMP, diags = d.snmpAccess(p, h, rec)
+		hc.SNMP, diags = d.snmpAccess(p, h, rec, b)
 	default:
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown check kind", Detail: fmt.Sprintf("%q is not a check kind.", c.Kind), Subject: c.DeclRange.Ptr()}}
 	}
@@ -145,14 +163,14 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 	return hc, diags
 }
 
-func evalRequired(expr hcl.Expression, ctx *hcl.EvalContext, c *Check) (string, hcl.Diagnostics) {
+func evalRequired(b *renderBudget, expr hcl.Expression, ctx *hcl.EvalContext, c *Check) (string, hcl.Diagnostics) {
 	if expr == nil {
 		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render check", Detail: "The check has no command or URL.", Subject: c.DeclRange.Ptr()}}
 	}
-	return evalString(expr, ctx)
+	return evalString(b, expr, ctx)
 }
 
-func (d *Definitions) snmpAccess(p *SNMPProfile, h *Host, rec *secretRecorder) (*SNMPAccess, hcl.Diagnostics) {
+func (d *Definitions) snmpAccess(p *SNMPProfile, h *Host, rec *secretRecorder, b *renderBudget) (*SNMPAccess, hcl.Diagnostics) {
 	a := &SNMPAccess{
 		Address: h.Address, Port: p.Port, Version: p.Version, User: p.User,
 		AuthProtocol: p.AuthProtocol, PrivProtocol: p.PrivProtocol,
@@ -163,7 +181,7 @@ func (d *Definitions) snmpAccess(p *SNMPProfile, h *Host, rec *secretRecorder) (
 		secret *Secret
 		dst    *string
 	}{{p.Community, &a.Community}, {p.AuthPassphrase, &a.AuthPassphrase}, {p.PrivPassphrase, &a.PrivPassphrase}} {
-		v, ds := resolve(s.secret, rec)
+		v, ds := resolve(s.secret, rec, b)
 		diags = append(diags, ds...)
 		*s.dst = v
 	}
@@ -179,21 +197,21 @@ func (d *Definitions) SNMPAccess(h *Host, src SecretSource) (*SNMPAccess, []stri
 		return nil, nil, nil
 	}
 	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
-	a, diags := d.snmpAccess(p, h, rec)
+	a, diags := d.snmpAccess(p, h, rec, d.renderBudget())
 	return a, rec.values, diags
 }
 
 // ResolveSecret evaluates a daemon-side value with src. A nil secret is the
 // empty string. With a nil src, a secret using env() or file() is an error.
 func (d *Definitions) ResolveSecret(s *Secret, src SecretSource) (string, hcl.Diagnostics) {
-	return resolve(s, &secretRecorder{src: src, protected: d.CredentialFiles()})
+	return resolve(s, &secretRecorder{src: src, protected: d.CredentialFiles()}, d.renderBudget())
 }
 
-func resolve(s *Secret, rec *secretRecorder) (string, hcl.Diagnostics) {
+func resolve(s *Secret, rec *secretRecorder, b *renderBudget) (string, hcl.Diagnostics) {
 	if s == nil || s.Expr == nil {
 		return "", nil
 	}
-	v, diags := evalString(s.Expr, evalContext(rec, cty.NilVal))
+	v, diags := evalString(b, s.Expr, evalContext(rec, cty.NilVal, b))
 	if !diags.HasErrors() {
 		rec.record(v)
 	}

@@ -34,7 +34,7 @@ func (f fakeSecrets) ReadFile(p string, protected []ProtectedFile) ([]byte, erro
 
 func mustLoad(t *testing.T, fsys fs.FS) *Definitions {
 	t.Helper()
-	d, diags := Load(fsys, "")
+	d, diags := Load(fsys, "", Limits{})
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", allDiags(diags))
 	}
@@ -231,7 +231,7 @@ host "h" {
   labels = { x = env("RIPPLE_TEST_SECRET") } # not allowed: labels are static
 }
 `)}}
-	_, diags := Load(fsys, "")
+	_, diags := Load(fsys, "", Limits{})
 	for _, d := range diags {
 		if d.Summary != "Secret not allowed here" {
 			t.Errorf("unexpected %s", diagString(d))

@@ -46,6 +46,8 @@ func mapKeys[V any](m map[string]V) iter.Seq[string] { return maps.Keys(m) }
 // hosts named in t.Hosts or in one of t.Groups that carry every label in
 // t.Labels and are not in t.Exclude. With no Hosts and no Groups, Labels
 // alone select; empty targets select nothing. Unknown names match nothing.
+// A name repeated in the targets costs nothing more, so the work is that
+// of the hosts matched, whatever a commit writes.
 func (d *Definitions) Select(t Targets) []*Host {
 	idx := d.index
 	if idx == nil {
@@ -54,15 +56,19 @@ func (d *Definitions) Select(t Targets) []*Host {
 	var candidates []*Host
 	switch {
 	case len(t.Hosts) > 0 || len(t.Groups) > 0:
-		for _, n := range t.Hosts {
+		names, groups := t.Hosts, t.Groups
+		if len(names)+len(groups) > smallList {
+			names, groups = distinct(names), distinct(groups)
+		}
+		for _, n := range names {
 			if h := d.Hosts[n]; h != nil {
 				candidates = append(candidates, h)
 			}
 		}
-		for _, g := range t.Groups {
+		for _, g := range groups {
 			candidates = append(candidates, idx.byGroup[g]...)
 		}
-		if len(t.Hosts)+len(t.Groups) > 1 {
+		if len(names)+len(groups) > 1 {
 			slices.SortFunc(candidates, byName)
 			candidates = slices.CompactFunc(candidates, func(a, b *Host) bool { return a == b })
 		}
@@ -78,10 +84,83 @@ func (d *Definitions) Select(t Targets) []*Host {
 	default:
 		return nil
 	}
+	excluded := func(name string) bool { return slices.Contains(t.Exclude, name) }
+	if len(t.Exclude) > smallList {
+		set := make(map[string]bool, len(t.Exclude))
+		for _, n := range t.Exclude {
+			set[n] = true
+		}
+		excluded = func(name string) bool { return set[name] }
+	}
 	out := make([]*Host, 0, len(candidates))
 	for _, h := range candidates {
-		if matchesLabels(h, t.Labels) && (len(t.Exclude) == 0 || !slices.Contains(t.Exclude, h.Name)) {
+		if matchesLabels(h, t.Labels) && (len(t.Exclude) == 0 || !excluded(h.Name)) {
 			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// smallList is the length up to which Select scans name lists instead of
+// building a set: the targets people write.
+const smallList = 8
+
+// targetMatcher tells whether hosts match one Targets, as Select would
+// select them; long name lists are looked up in sets, so matching many
+// hosts costs what the hosts cost, not the lists.
+type targetMatcher struct {
+	t                      Targets
+	hosts, groups, exclude map[string]bool // nil for short lists
+}
+
+func newTargetMatcher(t Targets) *targetMatcher {
+	m := &targetMatcher{t: t}
+	set := func(names []string) map[string]bool {
+		if len(names) <= smallList {
+			return nil
+		}
+		s := make(map[string]bool, len(names))
+		for _, n := range names {
+			s[n] = true
+		}
+		return s
+	}
+	m.hosts, m.groups, m.exclude = set(t.Hosts), set(t.Groups), set(t.Exclude)
+	return m
+}
+
+func (m *targetMatcher) has(list []string, set map[string]bool, name string) bool {
+	if set != nil {
+		return set[name]
+	}
+	return slices.Contains(list, name)
+}
+
+// match reports whether m's targets select h (false for nil).
+func (m *targetMatcher) match(h *Host) bool {
+	if h == nil {
+		return false
+	}
+	t := m.t
+	switch {
+	case len(t.Hosts) > 0 || len(t.Groups) > 0:
+		if !m.has(t.Hosts, m.hosts, h.Name) && !slices.ContainsFunc(h.Groups, func(g string) bool { return m.has(t.Groups, m.groups, g) }) {
+			return false
+		}
+	case len(t.Labels) == 0:
+		return false
+	}
+	return matchesLabels(h, t.Labels) && !m.has(t.Exclude, m.exclude, h.Name)
+}
+
+// distinct returns names without repeats, in first-seen order.
+func distinct(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := names[:0:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
 		}
 	}
 	return out

@@ -1,6 +1,8 @@
 package definitions
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 	"testing/fstest"
 
@@ -66,5 +68,36 @@ func TestSelect(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSelectRepeatedNames checks that targets naming a group or a host
+// many times, or excluding many hosts, cost what the hosts they match
+// cost: a pull request could otherwise make a few kilobytes of HCL select
+// billions of candidates.
+func TestSelectRepeatedNames(t *testing.T) {
+	hosts := map[string]*Host{}
+	for i := range 2000 {
+		name := fmt.Sprintf("h%04d", i)
+		hosts[name] = &Host{Name: name, Groups: []string{"web"}}
+	}
+	d := &Definitions{Hosts: hosts, index: buildIndex(hosts)}
+	var tg Targets
+	for i := range 20000 {
+		tg.Groups = append(tg.Groups, "web")
+		tg.Hosts = append(tg.Hosts, "h0001")
+		tg.Exclude = append(tg.Exclude, fmt.Sprintf("x%d", i))
+	}
+	tg.Exclude = append(tg.Exclude, "h0002")
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := d.Select(tg)
+	runtime.ReadMemStats(&after)
+	if len(got) != 1999 || got[0].Name != "h0000" || got[2].Name != "h0003" {
+		t.Fatalf("selected %d hosts", len(got))
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+		t.Errorf("Select allocated %d MiB", n>>20)
 	}
 }

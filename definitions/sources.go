@@ -122,7 +122,17 @@ func (l *loader) sourcePath(declFile, src string, rng hcl.Range) (string, []byte
 		}
 		return c.real, c.data, true
 	}
+	// Sources count toward the load's size limit before they are read.
+	if real, err := resolveInRepo(l.fsys, p); err == nil {
+		if fi, err := fs.Stat(l.fsys, real); err == nil && fi.Mode().IsRegular() && l.bytes+fi.Size() > l.limits.Bytes {
+			c := cachedSource{summary: l.overBytes(nil, "").Summary, err: fmt.Sprintf("Reading %s would take this load past its limit of %s for definitions, templates and scripts together; it was not read. The limits are set on ripple serve, apply, validate and plan (see Input limits in docs/hcl.md).", p, SizeText(l.limits.Bytes))}
+			l.sources[p] = c
+			l.errorf(rng, c.summary, c.err)
+			return "", nil, false
+		}
+	}
 	real, data, err := readRepoFile(l.fsys, p)
+	l.bytes += int64(len(data))
 	c := cachedSource{real: real, data: data}
 	switch {
 	case errors.Is(err, errEscapes):

@@ -22,22 +22,23 @@ type CommitReader interface {
 type DefinitionsLoader func(ctx context.Context, commit string) (*definitions.Definitions, error)
 
 // LoadCommit loads the definitions at commit through the parse cache
-// (shared between the commits one process loads). Diagnostics are about the
-// repo's content; the error is about reading it. Secrets are never read
+// (shared between the commits one process loads), within limits (zero:
+// the defaults). Diagnostics are about the repo's content, a commit over
+// a limit included; the error is about reading it. Secrets are never read
 // here: definitions evaluates env() and file() only when a run renders.
-func LoadCommit(parsed *definitions.Cache, repo CommitReader, commit string) (*definitions.Definitions, hcl.Diagnostics, error) {
+func LoadCommit(parsed *definitions.Cache, repo CommitReader, commit string, limits definitions.Limits) (*definitions.Definitions, hcl.Diagnostics, error) {
 	fsys, err := repo.CommitFS(commit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read commit %s: %w", ShortCommit(commit), err)
 	}
-	d, diags := parsed.Load(fsys, commit)
+	d, diags := parsed.Load(fsys, commit, limits)
 	return d, diags, nil
 }
 
 // LoadValid is LoadCommit for a commit that must be valid (it was when its
 // runs were recorded): error diagnostics become the error.
-func LoadValid(parsed *definitions.Cache, repo CommitReader, commit string) (*definitions.Definitions, error) {
-	d, diags, err := LoadCommit(parsed, repo, commit)
+func LoadValid(parsed *definitions.Cache, repo CommitReader, commit string, limits definitions.Limits) (*definitions.Definitions, error) {
+	d, diags, err := LoadCommit(parsed, repo, commit, limits)
 	if err != nil {
 		return nil, err
 	}

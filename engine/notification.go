@@ -147,10 +147,15 @@ type DeliveryOutcomes interface {
 }
 
 // NotificationClaims makes each alert and recovery of a (monitor, host) go
-// out once across the nodes of a cluster: a node claims the transition
-// before it notifies, and won is false when another node already claimed
-// this kind for the pair (an alert is claimable again only after its
-// recovery was, and the other way round).
+// out once across the nodes of a cluster: a node claims the transition n
+// stands for before it notifies. Alerts and recoveries of a pair
+// alternate, so the transition is the pair and n's kind: won is true when
+// the last kind claimed for the pair is the other one (or none), when this
+// node claimed this one (a resend of its own), or when the node that did is
+// no longer alive (its share of the checks moved here with the
+// notification still owed: delivered at least once); false when another
+// live node claimed it and sends it (two nodes checked the pair during a
+// handover).
 type NotificationClaims interface {
-	ClaimNotification(ctx context.Context, monitor, host string, kind NotificationKind) (won bool, err error)
+	ClaimNotification(ctx context.Context, n Notification) (won bool, err error)
 }

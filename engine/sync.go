@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -302,40 +303,106 @@ type MonitorStateReader interface {
 // each planned job, the gate checks of its planned hosts that fail now
 // (monitors: the current states; nil when unknown); and the pairs out of
 // sync or drifted that the plan does not run (syncs: the sync state at
-// the applied head; nil when unknown).
+// the applied head; nil when unknown). The work is that of the failing
+// and out-of-sync pairs and of the jobs they concern: a plan may hold
+// millions of planned pairs, and only a job with something to say has
+// its hosts looked at, one job at a time.
 func AnnotatePlan(p *definitions.PlanResult, defs *definitions.Definitions, syncs []JobSync, monitors []MonitorHostState) {
-	failing := map[[2]string]bool{}
+	failing := map[string][]string{} // monitor -> hosts failing it now
 	for _, m := range monitors {
 		if !m.LastAt.IsZero() && m.State != StateOK {
-			failing[[2]string{m.Monitor, m.Host}] = true
+			failing[m.Monitor] = append(failing[m.Monitor], m.Host)
 		}
 	}
-	planned := map[[2]string]bool{}
+	notSynced := map[string][]HostSyncState{} // job -> pairs not in sync
+	for _, js := range syncs {
+		for _, h := range js.Hosts {
+			if h.State != SyncSynced {
+				notSynced[js.Job] = append(notSynced[js.Job], h)
+			}
+		}
+	}
+	planned := map[string]*waveHosts{} // job -> planned hosts, for jobs in notSynced
 	for i := range p.Jobs {
 		pj := &p.Jobs[i]
 		var gate []string
 		if j := defs.Jobs[pj.Name]; j != nil && j.Rollout.HealthGate != nil {
-			gate = j.Rollout.HealthGate.Monitors
+			for _, m := range j.Rollout.HealthGate.Monitors {
+				if len(failing[m]) > 0 && !slices.Contains(gate, m) {
+					gate = append(gate, m)
+				}
+			}
 		}
-		for _, wave := range pj.Waves {
-			for _, h := range wave {
-				planned[[2]string{pj.Name, h}] = true
-				for _, m := range gate {
-					if failing[[2]string{m, h}] {
-						pj.GateFailing = append(pj.GateFailing, m+"@"+h)
-					}
+		if len(gate) == 0 && len(notSynced[pj.Name]) == 0 {
+			continue
+		}
+		hosts := newWaveHosts(pj.Waves)
+		for _, m := range gate {
+			for _, h := range failing[m] {
+				if hosts.has(h) {
+					pj.GateFailing = append(pj.GateFailing, m+"@"+h)
 				}
 			}
 		}
 		sort.Strings(pj.GateFailing)
+		if len(notSynced[pj.Name]) > 0 {
+			planned[pj.Name] = hosts
+		}
 	}
 	for _, js := range syncs {
-		for _, h := range js.Hosts {
-			if h.State == SyncSynced || planned[[2]string{js.Job, h.Host}] {
+		for _, h := range notSynced[js.Job] {
+			if w := planned[js.Job]; w != nil && w.has(h.Host) {
 				continue
 			}
 			p.OutOfSync = append(p.OutOfSync, definitions.OutOfSyncHost{Job: js.Job, Host: h.Host, State: string(h.State),
 				Reason: h.Reason, Commit: h.ReasonCommit, Text: h.ReasonText()})
 		}
+		delete(notSynced, js.Job) // a job listed twice is reported once
 	}
+}
+
+// waveHosts answers whether a host is in a planned job's waves: by binary
+// search when the waves are in name order, as definitions.Plan makes
+// them, else through a set built on first use.
+type waveHosts struct {
+	waves  [][]string
+	sorted bool
+	set    map[string]bool
+}
+
+func newWaveHosts(waves [][]string) *waveHosts {
+	w := &waveHosts{waves: waves, sorted: true}
+	prev := ""
+	for _, wave := range waves {
+		if len(wave) == 0 {
+			w.sorted = false
+		}
+		for _, h := range wave {
+			if h <= prev && prev != "" {
+				w.sorted = false
+			}
+			prev = h
+		}
+	}
+	return w
+}
+
+func (w *waveHosts) has(host string) bool {
+	if !w.sorted {
+		if w.set == nil {
+			w.set = map[string]bool{}
+			for _, wave := range w.waves {
+				for _, h := range wave {
+					w.set[h] = true
+				}
+			}
+		}
+		return w.set[host]
+	}
+	i := sort.Search(len(w.waves), func(i int) bool { return w.waves[i][len(w.waves[i])-1] >= host })
+	if i == len(w.waves) {
+		return false
+	}
+	j := sort.SearchStrings(w.waves[i], host)
+	return j < len(w.waves[i]) && w.waves[i][j] == host
 }

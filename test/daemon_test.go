@@ -39,6 +39,9 @@ type dmEnv struct {
 	// webhook endpoint (the fake is still there, and hears nothing).
 	noGitHub bool
 	args     []string // more `ripple serve` flags
+	// name tells the logs of several daemons in one dir apart (cluster
+	// nodes); "" for the one daemon of most tests.
+	name string
 }
 
 func newDmEnv(t *testing.T, hosts int) *dmEnv {
@@ -63,7 +66,7 @@ func (e *dmEnv) start() {
 		e.pickAddr()
 	}
 	e.logs++
-	logf, err := os.Create(filepath.Join(e.dir, fmt.Sprintf("serve-%d.log", e.logs)))
+	logf, err := os.Create(e.logFile(e.logs))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -101,10 +104,26 @@ func (e *dmEnv) stop() {
 	e.terminate()
 	if e.t.Failed() {
 		for i := 1; i <= e.logs; i++ {
-			b, _ := os.ReadFile(filepath.Join(e.dir, fmt.Sprintf("serve-%d.log", i)))
-			e.t.Logf("serve log %d:\n%s", i, lastLinesOf(string(b), 60))
+			b, _ := os.ReadFile(e.logFile(i))
+			e.t.Logf("serve%s log %d (without debug lines):\n%s", e.name, i, lastLinesOf(withoutDebug(string(b)), 80))
 		}
 	}
+}
+
+// logFile is the log of the daemon's i-th start.
+func (e *dmEnv) logFile(i int) string {
+	return filepath.Join(e.dir, fmt.Sprintf("serve%s-%d.log", e.name, i))
+}
+
+// withoutDebug drops the debug lines of a JSON log.
+func withoutDebug(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, `"level":"debug"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func lastLinesOf(s string, n int) string {

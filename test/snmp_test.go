@@ -210,7 +210,7 @@ monitor "access-temp" {
 func TestSNMPFromDefinitions(t *testing.T) {
 	agent := startSNMPE2E(t)
 	hcl := strings.ReplaceAll(snmpE2EHCL, "PORT", strconv.Itoa(agent.port))
-	defs, diags := definitions.Load(fstest.MapFS{"net.hcl": {Data: []byte(hcl)}}, "e2e")
+	defs, diags := definitions.Load(fstest.MapFS{"net.hcl": {Data: []byte(hcl)}}, "e2e", definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatalf("load: %v", diags)
 	}

@@ -48,6 +48,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		secretsDir = v
 	}
 	fset.StringVar(&secretsDir, "secrets-dir", secretsDir, "`DIR` whose regular files file() in definitions may read (env RIPPLE_SECRETS_DIR)")
+	limits := limitFlags(fset)
 	fset.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: ripple apply [--repo DIR] [--to REV] [--data DIR] [--approve|--abort|--retry|--sync [--reason TEXT]]\n\n"+
 			"Plans from the last commit applied from the data directory to REV, runs\n"+
@@ -55,7 +56,8 @@ func runApply(ctx context.Context, args []string, e env) error {
 			"resumes an interrupted run; --retry runs the jobs that failed at REV\n"+
 			"once more. Exit status: 0 all applied, 1 a job failed or\n"+
 			"the definitions are invalid, 2 usage, 3 a run waits for an operator or\n"+
-			"a maintenance window.")
+			"a maintenance window. The -max-* limits are also read from RIPPLE_MAX_*\n"+
+			"(e.g. RIPPLE_MAX_HOSTS).")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -66,6 +68,10 @@ func runApply(ctx context.Context, args []string, e env) error {
 	}
 	if fset.NArg() > 0 || countTrue(*approve, *abort, *retry, *syncFlag) > 1 {
 		fset.Usage()
+		return exitError{2}
+	}
+	if err := fillFromEnv(fset, e, limitFlagNames); err != nil {
+		fmt.Fprintf(e.stderr, "ripple apply: %v\n", err)
 		return exitError{2}
 	}
 	level, err := zerolog.ParseLevel(*logLevel)
@@ -109,6 +115,7 @@ func runApply(ctx context.Context, args []string, e env) error {
 		Reason:   *reason,
 		Retry:    *retry,
 		Sync:     *syncFlag,
+		Limits:   *limits,
 	}
 	switch {
 	case *approve:

@@ -84,7 +84,7 @@ func TestMonitorsCapacityFollowScripts(t *testing.T) {
 				cancel()
 				return err
 			}
-			defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(monitorsTestHCL)}}, "c0ffee")
+			defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(monitorsTestHCL)}}, "c0ffee", definitions.Limits{})
 			if diags.HasErrors() {
 				cancel()
 				return diags

@@ -24,6 +24,10 @@ func runStatus(ctx context.Context, args []string, e env) error {
 				return err
 			}
 			tw := newTable(e.stdout)
+			if st.Node != "" {
+				fmt.Fprintf(tw, "node\t%s\n", st.Node)
+				fmt.Fprintf(tw, "leader\t%s\n", orDash(st.Leader))
+			}
 			fmt.Fprintf(tw, "repo\t%s\n", st.Repo)
 			fmt.Fprintf(tw, "branch\t%s\n", st.Branch)
 			fmt.Fprintf(tw, "head\t%s\n", orDash(st.Head))

@@ -48,7 +48,7 @@ func runHostsTrust(ctx context.Context, args []string, e env) error {
 		fset.Usage()
 		return exitError{2}
 	}
-	defs, diags := definitions.Load(os.DirFS(*dir), "")
+	defs, diags := definitions.Load(os.DirFS(*dir), "", definitions.Limits{})
 	if diags.HasErrors() {
 		definitions.WriteDiagnostics(e.stderr, defs.Files, diags, false)
 		return fmt.Errorf("hosts trust: the definitions in %s are not valid", *dir)

@@ -71,6 +71,7 @@ func commands() []command {
 		{"approve", "let a run waiting for an operator go on", runApprove},
 		{"abort", "stop a run; its on_failure policy applies", runAbort},
 		{"status", "the daemon's state, or what ripple did for a commit", runStatus},
+		{"cluster", "the daemons sharing a PostgreSQL store: nodes, leader, check shares", runCluster},
 		{"hosts", "list the daemon's hosts; hosts trust NAME...: record SSH host keys in known_hosts", runHostsCommand},
 		{"monitors", "monitor states per host: since, alerting, flapping, silenced, held", runMonitors},
 		{"capacity", "metrics forecast to reach their limits within a horizon", runCapacity},

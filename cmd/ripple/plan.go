@@ -31,14 +31,18 @@ func runPlan(ctx context.Context, args []string, e env) error {
 	asJSON := fset.Bool("json", false, "print the plan as JSON on stdout")
 	dataDir := fset.String("data", "", "data `DIR` of `ripple apply`: name the hosts still out of sync and the health gate checks failing now")
 	noColor := fset.Bool("no-color", false, "never color diagnostics (default: color only on a terminal)")
+	limits := limitFlags(fset)
+	allowEmpty := fset.Bool("allow-empty", false, "plan a commit that removes every host or every job without failing (the daemon refuses one unless started with --allow-empty)")
 	fset.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--data DIR] [--json]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: ripple plan [--repo DIR] [--from REV] [--to REV] [--data DIR] [--json] [--allow-empty]\n\n"+
 			"Shows what a merge of REV would do: the jobs that run, with their hosts\n"+
 			"per wave and why, each job's rollout policy before -> after with what\n"+
 			"weakens it, the env()/file() reads REV adds, and the monitors added,\n"+
 			"changed or removed. Both commits are read from git; nothing is checked\n"+
 			"out, no host is contacted and no secret is read. Exit status: 0\n"+
-			"planned, 1 REV does not load, 2 usage.")
+			"planned, 1 REV does not load or removes every host or every job\n"+
+			"(without --allow-empty), 2 usage. The -max-* limits are also read from\n"+
+			"RIPPLE_MAX_* (e.g. RIPPLE_MAX_HOSTS).")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -49,6 +53,10 @@ func runPlan(ctx context.Context, args []string, e env) error {
 	}
 	if fset.NArg() > 0 {
 		fset.Usage()
+		return exitError{2}
+	}
+	if err := fillFromEnv(fset, e, limitFlagNames); err != nil {
+		fmt.Fprintf(e.stderr, "ripple plan: %v\n", err)
 		return exitError{2}
 	}
 
@@ -75,7 +83,7 @@ func runPlan(ctx context.Context, args []string, e env) error {
 	}
 	// Both commits share most files: parse each distinct file once.
 	cache := definitions.NewCache()
-	newDefs, diags := cache.Load(newFS, to)
+	newDefs, diags := cache.Load(newFS, to, *limits)
 	var oldDefs *definitions.Definitions
 	if from != "" {
 		oldFS, err := repo.FS(from)
@@ -83,7 +91,7 @@ func runPlan(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("plan: %w", err)
 		}
 		var oldDiags hcl.Diagnostics
-		oldDefs, oldDiags = cache.Load(oldFS, from)
+		oldDefs, oldDiags = cache.Load(oldFS, from, *limits)
 		if oldDiags.HasErrors() {
 			// The old side only decides what counts as changed: compare
 			// with what did load, and say so.
@@ -105,7 +113,7 @@ func runPlan(ctx context.Context, args []string, e env) error {
 	}
 	p.Diagnostics = definitions.DiagnosticList(diags)
 	if *dataDir != "" && !diags.HasErrors() {
-		if err := annotateFromData(ctx, p, newDefs, cache, repo, *dataDir); err != nil {
+		if err := annotateFromData(ctx, p, newDefs, cache, repo, *dataDir, *limits); err != nil {
 			return fmt.Errorf("plan: --data: %w", err)
 		}
 	}
@@ -131,6 +139,10 @@ func runPlan(ctx context.Context, args []string, e env) error {
 	if diags.HasErrors() {
 		return exitError{1}
 	}
+	if len(p.RemovesEvery) > 0 && !*allowEmpty {
+		fmt.Fprintf(e.stderr, "ripple plan: commit %s removes %s; the daemon refuses it (use --allow-empty to plan it anyway)\n", shortCommit(to), p.RemovesWhat())
+		return exitError{1}
+	}
 	return nil
 }
 
@@ -145,7 +157,7 @@ func shortCommit(c string) string {
 // annotateFromData adds to p what the data directory of `ripple apply`
 // knows: hosts out of sync at the commit it last applied, and gate checks
 // failing at their last result.
-func annotateFromData(ctx context.Context, p *definitions.PlanResult, defs *definitions.Definitions, cache *definitions.Cache, repo *source.Repo, dir string) error {
+func annotateFromData(ctx context.Context, p *definitions.PlanResult, defs *definitions.Definitions, cache *definitions.Cache, repo *source.Repo, dir string, limits definitions.Limits) error {
 	if _, err := os.Stat(filepath.Join(dir, "ripple.db")); err != nil {
 		return fmt.Errorf("%s holds no ripple store: %w", dir, err)
 	}
@@ -160,7 +172,7 @@ func annotateFromData(ctx context.Context, p *definitions.PlanResult, defs *defi
 		return err
 	}
 	if applied != "" {
-		appliedDefs, err := engine.LoadValid(cache, repo, applied)
+		appliedDefs, err := engine.LoadValid(cache, repo, applied, limits)
 		if err != nil {
 			return err
 		}

@@ -24,9 +24,11 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/cluster"
 	"github.com/ripple-ops/ripple/engine/gitops"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 	"github.com/ripple-ops/ripple/engine/monitor"
+	"github.com/ripple-ops/ripple/engine/pgstore"
 	"github.com/ripple-ops/ripple/engine/rollout"
 	"github.com/ripple-ops/ripple/engine/schedule"
 	"github.com/ripple-ops/ripple/engine/source"
@@ -42,6 +44,8 @@ import (
 type serveConfig struct {
 	repo, branch, data, listen string
 	store, storePasswordFile   string
+	nodeName                   string
+	lease                      time.Duration
 	poll                       time.Duration
 	publicURL                  string
 	githubRepo, githubAPIURL   string
@@ -59,6 +63,7 @@ type serveConfig struct {
 	revertAuthor                        string
 	revertAuthorName, revertAuthorEmail string
 	factsInterval                       time.Duration
+	limits                              definitions.Limits
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -67,6 +72,8 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", "./ripple-data", "data `DIR` (SQLite store, mirror clone)")
 	fs.StringVar(&c.store, "store", "", "PostgreSQL store `URL` postgres://USER@HOST/DB, for several daemons (default: SQLite under --data)")
 	fs.StringVar(&c.storePasswordFile, "store-password-file", "", "`FILE` holding the PostgreSQL password (default: PGPASSFILE or ~/.pgpass)")
+	fs.StringVar(&c.nodeName, "node-name", defaultNodeName(), "this daemon's `NAME` in a cluster (several daemons on one PostgreSQL --store)")
+	fs.DurationVar(&c.lease, "lease", cluster.DefaultLease, "in a cluster, how long the leader's lease lasts without renewal: a dead leader is replaced after at most this plus a renewal")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR`: API, webhooks, metrics")
 	fs.DurationVar(&c.poll, "poll", time.Minute, "backstop poll `INTERVAL` (0 disables polling)")
 	fs.DurationVar(&c.factsInterval, "facts-interval", 6*time.Hour, "how often hosts' facts are gathered, read-only (0: only on demand)")
@@ -90,6 +97,17 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.revertAuthor, "revert-author", "ripple <ripple@localhost>", "author and committer of the commits `ripple revert` makes, as \"NAME <EMAIL>\"")
 }
 
+// nodeNameRE is a node name: a host name's characters.
+var nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// defaultNodeName is the machine's host name, or "ripple".
+func defaultNodeName() string {
+	if h, err := os.Hostname(); err == nil && nodeNameRE.MatchString(h) {
+		return h
+	}
+	return "ripple"
+}
+
 // authorRE is a git identity: a name, then an email address in angle
 // brackets.
 var authorRE = regexp.MustCompile(`^([^<>\n]*[^<>\s])\s*<([^<>\s]+)>$`)
@@ -102,6 +120,7 @@ func parseServeFlags(args []string, e env) (*serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	c.flags(fs)
+	limits := limitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: ripple serve --repo REPO [flags]\n\nThe GitOps daemon: watches the branch (poll and webhook), rolls out each\nmerge, plans pull requests, serves the API and metrics. Every flag can also\nbe set as RIPPLE_<NAME> in the environment, e.g. RIPPLE_POLL=30s.")
 		fs.PrintDefaults()
@@ -116,24 +135,11 @@ func parseServeFlags(args []string, e env) (*serveConfig, error) {
 		fmt.Fprintf(e.stderr, "ripple serve: unexpected argument %q\n", fs.Arg(0))
 		return nil, exitError{2}
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || envErr != nil {
-			return
-		}
-		name := "RIPPLE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := e.getenv(name); v != "" {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s: %w", name, err)
-			}
-		}
-	})
-	if envErr != nil {
-		fmt.Fprintf(e.stderr, "ripple serve: %v\n", envErr)
+	if err := fillFromEnv(fs, e, nil); err != nil {
+		fmt.Fprintf(e.stderr, "ripple serve: %v\n", err)
 		return nil, exitError{2}
 	}
+	c.limits = *limits
 	if err := c.check(); err != nil {
 		fmt.Fprintf(e.stderr, "ripple serve: %v\n", err)
 		return nil, exitError{2}
@@ -149,6 +155,10 @@ func (c *serveConfig) check() error {
 		return errors.New("--poll must not be negative")
 	case c.startTimeout <= 0:
 		return errors.New("--start-timeout must be positive")
+	case c.lease < time.Second:
+		return fmt.Errorf("--lease %s: want at least 1s", c.lease)
+	case c.store != "" && !nodeNameRE.MatchString(c.nodeName):
+		return fmt.Errorf("--node-name %q: want letters, digits, '.', '_' and '-' (1 to 63), unique in the cluster", c.nodeName)
 	case c.webhookSecretFile != "" && c.githubRepo == "":
 		return errors.New("--webhook-secret-file needs --github-repo: only that repository's deliveries are accepted")
 	case c.githubRepo != "" && strings.Count(c.githubRepo, "/") != 1:
@@ -222,6 +232,8 @@ func (c *serveConfig) log(l zerolog.Logger) {
 		Bool("github_token", c.githubTokenFile != "").Bool("webhooks", c.webhookSecretFile != "").
 		Bool("api_tokens", c.apiTokensFile != "").Bool("allow_empty", c.allowEmpty).
 		Str("secrets_dir", c.secretsDir).Str("revert_author", c.revertAuthor).Bool("allow_fork_prs", c.allowForkPRs).Dur("shutdown_timeout", c.shutdownTimeout).Dur("start_timeout", c.startTimeout).
+		Int64("max_definitions_size", c.limits.Bytes).Int("max_blocks", c.limits.Blocks).Int("max_hosts", c.limits.Hosts).Int("max_tokens", c.limits.Tokens).
+		Int("max_targets", c.limits.Targets).Int64("max_render_size", c.limits.Render).
 		Msg("starting ripple serve")
 }
 
@@ -231,6 +243,12 @@ func (c *serveConfig) log(l zerolog.Logger) {
 // daemon drained (no new host step; in-flight ones finish and are
 // journaled), HTTP closed, background components stopped, store closed.
 // It decides nothing itself: every decision lives in a component.
+//
+// On a PostgreSQL store the daemon is one node of a cluster (see
+// serve_cluster.go): every node serves HTTP and webhooks and runs its share
+// of the monitors; the leader's components (the GitOps loop, rollouts,
+// schedules, the GitHub outbox) run only during this node's terms as
+// leader.
 func runServe(ctx context.Context, args []string, e env) error {
 	c, err := parseServeFlags(args, e)
 	if err != nil {
@@ -246,17 +264,25 @@ func runServe(ctx context.Context, args []string, e env) error {
 	c.log(log)
 	reg := httpapi.NewRegistry(version)
 
-	// The durable store: SQLite under --data, or PostgreSQL.
-	store, err := openStore(ctx, c, log)
+	// The durable store: SQLite under --data, or PostgreSQL (a cluster).
+	// A cluster node's leader writes are fenced by its term.
+	node := &clusterNode{name: c.nodeName}
+	store, err := openStore(ctx, c, pgstore.FenceTerm(node.term), log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	pg, _ := store.(*pgstore.Store)
+	// Metrics of a cluster node carry its name.
+	var metrics prometheus.Registerer = reg
+	if pg != nil {
+		metrics = prometheus.WrapRegistererWith(prometheus.Labels{"node": c.nodeName}, reg)
+	}
 	// A SQLite store says whether it can write (a full disk): metrics, and
 	// the probe the daemon resumes stopped runs after.
 	var health engine.StoreProbe
 	if sq, ok := store.(*sqlstore.Store); ok {
-		reg.MustRegister(sqlstore.NewCollector(sq))
+		metrics.MustRegister(sqlstore.NewCollector(sq))
 		health = sq
 	}
 
@@ -271,7 +297,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 
 	// What touches hosts: SSH and local transports, monitor checks.
-	sshOpts := jobs.SSHOptions{Logger: &log, Metrics: jobs.NewMetrics(reg)}
+	sshOpts := jobs.SSHOptions{Logger: &log, Metrics: jobs.NewMetrics(metrics)}
 	transport := jobs.NewTransport(jobs.NewSSH(sshOpts), jobs.NewLocal(sshOpts))
 	defer transport.Close()
 	checker := jobs.NewChecker(jobs.CheckerOptions{Commander: transport})
@@ -285,67 +311,85 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// requests.
 	var reporter *webhooks.GitHubReporter
 	if c.githubRepo != "" && c.githubTokenFile != "" {
-		if reporter, err = newReporter(c, store, reg, values, log); err != nil {
+		if reporter, err = newReporter(c, store, metrics, values, log); err != nil {
 			return err
 		}
 	} else if c.githubRepo != "" {
 		log.Warn().Msg("--github-repo without --github-token-file: statuses are kept locally only")
 	}
-	var outbox engine.StatusNotifier
-	if reporter != nil {
-		outbox = reporter
-	}
 
-	// Monitoring: checks, alert state, notifications.
-	notifiers := notify.New(notify.Options{PublicURL: c.publicURL, Secrets: secrets, Redact: values, Metrics: notify.NewMetrics(reg), Logger: log})
-	monitors := monitor.New(monitor.Options{
+	// Monitoring: checks, alert state, notifications. In a cluster each
+	// node checks its share of the (monitor, host) pairs, and each alert
+	// and recovery is claimed once.
+	notifiers := notify.New(notify.Options{PublicURL: c.publicURL, Secrets: secrets, Redact: values, Metrics: notify.NewMetrics(metrics), Logger: log})
+	mopts := monitor.Options{
 		Checker: checker, Secrets: secrets, Redact: values, Logger: log, Notifications: notifiers,
 		Results: monitor.StoreResultSink{Metrics: store, States: store}, States: store,
-	})
+	}
+	if pg != nil {
+		mopts.Owns = node.owns
+		mopts.Claims = pg.Claims(c.nodeName, node.deadAfter(c))
+	}
+	monitors := monitor.New(mopts)
 	notifiers.ReportTo(monitors)
-	reg.MustRegister(monitor.NewCollector(monitors))
+	metrics.MustRegister(monitor.NewCollector(monitors))
 
-	// Rollouts. Gates read fresh results through the monitor runner, so a
-	// wave's failing host is also CRITICAL in its monitor; the runner holds
-	// the wave's alerts.
-	runURL := func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) }
-	runner := rollout.New(rollout.Options{
-		Store: store, Sync: store, Executor: transport, Secrets: secrets, Redact: values, Logger: log,
-		Checker: monitor.GateChecker{Runner: monitors, Fallback: checker}, Holds: monitors,
-		Outbox: outbox, Metrics: rollout.NewMetrics(reg), RunURL: runURL,
-	})
-
-	// The GitOps loop.
-	dopts := gitops.Options{
-		Mirror: source.MirrorOptions{
-			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
-			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
-		},
-		Store: store, Health: health, Runner: runner, Poll: c.poll, Sync: store, Drift: transport, Secrets: secrets, Redact: values, Monitors: monitors,
-		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, ShutdownTimeout: c.shutdownTimeout,
-		StartTimeout: c.startTimeout, Metrics: gitops.NewMetrics(reg), Logger: log,
-		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: runURL,
-		Facts: jobs.NewFactsProbe(transport, checker), FactStore: store, FactsInterval: c.factsInterval,
+	// What only the leader runs: rollouts, the GitOps loop, schedules. One
+	// daemon builds them once; a cluster node once per term.
+	leaders := &leaderParts{
+		c: c, store: store, health: health, transport: transport, checker: checker, secrets: secrets, values: values,
+		reporter: reporter, monitors: monitors, log: log,
+		rolloutMetrics: rollout.NewMetrics(metrics), gitopsMetrics: gitops.NewMetrics(metrics),
+		runURL: func(id int64) string { return fmt.Sprintf("%s/runs/%d", c.publicURL, id) },
 	}
-	if reporter != nil {
-		dopts.Outbox, dopts.Comments, dopts.Reverts = reporter, reporter, reporter
+	var (
+		backend    serveBackend
+		core       background
+		components []background
+		trigger    func(string)
+		cl         httpapi.ClusterSource
+		states     httpapi.MonitorSource = monitors
+	)
+	if pg == nil {
+		l, err := leaders.build(monitors, nil, nil)
+		if err != nil {
+			return err
+		}
+		// What follows the applied commit, in the order it takes it.
+		l.daemon.Subscribe(secrets, notifiers, monitors, l.runner, l.schedules)
+		backend, trigger = l.daemon, l.daemon.Trigger
+		core = background{"daemon", l.daemon.Run}
+		components = append(components,
+			// The scheduler stops with the shutdown signal, before the
+			// daemon drains: a firing then would be recorded as an error
+			// and never caught up.
+			background{"schedules", func(bg context.Context) error {
+				sctx, cancel := context.WithCancel(bg)
+				defer cancel()
+				defer context.AfterFunc(ctx, cancel)()
+				return l.schedules.Run(sctx)
+			}},
+			background{"compaction", func(ctx context.Context) error { return store.RunCompaction(ctx, log) }})
+		if reporter != nil {
+			components = append(components, background{"github", reporter.Run})
+		}
+	} else {
+		f, err := node.start(ctx, c, pg, leaders, metrics, log)
+		if err != nil {
+			return err
+		}
+		f.Subscribe(secrets, notifiers, monitors)
+		backend, trigger, cl = f, f.Trigger, node
+		states = clusterMonitors{runner: monitors, store: store, owns: node.owns, log: log}
+		core = background{"cluster", node.run}
+		components = append(components, background{"follower", f.Run})
 	}
-	daemon, err := gitops.New(dopts)
-	if err != nil {
-		return err
-	}
-
-	// Schedules start their runs through the daemon.
-	schedules := schedule.New(schedule.Options{Starter: daemon, Firings: store, Logger: log})
-
-	// What follows the applied commit, in the order it takes it.
-	daemon.Subscribe(secrets, notifiers, monitors, runner, schedules)
 
 	// The HTTP surface: webhooks, API, web UI, metrics, probes. The
 	// webhook handler answers from its queue; its Run hands the events to
-	// the daemon and stops after the HTTP server (a background component).
+	// the daemon (in a cluster: to the leader, once) and stops after the
+	// HTTP server (a background component).
 	var hook http.Handler
-	var components []background
 	if c.webhookSecretFile != "" {
 		secret, err := engine.ReadSecretFile(c.webhookSecretFile)
 		if err != nil {
@@ -353,8 +397,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 		}
 		values.Add(secret)
 		wh, err := webhooks.NewHandler(webhooks.HandlerOptions{
-			Secret: []byte(secret), Repos: []string{c.githubRepo}, Sink: daemon, Deliveries: store,
-			Metrics: webhooks.NewHandlerMetrics(reg), Logger: log,
+			Secret: []byte(secret), Repos: []string{c.githubRepo}, Sink: backend, Deliveries: store,
+			Metrics: webhooks.NewHandlerMetrics(metrics), Logger: log,
 		})
 		if err != nil {
 			return err
@@ -363,14 +407,14 @@ func runServe(ctx context.Context, args []string, e env) error {
 		components = append(components, background{"webhooks", wh.Run})
 	}
 	api := httpapi.New(httpapi.Options{
-		Backend: daemon, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
-		Monitors: monitors, Metrics: store, Sync: daemon, Revert: daemon,
-		Facts: httpapi.FactsOptions{Reader: store, Gatherer: daemon, Syncs: store, Interval: c.factsInterval},
+		Backend: backend, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
+		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Cluster: cl,
+		Facts: httpapi.FactsOptions{Reader: store, Gatherer: backend, Syncs: store, Interval: c.factsInterval},
 	})
-	reg.MustRegister(gitops.NewFactsCollector(store))
+	metrics.MustRegister(gitops.NewFactsCollector(store))
 	ui, err := webui.New(webui.Options{
-		Backend: daemon, Store: store, Revert: daemon, Tokens: tokens, Monitors: monitors, Metrics: store, Sync: daemon,
-		Stopping: func() bool { return daemon.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
+		Backend: backend, Store: store, Revert: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend,
+		Cluster: cl, Stopping: func() bool { return backend.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("web ui: %w", err)
@@ -387,27 +431,94 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewServer(c.listen, httpapi.Mount(api, ui))
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 
-	return serveRun(ctx, log, srv, ln, api, daemon, reporter, append(components, []background{
+	return serveRun(ctx, log, srv, ln, api, core, trigger, reporter, append(components, []background{
 		{"monitors", monitors.Run},
 		{"notifications", notifiers.Run},
-		// The scheduler stops with the shutdown signal, before the daemon
-		// drains: a firing then would be recorded as an error and never
-		// caught up.
-		{"schedules", func(bg context.Context) error {
-			sctx, cancel := context.WithCancel(bg)
-			defer cancel()
-			defer context.AfterFunc(ctx, cancel)()
-			return schedules.Run(sctx)
-		}},
-		{"compaction", func(ctx context.Context) error { return store.RunCompaction(ctx, log) }},
 	}...))
 }
 
+// serveBackend is what the HTTP surface and the webhooks drive: the daemon
+// itself, or on a cluster node its follower (which hands actions to the
+// leader).
+type serveBackend interface {
+	httpapi.Backend
+	httpapi.SyncBackend
+	httpapi.RevertBackend
+	engine.TriggerSink
+	engine.FactsGatherer
+}
+
 var (
-	_ httpapi.Backend       = (*gitops.Daemon)(nil)
-	_ httpapi.SyncBackend   = (*gitops.Daemon)(nil)
-	_ httpapi.RevertBackend = (*gitops.Daemon)(nil)
+	_ serveBackend = (*gitops.Daemon)(nil)
+	_ serveBackend = (*gitops.Follower)(nil)
 )
+
+// leaderParts builds the components only the leader runs.
+type leaderParts struct {
+	c              *serveConfig
+	store          serveStore
+	health         engine.StoreProbe
+	transport      *jobs.Transport
+	checker        *jobs.Checker
+	secrets        *dirSecrets
+	values         *engine.SecretRegistry
+	reporter       *webhooks.GitHubReporter
+	monitors       *monitor.Runner
+	log            zerolog.Logger
+	rolloutMetrics *rollout.Metrics
+	gitopsMetrics  *gitops.Metrics
+	runURL         func(int64) string
+}
+
+// leader is one set of the leader's components.
+type leader struct {
+	runner    *rollout.Runner
+	daemon    *gitops.Daemon
+	schedules *schedule.Scheduler
+}
+
+// build makes the leader's components. holds gets the alert holds of
+// rollout waves; fence, when set, is asked before each host step; repo,
+// when set, is the mirror already open.
+func (p *leaderParts) build(holds engine.AlertHolder, fence func() error, repo *source.Mirror) (*leader, error) {
+	c := p.c
+	var outbox engine.StatusNotifier
+	if p.reporter != nil {
+		outbox = p.reporter
+	}
+	// Rollouts. Gates read fresh results through the monitor runner, so a
+	// wave's failing host is also CRITICAL in its monitor; the runner holds
+	// the wave's alerts.
+	runner := rollout.New(rollout.Options{
+		Store: p.store, Sync: p.store, Executor: p.transport, Secrets: p.secrets, Redact: p.values, Logger: p.log,
+		Checker: monitor.GateChecker{Runner: p.monitors, Fallback: p.checker}, Holds: holds, Fence: fence,
+		Outbox: outbox, Metrics: p.rolloutMetrics, RunURL: p.runURL,
+	})
+	// The GitOps loop.
+	dopts := gitops.Options{
+		Repo: repo,
+		Mirror: source.MirrorOptions{
+			URL: c.repo, Branch: c.branch, Dir: filepath.Join(c.data, "mirror"),
+			TokenFile: c.repoTokenFile, SSHKeyFile: c.repoSSHKeyFile, KnownHostsFile: c.repoKnownHostsFile,
+		},
+		Store: p.store, Health: p.health, Runner: runner, Poll: c.poll, Sync: p.store, Drift: p.transport, Secrets: p.secrets, Redact: p.values, Monitors: p.monitors,
+		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, Limits: c.limits, ShutdownTimeout: c.shutdownTimeout,
+		StartTimeout: c.startTimeout, Metrics: p.gitopsMetrics, Logger: p.log,
+		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: p.runURL,
+		// Facts are gathered by the leader only: once per cluster.
+		Facts: jobs.NewFactsProbe(p.transport, p.checker), FactStore: p.store, FactsInterval: c.factsInterval,
+	}
+	if p.reporter != nil {
+		dopts.Outbox, dopts.Comments, dopts.Reverts = p.reporter, p.reporter, p.reporter
+	}
+	daemon, err := gitops.New(dopts)
+	if err != nil {
+		return nil, err
+	}
+	// Schedules start their runs through the daemon.
+	schedules := schedule.New(schedule.Options{Starter: daemon, Firings: p.store, Logger: p.log})
+	return &leader{runner: runner, daemon: daemon, schedules: schedules}, nil
+}
 
 // background is a component that runs until its context ends.
 type background struct {
@@ -416,15 +527,17 @@ type background struct {
 }
 
 // serveRun runs the components until ctx ends and shuts them down in
-// order. Every goroutine belongs to one errgroup and is waited for.
+// order: core (the daemon, or a cluster node's membership and terms)
+// drains first, then HTTP closes, then the background components stop.
+// Every goroutine belongs to one errgroup and is waited for.
 func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.Listener,
-	api *httpapi.Handler, daemon *gitops.Daemon, reporter *webhooks.GitHubReporter, components []background) error {
+	api *httpapi.Handler, core background, trigger func(string), reporter *webhooks.GitHubReporter, components []background) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	daemonCtx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopDaemon()
+	coreCtx, stopCore := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCore()
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 
@@ -435,24 +548,16 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 		}
 		return nil
 	})
-	daemonDone := make(chan error, 1)
+	coreDone := make(chan error, 1)
 	g.Go(func() error {
-		err := daemon.Run(daemonCtx)
-		daemonDone <- err
+		err := core.run(coreCtx)
+		coreDone <- err
 		return err
 	})
 	for _, b := range components {
 		g.Go(func() error {
-			if err := b.run(bgCtx); err != nil {
+			if err := b.run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
 				return fmt.Errorf("%s: %w", b.name, err)
-			}
-			return nil
-		})
-	}
-	if reporter != nil {
-		g.Go(func() error {
-			if err := reporter.Run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
-				return err
 			}
 			return nil
 		})
@@ -464,7 +569,7 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 				return nil
 			case <-hup:
 				log.Info().Msg("SIGHUP: reconciling now")
-				daemon.Trigger("sighup")
+				trigger("sighup")
 			}
 		}
 	})
@@ -473,13 +578,13 @@ func serveRun(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.
 	select {
 	case <-ctx.Done():
 		log.Info().Msg("shutting down")
-	case runErr = <-daemonDone:
-		daemonDone <- runErr
-		log.Error().Err(runErr).Msg("daemon stopped")
+	case runErr = <-coreDone:
+		coreDone <- runErr
+		log.Error().Err(runErr).Str("component", core.name).Msg("stopped")
 	}
 	api.SetStopping()
-	stopDaemon()
-	runErr = <-daemonDone
+	stopCore()
+	runErr = <-coreDone
 	// Let the outbox deliver the final statuses the drain produced.
 	if reporter != nil {
 		reporter.Notify()

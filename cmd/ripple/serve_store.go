@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
 	"github.com/ripple-ops/ripple/engine"
@@ -77,7 +78,7 @@ func (c *serveConfig) storeName() string {
 
 // openStore opens the store --store names: PostgreSQL, waiting up to
 // --start-timeout for an unreachable server, or SQLite under --data.
-func openStore(ctx context.Context, c *serveConfig, log zerolog.Logger) (serveStore, error) {
+func openStore(ctx context.Context, c *serveConfig, fence func(context.Context, pgx.Tx) error, log zerolog.Logger) (serveStore, error) {
 	if c.store == "" {
 		s, err := sqlstore.Open(ctx, c.data)
 		if err != nil {
@@ -86,7 +87,7 @@ func openStore(ctx context.Context, c *serveConfig, log zerolog.Logger) (serveSt
 		return s, nil
 	}
 	s, err := pgstore.Open(ctx, c.store, pgstore.Options{
-		PasswordFile: c.storePasswordFile, ConnectWait: c.startTimeout, Logger: log,
+		PasswordFile: c.storePasswordFile, ConnectWait: c.startTimeout, Fence: fence, Logger: log,
 	})
 	if err != nil {
 		return nil, err // it names the store (PostgreSQL at HOST:PORT, its password file)

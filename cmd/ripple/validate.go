@@ -21,8 +21,9 @@ func runValidate(_ context.Context, args []string, e env) error {
 	fset.SetOutput(e.stderr)
 	noColor := fset.Bool("no-color", false, "never color diagnostics (default: color only on a terminal)")
 	asJSON := fset.Bool("json", false, "print {\"valid\", \"errors\", \"warnings\", \"diagnostics\"} as JSON on stdout")
+	limits := limitFlags(fset)
 	fset.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: ripple validate [-json] [-no-color] [DIR]\n\nLoads every *.hcl file under DIR (default \".\") and reports problems as\nfile:line:col. Exits 1 when there are errors; warnings alone exit 0.")
+		fmt.Fprintln(e.stderr, "usage: ripple validate [-json] [-no-color] [-max-...] [DIR]\n\nLoads every *.hcl file under DIR (default \".\") and reports problems as\nfile:line:col. Exits 1 when there are errors; warnings alone exit 0.\nThe -max-* limits are also read from RIPPLE_MAX_* (e.g. RIPPLE_MAX_HOSTS).")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -35,6 +36,10 @@ func runValidate(_ context.Context, args []string, e env) error {
 		fset.Usage()
 		return exitError{2}
 	}
+	if err := fillFromEnv(fset, e, limitFlagNames); err != nil {
+		fmt.Fprintf(e.stderr, "ripple validate: %v\n", err)
+		return exitError{2}
+	}
 	dir := "."
 	if fset.NArg() == 1 {
 		dir = fset.Arg(0)
@@ -45,7 +50,7 @@ func runValidate(_ context.Context, args []string, e env) error {
 		return fmt.Errorf("validate: %s is not a directory", dir)
 	}
 
-	defs, diags := definitions.Load(os.DirFS(dir), "")
+	defs, diags := definitions.Load(os.DirFS(dir), "", *limits)
 	files, diags := relativeTo(dir, defs.Files, diags)
 	nerr, nwarn := countDiagnostics(diags)
 

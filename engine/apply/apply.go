@@ -67,6 +67,9 @@ type Options struct {
 	// and drifted hosts only (`ripple apply --sync`), instead of planning
 	// a new commit.
 	Sync bool
+	// Limits bound loading each commit and every rendering (zero: the
+	// defaults; see definitions.Limits).
+	Limits definitions.Limits
 }
 
 // Result is what Run did.
@@ -143,7 +146,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// The commits an apply loads (To, the last applied one, those of
 	// resumed runs) share most files: parse each distinct file once.
 	parsed := definitions.NewCache()
-	newDefs, diags, err := engine.LoadCommit(parsed, opts.Repo, to)
+	newDefs, diags, err := engine.LoadCommit(parsed, opts.Repo, to, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +186,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if d := loaded[commit]; d != nil {
 			return d, nil
 		}
-		d, err := engine.LoadValid(parsed, opts.Repo, commit)
+		d, err := engine.LoadValid(parsed, opts.Repo, commit, opts.Limits)
 		if err != nil {
 			return nil, err
 		}

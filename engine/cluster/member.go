@@ -205,11 +205,23 @@ func Owner(nodes []string, key string) string {
 		h.Write([]byte(n))
 		h.Write([]byte{0})
 		h.Write([]byte(key))
-		if s := h.Sum64(); best == "" || s > top {
+		if s := mix(h.Sum64()); best == "" || s > top {
 			best, top = n, s
 		}
 	}
 	return best
+}
+
+// mix is MurmurHash3's 64-bit finalizer: FNV alone barely changes its high
+// bits for names that differ in one character ("node1", "node2"), so one
+// node would win almost every key.
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // Run heartbeats and campaigns until ctx ends; while this node leads, it
@@ -333,7 +345,14 @@ func (m *Member) lead(ctx context.Context, lease Lease, sent time.Time) {
 			}
 		case <-t.C:
 			sent := m.opts.Now()
-			l, ok, err := m.opts.Store.RenewLease(ctx, m.opts.Node, lease.Epoch, m.opts.Lease)
+			// A renewal that cannot answer before the lease may have
+			// expired is as good as failed: bound it by the deadline.
+			m.mu.Lock()
+			deadline := m.deadline
+			m.mu.Unlock()
+			rctx, cancel := context.WithTimeout(ctx, max(deadline.Sub(sent), m.opts.Renew))
+			l, ok, err := m.opts.Store.RenewLease(rctx, m.opts.Node, lease.Epoch, m.opts.Lease)
+			cancel()
 			switch {
 			case err != nil:
 				if _, still := m.Leading(); !still {
@@ -367,3 +386,7 @@ func (m *Member) lead(ctx context.Context, lease Lease, sent time.Time) {
 		cancel()
 	}
 }
+
+// CheckKey is the key of the check of monitor on host, whose owner runs
+// it (Owns, Owner).
+func CheckKey(monitor, host string) string { return monitor + "@" + host }

@@ -109,30 +109,33 @@ func TestLeaderCutOffFromTheDatabaseStepsDown(t *testing.T) {
 }
 
 func TestOwnerMovesOnlyTheDeadNodesShare(t *testing.T) {
-	nodes := []string{"a", "b", "c"}
-	owners := map[string]string{}
-	count := map[string]int{}
-	for i := range 3000 {
-		k := fmt.Sprintf("monitor-%d@host-%d", i%7, i)
-		owners[k] = cluster.Owner(nodes, k)
-		count[owners[k]]++
-	}
-	for _, n := range nodes {
-		if count[n] < 800 {
-			t.Errorf("node %s owns %d of 3000 keys: not spread", n, count[n])
+	// Names that differ in one character, and keys that differ in their
+	// last ones, are spread too.
+	for _, nodes := range [][]string{{"a", "b", "c"}, {"node1", "node2", "node3"}} {
+		owners := map[string]string{}
+		count := map[string]int{}
+		for i := range 3000 {
+			k := cluster.CheckKey(fmt.Sprintf("monitor-%d", i%7), fmt.Sprintf("host-%02d", i))
+			owners[k] = cluster.Owner(nodes, k)
+			count[owners[k]]++
 		}
-	}
-	moved := 0
-	for k, o := range owners {
-		now := cluster.Owner([]string{"a", "c"}, k)
-		if o != "b" && now != o {
-			moved++
+		for _, n := range nodes {
+			if count[n] < 800 {
+				t.Errorf("node %s owns %d of 3000 keys: not spread", n, count[n])
+			}
 		}
-		if now == "b" {
-			t.Fatal("a dead node owns a key")
+		moved := 0
+		for k, o := range owners {
+			now := cluster.Owner([]string{nodes[0], nodes[2]}, k)
+			if o != nodes[1] && now != o {
+				moved++
+			}
+			if now == nodes[1] {
+				t.Fatal("a dead node owns a key")
+			}
 		}
-	}
-	if moved != 0 {
-		t.Errorf("%d keys of live nodes moved when b died", moved)
+		if moved != 0 {
+			t.Errorf("%d keys of live nodes moved when %s died", moved, nodes[1])
+		}
 	}
 }

@@ -97,6 +97,11 @@ type Options struct {
 	Poll time.Duration
 	// AllowEmpty lets a commit remove every host or every job.
 	AllowEmpty bool
+	// Limits bound loading each commit, the tracked branch's and pull
+	// requests' alike, and every rendering (zero: the defaults; see
+	// definitions.Limits): a pull request over them gets a ripple/validate
+	// failure naming the limit.
+	Limits definitions.Limits
 	// AllowForkPRs plans pull requests from forks too.
 	AllowForkPRs bool
 	// ShutdownTimeout bounds how long Run waits for in-flight steps after

@@ -241,7 +241,7 @@ func TestRemovingEverythingIsRefused(t *testing.T) {
 				return ok && st.State == "failure"
 			})
 			st, _ := store.StatusOf(empty, engine.StatusValidate)
-			if !strings.Contains(st.Description, "every job") || !strings.Contains(st.Description, "--allow-empty") {
+			if st.Description != "refused: the commit removes every job (start ripple serve with --allow-empty to allow)" {
 				t.Errorf("description = %q", st.Description)
 			}
 			if a, _ := store.LastApplied(context.Background(), "main"); a != first {

@@ -33,7 +33,7 @@ func TestDriftDetailRedactsLoadedSecrets(t *testing.T) {
     run   = "echo hello"
     check = "true"
   }`, 1)
-	defs, diags := definitions.Load(fstest.MapFS{"hosts.hcl": {Data: []byte(enginetest.Inventory)}, "job.hcl": {Data: []byte(job)}}, "c1")
+	defs, diags := definitions.Load(fstest.MapFS{"hosts.hcl": {Data: []byte(enginetest.Inventory)}, "job.hcl": {Data: []byte(job)}}, "c1", definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

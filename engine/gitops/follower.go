@@ -60,6 +60,8 @@ type FollowerOptions struct {
 	// Holds is this node's monitor runner: the leader's alert holds are
 	// applied to it. Nil: holds are not followed.
 	Holds engine.AlertHolder
+	// Limits bound the loads of the base commit, as the daemon's.
+	Limits definitions.Limits
 	// Poll is how often the base commit and the leader's state are read;
 	// default 1s.
 	Poll time.Duration
@@ -186,7 +188,7 @@ func (f *Follower) followBase(ctx context.Context) error {
 			return fmt.Errorf("the base commit %s is not on branch %s", engine.ShortCommit(base), f.opts.Branch)
 		}
 	}
-	defs, _, err := engine.LoadCommit(f.parsed, f.opts.Repo, base)
+	defs, _, err := engine.LoadCommit(f.parsed, f.opts.Repo, base, f.opts.Limits)
 	if err != nil {
 		return err
 	}

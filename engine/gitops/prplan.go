@@ -65,8 +65,8 @@ func (d *Daemon) planPullRequest(ctx context.Context, ev engine.PullRequestEvent
 	d.annotate(ctx, plan, defs)
 	state, desc := "success", planDescription(plan)
 	if !d.opts.AllowEmpty {
-		if what := removesEverything(base, defs); what != "" {
-			state, desc = "failure", "the merge would be refused: it removes every "+what
+		if what := plan.RemovesWhat(); what != "" {
+			state, desc = "failure", "the merge would be refused: it removes "+what
 		}
 	}
 	d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusPlan, State: state, Description: desc})
@@ -97,9 +97,13 @@ func planComment(to string, p *definitions.PlanResult, diags hcl.Diagnostics) st
 	if len(p.Jobs) > 0 {
 		b.WriteString("| job | hosts | waves | why |\n| --- | ---: | --- | --- |\n")
 		for _, j := range p.Jobs {
-			sizes := make([]string, len(j.Waves))
+			var sizes []string
 			for i, w := range j.Waves {
-				sizes[i] = fmt.Sprint(len(w))
+				if i == maxCommentWaves {
+					sizes = append(sizes, fmt.Sprintf("… (%d waves)", len(j.Waves)))
+					break
+				}
+				sizes = append(sizes, fmt.Sprint(len(w)))
 			}
 			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", code(j.Name), engine.CountHosts(j.Waves), strings.Join(sizes, " → "), escapeCell(strings.Join(j.Reasons, "; ")))
 		}
@@ -275,6 +279,9 @@ func invalidComment(to string, diags hcl.Diagnostics) string {
 	b.WriteString("```\n")
 	return b.String()
 }
+
+// maxCommentWaves caps the wave sizes a plan comment's row shows.
+const maxCommentWaves = 10
 
 func code(s string) string {
 	return "`" + strings.ReplaceAll(s, "`", "'") + "`"

@@ -100,13 +100,13 @@ func (d *Daemon) loadCommit(_ context.Context, commit string) (*definitions.Defi
 	if !isHexSHA(commit) {
 		return nil, fmt.Errorf("commit %q is not a full sha", commit)
 	}
-	return engine.LoadValid(d.parsed, d.mirror, commit)
+	return engine.LoadValid(d.parsed, d.mirror, commit, d.opts.Limits)
 }
 
 // load reads and validates the definitions of commit h. Secrets are never
 // loaded here: definitions evaluates env() and file() only per run.
 func (d *Daemon) load(h plumbing.Hash) (*definitions.Definitions, hcl.Diagnostics, error) {
-	return engine.LoadCommit(d.parsed, d.mirror, h.String())
+	return engine.LoadCommit(d.parsed, d.mirror, h.String(), d.opts.Limits)
 }
 
 // reconcile brings the branch from the base commit to its head: fetch,
@@ -166,9 +166,10 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 	if old == nil {
 		old = emptyDefinitions()
 	}
+	plan := planCommit(old, defs)
 	if !d.opts.AllowEmpty {
-		if what := removesEverything(old, defs); what != "" {
-			desc := "refused: the commit removes every " + what + " (start ripple serve with --allow-empty to allow)"
+		if what := plan.RemovesWhat(); what != "" {
+			desc := "refused: the commit removes " + what + " (start ripple serve with --allow-empty to allow)"
 			l.Warn().Str("removes", what).Msg("commit refused")
 			d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusValidate, State: "failure", Description: desc})
 			d.refuse(hs, desc)
@@ -177,7 +178,6 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 	}
 	d.setStatus(ctx, engine.CommitStatus{Commit: hs, Context: engine.StatusValidate, State: "success", Description: validDescription(diags)})
 
-	plan := planCommit(old, defs)
 	actor, reason := engine.ActorRipple, "commit "+engine.ShortCommit(hs)
 	if accepted {
 		actor, reason = acc.actor, acc.reason
@@ -301,18 +301,6 @@ func validDescription(diags hcl.Diagnostics) string {
 		return "valid (" + s + ")"
 	}
 	return "valid"
-}
-
-// removesEverything names what new drops entirely ("host" or "job") that
-// old had, or returns "".
-func removesEverything(old, new *definitions.Definitions) string {
-	switch {
-	case len(old.Hosts) > 0 && len(new.Hosts) == 0:
-		return "host"
-	case len(old.Jobs) > 0 && len(new.Jobs) == 0:
-		return "job"
-	}
-	return ""
 }
 
 func emptyDefinitions() *definitions.Definitions {

@@ -135,7 +135,7 @@ func newFixture(t *testing.T, webhook http.Handler) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(defsHCL)}}, commitA)
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(defsHCL)}}, commitA, definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -535,5 +535,28 @@ func TestRunDetailTellsTheTruth(t *testing.T) {
 	}
 	if w := d.WaveDetails[2]; w.State != "not_started" || w.Hosts[0].State != "not_started" {
 		t.Errorf("wave 3: %s %v", w.State, states(w))
+	}
+}
+
+type fakeCluster Cluster
+
+func (c fakeCluster) Cluster(context.Context) (Cluster, error) { return Cluster(c), nil }
+
+// TestClusterEndpoint: GET /api/v1/cluster describes the nodes for
+// viewers; one daemon on SQLite answers 501, saying why.
+func TestClusterEndpoint(t *testing.T) {
+	f := newFixture(t, nil)
+	if code, body := f.do(t, "GET", "/api/v1/cluster", viewerToken, ""); code != 501 || !strings.Contains(body, "not part of a cluster") {
+		t.Errorf("one daemon: %d %s", code, body)
+	}
+	f.h.opts.Cluster = fakeCluster{Node: "b", Leader: "a", Epoch: 3, Lease: "10s",
+		Nodes: []ClusterNode{{Name: "a", Live: true, Leader: true, Checks: 5}, {Name: "b", Live: true, Checks: 4}}}
+	code, body := f.do(t, "GET", "/api/v1/cluster", viewerToken, "")
+	var c Cluster
+	if err := json.Unmarshal([]byte(body), &c); code != 200 || err != nil || c.Leader != "a" || c.Epoch != 3 || len(c.Nodes) != 2 || c.Nodes[1].Checks != 4 {
+		t.Errorf("cluster: %d %s %v", code, body, err)
+	}
+	if code, _ := f.do(t, "GET", "/api/v1/cluster", "", ""); code != 401 {
+		t.Errorf("without a token: %d", code)
 	}
 }

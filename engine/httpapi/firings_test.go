@@ -23,7 +23,7 @@ job "patch" {
   step "upgrade" { run = "true" }
   schedule = "0 3 * * *"
 }
-`)}}, commitA)
+`)}}, commitA, definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

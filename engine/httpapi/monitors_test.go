@@ -46,7 +46,7 @@ func newMonitorFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := newFixture(t, nil)
-	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(monitorDefsHCL)}}, commitA)
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(monitorDefsHCL)}}, commitA, definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

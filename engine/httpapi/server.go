@@ -77,6 +77,9 @@ type Options struct {
 	// Facts serves facts and patch compliance; its zero value leaves
 	// them out.
 	Facts FactsOptions
+	// Cluster describes the daemons sharing the store (GET
+	// /api/v1/cluster); nil (one daemon on SQLite) answers 501.
+	Cluster ClusterSource
 	// EventPoll is how often a run's event stream reads the store;
 	// 0 is DefaultEventPoll.
 	EventPoll time.Duration
@@ -159,6 +162,7 @@ func New(opts Options) *Handler {
 	m.Handle("POST /api/v1/jobs/{job}/sync", h.auth(RoleOperator, h.startSync))
 	m.Handle("POST /api/v1/drift", h.auth(RoleOperator, h.postDrift))
 	m.Handle("POST /api/v1/commits/{sha}/revert", h.auth(RoleOperator, h.postRevert))
+	m.Handle("GET /api/v1/cluster", h.auth(RoleViewer, h.getCluster))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -12,20 +12,34 @@ import (
 )
 
 // claims is a NotificationClaims in memory: the last kind claimed per
-// (monitor, host), as the shared database keeps it.
+// (monitor, host) and the node that claimed it, as the shared database
+// keeps them; every node here stays alive.
 type claims struct {
 	mu   sync.Mutex
-	last map[[2]string]engine.NotificationKind
+	last map[[2]string]claim
 }
 
-func (c *claims) ClaimNotification(_ context.Context, monitor, host string, kind engine.NotificationKind) (bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := [2]string{monitor, host}
-	if c.last[k] == kind {
-		return false, nil
+type claim struct {
+	kind engine.NotificationKind
+	node string
+}
+
+// node is the claims view of one node.
+func (c *claims) node(name string) engine.NotificationClaims { return nodeClaims{c, name} }
+
+type nodeClaims struct {
+	c    *claims
+	name string
+}
+
+func (v nodeClaims) ClaimNotification(_ context.Context, n engine.Notification) (bool, error) {
+	v.c.mu.Lock()
+	defer v.c.mu.Unlock()
+	k := [2]string{n.Monitor, n.Host}
+	if l, ok := v.c.last[k]; ok && l.kind == n.Kind {
+		return l.node == v.name, nil
 	}
-	c.last[k] = kind
+	v.c.last[k] = claim{n.Kind, v.name}
 	return true, nil
 }
 
@@ -34,16 +48,16 @@ func (c *claims) ClaimNotification(_ context.Context, monitor, host string, kind
 // then it continues from the state that node saved.
 func TestClusterNodesShareChecksAndSendEachAlertOnce(t *testing.T) {
 	store := enginetest.NewMemStore()
-	cl := &claims{last: map[[2]string]engine.NotificationKind{}}
+	cl := &claims{last: map[[2]string]claim{}}
 	defs := loadMonitors(t, monitorRepo, 20*time.Millisecond)
 	var aOwnsAll atomic.Bool
 	aOwnsAll.Store(true)
 	chkA := &scriptedChecker{states: map[string]engine.CheckState{"web-02": engine.StateCritical}, calls: map[string]int{}}
 	chkB := &scriptedChecker{states: map[string]engine.CheckState{"web-02": engine.StateCritical}, calls: map[string]int{}}
 	notesA, notesB := &recordedNotes{}, &recordedNotes{}
-	a := New(Options{Checker: chkA, Notifications: notesA, Claims: cl, States: store, Results: StoreResultSink{States: store},
+	a := New(Options{Checker: chkA, Notifications: notesA, Claims: cl.node("a"), States: store, Results: StoreResultSink{States: store},
 		Owns: func(string, string) bool { return aOwnsAll.Load() }})
-	b := New(Options{Checker: chkB, Notifications: notesB, Claims: cl, States: store, Results: StoreResultSink{States: store},
+	b := New(Options{Checker: chkB, Notifications: notesB, Claims: cl.node("b"), States: store, Results: StoreResultSink{States: store},
 		Owns: func(_, host string) bool { return host == "web-02" }})
 	ctx := context.Background()
 	if err := a.ApplyConfig(ctx, defs); err != nil {

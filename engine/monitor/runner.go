@@ -336,7 +336,8 @@ func (r *Runner) runCheck(ctx context.Context, spec checkSpec) engine.CheckResul
 
 // CheckNow runs the check of (monitor, host) immediately, feeds the result
 // into its state like a scheduled run, and returns it. Health gates use it
-// to read fresh results through the same path as monitoring.
+// to read fresh results through the same path as monitoring. In a cluster,
+// a pair another node checks is only checked: its state is that node's.
 func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.CheckResult, bool) {
 	r.mu.Lock()
 	e, ok := r.entries[entryKey{monitor, host}]
@@ -350,6 +351,12 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 	}
 	res := r.check(ctx, spec)
 	r.mu.Lock()
+	if !r.owns(e) {
+		// Another node of the cluster checks this pair and keeps its
+		// state: the gate reads the fresh result, the state stays theirs.
+		r.mu.Unlock()
+		return res, true
+	}
 	var notes []engine.Notification
 	if !e.removed {
 		notes = e.state.Observe(monitor, host, res, e.monitor.AlertAfter, r.suppression(e, res.At))
@@ -443,7 +450,7 @@ func (r *Runner) send(ctx context.Context, notifiers []string, notes []engine.No
 	}
 	for _, n := range notes {
 		if r.opts.Claims != nil {
-			won, err := r.opts.Claims.ClaimNotification(ctx, n.Monitor, n.Host, n.Kind)
+			won, err := r.opts.Claims.ClaimNotification(ctx, n)
 			if err != nil {
 				// Unclaimed is unsent: the notification stays pending and
 				// goes out at the next result or restart.

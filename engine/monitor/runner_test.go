@@ -51,7 +51,7 @@ monitor "db-tcp" {
 
 func loadMonitors(t *testing.T, src string, interval time.Duration) *definitions.Definitions {
 	t.Helper()
-	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(src)}}, "")
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(src)}}, "", definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

@@ -123,7 +123,7 @@ job "security-updates" {
 
 func loadSchedule(t *testing.T) *definitions.Definitions {
 	t.Helper()
-	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(scheduleRepo)}}, "")
+	defs, diags := definitions.Load(fstest.MapFS{"main.hcl": {Data: []byte(scheduleRepo)}}, "", definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

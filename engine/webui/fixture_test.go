@@ -161,7 +161,7 @@ func newFixture(t *testing.T, options ...func(*Options)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	defs, diags := definitions.Load(fstest.MapFS{"ops/main.hcl": {Data: []byte(fleetHCL())}}, commitA)
+	defs, diags := definitions.Load(fstest.MapFS{"ops/main.hcl": {Data: []byte(fleetHCL())}}, commitA, definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

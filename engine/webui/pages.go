@@ -23,6 +23,8 @@ type overviewData struct {
 	Commits []commitRow
 	Jobs    []jobRow
 	Alerts  []httpapi.MonitorHost // non-OK (monitor, host), worst first
+	// Cluster, on a node of a cluster: its nodes and leader.
+	Cluster *httpapi.Cluster
 }
 
 // health counts (monitor, host) pairs by state.
@@ -121,6 +123,14 @@ func (u *UI) overviewData(ctx context.Context, st engine.DaemonStatus) (overview
 			return d, err
 		}
 		d.Commits = append(d.Commits, commitRow{SHA: sha, Head: sha == st.Head, Applied: sha == st.LastApplied, Statuses: statuses, Runs: byCommit[sha]})
+	}
+
+	if u.opts.Cluster != nil {
+		c, err := u.opts.Cluster.Cluster(ctx)
+		if err != nil {
+			return d, err
+		}
+		d.Cluster = &c
 	}
 
 	if defs != nil {

@@ -34,6 +34,9 @@ type Options struct {
 	// Sync is the daemon's convergence: the job page shows each host's
 	// sync state and offers a sync run; nil shows none.
 	Sync httpapi.SyncBackend
+	// Cluster, on a node of a cluster, describes its nodes and leader (the
+	// overview shows them); nil: one daemon.
+	Cluster httpapi.ClusterSource
 	// Metrics feed the monitor charts and the capacity page; nil shows none.
 	Metrics engine.MetricStore
 	// Revert proposes the revert of a failed run's commit (a button on its

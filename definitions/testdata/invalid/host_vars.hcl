@@ -14,6 +14,8 @@ host "b" {
 
 group "web" { vars = { version = "1.2" } }
 
+# Missing on some target hosts: a warning (those hosts fail at run time,
+# within the failure budget).
 job "j" {
   targets { groups = ["web"] }
   step "ok" { run = "install ${host.vars.version}" }
@@ -25,7 +27,27 @@ job "j" {
   }
 }
 
+# Missing on every target host: an error, the job cannot work anywhere.
+job "none" {
+  targets { groups = ["web"] }
+  step "var" {
+    run = "deploy ${host.vars.release}" # ERROR: Missing host variable
+  }
+  step "label" {
+    run = "zone ${host.labels.zone}" # ERROR: Missing host label
+  }
+  step "drift" {
+    run   = "true"
+    check = "test -f /etc/${host.vars.marker}" # ERROR: Missing host variable
+  }
+  rollback {
+    step "undo" {
+      run = "undo ${host.vars.previous}" # ERROR: Missing host variable
+    }
+  }
+}
+
 monitor "m" {
   targets { hosts = ["a"] }
-  check "http" { url = "http://${host.address}:${host.vars.port}/${host.vars.path}" } # WARNING: Missing host variable
+  check "http" { url = "http://${host.address}:${host.vars.port}/${host.vars.path}" } # ERROR: Missing host variable
 }

@@ -24,3 +24,14 @@ job "j" {
     wave = [1] # ERROR: Unsupported argument
   }
 }
+
+# A block left out (unknown type, invalid name) is reported once: the
+# names that refer to it are not also unknown.
+job "refs" {
+  targets { hosts = ["b", "bad name"] }
+  step "s" { run = "true" }
+}
+
+host "bad name" { # ERROR: Invalid name
+  address = "10.0.0.3"
+}

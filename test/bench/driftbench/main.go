@@ -149,7 +149,7 @@ func run(n, parallel int) error {
 			return err
 		}
 	}
-	defs, diags := definitions.Load(os.DirFS(repo), "bench")
+	defs, diags := definitions.Load(os.DirFS(repo), "bench", definitions.Limits{})
 	if diags.HasErrors() {
 		return fmt.Errorf("definitions: %s", diags.Error())
 	}

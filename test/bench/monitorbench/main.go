@@ -101,7 +101,7 @@ func run(checks, servers int, interval, duration time.Duration) error {
 	// Ports come from host vars so one monitor block covers every host.
 	fmt.Fprintf(&b, "monitor \"web\" {\n  targets { groups = [\"all\"] }\n  interval = %q\n  check \"http\" { url = \"http://127.0.0.1:${host.vars.http}/\" }\n}\n", interval)
 	fmt.Fprintf(&b, "monitor \"svc\" {\n  targets { groups = [\"all\"] }\n  interval = %q\n  check \"tcp\" {\n    address = \"127.0.0.1\"\n    port = 1\n  }\n}\n", interval)
-	defs, diags := definitions.Load(fstest.MapFS{"bench.hcl": {Data: []byte(b.String())}}, "")
+	defs, diags := definitions.Load(fstest.MapFS{"bench.hcl": {Data: []byte(b.String())}}, "", definitions.Limits{})
 	if diags.HasErrors() {
 		return fmt.Errorf("load: %s", diags.Error())
 	}

@@ -1,4 +1,4 @@
--- Schema version 6: each host's last gathered facts (JSON), the last
+-- Schema version 9: each host's last gathered facts (JSON), the last
 -- attempt and its error, since when it has pending (security) updates,
 -- and the history of fact changes. What hosts send (facts, errors, old
 -- and new values) is BYTEA.

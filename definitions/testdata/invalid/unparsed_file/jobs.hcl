@@ -1,0 +1,4 @@
+job "j" {
+  targets { hosts = ["deep"] }
+  step "s" { run = "true" }
+}
