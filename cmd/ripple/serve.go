@@ -415,6 +415,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	ui, err := webui.New(webui.Options{
 		Backend: backend, Store: store, Revert: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend,
 		Cluster: cl, Stopping: func() bool { return backend.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
+		Facts: httpapi.FactsOptions{Reader: store, Gatherer: backend, Syncs: store, Interval: c.factsInterval},
 	})
 	if err != nil {
 		return fmt.Errorf("web ui: %w", err)

@@ -268,6 +268,7 @@ type hostData struct {
 	Jobs     []string
 	Monitors []httpapi.MonitorHost
 	Runs     []httpapi.Run
+	Facts    *hostFacts
 }
 
 func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -310,6 +311,10 @@ func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
 				break
 			}
 		}
+	}
+	if d.Facts, err = u.hostFactsData(r.Context(), name, v); err != nil {
+		u.failErr(w, r, err)
+		return
 	}
 	v.Title, v.Data = "Host "+name, d
 	u.render(w, r, http.StatusOK, "host", "layout", v)
