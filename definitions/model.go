@@ -65,6 +65,10 @@ type Host struct {
 	implicitCredential bool
 }
 
+// NamesCredential reports whether h's block names its credential (or uses
+// the local transport), rather than taking "default" implicitly.
+func (h *Host) NamesCredential() bool { return h.Transport == "local" || !h.implicitCredential }
+
 // Group carries vars shared by its member hosts.
 type Group struct {
 	Name        string

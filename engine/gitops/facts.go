@@ -196,10 +196,13 @@ func since(prev time.Time, pending *int, now time.Time) time.Time {
 }
 
 // factsRequest says how to reach h: SSH when it has a credential (or the
-// local transport), SNMP when it has a profile.
+// local transport), SNMP when it has a profile. A host with an SNMP profile
+// that names no credential is a network device: SNMP only, even where a
+// credential "default" exists for the servers.
 func (d *Daemon) factsRequest(defs *definitions.Definitions, h *definitions.Host) (engine.FactsRequest, error) {
 	var req engine.FactsRequest
-	if h.Transport == "local" || defs.Credential(h) != nil {
+	snmpOnly := h.SNMP != "" && !h.NamesCredential()
+	if !snmpOnly && (h.Transport == "local" || defs.Credential(h) != nil) {
 		ep, err := engine.EndpointFor(defs, h, d.opts.Secrets)
 		if err != nil {
 			return req, err
