@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,7 +13,8 @@ import (
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
-// The facts e2e test runs `ripple serve` over a real sshd fleet: facts are
+// The facts e2e test runs `ripple serve` over a real sshd fleet whose hosts
+// come from a CSV: facts are
 // gathered when hosts first appear and show in the CLI, the API and the
 // UI; a changed fact is an event of the host's history; a host where
 // gathering fails says why and keeps its last facts; `ripple patches`
@@ -37,16 +37,38 @@ func aptList(n, sec int) string {
 	return b.String()
 }
 
-func (e *cvEnv) factsHostsHCL() string {
+// factsInventory is the fleet as a user with many hosts writes it: one
+// hosts block over a CSV of the commit, each row a host with its address,
+// port, rack and work directory; the facts test hooks point into it.
+// Only the first n hosts of the fleet have a row.
+func (e *cvEnv) factsInventory(n int) map[string]string {
 	f := e.fleet
-	var b strings.Builder
-	fmt.Fprintf(&b, "credential \"default\" {\n  user             = %q\n  private_key_file = %q\n  known_hosts_file = %q\n}\n", f.User, f.KeyFile, f.KnownHostsFile)
-	for i, h := range f.Hosts {
-		dir := e.hostDir(i)
-		fmt.Fprintf(&b, "\nhost %q {\n  address = %q\n  port    = %d\n  groups  = [\"fleet\", %q]\n  vars    = {\n    dir = %q\n    ripple_facts_updates_file = %q\n    ripple_facts_reboot_file  = %q\n  }\n}\n",
-			h.Name, h.Address, h.Port, fmt.Sprintf("rack%d", i%2), dir, filepath.Join(dir, "upgradable"), filepath.Join(dir, "reboot-required"))
+	var csv strings.Builder
+	csv.WriteString("name,address,port,rack,dir\n")
+	for i, h := range f.Hosts[:n] {
+		fmt.Fprintf(&csv, "%s,%s,%d,rack%d,%s\n", h.Name, h.Address, h.Port, i%2, e.hostDir(i))
 	}
-	return b.String()
+	return map[string]string{
+		"inventory/fleet.csv": csv.String(),
+		"inventory/hosts.hcl": fmt.Sprintf(`credential "default" {
+  user             = %q
+  private_key_file = %q
+  known_hosts_file = %q
+}
+
+hosts "fleet" {
+  for_each = { for r in csvdecode(repofile("fleet.csv")) : r.name => r }
+  address  = each.value.address
+  port     = tonumber(each.value.port)
+  groups   = ["fleet", each.value.rack]
+  vars = {
+    dir                       = each.value.dir
+    ripple_facts_updates_file = "${each.value.dir}/upgradable"
+    ripple_facts_reboot_file  = "${each.value.dir}/reboot-required"
+  }
+}
+`, f.User, f.KeyFile, f.KnownHostsFile),
+	}
 }
 
 func TestFactsAndPatches(t *testing.T) {
@@ -59,21 +81,27 @@ func TestFactsAndPatches(t *testing.T) {
 	}
 	e.writeHost(0, "reboot-required", "")
 	e.args = []string{"--facts-interval", "1h"}
-	e.commit("inventory", map[string]string{"hosts.hcl": e.factsHostsHCL()})
+	e.commit("inventory", e.factsInventory(3))
 	e.start()
 
-	// Facts are gathered when hosts first appear.
+	// Facts are gathered when hosts first appear: the three of the first
+	// commit, then the one a new row of the CSV adds.
 	var all []httpapi.HostFacts
-	e.waitFor("facts of every host", 60*time.Second, func() bool {
-		all = nil
-		e.getJSON("/api/v1/facts", &all)
-		for _, h := range all {
-			if h.Facts == nil {
-				return false
+	gathered := func(n int) func() bool {
+		return func() bool {
+			all = nil
+			e.getJSON("/api/v1/facts", &all)
+			for _, h := range all {
+				if h.Facts == nil {
+					return false
+				}
 			}
+			return len(all) == n
 		}
-		return len(all) == 4
-	})
+	}
+	e.waitFor("facts of the first three hosts", 60*time.Second, gathered(3))
+	e.merge(e.git("rev-parse", "HEAD"), e.factsInventory(4))
+	e.waitFor("facts of the host of the new row", 60*time.Second, gathered(4))
 	kernel, _ := exec.Command("uname", "-r").Output()
 	for _, h := range all {
 		f := h.Facts
