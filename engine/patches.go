@@ -75,6 +75,15 @@ func (r PatchRow) rank() int {
 	return 4
 }
 
+// RoundAge rounds the age of a pending update for people: to the second
+// under a minute, to the minute above.
+func RoundAge(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Minute)
+}
+
 func deref(p *int) int {
 	if p == nil {
 		return 0

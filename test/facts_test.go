@@ -143,7 +143,8 @@ func TestFactsAndPatches(t *testing.T) {
 	// security update.
 	e.writeHost(1, "upgradable", aptList(4, 1))
 	out, code = e.cli("facts", "--gather", hosts[1].Name)
-	if code != 0 || !regexp.MustCompile(`(?m)^  pending_updates\s+4$`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`(?m)^  pending_updates\s+4$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^changes, newest first:\n(  .*\n)*  \S+ \S+\s+pending_updates\s+3 -> 4$`).MatchString(out) {
 		t.Errorf("ripple facts --gather (exit %d):\n%s", code, out)
 	}
 	var detail httpapi.HostDetail

@@ -42,16 +42,31 @@ func runFacts(ctx context.Context, args []string, e env) error {
 				c.printJSON(raw)
 				return nil
 			}
-			printFacts(e, out, len(hosts) > 0)
+			var history map[string][]engine.FactChange
+			if len(hosts) > 0 {
+				// Each named host's recent changes, from its detail.
+				history = map[string][]engine.FactChange{}
+				for _, h := range out {
+					var d httpapi.HostDetail
+					if _, err := c.do(ctx, "GET", "/api/v1/hosts/"+url.PathEscape(h.Host), nil, &d); err != nil {
+						return err
+					}
+					history[h.Host] = d.History
+				}
+			}
+			printFacts(e, out, history)
 			return nil
 		})
 }
 
-// printFacts prints one block per host: a line of what is known, then
-// the facts one a line. detail prints every fact; without it, a host is
-// one line.
-func printFacts(e env, hosts []httpapi.HostFacts, detail bool) {
-	if !detail {
+// factChangesShown is how many recent changes `ripple facts HOST` prints.
+const factChangesShown = 10
+
+// printFacts prints one block per host: a line of what is known, the
+// facts one a line, then the host's recent changes (history, by host).
+// Without history, a host is one line of a table.
+func printFacts(e env, hosts []httpapi.HostFacts, history map[string][]engine.FactChange) {
+	if history == nil {
 		tw := newTable(e.stdout)
 		fmt.Fprintln(tw, "HOST\tOS\tKERNEL\tCPUS\tMEMORY\tUPDATES\tSECURITY\tREBOOT\tGATHERED")
 		for _, h := range hosts {
@@ -78,17 +93,29 @@ func printFacts(e env, hosts []httpapi.HostFacts, detail bool) {
 			fmt.Fprintln(e.stdout)
 		}
 		fmt.Fprintf(e.stdout, "%s: %s\n", h.Host, gatheredText(h.State))
-		if h.Facts == nil {
+		if h.Facts != nil {
+			flat := h.Facts.Flat()
+			tw := newTable(e.stdout)
+			for _, name := range engine.FactNames() {
+				if v, ok := flat[name]; ok {
+					fmt.Fprintf(tw, "  %s\t%s\n", name, v)
+				}
+			}
+			tw.Flush()
+		}
+		changes := history[h.Host]
+		if len(changes) == 0 {
 			continue
 		}
-		flat := h.Facts.Flat()
+		fmt.Fprintf(e.stdout, "changes, newest first:\n")
 		tw := newTable(e.stdout)
-		for _, name := range engine.FactNames() {
-			if v, ok := flat[name]; ok {
-				fmt.Fprintf(tw, "  %s\t%s\n", name, v)
-			}
+		for _, c := range changes[:min(len(changes), factChangesShown)] {
+			fmt.Fprintf(tw, "  %s\t%s\t%s -> %s\n", c.At.Local().Format(time.DateTime), c.Fact, dash(c.Old), dash(c.New))
 		}
 		tw.Flush()
+		if len(changes) > factChangesShown {
+			fmt.Fprintf(e.stdout, "  ... %d more: GET /api/v1/hosts/%s\n", len(changes)-factChangesShown, h.Host)
+		}
 	}
 }
 
@@ -215,7 +242,7 @@ func printPatches(e env, rep engine.PatchReport, group string) {
 	tw.Flush()
 	if rep.OldestSecurity != nil {
 		fmt.Fprintf(e.stdout, "\noldest pending security update: %s on %s (since %s)\n",
-			time.Since(*rep.OldestSecurity).Round(time.Minute), rep.OldestSecurityHost, rep.OldestSecurity.Format(time.RFC3339))
+			engine.RoundAge(time.Since(*rep.OldestSecurity)), rep.OldestSecurityHost, rep.OldestSecurity.Format(time.RFC3339))
 	} else {
 		fmt.Fprintln(e.stdout, "\nno pending security updates")
 	}

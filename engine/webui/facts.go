@@ -129,7 +129,7 @@ func (u *UI) patchesPage(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if rep.OldestSecurity != nil {
 		d.OldestHost, d.OldestSince = rep.OldestSecurityHost, whenp(rep.OldestSecurity)
-		d.OldestAge = u.opts.Now().Sub(*rep.OldestSecurity).Round(time.Minute).String()
+		d.OldestAge = engine.RoundAge(u.opts.Now().Sub(*rep.OldestSecurity)).String()
 	}
 	v.Title, v.Data = "Patches", d
 	u.render(w, r, http.StatusOK, "patches", "layout", v)
