@@ -22,6 +22,16 @@ func BenchmarkInventory2kBlocks(b *testing.B) {
 	benchInventory(b, bytesFS(fleetgen.BlocksRepo(2000)), bytesFS(fleetgen.BlocksRepo(2003)))
 }
 
+// BenchmarkInventory10kCSV and BenchmarkInventory10kBlocks are the same at
+// the design size: 10,000 rows.
+func BenchmarkInventory10kCSV(b *testing.B) {
+	benchInventory(b, bytesFS(fleetgen.CSVRepo(10000)), bytesFS(fleetgen.CSVRepo(10003)))
+}
+
+func BenchmarkInventory10kBlocks(b *testing.B) {
+	benchInventory(b, bytesFS(fleetgen.BlocksRepo(10000)), bytesFS(fleetgen.BlocksRepo(10003)))
+}
+
 func benchInventory(b *testing.B, old, new fstest.MapFS) {
 	var wall, cpu time.Duration
 	n := 0
@@ -40,7 +50,7 @@ func benchInventory(b *testing.B, old, new fstest.MapFS) {
 		wall += time.Since(start)
 		cpu += processCPU() - startCPU
 		n++
-		if len(p.Jobs) != 1 || len(nd.Hosts) != 2043 {
+		if len(p.Jobs) != 1 || len(nd.Hosts) != len(od.Hosts)+3 {
 			b.Fatalf("plan of %d jobs, %d hosts", len(p.Jobs), len(nd.Hosts))
 		}
 	}
