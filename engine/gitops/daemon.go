@@ -142,6 +142,9 @@ type Daemon struct {
 	stopped  chan struct{} // closed when the loop has returned
 	prWake   chan struct{} // one slot: pull requests are waiting
 	syncWake chan struct{} // one slot: the ripple/sync status is due
+	// factsWake (one slot) says the definitions changed: hosts may have
+	// appeared whose facts are due now.
+	factsWake chan struct{}
 	// storeKick (one slot) wakes watchStore when a run stopped on a store
 	// write; storeBack (one slot) tells the loop that the store writes
 	// again.
@@ -209,6 +212,7 @@ func New(opts Options) (*Daemon, error) {
 		wake:      make(chan struct{}, 1),
 		prWake:    make(chan struct{}, 1),
 		syncWake:  make(chan struct{}, 1),
+		factsWake: make(chan struct{}, 1),
 		storeKick: make(chan struct{}, 1),
 		storeBack: make(chan struct{}, 1),
 		manual:    make(chan manualRequest),

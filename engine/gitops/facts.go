@@ -52,7 +52,17 @@ func (d *Daemon) factsLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.factsWake:
 		}
+	}
+}
+
+// wakeFacts tells the facts loop the definitions changed, so hosts that
+// appeared are gathered now rather than at the next tick.
+func (d *Daemon) wakeFacts() {
+	select {
+	case d.factsWake <- struct{}{}:
+	default:
 	}
 }
 
