@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -248,5 +249,49 @@ host "sw-01" {
 	}
 	if facts[0].State.Error != "" || f.Kernel != "" {
 		t.Errorf("sw-01: error %q, kernel %q: an SNMP-only host is not logged in to", facts[0].State.Error, f.Kernel)
+	}
+}
+
+// TestClusterGathersFactsOnTheLeader: two daemons on one PostgreSQL. The
+// leader gathers the hosts' facts once; `ripple facts --gather` asked of
+// the follower is gathered by the leader and answered by the follower.
+func TestClusterGathersFactsOnTheLeader(t *testing.T) {
+	e := newClusterEnv(t, 2, 2, pg.Cluster(t))
+	e.commit("inventory", map[string]string{"hosts.hcl": e.fleet.HCL()})
+	e.startAll()
+	l := e.leader()
+	f := e.follower(l)
+	var facts []httpapi.HostFacts
+	e.waitFor("facts of both hosts through the follower", 60*time.Second, func() bool {
+		facts = nil
+		if !f.tryJSON("/api/v1/facts", &facts) || len(facts) != 2 {
+			return false
+		}
+		return facts[0].Facts != nil && facts[1].Facts != nil
+	})
+	host := e.fleet.Hosts[0].Name
+	out, stderr, err := f.cli("facts", "--gather", host)
+	if err != nil || !strings.HasPrefix(out, host+": gathered ") || !strings.Contains(out, "  kernel ") {
+		t.Fatalf("ripple facts --gather through the follower: %v\n%s%s", err, out, stderr)
+	}
+	gatherings := func(n *dmEnv) (lines, hosts int) {
+		for i := 1; i <= n.logs; i++ {
+			b, _ := os.ReadFile(n.logFile(i))
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, `"message":"facts gathered"`) {
+					lines++
+					var v struct{ Hosts int }
+					_ = json.Unmarshal([]byte(line), &v)
+					hosts += v.Hosts
+				}
+			}
+		}
+		return lines, hosts
+	}
+	if lines, _ := gatherings(f); lines != 0 {
+		t.Errorf("the follower %s gathered facts %d times; only the leader gathers", f.nodeName(), lines)
+	}
+	if lines, hosts := gatherings(l); hosts != 3 {
+		t.Errorf("the leader %s gathered %d hosts in %d gatherings; want 3 (both on appearance, one on demand)", l.nodeName(), hosts, lines)
 	}
 }
