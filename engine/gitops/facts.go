@@ -22,6 +22,9 @@ import (
 const (
 	// factsTick is how often the facts loop looks for hosts that are due.
 	factsTick = 15 * time.Second
+	// factsRetry is how soon a host whose last gathering failed is tried
+	// again (the interval when that is shorter).
+	factsRetry = 15 * time.Minute
 	// factsConcurrency bounds the hosts gathered at once.
 	factsConcurrency = 32
 	// Host vars naming the test hooks of the facts script (see
@@ -66,20 +69,26 @@ func (d *Daemon) wakeFacts() {
 	}
 }
 
-// factsDue lists the hosts of defs never tried or last tried an interval
-// ago or more, sorted.
+// factsDue lists the hosts of defs never tried, last tried an interval ago
+// or more, or whose last try failed factsRetry ago or more, sorted.
 func (d *Daemon) factsDue(ctx context.Context, defs *definitions.Definitions, now time.Time) ([]string, error) {
 	recs, err := d.opts.FactStore.HostFacts(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	last := make(map[string]time.Time, len(recs))
+	last := make(map[string]engine.FactsRecord, len(recs))
 	for _, r := range recs {
-		last[r.Host] = r.AttemptAt
+		last[r.Host] = r
 	}
 	var due []string
 	for name := range defs.Hosts {
-		if at, ok := last[name]; !ok || now.Sub(at) >= d.opts.FactsInterval {
+		r, ok := last[name]
+		wait := d.opts.FactsInterval
+		if r.Error != "" {
+			// A host that could not be gathered is tried again sooner.
+			wait = min(wait, factsRetry)
+		}
+		if !ok || now.Sub(r.AttemptAt) >= wait {
 			due = append(due, name)
 		}
 	}

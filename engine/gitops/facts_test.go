@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/enginetest"
 )
@@ -242,4 +244,31 @@ func TestClusterGathersFactsOnTheLeaderOnly(t *testing.T) {
 	if _, err := b.follower.GatherFacts(ctx, "nope"); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("an unknown host through b: %v; want ErrNotFound", err)
 	}
+}
+
+// TestFactsDue: a host is due when never tried, an interval after its last
+// gathering, and sooner (factsRetry) after a failed one.
+func TestFactsDue(t *testing.T) {
+	defs, diags := definitions.Load(fstest.MapFS{"hosts.hcl": {Data: []byte(enginetest.Inventory)}}, "c1", definitions.Limits{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	now := time.Now()
+	facts := &memFacts{recs: map[string]engine.FactsRecord{
+		"web-01": {Host: "web-01", GatheredAt: now.Add(-time.Hour), AttemptAt: now.Add(-factsRetry - time.Minute), Error: "unreachable"},
+	}}
+	d := &Daemon{opts: Options{FactStore: facts, FactsInterval: 6 * time.Hour}}
+	check := func(want ...string) {
+		t.Helper()
+		due, err := d.factsDue(context.Background(), defs, now)
+		if err != nil || strings.Join(due, ",") != strings.Join(want, ",") {
+			t.Errorf("due = %v, %v; want %v", due, err, want)
+		}
+	}
+	check("web-01", "web-02") // web-02 never tried; web-01 failed 16m ago
+	facts.recs["web-01"] = engine.FactsRecord{Host: "web-01", GatheredAt: now.Add(-time.Hour), AttemptAt: now.Add(-time.Hour)}
+	facts.recs["web-02"] = engine.FactsRecord{Host: "web-02", AttemptAt: now.Add(-time.Minute), Error: "unreachable"}
+	check() // web-01 gathered an hour ago, web-02 failed a minute ago
+	d.opts.FactsInterval = 30 * time.Minute
+	check("web-01")
 }
