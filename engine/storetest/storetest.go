@@ -25,6 +25,7 @@ type Store interface {
 	engine.MonitorStateStore
 	engine.MetricStore
 	engine.SyncStore
+	engine.FactStore
 	engine.Compactor
 
 	// PendingStatuses lists at most limit undelivered statuses (all when
@@ -90,6 +91,7 @@ func Run(t *testing.T, open Open) {
 		{"LogCursors", testLogCursors},
 		{"SyncAcrossReopen", testSyncAcrossReopen},
 		{"SyncRollback", testSyncRollback},
+		{"FactsAcrossReopen", testFactsAcrossReopen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -1,4 +1,4 @@
--- Schema version 8 is reserved for another branch (issue 16 took 10).
--- Placeholder so versions stay gapless until that branch lands; when
--- merging, its migration replaces this file.
+-- Schema version 8: reserved for a migration of another branch landing on
+-- main at the same time (versions must run without gaps); this placeholder
+-- changes nothing and is replaced when that branch's 0008_*.sql lands.
 SELECT 1;
