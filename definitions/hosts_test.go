@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/ripple-ops/ripple/definitions/fleetgen"
 )
@@ -303,5 +304,54 @@ func TestHostsLimitCountsGeneratedHosts(t *testing.T) {
 	}
 	if defs != nil && len(defs.Hosts) > 1 {
 		t.Errorf("%d hosts decoded over the limit", len(defs.Hosts))
+	}
+}
+
+// A job's steps and templates may read both the run's params and data
+// files: repofile() resolves relative to the file that calls it (the
+// job's file, the template), and a missing required param is still
+// refused.
+func TestRepoFileWithParams(t *testing.T) {
+	defs := loadOK(t, fstest.MapFS{
+		"hosts.hcl": {Data: []byte("host \"a\" {\n  transport = \"local\"\n}\n")},
+		"jobs/j.hcl": {Data: []byte(`job "j" {
+  manual = true
+  param "service" {
+    default = "app"
+  }
+  param "ticket" {}
+  targets { hosts = ["a"] }
+  step "run" { run = "restart ${param.service} ${jsondecode(repofile("v.json"))[param.service]}" }
+  step "conf" {
+    file {
+      source      = "tmpl/app.tmpl"
+      destination = "/etc/${param.service}.conf"
+    }
+  }
+  step "ticket" { run = "echo ${param.ticket}" }
+}
+`)},
+		"jobs/v.json":          {Data: []byte(`{"app": "1.2.3", "worker": "4.5.6"}`)},
+		"jobs/tmpl/app.tmpl":   {Data: []byte(`port=${jsondecode(repofile("ports.json"))[param.service]}` + "\n")},
+		"jobs/tmpl/ports.json": {Data: []byte(`{"app": "8080", "worker": "9090"}`)},
+	})
+	j, h := defs.Jobs["j"], defs.Hosts["a"]
+	params := ParamValues{"service": cty.StringVal("worker"), "ticket": cty.StringVal("OPS-1")}
+	hs, diags := defs.RenderStep(j, j.Steps[0], h, nil, params)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if hs.Command != "restart worker 4.5.6" {
+		t.Errorf("command %q; want restart worker 4.5.6", hs.Command)
+	}
+	hs, diags = defs.RenderStep(j, j.Steps[1], h, nil, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if string(hs.Content) != "port=8080\n" || hs.Destination != "/etc/app.conf" {
+		t.Errorf("file step with the defaults: %q to %s; want port=8080 to /etc/app.conf", hs.Content, hs.Destination)
+	}
+	if _, diags = defs.RenderStep(j, j.Steps[2], h, nil, nil); !diags.HasErrors() || !strings.Contains(diags.Error(), `param "ticket" has no value`) {
+		t.Errorf("a step reading a required param without a value: %v", diags)
 	}
 }
