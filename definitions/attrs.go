@@ -18,11 +18,12 @@ func (l *loader) value(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	if v, ok := literalValue(a.Expr, ty); ok {
 		return v, true
 	}
-	v, diags := l.render.evaluate(a.Expr, l.static)
+	v, diags := l.render.evaluate(a.Expr, l.scopes.in(l.static, a.Expr))
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() || v == cty.DynamicVal {
 		return cty.NilVal, false
 	}
+	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		return cty.NilVal, false
 	}
@@ -281,11 +282,12 @@ func (l *loader) secret(attrs hcl.Attributes, name string) *Secret {
 	if !ok {
 		return nil
 	}
-	v, diags := l.render.evaluate(a.Expr, l.static)
+	v, diags := l.render.evaluate(a.Expr, l.scopes.in(l.static, a.Expr))
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() || v == cty.DynamicVal {
 		return nil
 	}
+	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		return nil
 	}
@@ -329,11 +331,12 @@ func (l *loader) jobExpr(j *Job, attrs hcl.Attributes, name string) hcl.Expressi
 
 // checkExprIn type-checks a per-host string expression in ctx.
 func (l *loader) checkExprIn(expr hcl.Expression, ctx *hcl.EvalContext) {
-	v, diags := l.render.evaluate(expr, ctx)
+	v, diags := l.render.evaluate(expr, l.scopes.in(ctx, expr))
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() || v == cty.DynamicVal {
 		return
 	}
+	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		l.errorf(expr.Range(), "Missing value", "The expression is null.")
 		return

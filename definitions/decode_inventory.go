@@ -46,13 +46,18 @@ const (
 func (l *loader) decodeHost(b *hcl.Block) *Host {
 	content, diags := b.Body.Content(hostSchema)
 	l.diags = append(l.diags, diags...)
-	a := content.Attributes
+	return l.decodeHostAttrs(b.Labels[0], content.Attributes, b.DefRange, b.Body.MissingItemRange())
+}
+
+// decodeHostAttrs decodes the attributes of a host block, or of one
+// element of a hosts block (then with each in l.static).
+func (l *loader) decodeHostAttrs(name string, a hcl.Attributes, defRange, missing hcl.Range) *Host {
 	h := &Host{
-		Name:       b.Labels[0],
+		Name:       name,
 		Port:       DefaultSSHPort,
 		Transport:  "ssh",
 		Credential: DefaultCredential,
-		DeclRange:  b.DefRange,
+		DeclRange:  defRange,
 	}
 	l.oneOf(a, "transport", &h.Transport, "ssh", "local")
 	var addr string
@@ -68,7 +73,7 @@ func (l *loader) decodeHost(b *hcl.Block) *Host {
 	case h.Transport == "local":
 		h.Address = "127.0.0.1"
 	default:
-		l.errorf(b.Body.MissingItemRange(), "Missing required argument", "The argument \"address\" is required, but no definition was found.")
+		l.errorf(missing, "Missing required argument", "The argument \"address\" is required, but no definition was found.")
 	}
 	l.integer(a, "port", 1, 65535, &h.Port)
 	h.Groups = l.strings(a, "groups")

@@ -228,7 +228,7 @@ func (l *loader) decodeLogCheck(a hcl.Attributes) *LogCheck {
 		}
 		// A literal path is checked now; one using host values when it
 		// is rendered for each host.
-		if v, diags := p.expr.Value(l.perHost); !diags.HasErrors() && v.IsWhollyKnown() && v.Type() == cty.String && !strings.HasPrefix(v.AsString(), "/") {
+		if v, diags := p.expr.Value(l.scopes.in(l.perHost, p.expr)); !diags.HasErrors() && v.IsWhollyKnown() && v.Type() == cty.String && !strings.HasPrefix(v.AsString(), "/") {
 			l.errorf(p.expr.Range(), "Relative path", fmt.Sprintf("%s %q must be an absolute path on the host.", p.name, v.AsString()))
 		}
 	}

@@ -204,6 +204,9 @@ func (dt *differ) job(nj, oj *Job) *JobChange {
 			reasons, runAll = append(reasons, r...), steps
 		}
 	}
+	if r := dt.dataReasons("job", nj.Name); len(r) > 0 {
+		reasons, runAll = append(reasons, r...), true
+	}
 	if !runAll {
 		// Files the steps read: a change runs the job. Files only the
 		// rollback steps read are reported, like a rollback block change.
@@ -406,6 +409,7 @@ func (dt *differ) monitors(mc *MonitorChanges) {
 		if om.BlockType() != nm.BlockType() || !sameBlock(dt.oldIdx, dt.newIdx, nm.BlockType(), name) {
 			reasons = append(reasons, nm.BlockType()+" block changed")
 		}
+		reasons = append(reasons, dt.dataReasons("monitor", name)...)
 		if added := dt.newlyMatching(om.Targets, nm.Targets); len(added) > 0 {
 			reasons = append(reasons, "now checks "+nameList(added))
 		}

@@ -16,7 +16,7 @@ func TestDocsCoverSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	schemas := map[string]*hcl.BodySchema{
-		"root": rootSchema, "host": hostSchema, "group": groupSchema,
+		"root": rootSchema, "host": hostSchema, "hosts": hostsSchema, "group": groupSchema,
 		"credential": credentialSchema, "snmp": snmpSchema, "window": windowSchema,
 		"notifier": notifierSchema, "monitor": monitorSchema, "trap": trapSchema, "targets": targetsSchema,
 		"job": jobSchema, "step": stepSchema, "file": fileSchema, "rollout": rolloutSchema,
@@ -32,6 +32,11 @@ func TestDocsCoverSchema(t *testing.T) {
 	for _, form := range []string{"`notifier \"KIND\" \"NAME\"`", "`notifier \"NAME\" { type = \"KIND\" }`"} {
 		if !strings.Contains(string(doc), form) {
 			t.Errorf("docs/hcl.md does not document the notifier form %s", form)
+		}
+	}
+	for name := range pureFunctions() {
+		if !strings.Contains(string(doc), "`"+name+"`") && !strings.Contains(string(doc), "`"+name+"(") {
+			t.Errorf("docs/hcl.md does not document function %s", name)
 		}
 	}
 	for name, s := range schemas {

@@ -3,6 +3,7 @@ package definitions
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/hashicorp/hcl/v2"
@@ -31,9 +32,13 @@ func (r *secretRecorder) record(v string) {
 
 // evalContext builds the context for expressions: host (when not NilVal)
 // and the function table, whose functions charge b (see render_limit.go).
+// repofile() in it is an error until an expression is evaluated through
+// scopes.in, which binds it to the expression's directory.
 func evalContext(r *secretRecorder, host cty.Value, b *renderBudget) *hcl.EvalContext {
-	funcs := b.functions()
+	funcs := pureFunctions()
+	maps.Copy(funcs, b.functions())
 	funcs["env"], funcs["file"] = r.envFunc(b), r.fileFunc(b)
+	funcs["repofile"] = noRepoFileFunc
 	ctx := &hcl.EvalContext{Functions: funcs}
 	if host != cty.NilVal {
 		ctx.Variables = map[string]cty.Value{"host": host}
@@ -97,11 +102,13 @@ func unknownHost() cty.Value {
 		"labels":  cty.UnknownVal(cty.Map(cty.String)),
 		"groups":  cty.UnknownVal(cty.List(cty.String)),
 		"vars":    cty.DynamicVal,
+		"facts":   cty.DynamicVal,
 	})
 }
 
 // HostObject is the value of `host` in expressions evaluated for h: name,
-// address, port, labels, groups and vars. vars holds the vars of h's groups,
+// address, port, labels, groups, vars and facts (the facts d was given by
+// WithFacts; an empty object without them). vars holds the vars of h's groups,
 // merged in the order h lists its groups (a later group wins), with h's own
 // vars merged over them. The merge is shallow: a key is replaced whole.
 func (d *Definitions) HostObject(h *Host) cty.Value {
@@ -132,6 +139,10 @@ func (d *Definitions) HostObject(h *Host) cty.Value {
 	if len(vars) > 0 {
 		varsVal = cty.ObjectVal(vars)
 	}
+	facts := cty.EmptyObjectVal
+	if f, ok := d.facts[h.Name]; ok && f != cty.NilVal {
+		facts = f
+	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name":    cty.StringVal(h.Name),
 		"address": cty.StringVal(h.Address),
@@ -139,7 +150,18 @@ func (d *Definitions) HostObject(h *Host) cty.Value {
 		"labels":  labels,
 		"groups":  groups,
 		"vars":    varsVal,
+		"facts":   facts,
 	})
+}
+
+// WithFacts returns a copy of d whose expressions see facts (by host
+// name) as host.facts: the last gathered values, fixed for as long as the
+// copy is used (a run renders with what is known at its start). d is not
+// changed.
+func (d *Definitions) WithFacts(facts map[string]cty.Value) *Definitions {
+	c := *d
+	c.facts = facts
+	return &c
 }
 
 func mergeObject(dst map[string]cty.Value, v cty.Value) {
@@ -158,6 +180,7 @@ func evalString(b *renderBudget, expr hcl.Expression, ctx *hcl.EvalContext) (str
 	if diags.HasErrors() {
 		return "", plainSecretErrors(diags)
 	}
+	v, _ = v.UnmarkDeep()
 	var err error
 	switch {
 	case v.IsNull():

@@ -78,7 +78,11 @@ func (f *Fingerprints) host(j *Job, h *Host) string {
 	r := jp.refs
 	obj := f.d.HostObject(h)
 	if r.all {
-		writeValue(w, "host", obj)
+		// Facts are left out: a fingerprint is what Git says, and facts
+		// change on hosts, not in commits.
+		attrs := obj.AsValueMap()
+		delete(attrs, "facts")
+		writeValue(w, "host", cty.ObjectVal(attrs))
 	} else {
 		for _, a := range slices.Sorted(maps.Keys(r.attrs)) {
 			if obj.Type().IsObjectType() && obj.Type().HasAttribute(a) {

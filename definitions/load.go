@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io/fs"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -21,6 +22,7 @@ import (
 var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "host", LabelNames: []string{"name"}},
+		{Type: "hosts", LabelNames: []string{"name"}},
 		{Type: "group", LabelNames: []string{"name"}},
 		{Type: "credential", LabelNames: []string{"name"}},
 		{Type: "snmp", LabelNames: []string{"name"}},
@@ -56,6 +58,17 @@ type loader struct {
 	// jobCtx type-checks the step expressions of the job being decoded:
 	// an unknown host and the job's params, unknown of their types.
 	jobCtx *hcl.EvalContext
+	// repo reads the data files repofile() names, for every goroutine of
+	// this load; scopes are this goroutine's contexts per directory.
+	repo   *repoFiles
+	scopes *scopes
+	// lines holds the line starts of data files that diagnostics point
+	// into.
+	lines map[string][]int
+	// hostsFailed is set when a hosts block's for_each had errors.
+	hostsFailed bool
+	// generatedBy says, by host name, which hosts block made a host.
+	generatedBy map[string]string
 	// first remembers the first definition of each "kind name".
 	first     map[string]hcl.Range
 	refs      []reference
@@ -129,6 +142,8 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 		templateFailed: map[string]bool{},
 		locations:      map[string]*time.Location{},
 	}
+	l.repo = newRepoFiles(fsys)
+	l.scopes = &scopes{files: l.repo}
 	// All of the load's expressions share one render budget.
 	l.render = newRenderBudget(limits.Render)
 	l.static = evalContext(&secretRecorder{}, cty.NilVal, l.render)
@@ -152,7 +167,7 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 	for _, typ := range order {
 		var blocks hcl.Blocks
 		for _, b := range content.Blocks {
-			if b.Type == typ {
+			if b.Type == typ || typ == "host" && b.Type == "hosts" {
 				blocks = append(blocks, b)
 			}
 		}
@@ -164,6 +179,7 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 			l.decodeBlock(b)
 		}
 	}
+	l.defs.DataFiles = slices.Sorted(maps.Keys(l.repo.files()))
 	l.defs.index = buildIndex(l.defs.Hosts)
 	if !l.incomplete {
 		// Checks across blocks; see followon.go for why they wait for
@@ -179,27 +195,54 @@ func load(fsys fs.FS, commit string, limits Limits, cache *Cache, gen int) (*Def
 	return l.defs, l.diags
 }
 
-// decodeHosts decodes host blocks, the bulk of a large inventory, on up to
-// GOMAXPROCS goroutines. Names are checked first, in order, so duplicates
-// are reported against the first definition; each worker then decodes with
-// its own diagnostics and references, merged back in block order.
+// decodeHosts decodes host blocks and the hosts that hosts blocks
+// generate, the bulk of a large inventory, on up to GOMAXPROCS goroutines.
+// Names are checked first, in order, so duplicates are reported against
+// the first definition; each worker then decodes with its own diagnostics
+// and references, merged back in order.
 func (l *loader) decodeHosts(blocks hcl.Blocks) {
-	var accepted hcl.Blocks
+	type unit struct {
+		block *hcl.Block     // a host block
+		gen   *generatedHost // or a generated host
+	}
+	var accepted []unit
 	for _, b := range blocks {
-		if l.checkName(b) && l.unique(b.Type, b.Labels[0], b.DefRange) {
-			accepted = append(accepted, b)
+		if b.Type == "host" {
+			if l.checkName(b) && l.unique(b.Type, b.Labels[0], b.DefRange) {
+				accepted = append(accepted, unit{block: b})
+			}
+			continue
+		}
+		if !l.checkName(b) || !l.unique("hosts", b.Labels[0], b.DefRange) {
+			continue
+		}
+		for _, g := range l.expandHosts(b, l.limits.Hosts-len(accepted)) {
+			if l.checkGeneratedName(g) {
+				accepted = append(accepted, unit{gen: g})
+			}
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(accepted)/256+1)
 	parts := make([]*loader, workers)
 	hosts := make([]*Host, len(accepted))
+	// genDiags holds each generated host's diagnostics, to point them at
+	// its data row once the workers are done.
+	genDiags := make([]hcl.Diagnostics, len(accepted))
 	var wg sync.WaitGroup
 	for w := range workers {
-		part := &loader{fsys: l.fsys, static: l.static, perHost: l.perHost, render: l.render, limits: l.limits}
+		part := &loader{fsys: l.fsys, static: l.static, perHost: l.perHost, render: l.render, limits: l.limits, repo: l.repo, scopes: &scopes{files: l.repo}}
 		parts[w] = part
 		wg.Go(func() {
 			for i := w; i < len(accepted); i += workers {
-				hosts[i] = part.decodeHostCached(l.cache, l.gen, accepted[i])
+				u := accepted[i]
+				if u.gen == nil {
+					hosts[i] = part.decodeHostCached(l.cache, l.gen, u.block)
+					continue
+				}
+				gl := &loader{fsys: l.fsys, static: u.gen.ctx, perHost: l.perHost, repo: l.repo}
+				hosts[i] = gl.decodeHostAttrs(u.gen.name, u.gen.attrs, u.gen.place, u.gen.block.Body.MissingItemRange())
+				genDiags[i] = gl.diags
+				part.refs = append(part.refs, gl.refs...)
 			}
 		})
 	}
@@ -208,11 +251,37 @@ func (l *loader) decodeHosts(blocks hcl.Blocks) {
 		l.diags = append(l.diags, part.diags...)
 		l.refs = append(l.refs, part.refs...)
 	}
+	var gen hcl.Diagnostics
+	for i, ds := range genDiags {
+		for _, d := range ds {
+			gen = append(gen, l.relocateElement(d, accepted[i].gen))
+		}
+	}
+	l.diags = append(l.diags, dedupDiagnostics(gen)...)
 	for _, h := range hosts {
 		if h != nil {
 			l.defs.Hosts[h.Name] = h
 		}
 	}
+}
+
+// checkGeneratedName checks a generated host's name and that no other host
+// has it, naming both places.
+func (l *loader) checkGeneratedName(g *generatedHost) bool {
+	if !validName(g.name) {
+		l.errorf(g.place, "Invalid name", fmt.Sprintf("host name %q (%s) must start with a letter or digit and hold only letters, digits, '-', '_' and '.' (at most 128 characters).", g.name, g.describe()))
+		return false
+	}
+	if prev, ok := l.first["host "+g.name]; ok {
+		l.errorf(g.place, "Duplicate host", fmt.Sprintf("%s: host %q was already defined at %s:%d%s.", g.describe(), g.name, prev.Filename, prev.Start.Line, l.generatedBy[g.name]))
+		return false
+	}
+	l.first["host "+g.name] = g.place
+	if l.generatedBy == nil {
+		l.generatedBy = map[string]string{}
+	}
+	l.generatedBy[g.name] = fmt.Sprintf(" (from hosts %q at %s:%d)", g.block.Labels[0], g.block.DefRange.Filename, g.block.DefRange.Start.Line)
+	return true
 }
 
 // decodeHostCached is decodeHost through the cache: a host block of a file
@@ -325,11 +394,14 @@ func validName(s string) bool {
 func (l *loader) unique(kind, name string, rng hcl.Range) bool {
 	key := kind + " " + name
 	if prev, ok := l.first[key]; ok {
-		what := kind
-		if kind == "monitor" {
+		what, by := kind, ""
+		switch kind {
+		case "monitor":
 			what = "monitor or trap" // trap blocks are monitors
+		case "host":
+			by = l.generatedBy[name]
 		}
-		l.errorf(rng, "Duplicate "+kind, fmt.Sprintf("%s %q was already defined; previous definition at %s:%d.", what, name, prev.Filename, prev.Start.Line))
+		l.errorf(rng, "Duplicate "+kind, fmt.Sprintf("%s %q was already defined; previous definition at %s:%d%s.", what, name, prev.Filename, prev.Start.Line, by))
 		return false
 	}
 	l.first[key] = rng

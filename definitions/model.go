@@ -34,8 +34,14 @@ type Definitions struct {
 	// steps read their sources from it.
 	FS fs.FS
 
+	// DataFiles are the repo paths repofile() read while loading, sorted:
+	// inputs of the commit like its .hcl files.
+	DataFiles []string
+
 	// index is built by Load for Select; nil in hand-built values.
 	index *hostIndex
+	// facts are host.facts by host name (WithFacts); nil: none.
+	facts map[string]cty.Value
 	// limits are those Load was given, for renderings; the defaults in
 	// hand-built values.
 	limits Limits
@@ -66,6 +72,10 @@ type Host struct {
 	// parentRanges are the places of Parents' elements, for diagnostics.
 	parentRanges []hcl.Range
 }
+
+// NamesCredential reports whether h's block names its credential (or uses
+// the local transport), rather than taking "default" implicitly.
+func (h *Host) NamesCredential() bool { return h.Transport == "local" || !h.implicitCredential }
 
 // Group carries vars shared by its member hosts.
 type Group struct {

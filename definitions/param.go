@@ -764,7 +764,7 @@ func (l *loader) scheduleParams(j *Job, a hcl.Attributes) {
 			okAll = false
 			continue
 		}
-		v, d := l.render.evaluate(kv.Value, l.static)
+		v, d := l.render.evaluate(kv.Value, l.scopes.in(l.static, kv.Value))
 		l.diags = append(l.diags, d...)
 		if d.HasErrors() {
 			okAll = false

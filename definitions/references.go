@@ -35,7 +35,9 @@ func (l *loader) checkReferences() {
 			ok = ok || len(d.index.byGroup[r.name]) > 0
 		}
 		kind := strings.TrimPrefix(r.kind, "target ")
-		if ok || l.leftOut(kind, r.name) {
+		if ok || l.leftOut(kind, r.name) || l.hostsFailed && (kind == "host" || kind == "group") {
+			// A hosts block that could not be expanded is reported
+			// already; the hosts it would have made are not missing.
 			continue
 		}
 		detail := fmt.Sprintf("No %s %q is defined.", blockNoun(kind), r.name)

@@ -34,6 +34,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource, p
 			return nil, diags
 		}
 	}
+	sc := d.scopes()
 	hs := &HostStep{
 		Job:        job.Name,
 		Name:       s.Name,
@@ -47,7 +48,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource, p
 		if s.Run == nil {
 			return nil, stepDiag(s, "The step has no run command.")
 		}
-		hs.Command, diags = evalString(b, s.Run, ctx)
+		hs.Command, diags = evalString(b, s.Run, sc.in(ctx, s.Run))
 	case StepScript:
 		b, err := fs.ReadFile(d.FS, s.Script)
 		if err != nil {
@@ -63,7 +64,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource, p
 		hs.Destination, hs.Mode, hs.Owner, hs.Group = f.Destination, f.Mode, f.Owner, f.Group
 		if f.DestinationExpr != nil {
 			var dd hcl.Diagnostics
-			if hs.Destination, dd = evalString(b, f.DestinationExpr, ctx); dd.HasErrors() {
+			if hs.Destination, dd = evalString(b, f.DestinationExpr, sc.in(ctx, f.DestinationExpr)); dd.HasErrors() {
 				return nil, dd
 			}
 			if !validDestination(hs.Destination) {
@@ -72,7 +73,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource, p
 			}
 		}
 		var content string
-		content, diags = d.renderTemplate(b, f.Source, ctx, job, params)
+		content, diags = d.renderTemplate(b, f.Source, ctx, sc, job, params)
 		hs.Content = []byte(content)
 	default:
 		return nil, stepDiag(s, fmt.Sprintf("Unknown step kind %q.", s.Kind))
@@ -82,7 +83,7 @@ func (d *Definitions) RenderStep(job *Job, s *Step, h *Host, src SecretSource, p
 	}
 	if s.Check != nil {
 		var cd hcl.Diagnostics
-		hs.Check, cd = evalString(b, s.Check, ctx)
+		hs.Check, cd = evalString(b, s.Check, sc.in(ctx, s.Check))
 		if diags = append(diags, cd...); diags.HasErrors() {
 			return nil, diags
 		}
@@ -138,9 +139,10 @@ func stepDiag(s *Step, detail string) hcl.Diagnostics {
 }
 
 // renderTemplate reads and renders a file step source with the run's
-// params, charging b. Templates are parsed on each call: a Definitions
-// value is never written after Load.
-func (d *Definitions) renderTemplate(b *renderBudget, name string, ctx *hcl.EvalContext, job *Job, params ParamValues) (string, hcl.Diagnostics) {
+// params, charging b; repofile() reads relative to the template (sc).
+// Templates are parsed on each call: a Definitions value is never written
+// after Load.
+func (d *Definitions) renderTemplate(b *renderBudget, name string, ctx *hcl.EvalContext, sc *scopes, job *Job, params ParamValues) (string, hcl.Diagnostics) {
 	_, src, err := readRepoFile(d.FS, name)
 	if err != nil {
 		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read template", Detail: err.Error(), Subject: fileStart(name)}}
@@ -155,7 +157,7 @@ func (d *Definitions) renderTemplate(b *renderBudget, name string, ctx *hcl.Eval
 	if diags := missingParams(job, expr, params); diags.HasErrors() {
 		return "", diags
 	}
-	return evalString(b, expr, ctx)
+	return evalString(b, expr, sc.in(ctx, expr))
 }
 
 // renderBudget is the budget of one rendering of d's definitions.
@@ -180,6 +182,7 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
 	b := d.renderBudget()
 	ctx := evalContext(rec, d.HostObject(h), b)
+	sc := d.scopes()
 	c := &m.Check
 	hc := &HostCheck{
 		Monitor:   m.Name,
@@ -199,13 +202,13 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 	var diags hcl.Diagnostics
 	switch c.Kind {
 	case CheckCommand:
-		hc.Command, diags = evalRequired(b, c.Run, ctx, c)
+		hc.Command, diags = evalRequired(b, c.Run, sc.in(ctx, c.Run), c)
 	case CheckHTTP:
-		hc.URL, diags = evalRequired(b, c.URL, ctx, c)
+		hc.URL, diags = evalRequired(b, c.URL, sc.in(ctx, c.URL), c)
 	case CheckTCP:
 		hc.Address = h.Address
 		if c.Address != nil {
-			hc.Address, diags = evalString(b, c.Address, ctx)
+			hc.Address, diags = evalString(b, c.Address, sc.in(ctx, c.Address))
 		}
 	case CheckSNMP:
 		p := d.SNMP[h.SNMP]
@@ -214,7 +217,7 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 		}
 		hc.SNMP, diags = d.snmpAccess(p, h, rec, b)
 	case CheckLog:
-		hc.Log, diags = renderLogCheck(b, c, ctx, h)
+		hc.Log, diags = renderLogCheck(b, c, ctx, sc, h)
 	case CheckTrap:
 		t := c.Trap
 		if t == nil {
@@ -235,7 +238,7 @@ func (d *Definitions) RenderCheck(m *Monitor, h *Host, src SecretSource) (*HostC
 	return hc, diags
 }
 
-func renderLogCheck(b *renderBudget, c *Check, ctx *hcl.EvalContext, h *Host) (*HostLogCheck, hcl.Diagnostics) {
+func renderLogCheck(b *renderBudget, c *Check, ctx *hcl.EvalContext, sc *scopes, h *Host) (*HostLogCheck, hcl.Diagnostics) {
 	lc := c.Log
 	if lc == nil || lc.Path == nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot render check", Detail: "The log check has no path.", Subject: c.DeclRange.Ptr()}}
@@ -253,7 +256,7 @@ func renderLogCheck(b *renderBudget, c *Check, ctx *hcl.EvalContext, h *Host) (*
 		if p.expr == nil {
 			continue
 		}
-		v, ds := evalString(b, p.expr, ctx)
+		v, ds := evalString(b, p.expr, sc.in(ctx, p.expr))
 		diags = append(diags, ds...)
 		if ds.HasErrors() {
 			return nil, diags
@@ -292,6 +295,19 @@ func (d *Definitions) snmpAccess(p *SNMPProfile, h *Host, rec *secretRecorder, b
 	return a, diags
 }
 
+// SNMPAccess returns h's SNMP profile with its secrets resolved from src,
+// and the secret values, for reading the host's system group; nil when h
+// has no profile.
+func (d *Definitions) SNMPAccess(h *Host, src SecretSource) (*SNMPAccess, []string, hcl.Diagnostics) {
+	p := d.SNMP[h.SNMP]
+	if h.SNMP == "" || p == nil {
+		return nil, nil, nil
+	}
+	rec := &secretRecorder{src: src, protected: d.CredentialFiles()}
+	a, diags := d.snmpAccess(p, h, rec, d.renderBudget())
+	return a, rec.values, diags
+}
+
 // ResolveSecret evaluates a daemon-side value with src. A nil secret is the
 // empty string. With a nil src, a secret using env() or file() is an error.
 func (d *Definitions) ResolveSecret(s *Secret, src SecretSource) (string, hcl.Diagnostics) {
@@ -307,6 +323,14 @@ func resolve(s *Secret, rec *secretRecorder, b *renderBudget) (string, hcl.Diagn
 		rec.record(v)
 	}
 	return v, diags
+}
+
+// scopes binds repofile() to d's commit for one render.
+func (d *Definitions) scopes() *scopes {
+	if d.FS == nil {
+		return nil
+	}
+	return &scopes{files: newRepoFiles(d.FS)}
 }
 
 // Credential returns the credential h logs in with, or nil when h uses the

@@ -141,6 +141,7 @@ func (b *renderBudget) limited(f function.Function, bound func([]cty.Value) int6
 // knownLength is the number of elements of a known collection, 0 for
 // anything else.
 func knownLength(v cty.Value) int64 {
+	v, _ = v.Unmark() // repofile() data is marked (dataFile, dataRow)
 	if v.IsNull() || !v.IsKnown() {
 		return 0
 	}
@@ -159,6 +160,7 @@ func knownLength(v cty.Value) int64 {
 // stringSize is the bytes a value adds to a template: the length of a
 // known string; a number or bool is short.
 func stringSize(v cty.Value) int64 {
+	v, _ = v.Unmark() // repofile() data is marked (dataFile, dataRow)
 	switch {
 	case v.IsNull() || !v.IsKnown():
 		return 0
@@ -173,6 +175,7 @@ func stringSize(v cty.Value) int64 {
 // valueSize estimates the bytes of a known value written out: strings
 // whole, 32 for a number or bool, and 8 more per element and key.
 func valueSize(v cty.Value) int64 {
+	v, _ = v.Unmark() // repofile() data is marked (dataFile, dataRow)
 	if v.IsNull() || !v.IsKnown() {
 		return 0
 	}

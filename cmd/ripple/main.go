@@ -80,6 +80,8 @@ func commands() []command {
 		{"ack", "acknowledge a monitor's state on a host: no repeat until it changes", runAck},
 		{"sync", "re-run jobs on their out-of-sync and drifted hosts; --status: sync state per host", runSync},
 		{"drift", "check now, read-only, whether hosts still match what was deployed", runDrift},
+		{"facts", "the hosts' last gathered facts; --gather: gather them now", runFacts},
+		{"patches", "patch compliance: pending (security) updates and reboots per host, worst first", runPatches},
 		{"revert", "propose undoing a commit: a revert branch of the ops repo and its pull request", runRevert},
 		{"exec", "run an ad-hoc command on hosts through the daemon, recorded with a reason", runExec},
 		{"apply", "plan from the last applied commit to REV and roll it out", runApply},

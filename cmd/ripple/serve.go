@@ -63,6 +63,7 @@ type serveConfig struct {
 	// revertAuthor signs revert commits: "NAME <EMAIL>"; check splits it.
 	revertAuthor                        string
 	revertAuthorName, revertAuthorEmail string
+	factsInterval                       time.Duration
 	limits                              definitions.Limits
 }
 
@@ -76,6 +77,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.lease, "lease", cluster.DefaultLease, "in a cluster, how long the leader's lease lasts without renewal: a dead leader is replaced after at most this plus a renewal")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR`: API, webhooks, metrics")
 	fs.DurationVar(&c.poll, "poll", time.Minute, "backstop poll `INTERVAL` (0 disables polling)")
+	fs.DurationVar(&c.factsInterval, "facts-interval", 6*time.Hour, "how often hosts' facts are gathered, read-only (0: only on demand)")
 	fs.StringVar(&c.publicURL, "public-url", "", "base `URL` of links in statuses and comments, and the origin the web UI trusts for forms behind a proxy (default from --listen)")
 	fs.StringVar(&c.githubRepo, "github-repo", "", "`OWNER/NAME` to report statuses and plan comments to")
 	fs.StringVar(&c.githubAPIURL, "github-api-url", "https://api.github.com/", "GitHub API `URL` (GitHub Enterprise, tests)")
@@ -427,10 +429,13 @@ func runServe(ctx context.Context, args []string, e env) error {
 	api := httpapi.New(httpapi.Options{
 		Backend: backend, Store: store, Tokens: tokens, Webhook: hook, Registry: reg, PublicURL: c.publicURL, Logger: log,
 		Monitors: states, Metrics: store, Sync: backend, Revert: backend, Exec: backend, Cluster: cl, Traps: monitors, Alerts: monitors, AlertAudit: store,
+		Facts: httpapi.FactsOptions{Reader: store, Gatherer: backend, Syncs: store, Interval: c.factsInterval},
 	})
+	metrics.MustRegister(gitops.NewFactsCollector(store))
 	ui, err := webui.New(webui.Options{
 		Backend: backend, Store: store, Revert: backend, Exec: backend, Tokens: tokens, Monitors: states, Metrics: store, Sync: backend, Alerts: monitors, AlertAudit: store,
 		Cluster: cl, Traps: monitors, Stopping: func() bool { return backend.Status().Stopping }, PublicURL: c.publicURL, Logger: log,
+		Facts: httpapi.FactsOptions{Reader: store, Gatherer: backend, Syncs: store, Interval: c.factsInterval},
 	})
 	if err != nil {
 		return fmt.Errorf("web ui: %w", err)
@@ -463,6 +468,7 @@ type serveBackend interface {
 	httpapi.CommitReader // the overview names commits on any node
 	httpapi.ExecBackend
 	engine.TriggerSink
+	engine.FactsGatherer
 }
 
 var (
@@ -476,7 +482,7 @@ type leaderParts struct {
 	store          serveStore
 	health         engine.StoreProbe
 	transport      *jobs.Transport
-	checker        engine.Checker
+	checker        *jobs.Checker
 	secrets        *dirSecrets
 	values         *engine.SecretRegistry
 	reporter       *webhooks.GitHubReporter
@@ -522,6 +528,8 @@ func (p *leaderParts) build(holds engine.AlertHolder, fence func() error, repo *
 		AllowEmpty: c.allowEmpty, AllowForkPRs: c.allowForkPRs, Limits: c.limits, ShutdownTimeout: c.shutdownTimeout,
 		StartTimeout: c.startTimeout, Metrics: p.gitopsMetrics, Logger: p.log,
 		RevertAuthorName: c.revertAuthorName, RevertAuthorEmail: c.revertAuthorEmail, RunURL: p.runURL,
+		// Facts are gathered by the leader only: once per cluster.
+		Facts: jobs.NewFactsProbe(p.transport, p.checker), FactStore: p.store, FactsInterval: c.factsInterval,
 	}
 	if p.reporter != nil {
 		dopts.Outbox, dopts.Comments, dopts.Reverts = p.reporter, p.reporter, p.reporter

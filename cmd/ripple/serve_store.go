@@ -27,6 +27,7 @@ type serveStore interface {
 	rollout.Store
 	gitops.Store
 	engine.SyncStore
+	engine.FactStore
 	engine.FiringStore
 	engine.DeliveryStore
 	engine.MonitorStateStore

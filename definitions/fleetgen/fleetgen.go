@@ -123,3 +123,74 @@ func Repo(v2 bool) map[string][]byte {
 	}
 	return fsys
 }
+
+// Sites are the sites of the switches CSVInventory generates.
+var sites = []string{"tokyo", "osaka", "paris", "london", "dallas"}
+
+// SwitchesCSV returns an inventory CSV (name,ip,site,model) of n switches,
+// sw-00001 onwards; row i+2 (line i+2, after the header) is switch i+1.
+func SwitchesCSV(n int) []byte {
+	var b strings.Builder
+	b.WriteString("name,ip,site,model\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "sw-%05d,10.%d.%d.%d,%s,ex%d\n", i, 64+i>>16&63, i>>8&255, i&255, sites[i%len(sites)], 2300+100*(i%3))
+	}
+	return []byte(b.String())
+}
+
+// csvJob is the job and credential both inventory repos share.
+const csvJob = `credential "default" {
+  user             = "deploy"
+  private_key_file = "/etc/ripple/keys/deploy"
+}
+
+job "switch-config" {
+  targets { groups = ["switch"] }
+  step "save" { run = "echo ${host.name} ${host.labels.model}" }
+  rollout { waves = [1, "10%", "100%"] }
+}
+
+job "web-config" {
+  targets { groups = ["web"] }
+  step "conf" { run = "echo ${host.address}" }
+}
+`
+
+// CSVRepo returns an ops repo whose inventory is n switches generated
+// from inventory/switches.csv by a hosts block, plus 40 web hosts from a
+// range, and two jobs.
+func CSVRepo(n int) map[string][]byte {
+	return map[string][]byte{
+		"jobs.hcl":               []byte(csvJob),
+		"inventory/switches.csv": SwitchesCSV(n),
+		"inventory/hosts.hcl": []byte(`hosts "switches" {
+  for_each = { for r in csvdecode(repofile("switches.csv")) : r.name => r }
+  address  = each.value.ip
+  groups   = ["switch", each.value.site]
+  labels   = { model = each.value.model }
+}
+
+hosts "web" {
+  for_each = { for i in range(1, 41) : format("web-%02d", i) => cidrhost("192.0.2.0/24", 10 + i) }
+  address  = each.value
+  groups   = ["web"]
+}
+`),
+	}
+}
+
+// BlocksRepo is CSVRepo(n) with every host written as a host block.
+func BlocksRepo(n int) map[string][]byte {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "host \"sw-%05d\" {\n  address = \"10.%d.%d.%d\"\n  groups  = [\"switch\", %q]\n  labels  = { model = \"ex%d\" }\n}\n\n",
+			i, 64+i>>16&63, i>>8&255, i&255, sites[i%len(sites)], 2300+100*(i%3))
+	}
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "host \"web-%02d\" {\n  address = \"192.0.2.%d\"\n  groups  = [\"web\"]\n}\n\n", i, 10+i)
+	}
+	return map[string][]byte{
+		"jobs.hcl":            []byte(csvJob),
+		"inventory/hosts.hcl": []byte(b.String()),
+	}
+}

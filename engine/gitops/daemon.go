@@ -71,6 +71,13 @@ type Options struct {
 	// self-heal jobs with self_heal.
 	Drift   engine.DriftChecker
 	Secrets definitions.SecretSource
+	// Facts and FactStore, when both are set, gather hosts' facts
+	// (read-only) on demand (GatherFacts) and, with FactsInterval > 0,
+	// when a host first appears and every FactsInterval; runs render with
+	// the last facts as host.facts.
+	Facts         engine.FactsProbe
+	FactStore     engine.FactStore
+	FactsInterval time.Duration
 	// Redact holds every secret the process has loaded: removed from drift
 	// details before they are stored or shown. Nil redacts nothing beyond
 	// what the drift checker redacts.
@@ -135,6 +142,9 @@ type Daemon struct {
 	stopped  chan struct{} // closed when the loop has returned
 	prWake   chan struct{} // one slot: pull requests are waiting
 	syncWake chan struct{} // one slot: the ripple/sync status is due
+	// factsWake (one slot) says the definitions changed: hosts may have
+	// appeared whose facts are due now.
+	factsWake chan struct{}
 	// storeKick (one slot) wakes watchStore when a run stopped on a store
 	// write; storeBack (one slot) tells the loop that the store writes
 	// again.
@@ -202,6 +212,7 @@ func New(opts Options) (*Daemon, error) {
 		wake:      make(chan struct{}, 1),
 		prWake:    make(chan struct{}, 1),
 		syncWake:  make(chan struct{}, 1),
+		factsWake: make(chan struct{}, 1),
 		storeKick: make(chan struct{}, 1),
 		storeBack: make(chan struct{}, 1),
 		manual:    make(chan manualRequest),
@@ -443,6 +454,9 @@ func (d *Daemon) loop(ctx, runCtx context.Context) error {
 	d.resumeRecovered(ctx, runCtx, recovered)
 	if d.opts.Drift != nil {
 		d.queue.wg.Go(func() { d.driftLoop(ctx) })
+	}
+	if d.opts.Facts != nil && d.opts.FactStore != nil && d.opts.FactsInterval > 0 {
+		d.queue.wg.Go(func() { d.factsLoop(ctx) })
 	}
 	if d.opts.Health != nil {
 		d.queue.wg.Go(func() { d.watchStore(ctx) })

@@ -387,6 +387,10 @@ type driftAction struct {
 	Jobs []string `json:"jobs,omitempty"`
 }
 
+type factsAction struct {
+	Hosts []string `json:"hosts,omitempty"`
+}
+
 type triggerAction struct {
 	Source string `json:"source"`
 }
@@ -401,6 +405,7 @@ const (
 	actAccept      = "accept"
 	actRevert      = "revert"
 	actDrift       = "drift"
+	actFacts       = "facts"
 	actTrigger     = "trigger"
 	actPush        = "push"
 	actPullRequest = "pull_request"
@@ -529,6 +534,17 @@ func (f *Follower) CheckDrift(ctx context.Context, jobs ...string) ([]engine.Job
 	return out, err
 }
 
+// GatherFacts asks the leader to gather facts now and returns the hosts'
+// records.
+func (f *Follower) GatherFacts(ctx context.Context, hosts ...string) ([]engine.FactsRecord, error) {
+	if d := f.leaderDaemon(); d != nil {
+		return d.GatherFacts(ctx, hosts...)
+	}
+	var out []engine.FactsRecord
+	err := f.do(ctx, 10*f.opts.Wait, actFacts, factsAction{hosts}, &out)
+	return out, err
+}
+
 // Trigger asks the leader to reconcile; it does not wait.
 func (f *Follower) Trigger(source string) {
 	if d := f.leaderDaemon(); d != nil {
@@ -596,6 +612,9 @@ func Handlers(d *Daemon) map[string]cluster.Handler {
 		}),
 		actDrift: handle(func(ctx context.Context, a driftAction) (any, error) {
 			return d.CheckDrift(ctx, a.Jobs...)
+		}),
+		actFacts: handle(func(ctx context.Context, a factsAction) (any, error) {
+			return d.GatherFacts(ctx, a.Hosts...)
 		}),
 		actTrigger: handle(func(_ context.Context, a triggerAction) (any, error) {
 			d.Trigger(a.Source)

@@ -87,7 +87,7 @@ func (n *clusterNode) termHolds() *HoldSet {
 	return n.holds
 }
 
-func startClusterNode(t *testing.T, name string, repo *enginetest.GitRepo, store *enginetest.MemStore, db *enginetest.Cluster, runner *dmRunner) *clusterNode {
+func startClusterNode(t *testing.T, name string, repo *enginetest.GitRepo, store *enginetest.MemStore, db *enginetest.Cluster, runner *dmRunner, edits ...func(*Options)) *clusterNode {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).With().Str("node", name).Logger().Level(zerolog.WarnLevel)
 	mopts := source.MirrorOptions{URL: repo.Dir, Branch: "main", Dir: filepath.Join(t.TempDir(), "mirror")}
@@ -100,7 +100,11 @@ func startClusterNode(t *testing.T, name string, repo *enginetest.GitRepo, store
 	n.member, err = cluster.New(cluster.Options{Store: db, Node: name, Lease: 600 * time.Millisecond, Renew: 150 * time.Millisecond,
 		Heartbeat: 100 * time.Millisecond, Logger: log,
 		Lead: func(ctx context.Context, epoch int64) error {
-			d, err := New(Options{Repo: mirror, Mirror: mopts, Store: store, Runner: runner, RetryInterval: 50 * time.Millisecond, Logger: log})
+			opts := Options{Repo: mirror, Mirror: mopts, Store: store, Runner: runner, RetryInterval: 50 * time.Millisecond, Logger: log}
+			for _, edit := range edits {
+				edit(&opts)
+			}
+			d, err := New(opts)
 			if err != nil {
 				return err
 			}

@@ -64,6 +64,7 @@ func (d *Daemon) restoreBase(ctx, runCtx context.Context) error {
 	d.mu.Lock()
 	d.state.LastApplied, d.state.Base, d.defs = applied, base, defs
 	d.mu.Unlock()
+	d.wakeFacts()
 	if defs != nil {
 		d.applyConfig(ctx, defs)
 	}
@@ -195,6 +196,7 @@ func (d *Daemon) reconcile(ctx, runCtx context.Context) error {
 		d.accept = nil
 	}
 	d.mu.Unlock()
+	d.wakeFacts()
 	d.applyConfig(ctx, defs)
 	return nil
 }

@@ -200,7 +200,7 @@ func (q *runQueue) execute(ctx context.Context, qr *queuedRun) holdReason {
 	d := q.d
 	l := d.log.With().Int64("run", qr.run.ID).Str("job", qr.run.Job).Str("commit", engine.ShortCommit(qr.run.Commit)).Logger()
 	l.Info().Str("trigger", qr.run.Trigger).Msg("run starting")
-	run, err := d.opts.Runner.Execute(ctx, qr.defs, qr.run.ID)
+	run, err := d.opts.Runner.Execute(ctx, d.withFacts(ctx, qr.defs), qr.run.ID)
 	if errors.Is(err, engine.ErrJobHeld) {
 		l.Info().Err(err).Msg("run stays queued until the earlier run of its job has ended")
 		return heldForOperator

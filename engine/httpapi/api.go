@@ -319,6 +319,10 @@ func (h *Handler) listHosts(w http.ResponseWriter, r *http.Request, _ Identity) 
 		}
 		out = append(out, host)
 	}
+	if err := h.addFacts(r.Context(), out); err != nil {
+		writeBackendError(w, err)
+		return
+	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(list.Total))
 	writeJSON(w, http.StatusOK, out)
 }

@@ -84,6 +84,9 @@ type Options struct {
 	// AlertAudit reads the alert audit (silences, expiries, acks); nil
 	// shows none.
 	AlertAudit engine.AlertAuditReader
+	// Facts serves facts and patch compliance; its zero value leaves
+	// them out.
+	Facts FactsOptions
 	// Cluster describes the daemons sharing the store (GET
 	// /api/v1/cluster); nil (one daemon on SQLite) answers 501.
 	Cluster ClusterSource
@@ -162,6 +165,10 @@ func New(opts Options) *Handler {
 	m.Handle("GET /api/v1/jobs/{job}", h.auth(RoleViewer, h.getJob))
 	m.Handle("POST /api/v1/jobs/{job}/runs", h.auth(RoleOperator, h.startRun))
 	m.Handle("GET /api/v1/hosts", h.auth(RoleViewer, h.listHosts))
+	m.Handle("GET /api/v1/hosts/{host}", h.auth(RoleViewer, h.getHost))
+	m.Handle("GET /api/v1/facts", h.auth(RoleViewer, h.listFacts))
+	m.Handle("POST /api/v1/facts", h.auth(RoleOperator, h.postFacts))
+	m.Handle("GET /api/v1/patches", h.auth(RoleViewer, h.getPatches))
 	m.Handle("GET /api/v1/commits/{sha}", h.auth(RoleViewer, h.getCommit))
 	m.Handle("GET /api/v1/runs/{id}/events", h.auth(RoleViewer, h.runEvents))
 	m.Handle("GET /api/v1/monitors", h.auth(RoleViewer, h.listMonitors))

@@ -186,6 +186,10 @@ type Host struct {
 	// drifted, unknown, synced), when it was asked for (?sync= or
 	// ?sort=sync) and the daemon keeps sync state.
 	Sync string `json:"sync,omitempty"`
+	// Facts are the host's last gathered facts (null before the first
+	// gathering); FactsState says when, and why the last one failed.
+	Facts      *engine.HostFacts `json:"facts,omitempty"`
+	FactsState *FactsState       `json:"facts_state,omitempty"`
 }
 
 // Commit is what ripple did for one commit.

@@ -28,6 +28,7 @@ type Store interface {
 	engine.SilenceStore
 	engine.AckStore
 	engine.AlertAuditReader
+	engine.FactStore
 	engine.Compactor
 
 	// PendingStatuses lists at most limit undelivered statuses (all when
@@ -97,6 +98,7 @@ func Run(t *testing.T, open Open) {
 		{"AlertEventsFilter", testAlertEventsFilter},
 		{"SyncAcrossReopen", testSyncAcrossReopen},
 		{"SyncRollback", testSyncRollback},
+		{"FactsAcrossReopen", testFactsAcrossReopen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -359,6 +359,9 @@ type hostData struct {
 	Vars     []varRow
 	// HasSync: the daemon keeps sync state.
 	HasSync bool
+	// Facts are the host's gathered facts and their history; nil when
+	// the daemon serves no facts.
+	Facts *hostFacts
 }
 
 // hostJob is one job on the host with its sync state there.
@@ -439,6 +442,10 @@ func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	d.Runs = runsJSON(runs)
+	if d.Facts, err = u.hostFactsData(ctx, name, v); err != nil {
+		u.failErr(w, r, err)
+		return
+	}
 	v.Title, v.Data = "Host "+name, d
 	u.render(w, r, http.StatusOK, "host", "layout", v)
 }

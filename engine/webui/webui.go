@@ -53,6 +53,9 @@ type Options struct {
 	Alerts httpapi.AlertActions
 	// AlertAudit reads the alert audit for monitor pages; nil shows none.
 	AlertAudit engine.AlertAuditReader
+	// Facts show on host pages (with their history) and on /patches; the
+	// zero value shows none.
+	Facts httpapi.FactsOptions
 	// Stopping ends live streams once it reports true (shutdown).
 	Stopping func() bool
 	// EventPoll is how often a run page's live stream reads the store;
@@ -127,6 +130,8 @@ func New(opts Options) (*UI, error) {
 	m.Handle("GET /hosts/{host}", u.page(u.hostPage))
 	m.Handle("GET /groups/{group}", u.page(u.groupPage))
 	m.Handle("GET /capacity", u.page(u.capacityPage))
+	m.Handle("GET /patches", u.page(u.patchesPage))
+	m.Handle("POST /hosts/{host}/facts", u.action(httpapi.RoleOperator, u.gatherFacts))
 	m.Handle("POST /runs/{id}/approve", u.action(httpapi.RoleOperator, u.approve))
 	m.Handle("POST /runs/{id}/abort", u.action(httpapi.RoleOperator, u.abort))
 	m.Handle("POST /runs/{id}/revert", u.action(httpapi.RoleOperator, u.revert))
@@ -163,10 +168,10 @@ func parseTemplates(fsys fs.FS) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" || base == "parts" {
+		if base == "layout" || base == "parts" || base == "factsparts" {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/parts.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/parts.html", "templates/factsparts.html", n)
 		if err != nil {
 			return nil, err
 		}
@@ -209,6 +214,8 @@ func (v *view) Section() string {
 		return "/monitors"
 	case strings.HasPrefix(p, "/capacity"):
 		return "/capacity"
+	case strings.HasPrefix(p, "/patches"):
+		return "/patches"
 	}
 	return ""
 }

@@ -6,6 +6,13 @@
 //	sshbench run -dir DIR -c C     run `true` as a ripple run step on every
 //	                               host with ripple's SSH executor, C hosts at
 //	                               once; print hosts/s and peak RSS
+//	sshbench facts -n N -c C       start N sshd hosts (sshd at DEBUG1, to
+//	                               count sessions) and gather every host's
+//	                               facts with ripple's facts probe, C at once,
+//	                               twice (new connections, then pooled);
+//	                               print hosts/s, controller CPU per host and
+//	                               the most SSH sessions a host saw per
+//	                               gathering
 package main
 
 import (
@@ -42,6 +49,8 @@ func main() {
 		err = runFleet(ctx, os.Args[2:])
 	case "run":
 		err = runBench(ctx, os.Args[2:])
+	case "facts":
+		err = runFacts(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -172,6 +181,81 @@ func runBench(ctx context.Context, args []string) error {
 		float64(ru.Maxrss)/1024, float64(cpu.Microseconds())/1000/float64(len(ff.Hosts)))
 	if firstErr != "" {
 		fmt.Fprintln(os.Stderr, "sshbench: first failure:", firstErr)
+	}
+	return nil
+}
+
+func runFacts(ctx context.Context, args []string) (err error) {
+	fs := flag.NewFlagSet("facts", flag.ContinueOnError)
+	n := fs.Int("n", 200, "hosts")
+	conc := fs.Int("c", 32, "hosts at once (the daemon gathers 32 at once)")
+	updates := fs.String("updates-file", "", "`FILE` on the hosts read instead of `apt list --upgradable` "+
+		"(the lab hosts share one machine, where 200 apt runs at once measure apt, not ripple)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t := &tb{}
+	defer t.cleanup()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	f := sshfleet.Start(t, sshfleet.Options{Hosts: *n, MaxStartups: "1000:30:2000", LogLevel: "DEBUG1"})
+	cred := &definitions.Credential{Name: "default", User: f.User, PrivateKeyFile: f.KeyFile, KnownHostsFile: f.KnownHostsFile}
+	s := jobs.NewSSH(jobs.SSHOptions{})
+	defer s.Close()
+	probe := jobs.NewFactsProbe(jobs.NewTransport(s, nil), nil)
+	sessions := func() []int {
+		out := make([]int, len(f.Hosts))
+		for i := range f.Hosts {
+			out[i] = strings.Count(f.Log(i), "ctype session")
+		}
+		return out
+	}
+	for round, name := range []string{"new connections", "pooled connections"} {
+		before := sessions()
+		var ru0 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		var mu sync.Mutex
+		failed, firstErr := 0, ""
+		start := time.Now()
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(*conc)
+		for _, h := range f.Hosts {
+			ep := engine.Endpoint{Credential: cred, Host: &definitions.Host{Name: h.Name, Address: h.Address, Port: h.Port}}
+			g.Go(func() error {
+				facts, err := probe.GatherFacts(gctx, engine.FactsRequest{Endpoint: ep, SSH: true, UpdatesFile: *updates})
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil && facts.Kernel == "" {
+					err = fmt.Errorf("%s: no kernel in the facts", h.Name)
+				}
+				if err != nil {
+					failed++
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		elapsed := time.Since(start)
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+		after := sessions()
+		most := 0
+		for i := range after {
+			most = max(most, after[i]-before[i])
+		}
+		fmt.Printf("round=%d (%s) hosts=%d failed=%d seconds=%.3f hosts_per_sec=%.1f cpu_ms_per_host=%.2f max_sessions_per_host=%d\n",
+			round+1, name, len(f.Hosts), failed, elapsed.Seconds(), float64(len(f.Hosts))/elapsed.Seconds(),
+			float64(cpu.Microseconds())/1000/float64(len(f.Hosts)), most)
+		if firstErr != "" {
+			fmt.Fprintln(os.Stderr, "sshbench: first failure:", firstErr)
+		}
 	}
 	return nil
 }
