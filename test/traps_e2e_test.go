@@ -59,7 +59,8 @@ host "sw-03" {
 }
 
 notifier "webhook" "pager" {
-  url = env(%q)
+  url        = env(%q)
+  group_wait = "0s" # each alert timed against its trap
 }
 
 trap "link-down" {
