@@ -102,29 +102,11 @@ func runExec(ctx context.Context, args []string, e env) error {
 // host's output: a header with its outcome, exit code and duration, then
 // what it printed. Exit status 1 unless the run succeeded.
 func followExec(ctx context.Context, c *apiClient, e env, id int64) error {
-	d := &runDrawer{w: e.stdout, tty: isTerminal(e.stdout) && !c.json, printed: map[string]bool{}}
-	var last *httpapi.RunDetail
-	for {
-		final, err := c.streamRun(ctx, id, func(rd *httpapi.RunDetail) {
-			last = rd
-			if !c.json {
-				d.draw(rd)
-			}
-		})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil && last == nil:
-			return err
-		case final:
-			return finishExec(c, e, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
+	last, err := drawLive(ctx, c, e, id)
+	if err != nil {
+		return err
 	}
+	return finishExec(c, e, last)
 }
 
 func finishExec(c *apiClient, e env, d *httpapi.RunDetail) error {

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ripple-ops/ripple/engine"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -23,6 +23,21 @@ import (
 // line is appended whenever something changed. The exit status is 1 unless
 // the run succeeded. A daemon without the stream is polled every interval.
 func followRun(ctx context.Context, c *apiClient, e env, id int64, interval time.Duration) error {
+	last, err := drawLive(ctx, c, e, id)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusNotFound && last == nil && strings.Contains(ae.msg, "no such endpoint") {
+		return waitRun(ctx, c, e, id, interval)
+	}
+	if err != nil {
+		return err
+	}
+	return finishFollow(c, e, last)
+}
+
+// drawLive draws run id from the daemon's event stream until it ends and
+// returns its final state. A stream that breaks after the first event
+// (a daemon restart) is reconnected; an error before it is returned.
+func drawLive(ctx context.Context, c *apiClient, e env, id int64) (*httpapi.RunDetail, error) {
 	d := &runDrawer{w: e.stdout, tty: isTerminal(e.stdout) && !c.json, printed: map[string]bool{}}
 	var last *httpapi.RunDetail
 	for {
@@ -32,21 +47,18 @@ func followRun(ctx context.Context, c *apiClient, e env, id int64, interval time
 				d.draw(rd)
 			}
 		})
-		var ae *apiError
 		switch {
-		case errors.As(err, &ae) && ae.status == http.StatusNotFound && last == nil && strings.Contains(ae.msg, "no such endpoint"):
-			return waitRun(ctx, c, e, id, interval)
 		case err != nil && ctx.Err() != nil:
-			return ctx.Err()
+			return last, ctx.Err()
 		case err != nil && last == nil:
-			return err
+			return nil, err
 		case final:
-			return finishFollow(c, e, last)
+			return last, nil
 		}
 		// The stream broke (daemon restart): reconnect.
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return last, ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
 	}

@@ -46,10 +46,16 @@ func (r *GitRepo) Git(args ...string) string {
 // it returns the new head.
 func (r *GitRepo) Commit(msg string, files map[string]string) string {
 	r.t.Helper()
+	// Removals first: a file that becomes a directory in the same commit
+	// must be gone before the directory is made.
+	for name, body := range files {
+		if body == "" {
+			_ = os.Remove(filepath.Join(r.Dir, name))
+		}
+	}
 	for name, body := range files {
 		p := filepath.Join(r.Dir, name)
 		if body == "" {
-			_ = os.Remove(p)
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
