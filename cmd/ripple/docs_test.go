@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -364,5 +367,183 @@ func TestDocsLabUpOutput(t *testing.T) {
 				t.Errorf("%s: the example differs from what ripple %s prints:\n--- example\n%s\n--- ripple\n%s", ex.where, strings.Join(ex.args, " "), strings.Join(ex.out, "\n"), got)
 			}
 		})
+	}
+}
+
+// A console block in the docs is an example: its "$ " lines are run (the
+// test binary stands in for ripple on PATH, see TestMain) with sh in a
+// temporary directory holding a copy of examples/, and what each prints must be the lines that follow it,
+// "..." standing for any lines and the values normalize lists for any of
+// their kind. A block that cannot run here says why in a marker on the line
+// before its fence, e.g. <!-- docs-test: needs daemon -->; the test logs
+// each reason with its count, and an unmarked block that does not pass
+// fails it.
+var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
+
+type consoleBlock struct {
+	page   string
+	line   int    // of the fence
+	marker string // the reason it is not run, "" when it is
+	cmds   []string
+	outs   [][]string
+}
+
+func consoleBlocks(t *testing.T) []consoleBlock {
+	t.Helper()
+	var blocks []consoleBlock
+	for page, text := range docFiles(t) {
+		for _, loc := range fence.FindAllStringSubmatchIndex(text, -1) {
+			if text[loc[2]:loc[3]] != "console" {
+				continue
+			}
+			b := consoleBlock{page: page, line: strings.Count(text[:loc[0]], "\n") + 1}
+			if m := docsTestMarker.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+				b.marker = m[1]
+			}
+			lines := strings.Split(strings.TrimSuffix(text[loc[4]:loc[5]], "\n"), "\n")
+			for i := 0; i < len(lines); i++ {
+				l := lines[i]
+				if cmd, ok := strings.CutPrefix(l, "$ "); ok {
+					for strings.HasSuffix(cmd, "\\") && i+1 < len(lines) {
+						i++
+						cmd += "\n" + lines[i]
+					}
+					b.cmds = append(b.cmds, cmd)
+					b.outs = append(b.outs, nil)
+					continue
+				}
+				if len(b.cmds) == 0 {
+					b.cmds, b.outs = append(b.cmds, ""), append(b.outs, nil) // output without a command
+				}
+				b.outs[len(b.outs)-1] = append(b.outs[len(b.outs)-1], l)
+			}
+			blocks = append(blocks, b)
+		}
+	}
+	slices.SortFunc(blocks, func(a, b consoleBlock) int {
+		if c := strings.Compare(a.page, b.page); c != 0 {
+			return c
+		}
+		return a.line - b.line
+	})
+	return blocks
+}
+
+// normalize replaces what legitimately differs between the docs' run and
+// this one, in both: timestamps, durations, commit hashes, ports. Nothing
+// else.
+var docsNormalize = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`), "TIME"},
+	{regexp.MustCompile(`\b\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
+	{regexp.MustCompile(`\b[0-9a-f]{40}\b|\b[0-9a-f]{12}\b|\b[0-9a-f]{8}\b`), "HASH"},
+	{regexp.MustCompile(`(port +=) \d+|(127\.0\.0\.1:)\d+`), "${1}${2}PORT"},
+}
+
+func normalizeDocOutput(s string) string {
+	for _, n := range docsNormalize {
+		s = n.re.ReplaceAllString(s, n.with)
+	}
+	return s
+}
+
+// outputMatches reports whether got is what the example shows.
+func outputMatches(want []string, got string) bool {
+	var re strings.Builder
+	re.WriteString(`^`)
+	for _, l := range want {
+		if strings.TrimSpace(l) == "..." {
+			re.WriteString(`(?:.*\n)*?`)
+			continue
+		}
+		re.WriteString(regexp.QuoteMeta(normalizeDocOutput(l)) + `\n`)
+	}
+	re.WriteString(`$`)
+	got = normalizeDocOutput(got)
+	if got != "" && !strings.HasSuffix(got, "\n") {
+		got += "\n"
+	}
+	return regexp.MustCompile(re.String()).MatchString(got)
+}
+
+const docsTestSep = "@@docs-test-output@@"
+
+// runConsoleBlock runs a block's commands in one sh, in a temporary
+// directory holding a copy of the repository's examples/, and returns what each printed (stdout and stderr).
+func runConsoleBlock(t *testing.T, b consoleBlock) []string {
+	t.Helper()
+	var script strings.Builder
+	for i, c := range b.cmds {
+		if i > 0 {
+			// keep $? of the command before for `echo $?`
+			fmt.Fprintf(&script, "__rc=$?; printf '\\n%s\\n'; (exit $__rc)\n", docsTestSep)
+		}
+		script.WriteString(c + "\n")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", script.String())
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1", "LANG=C", "TZ=UTC"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	defer func() {
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the block left behind
+		}
+	}()
+	out, _ := cmd.CombinedOutput()
+	parts := strings.Split(string(out), "\n"+docsTestSep+"\n")
+	if len(parts) != len(b.cmds) {
+		t.Fatalf("%s:%d: the block's commands printed %d outputs, not %d:\n%s", b.page, b.line, len(parts), len(b.cmds), out)
+	}
+	return parts
+}
+
+// TestDocsConsoleExamples runs every unmarked console block of the docs
+// and compares what each command prints with the example.
+func TestDocsConsoleExamples(t *testing.T) {
+	if _, err := exec.LookPath("ripple"); err != nil {
+		t.Fatalf("no ripple on PATH (TestMain puts the test binary there): %v", err)
+	}
+	skipped := map[string][]string{}
+	ran := 0
+	for _, b := range consoleBlocks(t) {
+		where := fmt.Sprintf("%s:%d", b.page, b.line)
+		if b.marker != "" {
+			skipped[b.marker] = append(skipped[b.marker], where)
+			continue
+		}
+		if slices.Contains(b.cmds, "") {
+			t.Errorf("%s: a console block with output but no command: mark it (<!-- docs-test: REASON -->) or show the command", where)
+			continue
+		}
+		if len(b.cmds) == 1 && strings.HasPrefix(b.cmds[0], "ripple lab up ") {
+			ran++ // TestDocsLabUpOutput runs it: it serves until stopped
+			continue
+		}
+		ran++
+		t.Run(strings.NewReplacer("/", "_", ".md", "").Replace(where), func(t *testing.T) {
+			outs := runConsoleBlock(t, b)
+			for i, c := range b.cmds {
+				if !outputMatches(b.outs[i], outs[i]) {
+					t.Errorf("%s: $ %s\n--- example\n%s\n--- printed\n%s", where, c, strings.Join(b.outs[i], "\n"), outs[i])
+				}
+			}
+		})
+	}
+	for _, reason := range slices.Sorted(maps.Keys(skipped)) {
+		t.Logf("not run (%s): %d blocks: %s", reason, len(skipped[reason]), strings.Join(skipped[reason], ", "))
+	}
+	t.Logf("%d console blocks run and compared", ran)
+	if ran < 3 {
+		t.Errorf("only %d console blocks run", ran)
 	}
 }
