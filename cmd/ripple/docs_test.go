@@ -392,8 +392,10 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 	t.Helper()
 	var blocks []consoleBlock
 	for page, text := range docFiles(t) {
+		var prev []int // the fenced block before
 		for _, loc := range fence.FindAllStringSubmatchIndex(text, -1) {
 			if text[loc[2]:loc[3]] != "console" {
+				prev = loc
 				continue
 			}
 			b := consoleBlock{page: page, line: strings.Count(text[:loc[0]], "\n") + 1}
@@ -401,6 +403,15 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 				b.marker = m[1]
 			}
 			lines := strings.Split(strings.TrimSuffix(text[loc[4]:loc[5]], "\n"), "\n")
+			if !strings.HasPrefix(lines[0], "$ ") && prev != nil && text[prev[2]:prev[3]] == "sh" &&
+				strings.TrimSpace(docsTestMarker.ReplaceAllString(text[prev[1]:loc[0]], "")) == "" {
+				// the output of the sh block just before: that block is its command
+				b.cmds = []string{strings.TrimSuffix(text[prev[4]:prev[5]], "\n")}
+				b.outs = [][]string{lines}
+				blocks = append(blocks, b)
+				prev = loc
+				continue
+			}
 			for i := 0; i < len(lines); i++ {
 				l := lines[i]
 				if cmd, ok := strings.CutPrefix(l, "$ "); ok {
@@ -418,6 +429,7 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 				b.outs[len(b.outs)-1] = append(b.outs[len(b.outs)-1], l)
 			}
 			blocks = append(blocks, b)
+			prev = loc
 		}
 	}
 	slices.SortFunc(blocks, func(a, b consoleBlock) int {
@@ -485,12 +497,20 @@ func runConsoleBlock(t *testing.T, b consoleBlock) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
+	// the page's directory under /tmp (the first the block names) is one
+	// in dir, and is shown back as the page's in what the commands print
+	tutDir := regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*`).FindString(script.String())
+	text := script.String()
+	if tutDir != "" {
+		text = strings.ReplaceAll(text, tutDir, filepath.Join(dir, "tmp", filepath.Base(tutDir)))
+	}
 	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, "sh", "-c", script.String())
+	cmd := exec.CommandContext(ctx, "sh", "-c", text)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1", "LANG=C", "TZ=UTC"}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1", "LANG=C", "TZ=UTC",
+		"GIT_AUTHOR_NAME=docs", "GIT_AUTHOR_EMAIL=docs@example.com", "GIT_COMMITTER_NAME=docs", "GIT_COMMITTER_EMAIL=docs@example.com"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
@@ -500,6 +520,9 @@ func runConsoleBlock(t *testing.T, b consoleBlock) []string {
 		}
 	}()
 	out, _ := cmd.CombinedOutput()
+	if tutDir != "" {
+		out = bytes.ReplaceAll(out, []byte(filepath.Join(dir, "tmp", filepath.Base(tutDir))), []byte(tutDir))
+	}
 	parts := strings.Split(string(out), "\n"+docsTestSep+"\n")
 	if len(parts) != len(b.cmds) {
 		t.Fatalf("%s:%d: the block's commands printed %d outputs, not %d:\n%s", b.page, b.line, len(parts), len(b.cmds), out)
