@@ -393,7 +393,9 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 	var blocks []consoleBlock
 	for page, text := range docFiles(t) {
 		var prev []int // the fenced block before
-		for _, loc := range fence.FindAllStringSubmatchIndex(text, -1) {
+		for _, loc := range indentedFence.FindAllStringSubmatchIndex(text, -1) {
+			indent := loc[3] - loc[2]
+			loc = append(loc[:2:2], loc[4:]...) // as fence's: language, body
 			if text[loc[2]:loc[3]] != "console" {
 				prev = loc
 				continue
@@ -403,6 +405,9 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 				b.marker = m[1]
 			}
 			lines := strings.Split(strings.TrimSuffix(text[loc[4]:loc[5]], "\n"), "\n")
+			for i, l := range lines {
+				lines[i] = l[min(indent, len(l)-len(strings.TrimLeft(l, " "))):]
+			}
 			if !strings.HasPrefix(lines[0], "$ ") && prev != nil && text[prev[2]:prev[3]] == "sh" &&
 				strings.TrimSpace(docsTestMarker.ReplaceAllString(text[prev[1]:loc[0]], "")) == "" {
 				// the output of the sh block just before: that block is its command
@@ -480,6 +485,10 @@ func outputMatches(want []string, got string) bool {
 	return regexp.MustCompile(re.String()).MatchString(got)
 }
 
+// indentedFence is fence also in a list item: the indent, the language,
+// the body.
+var indentedFence = regexp.MustCompile("(?ms)^( *)```([a-z]*)\n(.*?)^ *```")
+
 const docsTestSep = "@@docs-test-output@@"
 
 // runConsoleBlock runs a block's commands in one sh, in a temporary
@@ -538,7 +547,8 @@ func TestDocsConsoleExamples(t *testing.T) {
 	}
 	skipped := map[string][]string{}
 	ran := 0
-	for _, b := range consoleBlocks(t) {
+	blocks := consoleBlocks(t)
+	for _, b := range blocks {
 		where := fmt.Sprintf("%s:%d", b.page, b.line)
 		if b.marker != "" {
 			skipped[b.marker] = append(skipped[b.marker], where)
@@ -565,7 +575,7 @@ func TestDocsConsoleExamples(t *testing.T) {
 	for _, reason := range slices.Sorted(maps.Keys(skipped)) {
 		t.Logf("not run (%s): %d blocks: %s", reason, len(skipped[reason]), strings.Join(skipped[reason], ", "))
 	}
-	t.Logf("%d console blocks run and compared", ran)
+	t.Logf("%d console blocks run and compared (those of ripple lab up by TestDocsLabUpOutput), %d marked not run", ran, len(blocks)-ran)
 	if ran < 3 {
 		t.Errorf("only %d console blocks run", ran)
 	}
