@@ -380,12 +380,17 @@ func TestDocsLabUpOutput(t *testing.T) {
 // fails it.
 var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
 
+var docsTestWrite = regexp.MustCompile(`<!-- docs-test: write (\S+) -->\s*$`)
+
 type consoleBlock struct {
 	page   string
 	line   int    // of the fence
 	marker string // the reason it is not run, "" when it is
 	cmds   []string
 	outs   [][]string
+	// a block of another language the page shows as a file: its path and
+	// its text, written before the blocks after it run
+	write, body string
 }
 
 func consoleBlocks(t *testing.T) []consoleBlock {
@@ -397,6 +402,9 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 			indent := loc[3] - loc[2]
 			loc = append(loc[:2:2], loc[4:]...) // as fence's: language, body
 			if text[loc[2]:loc[3]] != "console" {
+				if m := docsTestWrite.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+					blocks = append(blocks, consoleBlock{page: page, line: strings.Count(text[:loc[0]], "\n") + 1, write: m[1], body: text[loc[4]:loc[5]]})
+				}
 				prev = loc
 				continue
 			}
@@ -491,9 +499,94 @@ var indentedFence = regexp.MustCompile("(?ms)^( *)```([a-z]*)\n(.*?)^ *```")
 
 const docsTestSep = "@@docs-test-output@@"
 
-// runConsoleBlock runs a block's commands in one sh, in a temporary
-// directory holding a copy of the repository's examples/, and returns what each printed (stdout and stderr).
-func runConsoleBlock(t *testing.T, b consoleBlock) []string {
+// docsPage is where a page's blocks run, in order: a temporary directory
+// holding a copy of examples/, the page's directory under /tmp (the first
+// its blocks name) made one in it and shown back as the page's in what the
+// commands print, and the directory the last block ended in.
+type docsPage struct {
+	dir, tutDir, cwdFile string
+}
+
+func newDocsPage(t *testing.T, blocks []consoleBlock) *docsPage {
+	t.Helper()
+	p := &docsPage{dir: t.TempDir()}
+	for _, b := range blocks {
+		if b.marker == "" && p.tutDir == "" {
+			p.tutDir = regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*`).FindString(strings.Join(b.cmds, "\n"))
+		}
+	}
+	if err := os.CopyFS(filepath.Join(p.dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	p.cwdFile = filepath.Join(p.dir, ".docs-test-cwd")
+	if err := os.WriteFile(p.cwdFile, []byte(p.dir), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (p *docsPage) local() string { return filepath.Join(p.dir, "tmp", filepath.Base(p.tutDir)) }
+
+func (p *docsPage) command(ctx context.Context, script string) *exec.Cmd {
+	if p.tutDir != "" {
+		script = strings.ReplaceAll(script, p.tutDir, p.local())
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", `cd "$(cat `+p.cwdFile+`)" || exit 1`+"\n"+script)
+	cmd.Dir = p.dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, "NO_COLOR=1", "LANG=C", "TZ=UTC",
+		"GIT_AUTHOR_NAME=docs", "GIT_AUTHOR_EMAIL=docs@example.com", "GIT_COMMITTER_NAME=docs", "GIT_COMMITTER_EMAIL=docs@example.com"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// startLab runs a `ripple lab up` example in the background until the
+// page is done.
+func (p *docsPage) startLab(t *testing.T, line string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := p.command(ctx, line)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(out.String(), "Serving until Ctrl-C.") {
+		select {
+		case err := <-done:
+			t.Fatalf("%s ended: %v\n%s", line, err, out.String())
+		case <-deadline:
+			t.Fatalf("%s never came up:\n%s", line, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// write writes a block the page shows as a file (<!-- docs-test: write
+// PATH -->), PATH relative to where the last block ended.
+func (p *docsPage) write(t *testing.T, name, body string) {
+	t.Helper()
+	cwd, err := os.ReadFile(p.cwdFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name = filepath.Join(strings.TrimSpace(string(cwd)), name)
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs a block's commands in one sh and returns what each printed
+// (stdout and stderr).
+func (p *docsPage) run(t *testing.T, b consoleBlock) []string {
 	t.Helper()
 	var script strings.Builder
 	for i, c := range b.cmds {
@@ -503,34 +596,18 @@ func runConsoleBlock(t *testing.T, b consoleBlock) []string {
 		}
 		script.WriteString(c + "\n")
 	}
+	fmt.Fprintf(&script, "__rc=$?; pwd > %s; exit $__rc\n", p.cwdFile)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	// the page's directory under /tmp (the first the block names) is one
-	// in dir, and is shown back as the page's in what the commands print
-	tutDir := regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*`).FindString(script.String())
-	text := script.String()
-	if tutDir != "" {
-		text = strings.ReplaceAll(text, tutDir, filepath.Join(dir, "tmp", filepath.Base(tutDir)))
-	}
-	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, "sh", "-c", text)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "NO_COLOR=1", "LANG=C", "TZ=UTC",
-		"GIT_AUTHOR_NAME=docs", "GIT_AUTHOR_EMAIL=docs@example.com", "GIT_COMMITTER_NAME=docs", "GIT_COMMITTER_EMAIL=docs@example.com"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
+	cmd := p.command(ctx, script.String())
 	defer func() {
 		if cmd.Process != nil {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the block left behind
 		}
 	}()
 	out, _ := cmd.CombinedOutput()
-	if tutDir != "" {
-		out = bytes.ReplaceAll(out, []byte(filepath.Join(dir, "tmp", filepath.Base(tutDir))), []byte(tutDir))
+	if p.tutDir != "" {
+		out = bytes.ReplaceAll(out, []byte(p.local()), []byte(p.tutDir))
 	}
 	parts := strings.Split(string(out), "\n"+docsTestSep+"\n")
 	if len(parts) != len(b.cmds) {
@@ -539,35 +616,64 @@ func runConsoleBlock(t *testing.T, b consoleBlock) []string {
 	return parts
 }
 
-// TestDocsConsoleExamples runs every unmarked console block of the docs
-// and compares what each command prints with the example.
+// TestDocsConsoleExamples runs every unmarked console block of the docs,
+// page by page in order, and compares what each command prints with the
+// example. A page's `ripple lab up` runs in the background while its later
+// blocks run (TestDocsLabUpOutput compares its output).
 func TestDocsConsoleExamples(t *testing.T) {
 	if _, err := exec.LookPath("ripple"); err != nil {
 		t.Fatalf("no ripple on PATH (TestMain puts the test binary there): %v", err)
 	}
 	skipped := map[string][]string{}
-	ran := 0
-	blocks := consoleBlocks(t)
-	for _, b := range blocks {
-		where := fmt.Sprintf("%s:%d", b.page, b.line)
-		if b.marker != "" {
-			skipped[b.marker] = append(skipped[b.marker], where)
+	ran, total := 0, 0
+	var pages [][]consoleBlock
+	for _, b := range consoleBlocks(t) {
+		if len(pages) == 0 || pages[len(pages)-1][0].page != b.page {
+			pages = append(pages, nil)
+		}
+		pages[len(pages)-1] = append(pages[len(pages)-1], b)
+	}
+	isLab := func(b consoleBlock) bool { return len(b.cmds) == 1 && strings.HasPrefix(b.cmds[0], "ripple lab up ") }
+	for _, blocks := range pages {
+		runs := 0
+		for _, b := range blocks {
+			where := fmt.Sprintf("%s:%d", b.page, b.line)
+			switch {
+			case b.write != "":
+			case b.marker != "":
+				total++
+				skipped[b.marker] = append(skipped[b.marker], where)
+			case slices.Contains(b.cmds, ""):
+				total++
+				t.Errorf("%s: a console block with output but no command: mark it (<!-- docs-test: REASON -->) or show the command", where)
+			default:
+				total++
+				ran++
+				if !isLab(b) {
+					runs++
+				}
+			}
+		}
+		if runs == 0 {
 			continue
 		}
-		if slices.Contains(b.cmds, "") {
-			t.Errorf("%s: a console block with output but no command: mark it (<!-- docs-test: REASON -->) or show the command", where)
-			continue
-		}
-		if len(b.cmds) == 1 && strings.HasPrefix(b.cmds[0], "ripple lab up ") {
-			ran++ // TestDocsLabUpOutput runs it: it serves until stopped
-			continue
-		}
-		ran++
-		t.Run(strings.NewReplacer("/", "_", ".md", "").Replace(where), func(t *testing.T) {
-			outs := runConsoleBlock(t, b)
-			for i, c := range b.cmds {
-				if !outputMatches(b.outs[i], outs[i]) {
-					t.Errorf("%s: $ %s\n--- example\n%s\n--- printed\n%s", where, c, strings.Join(b.outs[i], "\n"), outs[i])
+		t.Run(strings.NewReplacer("/", "_", ".md", "").Replace(blocks[0].page), func(t *testing.T) {
+			p := newDocsPage(t, blocks)
+			for _, b := range blocks {
+				where := fmt.Sprintf("%s:%d", b.page, b.line)
+				switch {
+				case b.write != "":
+					p.write(t, b.write, b.body)
+				case b.marker != "" || slices.Contains(b.cmds, ""):
+				case isLab(b):
+					p.startLab(t, b.cmds[0])
+				default:
+					outs := p.run(t, b)
+					for i, c := range b.cmds {
+						if !outputMatches(b.outs[i], outs[i]) {
+							t.Errorf("%s: $ %s\n--- example\n%s\n--- printed\n%s", where, c, strings.Join(b.outs[i], "\n"), outs[i])
+						}
+					}
 				}
 			}
 		})
@@ -575,7 +681,7 @@ func TestDocsConsoleExamples(t *testing.T) {
 	for _, reason := range slices.Sorted(maps.Keys(skipped)) {
 		t.Logf("not run (%s): %d blocks: %s", reason, len(skipped[reason]), strings.Join(skipped[reason], ", "))
 	}
-	t.Logf("%d console blocks run and compared (those of ripple lab up by TestDocsLabUpOutput), %d marked not run", ran, len(blocks)-ran)
+	t.Logf("%d of %d console blocks run and compared (those of ripple lab up by TestDocsLabUpOutput)", ran, total)
 	if ran < 3 {
 		t.Errorf("only %d console blocks run", ran)
 	}
