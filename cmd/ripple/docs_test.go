@@ -380,6 +380,8 @@ func TestDocsLabUpOutput(t *testing.T) {
 // fails it.
 var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
 
+var docsTestRun = regexp.MustCompile(`<!-- docs-test: run -->\s*$`)
+
 var docsTestWrite = regexp.MustCompile(`<!-- docs-test: write (\S+) -->\s*$`)
 
 type consoleBlock struct {
@@ -391,6 +393,10 @@ type consoleBlock struct {
 	// a block of another language the page shows as a file: its path and
 	// its text, written before the blocks after it run
 	write, body string
+	// a block of another language marked <!-- docs-test: run -->: the
+	// page's commands that set up what its examples need, run in their
+	// place, what they print not compared
+	setup bool
 }
 
 func consoleBlocks(t *testing.T) []consoleBlock {
@@ -402,8 +408,12 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 			indent := loc[3] - loc[2]
 			loc = append(loc[:2:2], loc[4:]...) // as fence's: language, body
 			if text[loc[2]:loc[3]] != "console" {
+				line := strings.Count(text[:loc[0]], "\n") + 1
 				if m := docsTestWrite.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
-					blocks = append(blocks, consoleBlock{page: page, line: strings.Count(text[:loc[0]], "\n") + 1, write: m[1], body: text[loc[4]:loc[5]]})
+					blocks = append(blocks, consoleBlock{page: page, line: line, write: m[1], body: text[loc[4]:loc[5]]})
+				}
+				if docsTestRun.MatchString(strings.TrimRight(text[:loc[0]], "\n")) {
+					blocks = append(blocks, consoleBlock{page: page, line: line, setup: true, cmds: []string{text[loc[4]:loc[5]]}, outs: [][]string{nil}})
 				}
 				prev = loc
 				continue
@@ -639,7 +649,7 @@ func TestDocsConsoleExamples(t *testing.T) {
 		for _, b := range blocks {
 			where := fmt.Sprintf("%s:%d", b.page, b.line)
 			switch {
-			case b.write != "":
+			case b.write != "" || b.setup:
 			case b.marker != "":
 				total++
 				skipped[b.marker] = append(skipped[b.marker], where)
@@ -664,6 +674,8 @@ func TestDocsConsoleExamples(t *testing.T) {
 				switch {
 				case b.write != "":
 					p.write(t, b.write, b.body)
+				case b.setup:
+					p.run(t, b)
 				case b.marker != "" || slices.Contains(b.cmds, ""):
 				case isLab(b):
 					p.startLab(t, b.cmds[0])
