@@ -371,13 +371,21 @@ func TestDocsLabUpOutput(t *testing.T) {
 }
 
 // A console block in the docs is an example: its "$ " lines are run (the
-// test binary stands in for ripple on PATH, see TestMain) with sh in a
-// temporary directory holding a copy of examples/, and what each prints must be the lines that follow it,
-// "..." standing for any lines and the values normalize lists for any of
-// their kind. A block that cannot run here says why in a marker on the line
-// before its fence, e.g. <!-- docs-test: needs daemon -->; the test logs
-// each reason with its count, and an unmarked block that does not pass
-// fails it.
+// test binary stands in for ripple on PATH, see TestMain) with sh, and what
+// each prints must be the lines that follow it, "..." standing for any
+// lines and the values docsNormalize lists for any of their kind. A console
+// block of output only is the output of the sh block just before it, which
+// is then its command. A page's blocks run in order in one temporary
+// directory (a copy of examples/ in it; the page's /tmp directory made one
+// in it), each starting where the one before ended, the page's `ripple lab
+// up` serving in the background. Markers on the line before a fence:
+//
+//	<!-- docs-test: write PATH -->  this block is the file PATH: write it
+//	<!-- docs-test: run -->         run this sh block (setup; output not compared)
+//	<!-- docs-test: REASON -->      this console block is not run, because REASON
+//
+// The test logs each REASON with its blocks; an unmarked console block that
+// does not pass fails it.
 var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
 
 var docsTestRun = regexp.MustCompile(`<!-- docs-test: run -->\s*$`)
