@@ -381,12 +381,15 @@ func TestDocsLabUpOutput(t *testing.T) {
 // up` serving in the background. Markers on the line before a fence:
 //
 //	<!-- docs-test: write PATH -->  this block is the file PATH: write it
+//	<!-- docs-test: insert PATH before LINE -->  insert it in PATH before LINE
 //	<!-- docs-test: run -->         run this sh block (setup; output not compared)
 //	<!-- docs-test: REASON -->      this console block is not run, because REASON
 //
 // The test logs each REASON with its blocks; an unmarked console block that
 // does not pass fails it.
 var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
+
+var docsTestInsert = regexp.MustCompile(`<!-- docs-test: insert (\S+) before (.+?) -->\s*$`)
 
 var docsTestRun = regexp.MustCompile(`<!-- docs-test: run -->\s*$`)
 
@@ -401,6 +404,8 @@ type consoleBlock struct {
 	// a block of another language the page shows as a file: its path and
 	// its text, written before the blocks after it run
 	write, body string
+	// with write: the body goes into the file, before this line of it
+	before string
 	// a block of another language marked <!-- docs-test: run -->: the
 	// page's commands that set up what its examples need, run in their
 	// place, what they print not compared
@@ -419,6 +424,9 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 				line := strings.Count(text[:loc[0]], "\n") + 1
 				if m := docsTestWrite.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
 					blocks = append(blocks, consoleBlock{page: page, line: line, write: m[1], body: text[loc[4]:loc[5]]})
+				}
+				if m := docsTestInsert.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+					blocks = append(blocks, consoleBlock{page: page, line: line, write: m[1], before: m[2], body: text[loc[4]:loc[5]]})
 				}
 				if docsTestRun.MatchString(strings.TrimRight(text[:loc[0]], "\n")) {
 					blocks = append(blocks, consoleBlock{page: page, line: line, setup: true, cmds: []string{text[loc[4]:loc[5]]}, outs: [][]string{nil}})
@@ -587,13 +595,24 @@ func (p *docsPage) startLab(t *testing.T, line string) {
 
 // write writes a block the page shows as a file (<!-- docs-test: write
 // PATH -->), PATH relative to where the last block ended.
-func (p *docsPage) write(t *testing.T, name, body string) {
+func (p *docsPage) write(t *testing.T, name, before, body string) {
 	t.Helper()
 	cwd, err := os.ReadFile(p.cwdFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	name = filepath.Join(strings.TrimSpace(string(cwd)), name)
+	if before != "" {
+		old, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(old), "\n"+before+"\n")
+		if i < 0 {
+			t.Fatalf("%s has no line %q to insert before", name, before)
+		}
+		body = string(old[:i+1]) + body + string(old[i+1:])
+	}
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -676,12 +695,13 @@ func TestDocsConsoleExamples(t *testing.T) {
 			continue
 		}
 		t.Run(strings.NewReplacer("/", "_", ".md", "").Replace(blocks[0].page), func(t *testing.T) {
+			t.Parallel() // pages are independent, and mostly wait on their labs
 			p := newDocsPage(t, blocks)
 			for _, b := range blocks {
 				where := fmt.Sprintf("%s:%d", b.page, b.line)
 				switch {
 				case b.write != "":
-					p.write(t, b.write, b.body)
+					p.write(t, b.write, b.before, b.body)
 				case b.setup:
 					p.run(t, b)
 				case b.marker != "" || slices.Contains(b.cmds, ""):
