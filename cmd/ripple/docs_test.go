@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -364,5 +367,362 @@ func TestDocsLabUpOutput(t *testing.T) {
 				t.Errorf("%s: the example differs from what ripple %s prints:\n--- example\n%s\n--- ripple\n%s", ex.where, strings.Join(ex.args, " "), strings.Join(ex.out, "\n"), got)
 			}
 		})
+	}
+}
+
+// A console block in the docs is an example: its "$ " lines are run (the
+// test binary stands in for ripple on PATH, see TestMain) with sh, and what
+// each prints must be the lines that follow it, "..." standing for any
+// lines and the values docsNormalize lists for any of their kind. A console
+// block of output only is the output of the sh block just before it, which
+// is then its command. A page's blocks run in order in one temporary
+// directory (a copy of examples/ in it; the page's /tmp directory made one
+// in it), each starting where the one before ended, the page's `ripple lab
+// up` serving in the background. Markers on the line before a fence:
+//
+//	<!-- docs-test: write PATH -->  this block is the file PATH: write it
+//	<!-- docs-test: insert PATH before LINE -->  insert it in PATH before LINE
+//	<!-- docs-test: run -->         run this sh block (setup; output not compared)
+//	<!-- docs-test: REASON -->      this console block is not run, because REASON
+//
+// The test logs each REASON with its blocks; an unmarked console block that
+// does not pass fails it.
+var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
+
+var docsTestInsert = regexp.MustCompile(`<!-- docs-test: insert (\S+) before (.+?) -->\s*$`)
+
+var docsTestRun = regexp.MustCompile(`<!-- docs-test: run -->\s*$`)
+
+var docsTestWrite = regexp.MustCompile(`<!-- docs-test: write (\S+) -->\s*$`)
+
+type consoleBlock struct {
+	page   string
+	line   int    // of the fence
+	marker string // the reason it is not run, "" when it is
+	cmds   []string
+	outs   [][]string
+	// a block of another language the page shows as a file: its path and
+	// its text, written before the blocks after it run
+	write, body string
+	// with write: the body goes into the file, before this line of it
+	before string
+	// a block of another language marked <!-- docs-test: run -->: the
+	// page's commands that set up what its examples need, run in their
+	// place, what they print not compared
+	setup bool
+}
+
+func consoleBlocks(t *testing.T) []consoleBlock {
+	t.Helper()
+	var blocks []consoleBlock
+	for page, text := range docFiles(t) {
+		var prev []int // the fenced block before
+		for _, loc := range indentedFence.FindAllStringSubmatchIndex(text, -1) {
+			indent := loc[3] - loc[2]
+			loc = append(loc[:2:2], loc[4:]...) // as fence's: language, body
+			if text[loc[2]:loc[3]] != "console" {
+				line := strings.Count(text[:loc[0]], "\n") + 1
+				if m := docsTestWrite.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+					blocks = append(blocks, consoleBlock{page: page, line: line, write: m[1], body: text[loc[4]:loc[5]]})
+				}
+				if m := docsTestInsert.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+					blocks = append(blocks, consoleBlock{page: page, line: line, write: m[1], before: m[2], body: text[loc[4]:loc[5]]})
+				}
+				if docsTestRun.MatchString(strings.TrimRight(text[:loc[0]], "\n")) {
+					blocks = append(blocks, consoleBlock{page: page, line: line, setup: true, cmds: []string{text[loc[4]:loc[5]]}, outs: [][]string{nil}})
+				}
+				prev = loc
+				continue
+			}
+			b := consoleBlock{page: page, line: strings.Count(text[:loc[0]], "\n") + 1}
+			if m := docsTestMarker.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+				b.marker = m[1]
+			}
+			lines := strings.Split(strings.TrimSuffix(text[loc[4]:loc[5]], "\n"), "\n")
+			for i, l := range lines {
+				lines[i] = l[min(indent, len(l)-len(strings.TrimLeft(l, " "))):]
+			}
+			if !strings.HasPrefix(lines[0], "$ ") && prev != nil && text[prev[2]:prev[3]] == "sh" &&
+				strings.TrimSpace(docsTestMarker.ReplaceAllString(text[prev[1]:loc[0]], "")) == "" {
+				// the output of the sh block just before: that block is its command
+				b.cmds = []string{strings.TrimSuffix(text[prev[4]:prev[5]], "\n")}
+				b.outs = [][]string{lines}
+				blocks = append(blocks, b)
+				prev = loc
+				continue
+			}
+			for i := 0; i < len(lines); i++ {
+				l := lines[i]
+				if cmd, ok := strings.CutPrefix(l, "$ "); ok {
+					for strings.HasSuffix(cmd, "\\") && i+1 < len(lines) {
+						i++
+						cmd += "\n" + lines[i]
+					}
+					b.cmds = append(b.cmds, cmd)
+					b.outs = append(b.outs, nil)
+					continue
+				}
+				if len(b.cmds) == 0 {
+					b.cmds, b.outs = append(b.cmds, ""), append(b.outs, nil) // output without a command
+				}
+				b.outs[len(b.outs)-1] = append(b.outs[len(b.outs)-1], l)
+			}
+			blocks = append(blocks, b)
+			prev = loc
+		}
+	}
+	slices.SortFunc(blocks, func(a, b consoleBlock) int {
+		if c := strings.Compare(a.page, b.page); c != 0 {
+			return c
+		}
+		return a.line - b.line
+	})
+	return blocks
+}
+
+// normalize replaces what legitimately differs between the docs' run and
+// this one, in both: timestamps, durations, commit hashes, ports. Nothing
+// else.
+var docsNormalize = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`), "TIME"},
+	{regexp.MustCompile(`\b\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
+	{regexp.MustCompile(`\b[0-9a-f]{40}\b|\b[0-9a-f]{12}\b|\b[0-9a-f]{8}\b`), "HASH"},
+	{regexp.MustCompile(`(port +=) \d+|(127\.0\.0\.1:)\d+`), "${1}${2}PORT"},
+}
+
+func normalizeDocOutput(s string) string {
+	for _, n := range docsNormalize {
+		s = n.re.ReplaceAllString(s, n.with)
+	}
+	return s
+}
+
+// outputMatches reports whether got is what the example shows.
+func outputMatches(want []string, got string) bool {
+	var re strings.Builder
+	re.WriteString(`^`)
+	for _, l := range want {
+		if strings.TrimSpace(l) == "..." {
+			re.WriteString(`(?:.*\n)*?`)
+			continue
+		}
+		re.WriteString(regexp.QuoteMeta(normalizeDocOutput(l)) + `\n`)
+	}
+	re.WriteString(`$`)
+	got = normalizeDocOutput(got)
+	if got != "" && !strings.HasSuffix(got, "\n") {
+		got += "\n"
+	}
+	return regexp.MustCompile(re.String()).MatchString(got)
+}
+
+// indentedFence is fence also in a list item: the indent, the language,
+// the body.
+var indentedFence = regexp.MustCompile("(?ms)^( *)```([a-z]*)\n(.*?)^ *```")
+
+const docsTestSep = "@@docs-test-output@@"
+
+// docsPage is where a page's blocks run, in order: a temporary directory
+// holding a copy of examples/, the page's directory under /tmp (the first
+// its blocks name) made one in it and shown back as the page's in what the
+// commands print, and the directory the last block ended in.
+type docsPage struct {
+	dir, tutDir, cwdFile string
+}
+
+func newDocsPage(t *testing.T, blocks []consoleBlock) *docsPage {
+	t.Helper()
+	p := &docsPage{dir: t.TempDir()}
+	for _, b := range blocks {
+		if b.marker == "" && p.tutDir == "" {
+			p.tutDir = regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*`).FindString(strings.Join(b.cmds, "\n"))
+		}
+	}
+	if err := os.CopyFS(filepath.Join(p.dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	p.cwdFile = filepath.Join(p.dir, ".docs-test-cwd")
+	if err := os.WriteFile(p.cwdFile, []byte(p.dir), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (p *docsPage) local() string { return filepath.Join(p.dir, "tmp", filepath.Base(p.tutDir)) }
+
+func (p *docsPage) command(ctx context.Context, script string) *exec.Cmd {
+	if p.tutDir != "" {
+		script = strings.ReplaceAll(script, p.tutDir, p.local())
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", `cd "$(cat `+p.cwdFile+`)" || exit 1`+"\n"+script)
+	cmd.Dir = p.dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, "NO_COLOR=1", "LANG=C", "TZ=UTC",
+		"GIT_AUTHOR_NAME=docs", "GIT_AUTHOR_EMAIL=docs@example.com", "GIT_COMMITTER_NAME=docs", "GIT_COMMITTER_EMAIL=docs@example.com"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// startLab runs a `ripple lab up` example in the background until the
+// page is done.
+func (p *docsPage) startLab(t *testing.T, line string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := p.command(ctx, line)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(out.String(), "Serving until Ctrl-C.") {
+		select {
+		case err := <-done:
+			t.Fatalf("%s ended: %v\n%s", line, err, out.String())
+		case <-deadline:
+			t.Fatalf("%s never came up:\n%s", line, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// write writes a block the page shows as a file (<!-- docs-test: write
+// PATH -->), PATH relative to where the last block ended.
+func (p *docsPage) write(t *testing.T, name, before, body string) {
+	t.Helper()
+	cwd, err := os.ReadFile(p.cwdFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name = filepath.Join(strings.TrimSpace(string(cwd)), name)
+	if before != "" {
+		old, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(old), "\n"+before+"\n")
+		if i < 0 {
+			t.Fatalf("%s has no line %q to insert before", name, before)
+		}
+		body = string(old[:i+1]) + body + string(old[i+1:])
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs a block's commands in one sh and returns what each printed
+// (stdout and stderr).
+func (p *docsPage) run(t *testing.T, b consoleBlock) []string {
+	t.Helper()
+	var script strings.Builder
+	for i, c := range b.cmds {
+		if i > 0 {
+			// keep $? of the command before for `echo $?`
+			fmt.Fprintf(&script, "__rc=$?; printf '\\n%s\\n'; (exit $__rc)\n", docsTestSep)
+		}
+		script.WriteString(c + "\n")
+	}
+	fmt.Fprintf(&script, "__rc=$?; pwd > %s; exit $__rc\n", p.cwdFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := p.command(ctx, script.String())
+	defer func() {
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the block left behind
+		}
+	}()
+	out, _ := cmd.CombinedOutput()
+	if p.tutDir != "" {
+		out = bytes.ReplaceAll(out, []byte(p.local()), []byte(p.tutDir))
+	}
+	parts := strings.Split(string(out), "\n"+docsTestSep+"\n")
+	if len(parts) != len(b.cmds) {
+		t.Fatalf("%s:%d: the block's commands printed %d outputs, not %d:\n%s", b.page, b.line, len(parts), len(b.cmds), out)
+	}
+	return parts
+}
+
+// TestDocsConsoleExamples runs every unmarked console block of the docs,
+// page by page in order, and compares what each command prints with the
+// example. A page's `ripple lab up` runs in the background while its later
+// blocks run (TestDocsLabUpOutput compares its output).
+func TestDocsConsoleExamples(t *testing.T) {
+	if _, err := exec.LookPath("ripple"); err != nil {
+		t.Fatalf("no ripple on PATH (TestMain puts the test binary there): %v", err)
+	}
+	skipped := map[string][]string{}
+	ran, total := 0, 0
+	var pages [][]consoleBlock
+	for _, b := range consoleBlocks(t) {
+		if len(pages) == 0 || pages[len(pages)-1][0].page != b.page {
+			pages = append(pages, nil)
+		}
+		pages[len(pages)-1] = append(pages[len(pages)-1], b)
+	}
+	isLab := func(b consoleBlock) bool { return len(b.cmds) == 1 && strings.HasPrefix(b.cmds[0], "ripple lab up ") }
+	for _, blocks := range pages {
+		runs := 0
+		for _, b := range blocks {
+			where := fmt.Sprintf("%s:%d", b.page, b.line)
+			switch {
+			case b.write != "" || b.setup:
+			case b.marker != "":
+				total++
+				skipped[b.marker] = append(skipped[b.marker], where)
+			case slices.Contains(b.cmds, ""):
+				total++
+				t.Errorf("%s: a console block with output but no command: mark it (<!-- docs-test: REASON -->) or show the command", where)
+			default:
+				total++
+				ran++
+				if !isLab(b) {
+					runs++
+				}
+			}
+		}
+		if runs == 0 {
+			continue
+		}
+		t.Run(strings.NewReplacer("/", "_", ".md", "").Replace(blocks[0].page), func(t *testing.T) {
+			t.Parallel() // pages are independent, and mostly wait on their labs
+			p := newDocsPage(t, blocks)
+			for _, b := range blocks {
+				where := fmt.Sprintf("%s:%d", b.page, b.line)
+				switch {
+				case b.write != "":
+					p.write(t, b.write, b.before, b.body)
+				case b.setup:
+					p.run(t, b)
+				case b.marker != "" || slices.Contains(b.cmds, ""):
+				case isLab(b):
+					p.startLab(t, b.cmds[0])
+				default:
+					outs := p.run(t, b)
+					for i, c := range b.cmds {
+						if !outputMatches(b.outs[i], outs[i]) {
+							t.Errorf("%s: $ %s\n--- example\n%s\n--- printed\n%s", where, c, strings.Join(b.outs[i], "\n"), outs[i])
+						}
+					}
+				}
+			}
+		})
+	}
+	for _, reason := range slices.Sorted(maps.Keys(skipped)) {
+		t.Logf("not run (%s): %d blocks: %s", reason, len(skipped[reason]), strings.Join(skipped[reason], ", "))
+	}
+	t.Logf("%d of %d console blocks run and compared (those of ripple lab up by TestDocsLabUpOutput)", ran, total)
+	if ran < 3 {
+		t.Errorf("only %d console blocks run", ran)
 	}
 }
