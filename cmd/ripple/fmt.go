@@ -175,7 +175,10 @@ func fmtFile(p string, o fmtOptions, stdout io.Writer) (bool, hcl.Diagnostics, e
 		fmt.Fprintln(stdout, name)
 	}
 	if o.diff {
-		stdout.Write(diff.Diff("old/"+name, src, "new/"+name, out))
+		// Labels as git writes them: old/PATH, new/PATH, without a
+		// doubled slash for an absolute path.
+		label := strings.TrimPrefix(name, "/")
+		stdout.Write(diff.Diff("old/"+label, src, "new/"+label, out))
 	}
 	if o.write {
 		fi, err := os.Stat(p)
