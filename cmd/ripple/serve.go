@@ -285,12 +285,12 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if pg != nil {
 		metrics = prometheus.WrapRegistererWith(prometheus.Labels{"node": c.nodeName}, reg)
 	}
-	// A SQLite store says whether it can write (a full disk): metrics, and
-	// the probe the daemon resumes stopped runs after.
-	var health engine.StoreProbe
+	// The store says whether it can write (a full disk, a database that
+	// went away): the probe the daemon resumes stopped runs after, and for
+	// SQLite metrics.
+	health, _ := store.(engine.StoreProbe)
 	if sq, ok := store.(*sqlstore.Store); ok {
 		metrics.MustRegister(sqlstore.NewCollector(sq))
-		health = sq
 	}
 
 	// Who may use the API and the web UI.

@@ -24,6 +24,7 @@ type Store struct {
 	gc     *groupCommitter
 	now    func() time.Time
 	closed atomic.Bool
+	health writeHealth
 }
 
 var (
@@ -38,6 +39,7 @@ var (
 	_ engine.MetricStore       = (*Store)(nil)
 	_ engine.MonitorStateStore = (*Store)(nil)
 	_ engine.SyncStore         = (*Store)(nil)
+	_ engine.StoreProbe        = (*Store)(nil)
 	_ engine.Compactor         = (*Store)(nil)
 )
 
@@ -167,15 +169,16 @@ func (s *Store) Close() error {
 }
 
 // write runs fn through the group committer as a leader's write: fenced.
+// A write the server could not take wraps engine.ErrStoreUnwritable.
 func (s *Store) write(ctx context.Context, fn writeFunc) error {
-	return s.gc.do(ctx, fn, true)
+	return s.note(ctx, s.gc.do(ctx, fn, true))
 }
 
 // nodeWrite runs fn through the group committer unfenced: a write that
 // every node of a cluster makes for itself (monitor state and metrics,
 // webhook deliveries).
 func (s *Store) nodeWrite(ctx context.Context, fn writeFunc) error {
-	return s.gc.do(ctx, fn, false)
+	return s.note(ctx, s.gc.do(ctx, fn, false))
 }
 
 // errNoRows reports whether err is pgx's "no rows".
