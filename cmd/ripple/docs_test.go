@@ -2,15 +2,18 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -383,6 +386,9 @@ func TestDocsLabUpOutput(t *testing.T) {
 //	<!-- docs-test: write PATH -->  this block is the file PATH: write it
 //	<!-- docs-test: insert PATH before LINE -->  insert it in PATH before LINE
 //	<!-- docs-test: run -->         run this sh block (setup; output not compared)
+//	<!-- docs-test: retry [DUR] --> run each command again until it prints
+//	                                the example, DUR (1m) at most: commands
+//	                                that read what the daemon is doing
 //	<!-- docs-test: REASON -->      this console block is not run, because REASON
 //
 // The test logs each REASON with its blocks; an unmarked console block that
@@ -406,6 +412,10 @@ type consoleBlock struct {
 	write, body string
 	// with write: the body goes into the file, before this line of it
 	before string
+	// marked <!-- docs-test: retry [DURATION] -->: each command runs again
+	// until it prints what the example shows, for DURATION at most (a
+	// minute), as a user waits for the daemon
+	retry time.Duration
 	// a block of another language marked <!-- docs-test: run -->: the
 	// page's commands that set up what its examples need, run in their
 	// place, what they print not compared
@@ -437,6 +447,15 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 			b := consoleBlock{page: page, line: strings.Count(text[:loc[0]], "\n") + 1}
 			if m := docsTestMarker.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
 				b.marker = m[1]
+				if d, ok := strings.CutPrefix(m[1], "retry"); ok {
+					b.marker, b.retry = "", time.Minute
+					if d = strings.TrimSpace(d); d != "" {
+						var err error
+						if b.retry, err = time.ParseDuration(d); err != nil {
+							t.Errorf("%s:%d: docs-test: retry %s: %v", page, b.line, d, err)
+						}
+					}
+				}
 			}
 			lines := strings.Split(strings.TrimSuffix(text[loc[4]:loc[5]], "\n"), "\n")
 			for i, l := range lines {
@@ -481,8 +500,8 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 }
 
 // normalize replaces what legitimately differs between the docs' run and
-// this one, in both: timestamps, durations, commit hashes, ports. Nothing
-// else.
+// this one, in both: timestamps, durations, commit hashes, ports, and the
+// padding between table columns they widen. Nothing else.
 var docsNormalize = []struct {
 	re   *regexp.Regexp
 	with string
@@ -491,6 +510,8 @@ var docsNormalize = []struct {
 	{regexp.MustCompile(`\b\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
 	{regexp.MustCompile(`\b[0-9a-f]{40}\b|\b[0-9a-f]{12}\b|\b[0-9a-f]{8}\b`), "HASH"},
 	{regexp.MustCompile(`(port +=) \d+|(127\.0\.0\.1:)\d+`), "${1}${2}PORT"},
+	// table columns are as wide as their widest value: "3s ago" pads more
+	{regexp.MustCompile(`(\S)  +`), "$1  "},
 }
 
 func normalizeDocOutput(s string) string {
@@ -523,41 +544,112 @@ func outputMatches(want []string, got string) bool {
 // the body.
 var indentedFence = regexp.MustCompile("(?ms)^( *)```([a-z]*)\n(.*?)^ *```")
 
-const docsTestSep = "@@docs-test-output@@"
-
 // docsPage is where a page's blocks run, in order: a temporary directory
 // holding a copy of examples/, the page's directory under /tmp (the first
 // its blocks name) made one in it and shown back as the page's in what the
-// commands print, and the directory the last block ended in.
+// commands print, and the shell state the last command left: its
+// directory, its exported variables and its exit status. Each loopback
+// port the page names is a free one of this run, shown back as the page's;
+// a command ending in & runs in the background until the page is done.
 type docsPage struct {
-	dir, tutDir, cwdFile string
+	dir, tutDir string
+	ports       map[string]string // the page's 127.0.0.1:PORT -> this run's
+	groups      []int             // process groups of background commands
 }
+
+var docsLoopback = regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
 
 func newDocsPage(t *testing.T, blocks []consoleBlock) *docsPage {
 	t.Helper()
-	p := &docsPage{dir: t.TempDir()}
+	p := &docsPage{dir: t.TempDir(), ports: map[string]string{}}
 	for _, b := range blocks {
 		if b.marker == "" && p.tutDir == "" {
 			p.tutDir = regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*`).FindString(strings.Join(b.cmds, "\n"))
+		}
+		for _, text := range append(slices.Clone(b.cmds), b.body) {
+			for _, m := range docsLoopback.FindAllStringSubmatch(text, -1) {
+				if m[1] != "0" && p.ports[m[0]] == "" {
+					p.ports[m[0]] = "127.0.0.1:" + strconv.Itoa(freeLoopbackPort(t))
+				}
+			}
 		}
 	}
 	if err := os.CopyFS(filepath.Join(p.dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
 		t.Fatal(err)
 	}
-	p.cwdFile = filepath.Join(p.dir, ".docs-test-cwd")
-	if err := os.WriteFile(p.cwdFile, []byte(p.dir), 0o644); err != nil {
+	if err := os.WriteFile(p.state("cwd"), []byte(p.dir), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	for f, text := range map[string]string{"env": "", "rc": "0", "bg.log": ""} {
+		if err := os.WriteFile(p.state(f), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, g := range p.groups {
+			_ = syscall.Kill(-g, syscall.SIGKILL)
+		}
+		for _, g := range p.groups { // gone before the directory is removed
+			for i := 0; i < 100 && syscall.Kill(-g, 0) == nil; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		if log, _ := os.ReadFile(p.state("bg.log")); t.Failed() && len(log) > 0 {
+			t.Logf("the page's background commands printed:\n%s", p.fromRun(string(log)))
+		}
+	})
 	return p
 }
 
+// freeLoopbackPort is a port free on 127.0.0.1 for TCP and UDP both.
+func freeLoopbackPort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", l.Addr().String())
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no loopback port free for both TCP and UDP")
+	return 0
+}
+
+// state is the file holding one piece of the shell state between commands.
+func (p *docsPage) state(name string) string { return filepath.Join(p.dir, ".docs-test-"+name) }
+
 func (p *docsPage) local() string { return filepath.Join(p.dir, "tmp", filepath.Base(p.tutDir)) }
 
-func (p *docsPage) command(ctx context.Context, script string) *exec.Cmd {
+// toRun is text of the page as this run needs it: its directory and ports.
+func (p *docsPage) toRun(s string) string {
 	if p.tutDir != "" {
-		script = strings.ReplaceAll(script, p.tutDir, p.local())
+		s = strings.ReplaceAll(s, p.tutDir, p.local())
 	}
-	cmd := exec.CommandContext(ctx, "sh", "-c", `cd "$(cat `+p.cwdFile+`)" || exit 1`+"\n"+script)
+	return docsLoopback.ReplaceAllStringFunc(s, func(a string) string { return cmp.Or(p.ports[a], a) })
+}
+
+// fromRun is what this run printed as the page shows it.
+func (p *docsPage) fromRun(s string) string {
+	if p.tutDir != "" {
+		s = strings.ReplaceAll(s, p.local(), p.tutDir)
+	}
+	for page, run := range p.ports {
+		s = regexp.MustCompile(regexp.QuoteMeta(run)+`\b`).ReplaceAllString(s, page)
+	}
+	return s
+}
+
+func (p *docsPage) command(ctx context.Context, script string) *exec.Cmd {
+	script = p.toRun(script)
+	// the state the command before left: directory, exports, exit status
+	prologue := fmt.Sprintf("cd \"$(cat %[1]s)\" || exit 1\n. %[2]s\n(exit \"$(cat %[3]s)\")\n", p.state("cwd"), p.state("env"), p.state("rc"))
+	cmd := exec.CommandContext(ctx, "sh", "-c", prologue+script)
 	cmd.Dir = p.dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, "NO_COLOR=1", "LANG=C", "TZ=UTC",
 		"GIT_AUTHOR_NAME=docs", "GIT_AUTHOR_EMAIL=docs@example.com", "GIT_COMMITTER_NAME=docs", "GIT_COMMITTER_EMAIL=docs@example.com"}
@@ -597,11 +689,12 @@ func (p *docsPage) startLab(t *testing.T, line string) {
 // PATH -->), PATH relative to where the last block ended.
 func (p *docsPage) write(t *testing.T, name, before, body string) {
 	t.Helper()
-	cwd, err := os.ReadFile(p.cwdFile)
+	cwd, err := os.ReadFile(p.state("cwd"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	name = filepath.Join(strings.TrimSpace(string(cwd)), name)
+	body = p.toRun(body)
 	if before != "" {
 		old, err := os.ReadFile(name)
 		if err != nil {
@@ -621,36 +714,70 @@ func (p *docsPage) write(t *testing.T, name, before, body string) {
 	}
 }
 
-// run runs a block's commands in one sh and returns what each printed
-// (stdout and stderr).
-func (p *docsPage) run(t *testing.T, b consoleBlock) []string {
+// docsBackground is a command ending in a lone &.
+var docsBackground = regexp.MustCompile(`(?s)^(.*[^&])&\s*$`)
+
+// docsListen is the address a background command serves on.
+var docsListen = regexp.MustCompile(`--listen[ =](\S+)`)
+
+// runOne runs one command of a block in sh, in the state the one before
+// left, and returns what it printed (stdout and stderr). A command ending
+// in & runs in the background until the page is done, what it prints
+// kept for the log; when it names --listen ADDR, runOne returns once ADDR
+// accepts connections.
+func (p *docsPage) runOne(t *testing.T, where, c string) string {
 	t.Helper()
-	var script strings.Builder
-	for i, c := range b.cmds {
-		if i > 0 {
-			// keep $? of the command before for `echo $?`
-			fmt.Fprintf(&script, "__rc=$?; printf '\\n%s\\n'; (exit $__rc)\n", docsTestSep)
-		}
-		script.WriteString(c + "\n")
+	bg := docsBackground.FindStringSubmatch(c)
+	script := c
+	if bg != nil {
+		script = "(" + bg[1] + ") </dev/null >>" + p.state("bg.log") + " 2>&1 &"
 	}
-	fmt.Fprintf(&script, "__rc=$?; pwd > %s; exit $__rc\n", p.cwdFile)
+	script += fmt.Sprintf("\n__rc=$?; pwd > %s; export -p > %s; echo $__rc > %s; exit $__rc\n", p.state("cwd"), p.state("env"), p.state("rc"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := p.command(ctx, script.String())
-	defer func() {
-		if cmd.Process != nil {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the block left behind
-		}
-	}()
+	cmd := p.command(ctx, script)
 	out, _ := cmd.CombinedOutput()
-	if p.tutDir != "" {
-		out = bytes.ReplaceAll(out, []byte(p.local()), []byte(p.tutDir))
+	if cmd.Process != nil {
+		if bg != nil {
+			p.groups = append(p.groups, cmd.Process.Pid)
+		} else {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what the command left behind
+		}
 	}
-	parts := strings.Split(string(out), "\n"+docsTestSep+"\n")
-	if len(parts) != len(b.cmds) {
-		t.Fatalf("%s:%d: the block's commands printed %d outputs, not %d:\n%s", b.page, b.line, len(parts), len(b.cmds), out)
+	if bg != nil {
+		if m := docsListen.FindStringSubmatch(p.toRun(c)); m != nil {
+			p.waitListening(t, where, m[1])
+		}
 	}
-	return parts
+	return p.fromRun(string(out))
+}
+
+// waitListening waits until a background command serves on addr.
+func (p *docsPage) waitListening(t *testing.T, where, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(p.state("bg.log"))
+			t.Fatalf("%s: nothing serves on %s two minutes after the command started; it printed:\n%s", where, addr, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// run runs a block's commands in order and returns what each printed.
+func (p *docsPage) run(t *testing.T, b consoleBlock) []string {
+	t.Helper()
+	outs := make([]string, len(b.cmds))
+	for i, c := range b.cmds {
+		outs[i] = p.runOne(t, fmt.Sprintf("%s:%d", b.page, b.line), c)
+	}
+	return outs
 }
 
 // TestDocsConsoleExamples runs every unmarked console block of the docs,
@@ -708,8 +835,13 @@ func TestDocsConsoleExamples(t *testing.T) {
 				case isLab(b):
 					p.startLab(t, b.cmds[0])
 				default:
-					outs := p.run(t, b)
+					outs := make([]string, len(b.cmds))
 					for i, c := range b.cmds {
+						outs[i] = p.runOne(t, where, c)
+						for deadline := time.Now().Add(b.retry); !outputMatches(b.outs[i], outs[i]) && time.Now().Before(deadline); {
+							time.Sleep(time.Second)
+							outs[i] = p.runOne(t, where, c)
+						}
 						if !outputMatches(b.outs[i], outs[i]) {
 							t.Errorf("%s: $ %s\n--- example\n%s\n--- printed\n%s", where, c, strings.Join(b.outs[i], "\n"), outs[i])
 						}
