@@ -553,6 +553,9 @@ var indentedFence = regexp.MustCompile("(?ms)^( *)```([a-z]*)\n(.*?)^ *```")
 // a command ending in & runs in the background until the page is done.
 type docsPage struct {
 	dir, tutDir string
+	// where the page's /tmp/<dir> is: a short path, as commands print it in
+	// columns they cut at a width
+	tmp string
 	ports       map[string]string // the page's 127.0.0.1:PORT -> this run's
 	groups      []int             // process groups of background commands
 }
@@ -562,6 +565,12 @@ var docsLoopback = regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
 func newDocsPage(t *testing.T, blocks []consoleBlock) *docsPage {
 	t.Helper()
 	p := &docsPage{dir: t.TempDir(), ports: map[string]string{}}
+	tmp, err := os.MkdirTemp("", "dt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.tmp = tmp
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	for _, b := range blocks {
 		if b.marker == "" && p.tutDir == "" {
 			p.tutDir = regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*`).FindString(strings.Join(b.cmds, "\n"))
@@ -624,7 +633,7 @@ func freeLoopbackPort(t *testing.T) int {
 // state is the file holding one piece of the shell state between commands.
 func (p *docsPage) state(name string) string { return filepath.Join(p.dir, ".docs-test-"+name) }
 
-func (p *docsPage) local() string { return filepath.Join(p.dir, "tmp", filepath.Base(p.tutDir)) }
+func (p *docsPage) local() string { return filepath.Join(p.tmp, filepath.Base(p.tutDir)) }
 
 // toRun is text of the page as this run needs it: its directory and ports.
 func (p *docsPage) toRun(s string) string {
