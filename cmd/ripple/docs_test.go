@@ -507,7 +507,8 @@ var docsNormalize = []struct {
 	with string
 }{
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`), "TIME"},
-	{regexp.MustCompile(`\b\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
+	{regexp.MustCompile(`\b\d+(?:\.\d+)?[smhd] ago\b`), "DURATION ago"},
+	{regexp.MustCompile(`\b(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
 	{regexp.MustCompile(`\b[0-9a-f]{40}\b|\b[0-9a-f]{12}\b|\b[0-9a-f]{8}\b`), "HASH"},
 	{regexp.MustCompile(`(port +=) \d+|(127\.0\.0\.1:)\d+`), "${1}${2}PORT"},
 	// table columns are as wide as their widest value: "3s ago" pads more
@@ -545,14 +546,16 @@ func outputMatches(want []string, got string) bool {
 var indentedFence = regexp.MustCompile("(?ms)^( *)```([a-z]*)\n(.*?)^ *```")
 
 // docsPage is where a page's blocks run, in order: a temporary directory
-// holding a copy of examples/, the page's directory under /tmp (the first
-// its blocks name) made one in it and shown back as the page's in what the
-// commands print, and the shell state the last command left: its
+// holding a copy of examples/, the page's directories under /tmp (those
+// its blocks name) made ones of this run and shown back as the page's in
+// what the commands print, and the shell state the last command left: its
 // directory, its exported variables and its exit status. Each loopback
 // port the page names is a free one of this run, shown back as the page's;
 // a command ending in & runs in the background until the page is done.
 type docsPage struct {
-	dir, tutDir string
+	dir string
+	// the page's directories under /tmp, each made one under tmp in this run
+	tutDirs []string
 	// where the page's /tmp/<dir> is: a short path, as commands print it in
 	// columns they cut at a width
 	tmp string
@@ -572,8 +575,12 @@ func newDocsPage(t *testing.T, blocks []consoleBlock) *docsPage {
 	p.tmp = tmp
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	for _, b := range blocks {
-		if b.marker == "" && p.tutDir == "" {
-			p.tutDir = regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*`).FindString(strings.Join(b.cmds, "\n"))
+		if b.marker == "" {
+			for _, d := range docsTmpDir.FindAllString(strings.Join(b.cmds, "\n"), -1) {
+				if !slices.Contains(p.tutDirs, d) {
+					p.tutDirs = append(p.tutDirs, d)
+				}
+			}
 		}
 		for _, text := range append(slices.Clone(b.cmds), b.body) {
 			for _, m := range docsLoopback.FindAllStringSubmatch(text, -1) {
@@ -633,20 +640,26 @@ func freeLoopbackPort(t *testing.T) int {
 // state is the file holding one piece of the shell state between commands.
 func (p *docsPage) state(name string) string { return filepath.Join(p.dir, ".docs-test-"+name) }
 
-func (p *docsPage) local() string { return filepath.Join(p.tmp, filepath.Base(p.tutDir)) }
+// docsTmpDir is a directory under /tmp a page names.
+var docsTmpDir = regexp.MustCompile(`/tmp/[a-z][a-z0-9-]*\b`)
+
+func (p *docsPage) local(dir string) string { return filepath.Join(p.tmp, filepath.Base(dir)) }
 
 // toRun is text of the page as this run needs it: its directory and ports.
 func (p *docsPage) toRun(s string) string {
-	if p.tutDir != "" {
-		s = strings.ReplaceAll(s, p.tutDir, p.local())
-	}
+	s = docsTmpDir.ReplaceAllStringFunc(s, func(d string) string {
+		if slices.Contains(p.tutDirs, d) {
+			return p.local(d)
+		}
+		return d
+	})
 	return docsLoopback.ReplaceAllStringFunc(s, func(a string) string { return cmp.Or(p.ports[a], a) })
 }
 
 // fromRun is what this run printed as the page shows it.
 func (p *docsPage) fromRun(s string) string {
-	if p.tutDir != "" {
-		s = strings.ReplaceAll(s, p.local(), p.tutDir)
+	for _, d := range p.tutDirs {
+		s = strings.ReplaceAll(s, p.local(d), d)
 	}
 	for page, run := range p.ports {
 		s = regexp.MustCompile(regexp.QuoteMeta(run)+`\b`).ReplaceAllString(s, page)
