@@ -558,9 +558,9 @@ type docsPage struct {
 	tutDirs []string
 	// where the page's /tmp/<dir> is: a short path, as commands print it in
 	// columns they cut at a width
-	tmp string
-	ports       map[string]string // the page's 127.0.0.1:PORT -> this run's
-	groups      []int             // process groups of background commands
+	tmp    string
+	ports  map[string]string // the page's 127.0.0.1:PORT -> this run's
+	groups []int             // process groups of background commands
 }
 
 var docsLoopback = regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
