@@ -386,6 +386,8 @@ func TestDocsLabUpOutput(t *testing.T) {
 //	<!-- docs-test: write PATH -->  this block is the file PATH: write it
 //	<!-- docs-test: insert PATH before LINE -->  insert it in PATH before LINE
 //	<!-- docs-test: run -->         run this sh block (setup; output not compared)
+//	<!-- docs-test: cleanup -->     run this sh block when the page is done,
+//	                                passed or not
 //	<!-- docs-test: retry [DUR] --> run each command again until it prints
 //	                                the example, DUR (1m) at most: commands
 //	                                that read what the daemon is doing
@@ -397,7 +399,7 @@ var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
 
 var docsTestInsert = regexp.MustCompile(`<!-- docs-test: insert (\S+) before (.+?) -->\s*$`)
 
-var docsTestRun = regexp.MustCompile(`<!-- docs-test: run -->\s*$`)
+var docsTestRun = regexp.MustCompile(`<!-- docs-test: (run|cleanup) -->\s*$`)
 
 var docsTestWrite = regexp.MustCompile(`<!-- docs-test: write (\S+) -->\s*$`)
 
@@ -420,6 +422,10 @@ type consoleBlock struct {
 	// page's commands that set up what its examples need, run in their
 	// place, what they print not compared
 	setup bool
+	// with setup, marked <!-- docs-test: cleanup -->: run when the page is
+	// done, passed or not (stopping what the page started outside its
+	// process groups, such as a database server)
+	cleanup bool
 }
 
 func consoleBlocks(t *testing.T) []consoleBlock {
@@ -438,8 +444,8 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 				if m := docsTestInsert.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
 					blocks = append(blocks, consoleBlock{page: page, line: line, write: m[1], before: m[2], body: text[loc[4]:loc[5]]})
 				}
-				if docsTestRun.MatchString(strings.TrimRight(text[:loc[0]], "\n")) {
-					blocks = append(blocks, consoleBlock{page: page, line: line, setup: true, cmds: []string{text[loc[4]:loc[5]]}, outs: [][]string{nil}})
+				if m := docsTestRun.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+					blocks = append(blocks, consoleBlock{page: page, line: line, setup: true, cleanup: m[1] == "cleanup", cmds: []string{text[loc[4]:loc[5]]}, outs: [][]string{nil}})
 				}
 				prev = loc
 				continue
@@ -570,6 +576,9 @@ func newDocsPage(t *testing.T, blocks []consoleBlock) *docsPage {
 	p := &docsPage{dir: t.TempDir(), ports: map[string]string{}}
 	tmp, err := os.MkdirTemp("", "dt")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // a page may run a server as another user
 		t.Fatal(err)
 	}
 	p.tmp = tmp
@@ -847,10 +856,16 @@ func TestDocsConsoleExamples(t *testing.T) {
 			t.Parallel() // pages are independent, and mostly wait on their labs
 			p := newDocsPage(t, blocks)
 			for _, b := range blocks {
+				if b.cleanup {
+					t.Cleanup(func() { p.run(t, b) })
+				}
+			}
+			for _, b := range blocks {
 				where := fmt.Sprintf("%s:%d", b.page, b.line)
 				switch {
 				case b.write != "":
 					p.write(t, b.write, b.before, b.body)
+				case b.cleanup: // registered with the page
 				case b.setup:
 					p.run(t, b)
 				case b.marker != "" || slices.Contains(b.cmds, ""):
