@@ -153,6 +153,31 @@ func TestGroupWaitSendsOneMessagePerMonitor(t *testing.T) {
 	}
 }
 
+// A grouped message lists its hosts in host order, as its summary names
+// them, whatever order their alerts came in: the same event reads the same
+// in every message.
+func TestGroupedMessageListsHostsInOrder(t *testing.T) {
+	recv := newReceiver(t, 0)
+	n := New(Options{PublicURL: "http://ripple.test", Secrets: staticEnv{"OPS_URL": recv.srv.URL}, Outcomes: &outcomes{}})
+	if err := n.ApplyConfig(context.Background(), groupDefs(t, 300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	runNotifiers(t, n)
+	for i := 14; i >= 1; i-- {
+		n.Notify(context.Background(), []string{"ops"}, webAlert(fmt.Sprintf("web-%02d", i), engine.NotifyAlert))
+	}
+	waitRecords(t, n, 14)
+	got := recv.payloads()
+	if len(got) != 1 || len(got[0].Alerts) != 14 {
+		t.Fatalf("%d messages, want one of 14 alerts: %+v", len(got), got)
+	}
+	for i, a := range got[0].Alerts {
+		if want := fmt.Sprintf("web-%02d", i+1); a.Host != want {
+			t.Fatalf("alert %d of the message is %s, want %s (host order)", i, a.Host, want)
+		}
+	}
+}
+
 // A grouped message that fails is retried as one, and every
 // notification in it is reported failed, then delivered.
 func TestGroupedMessageIsRetriedTogether(t *testing.T) {

@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
@@ -175,6 +177,9 @@ func (s *Notifiers) attempt(ctx context.Context, batch []*pendingDelivery, ns []
 			sent[i] = n
 			sent[i].Message = s.opts.Redact.Redact(n.Message)
 		}
+		// a group lists its hosts in order, as its summary names them;
+		// the batch is in the pending map's (random) order
+		slices.SortStableFunc(sent, func(a, b engine.Notification) int { return strings.Compare(a.Host, b.Host) })
 		err = s.send(ctx, t, sent)
 	}
 	now := time.Now()
