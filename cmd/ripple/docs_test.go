@@ -517,8 +517,6 @@ var docsNormalize = []struct {
 	{regexp.MustCompile(`\b(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
 	{regexp.MustCompile(`\b[0-9a-f]{40}\b|\b[0-9a-f]{12}\b|\b[0-9a-f]{8}\b`), "HASH"},
 	{regexp.MustCompile(`(port +=) \d+|(127\.0\.0\.1:)\d+`), "${1}${2}PORT"},
-	// ages past a minute ("1m ago"), which the duration above leaves
-	{regexp.MustCompile(`\b\d+[mhd] ago\b`), "DURATION ago"},
 	// wall-clock times as the CLI shows them to people: an audit line's
 	// "2026-12-04 19:47:08", a silence's "until 2026-12-04 20:17 UTC"
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?\b`), "TIME"},
