@@ -11,7 +11,8 @@ import (
 
 // Dependencies: which failing (monitor, host) pairs do not alert because
 // something they depend on fails, in terms of entries and their states
-// only (any kind of check, and later trap states, alike).
+// only (any kind of check and trap states alike: a trap block can be a
+// connectivity monitor or a depends_on target).
 //
 //   - A host is down while one of its connectivity monitors' latest result
 //     is CRITICAL or UNKNOWN (a Nagios host check; WARNING is up), without
@@ -192,7 +193,8 @@ func (r *Runner) waitCause(e *monitorEntry, at time.Time, trigger bool) string {
 			continue // it did not answer in time: decide without it
 		}
 		r.wakeBy(deadline)
-		if trigger && !v.remote && !g.running && !g.removed && g.index >= 0 && g.due.After(at) {
+		// A trap guard is queued only to clear by itself: never trigger it.
+		if trigger && !v.remote && !g.passive && !g.running && !g.removed && g.index >= 0 && g.due.After(at) {
 			g.due = at
 			heap.Fix(&r.queue, g.index)
 			r.signal()
