@@ -70,7 +70,9 @@ func (r *Runner) isGuard(e *monitorEntry) bool {
 
 // guardView is the state of an entry others depend on: this node's own
 // when it checks the pair, else the one its owner saved in the store
-// (refreshed every ControlRefresh).
+// (refreshed every ControlRefresh). A trap block has no owner: every node
+// acts on the traps it receives, so its state is the latest trap, this
+// node's or the one another node saved.
 type guardView struct {
 	state  engine.CheckState
 	lastAt time.Time
@@ -79,8 +81,15 @@ type guardView struct {
 }
 
 func (r *Runner) view(g *monitorEntry) guardView {
+	local := guardView{state: g.state.State, lastAt: g.state.LastAt, seen: g.state.seen}
+	if g.passive {
+		if v, ok := r.remote[g.key]; ok && v.seen && (!local.seen || v.lastAt.After(local.lastAt)) {
+			return v // nothing to wait for or trigger: a trap is never polled
+		}
+		return local
+	}
 	if r.owns(g) {
-		return guardView{state: g.state.State, lastAt: g.state.LastAt, seen: g.state.seen}
+		return local
 	}
 	v := r.remote[g.key]
 	v.remote = true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/enginetest"
 )
 
 // trapDepsRepo: a switch whose linkDown/linkUp traps are its
@@ -166,4 +167,75 @@ func TestTrapDependencyReleasesOnClear(t *testing.T) {
 	r.ReceiveTrap(ctx, trapFrom("192.0.2.11", raidOK))
 	want := "alert raid@app-01, recovery raid@app-01, alert disk@app-01"
 	eventually(t, "the disk alert released", func() bool { return sequence(notes) == want })
+}
+
+// A trap guard in a cluster: the switch's traps reach node a only (a
+// virtual IP), node b owns every pair, the trap's included. b holds the
+// app behind the switch once it has read the trap state a saved, and
+// alerts it once it has read the clear; a, which received the traps, acts
+// on them at once for what it owns.
+func TestClusterTrapGuardSpansNodes(t *testing.T) {
+	store := enginetest.NewMemStore()
+	cl := &claims{last: map[[2]string]claim{}}
+	defs, diags := definitions.Load(fstestMap(trapDepsRepo), "", definitions.Limits{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for _, m := range defs.Monitors {
+		if m.Check.Kind != definitions.CheckTrap {
+			m.Interval = time.Hour
+		}
+	}
+	node := func(name string, owns func(string, string) bool) (*Runner, *pairChecker, *recordedNotes) {
+		chk, notes := newPairChecker(), &recordedNotes{}
+		r := New(Options{Checker: chk, Notifications: notes, Secrets: depsSecrets, Claims: cl.node(name),
+			States: store, Results: StoreResultSink{States: store}, Owns: owns})
+		if err := r.ApplyConfig(context.Background(), defs); err != nil {
+			t.Fatal(err)
+		}
+		startRunner(t, r)
+		return r, chk, notes
+	}
+	a, chkA, notesA := node("a", func(m, _ string) bool { return m == "disk" })
+	b, chkB, notesB := node("b", func(m, _ string) bool { return m != "disk" })
+	ctx := context.Background()
+	saved := func(state engine.CheckState) func() bool {
+		return func() bool {
+			recs, _ := store.MonitorStates(ctx)
+			for _, rec := range recs {
+				if rec.Monitor == "sw-link" && rec.Host == "sw-01" {
+					return rec.State == state
+				}
+			}
+			return false
+		}
+	}
+
+	a.ReceiveTrap(ctx, trapFrom("192.0.2.1", linkDown))
+	eventually(t, "a saving the linkDown", saved(engine.StateCritical))
+	b.refresh(ctx)
+	chkB.set("app/app-01", crit("PROCS CRITICAL: 0 processes"))
+	b.CheckNow(ctx, "app", "app-01")
+	if st := stateOf(b, "app", "app-01"); st.Suppressed != "parent sw-01 is down: sw-link CRITICAL" {
+		t.Fatalf("app@app-01 on b: suppressed %q, want the trap a received as the cause", st.Suppressed)
+	}
+	// a owns the disk check: the trap it received holds it at once.
+	chkA.set("disk/app-01", crit("DISK CRITICAL"))
+	a.CheckNow(ctx, "disk", "app-01")
+	if st := stateOf(a, "disk", "app-01"); st.Suppressed != "parent sw-01 is down: sw-link CRITICAL" {
+		t.Fatalf("disk@app-01 on a: suppressed %q, want the trap it received as the cause", st.Suppressed)
+	}
+
+	a.ReceiveTrap(ctx, trapFrom("192.0.2.1", linkUp))
+	eventually(t, "a releasing the disk alert", func() bool {
+		return strings.Contains(sequence(notesA), "alert disk@app-01")
+	})
+	eventually(t, "a saving the linkUp", saved(engine.StateOK))
+	b.refresh(ctx)
+	eventually(t, "b releasing the app alert", func() bool {
+		return strings.Contains(sequence(notesB), "alert app@app-01")
+	})
+	if n := chkB.count("app/app-01"); n != 1 {
+		t.Errorf("app@app-01 checked %d times on b, want once: the trap released it", n)
+	}
 }
