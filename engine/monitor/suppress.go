@@ -187,8 +187,8 @@ func (r *Runner) waitCause(e *monitorEntry, at time.Time, trigger bool) string {
 		}
 	}
 	for _, g := range guards {
-		if g == e {
-			continue
+		if g == e || g.passive {
+			continue // a trap is never polled: its latest trap is its answer
 		}
 		v := r.view(g)
 		if v.seen && !v.lastAt.Before(began) {
@@ -202,8 +202,7 @@ func (r *Runner) waitCause(e *monitorEntry, at time.Time, trigger bool) string {
 			continue // it did not answer in time: decide without it
 		}
 		r.wakeBy(deadline)
-		// A trap guard is queued only to clear by itself: never trigger it.
-		if trigger && !v.remote && !g.passive && !g.running && !g.removed && g.index >= 0 && g.due.After(at) {
+		if trigger && !v.remote && !g.running && !g.removed && g.index >= 0 && g.due.After(at) {
 			g.due = at
 			heap.Fix(&r.queue, g.index)
 			r.signal()

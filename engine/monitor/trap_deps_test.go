@@ -44,9 +44,10 @@ trap "sw-link" {
 }
 trap "raid" {
   targets { groups = ["app"] }
-  oid    = "1.3.6.1.4.1.232.0.3046"
-  clear  = "1.3.6.1.4.1.232.0.3047"
-  notify = ["pager"]
+  oid         = "1.3.6.1.4.1.232.0.3046"
+  clear       = "1.3.6.1.4.1.232.0.3047"
+  clear_after = "1h"
+  notify      = ["pager"]
 }
 monitor "app" {
   targets { groups = ["app"] }
@@ -68,11 +69,12 @@ const (
 
 // newTrapDepsRunner runs trapDepsRepo with the polled monitors an hour
 // apart, so nothing but a trap can release what they hold in a test.
-func newTrapDepsRunner(t *testing.T) (*Runner, *pairChecker, *recordedNotes) {
+func newTrapDepsRunner(t *testing.T, opts Options) (*Runner, *pairChecker, *recordedNotes) {
 	t.Helper()
 	chk := newPairChecker()
 	notes := &recordedNotes{}
-	r := New(Options{Checker: chk, Notifications: notes, Secrets: depsSecrets})
+	opts.Checker, opts.Notifications, opts.Secrets = chk, notes, depsSecrets
+	r := New(opts)
 	defs, diags := definitions.Load(fstestMap(trapDepsRepo), "", definitions.Limits{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
@@ -105,7 +107,7 @@ func sequence(notes *recordedNotes) string {
 // it is held with the switch as the cause; the linkUp trap releases the
 // app's alert at once, not at the app's next check an hour later.
 func TestTrapGuardReleasesChildOnClear(t *testing.T) {
-	r, chk, notes := newTrapDepsRunner(t)
+	r, chk, notes := newTrapDepsRunner(t, Options{})
 	ctx := context.Background()
 	r.ReceiveTrap(ctx, trapFrom("192.0.2.1", linkDown))
 	eventually(t, "the switch's alert", func() bool { return len(notes.list()) == 1 })
@@ -131,7 +133,7 @@ func TestTrapGuardReleasesChildOnClear(t *testing.T) {
 // and fails after; a child that recovers while the trap holds it sends
 // nothing, and the trap's clear sends only its own recovery.
 func TestTrapGuardHoldsDependentsWhileDown(t *testing.T) {
-	r, chk, notes := newTrapDepsRunner(t)
+	r, chk, notes := newTrapDepsRunner(t, Options{})
 	ctx := context.Background()
 	r.ReceiveTrap(ctx, trapFrom("192.0.2.11", raidDegraded))
 	eventually(t, "the RAID alert", func() bool { return len(notes.list()) == 1 })
@@ -155,7 +157,7 @@ func TestTrapGuardHoldsDependentsWhileDown(t *testing.T) {
 // depends_on a trap: a check failing while the trap is down is held, and
 // alerts as soon as the clear trap comes if it still fails.
 func TestTrapDependencyReleasesOnClear(t *testing.T) {
-	r, chk, notes := newTrapDepsRunner(t)
+	r, chk, notes := newTrapDepsRunner(t, Options{})
 	ctx := context.Background()
 	r.ReceiveTrap(ctx, trapFrom("192.0.2.11", raidDegraded))
 	eventually(t, "the RAID alert", func() bool { return len(notes.list()) == 1 })
@@ -165,6 +167,25 @@ func TestTrapDependencyReleasesOnClear(t *testing.T) {
 		t.Fatalf("notifications %q while the RAID trap is down", sequence(notes))
 	}
 	r.ReceiveTrap(ctx, trapFrom("192.0.2.11", raidOK))
+	want := "alert raid@app-01, recovery raid@app-01, alert disk@app-01"
+	eventually(t, "the disk alert released", func() bool { return sequence(notes) == want })
+}
+
+// A trap guard that clears by itself (clear_after) releases what it held
+// then, as its clear trap does.
+func TestTrapDependencyReleasesOnClearAfter(t *testing.T) {
+	clock := newManualClock(time.Now())
+	r, chk, notes := newTrapDepsRunner(t, Options{Now: clock.Now})
+	ctx := context.Background()
+	r.ReceiveTrap(ctx, trapFrom("192.0.2.11", raidDegraded))
+	eventually(t, "the RAID alert", func() bool { return len(notes.list()) == 1 })
+	chk.set("disk/app-01", crit("DISK CRITICAL: I/O errors"))
+	r.CheckNow(ctx, "disk", "app-01")
+	if st := stateOf(r, "disk", "app-01"); st.Suppressed != "depends on raid, which is CRITICAL on app-01" {
+		t.Fatalf("disk@app-01 suppressed %q, want the RAID trap as the cause", st.Suppressed)
+	}
+	clock.Advance(time.Hour + time.Minute)
+	r.signal()
 	want := "alert raid@app-01, recovery raid@app-01, alert disk@app-01"
 	eventually(t, "the disk alert released", func() bool { return sequence(notes) == want })
 }
