@@ -12,7 +12,7 @@ import (
 var trapSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "oid", Required: true}, {Name: "state"}, {Name: "clear"}, {Name: "clear_after"},
-		{Name: "message"}, {Name: "notify"}, {Name: "window"},
+		{Name: "message"}, {Name: "notify"}, {Name: "window"}, {Name: "connectivity"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "targets"}},
 }
@@ -34,6 +34,9 @@ func (l *loader) decodeTrap(b *hcl.Block) *Monitor {
 	m.Targets = l.decodeTargets(content.Blocks.ByType()["targets"], b)
 	m.Notify = l.refList(a, "notify", "notifier")
 	l.ref(a, "window", "window", &m.Window)
+	// A trap can say its hosts are down (a switch's linkDown): the other
+	// monitors of its hosts and of the hosts behind them wait for it.
+	l.boolean(a, "connectivity", &m.Connectivity)
 
 	t.OID = l.oid(a, "oid")
 	if _, ok := a["state"]; ok {

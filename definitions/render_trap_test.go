@@ -42,6 +42,8 @@ trap "link-down" {
   oid     = "1.3.6.1.6.3.1.1.5.3"
   clear   = ".1.3.6.1.6.3.1.1.5.4"
   message = "link down on ${host.name}: ${trap.varbinds["1.3.6.1.2.1.2.2.1.2"]}"
+
+  connectivity = true
 }
 trap "cold-start" {
   targets { groups = ["switch"] }
@@ -84,6 +86,9 @@ func TestTrapBlocks(t *testing.T) {
 	ld, cs := d.Monitors["link-down"], d.Monitors["cold-start"]
 	if ld.BlockType() != "trap" || ld.Interval != 0 || ld.AlertAfter != 1 {
 		t.Errorf("link-down = block %s, interval %s, alert_after %d", ld.BlockType(), ld.Interval, ld.AlertAfter)
+	}
+	if !ld.Connectivity || cs.Connectivity {
+		t.Errorf("connectivity: link-down %v, cold-start %v; want only link-down's", ld.Connectivity, cs.Connectivity)
 	}
 	hc, diags := d.RenderCheck(ld, d.Hosts["sw-1"], nil)
 	if diags.HasErrors() {

@@ -177,7 +177,10 @@ type MonitorRecord struct {
 // MonitorStateStore keeps the latest MonitorRecord per (monitor, host).
 type MonitorStateStore interface {
 	// SaveMonitorState replaces the record of (m.Monitor, m.Host) in one
-	// write, its log cursor included (kept when m.LogCursor is nil).
+	// write, its log cursor included (kept when m.LogCursor is nil),
+	// unless the stored record's LastAt is after m.LastAt: a record of an
+	// older observation (a node of a cluster saving a trap state after
+	// another saved the next trap's) changes nothing and is no error.
 	SaveMonitorState(ctx context.Context, m MonitorRecord) error
 	// MonitorStates lists every record, ordered by monitor then host.
 	MonitorStates(ctx context.Context) ([]MonitorRecord, error)

@@ -24,7 +24,8 @@ import (
 // trapHCL: two switches, sw-01 sending SNMPv2c traps with the community of
 // profile "sw-v2" and sw-02 SNMPv3 traps of the USM user of "sw-v3"; a
 // trap block turns linkDown into CRITICAL with the interface's name and
-// linkUp into the recovery, through the webhook notifier.
+// linkUp into the recovery, through the webhook notifier. It is the
+// switches' connectivity: hosts behind a switch wait for it.
 const trapHCL = `
 snmp "sw-v2" {
   version   = "2c"
@@ -70,8 +71,42 @@ trap "link-down" {
   clear   = "1.3.6.1.6.3.1.1.5.4"
   message = "link down: ${trap.varbinds["1.3.6.1.2.1.2.2.1.2"]}"
   notify  = ["pager"]
+
+  connectivity = true
 }
 `
+
+// trapChildHCL: a server behind sw-01 whose TCP check fails (nothing
+// listens on its port), checked every 30s.
+const trapChildHCL = `
+host "srv-01" {
+  address = "127.0.0.31"
+  parents = ["sw-01"]
+}
+
+monitor "srv-tcp" {
+  targets { hosts = ["srv-01"] }
+  interval = "30s"
+  timeout  = "1s"
+  check "tcp" {
+    address = "127.0.0.31"
+    port    = %d
+  }
+  notify = ["pager"]
+}
+`
+
+// closedTCPPort is a loopback TCP port nothing listens on right now.
+func closedTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
 
 const (
 	e2eCommunity = "e2e-trap-community-7f3a"
@@ -157,7 +192,10 @@ func (e *monEnv) traps() engine.TrapReport {
 // and a wrong v3 key are rejected and counted, a trap from an address no
 // host has is counted and listed, and none of them alerts. The API, the
 // metrics, the CLI and the web UI (monitor page, overview) show it; no
-// community or key reaches the log or the store. Then 10,000 traps from
+// community or key reaches the log or the store. The trap is sw-01's
+// connectivity: a server behind it failing meanwhile is held, and alerts
+// as soon as the linkUp comes, without waiting for its next check. Then
+// 10,000 traps from
 // one switch in a burst are rate limited: a handful of notifications, and
 // the daemon keeps answering.
 func TestTrapsE2E(t *testing.T) {
@@ -170,7 +208,8 @@ func TestTrapsE2E(t *testing.T) {
 	e := newMonEnv(t, 0)
 	trapAddr := freeUDPPort(t)
 	e.serveArgs = []string{"--trap-listen", trapAddr}
-	head := e.commit("switches and a linkDown trap block", map[string]string{"main.hcl": fmt.Sprintf(trapHCL, monHookEnv)})
+	head := e.commit("switches, a linkDown trap block and a server behind sw-01", map[string]string{
+		"main.hcl": fmt.Sprintf(trapHCL, monHookEnv), "srv.hcl": fmt.Sprintf(trapChildHCL, closedTCPPort(t))})
 	e.start()
 	monWait(t, "the commit applied", 20*time.Second, func() bool { return e.lastApplied() == head })
 	monWait(t, "the receiver authenticating with the profiles", 20*time.Second, func() bool {
@@ -224,11 +263,31 @@ func TestTrapsE2E(t *testing.T) {
 		t.Errorf("v3 alert %s, want CRITICAL with \"link down: Te1/1\"", d)
 	}
 
-	// linkUp from sw-01 clears it.
+	// The server behind sw-01 fails its check while the switch is down:
+	// held, with the switch's trap as the cause.
+	var held httpapi.MonitorHost
+	monWait(t, "srv-tcp failing behind sw-01", 45*time.Second, func() bool {
+		held, _ = e.monitor("srv-tcp", "srv-01")
+		return held.State == "CRITICAL"
+	})
+	if held.Suppressed != "parent sw-01 is down: link-down CRITICAL" || len(e.hook.of("srv-tcp", "srv-01")) != 0 {
+		t.Errorf("srv-tcp while sw-01 is down: suppressed %q, deliveries %v; want held behind link-down",
+			held.Suppressed, e.hook.of("srv-tcp", "srv-01"))
+	}
+
+	// linkUp from sw-01 clears it, and releases the server's alert at
+	// once: from the result it had, not from its next check.
 	snmptrapE2E(t, trapAddr, "127.0.0.21", v2cAuth(e2eCommunity), e2eLinkUp, "Gi0/3")
 	rec := e.waitDelivery("link-down", "sw-01", "recovery")
 	if rec.State != "OK" {
 		t.Errorf("recovery %s, want OK", rec)
+	}
+	if d := e.waitDelivery("srv-tcp", "srv-01", "alert"); d.State != "CRITICAL" {
+		t.Errorf("srv-tcp alert %s, want CRITICAL", d)
+	}
+	if m, _ := e.monitor("srv-tcp", "srv-01"); !m.LastAt.Equal(held.LastAt) || m.Suppressed != "" {
+		t.Errorf("srv-tcp after linkUp: last checked %s (held at %s), suppressed %q; want released by the trap, without a new check",
+			m.LastAt, held.LastAt, m.Suppressed)
 	}
 	time.Sleep(2 * time.Second) // anything late would show now
 	if got := e.hook.of("link-down", "sw-01"); len(got) != 2 {

@@ -306,6 +306,9 @@ func (s *MemStore) SaveMonitorState(_ context.Context, m engine.MonitorRecord) e
 		return err
 	}
 	key := m.Monitor + "\x00" + m.Host
+	if old, ok := s.monitors[key]; ok && old.LastAt.After(m.LastAt) {
+		return nil // an older observation loses
+	}
 	if m.LogCursor == nil {
 		m.LogCursor = s.monitors[key].LogCursor // a state alone keeps the cursor
 	}

@@ -106,10 +106,7 @@ func (r *Runner) CheckNow(ctx context.Context, monitor, host string) (engine.Che
 		if cursor != nil {
 			e.cursor = cursor
 		}
-		notes = r.observe(e, res)
-		if r.isGuard(e) {
-			swept = r.sweepLocked(r.affectedHosts(e), r.opts.Now())
-		}
+		notes, swept = r.observe(e, res)
 	}
 	notify, snapshot := e.monitor.Notify, e.state
 	r.mu.Unlock()

@@ -153,8 +153,9 @@ func (r *Runner) refresh(ctx context.Context) {
 }
 
 // refreshRemote reads from the store the states of the entries others
-// depend on that another node checks, and returns the hosts whose
-// suppression may have changed. Nothing is read outside a cluster.
+// depend on that another node checks (or, for trap blocks, may have
+// received), and returns the hosts whose suppression may have changed.
+// Nothing is read outside a cluster.
 func (r *Runner) refreshRemote(ctx context.Context) ([]string, error) {
 	if r.opts.Owns == nil || r.opts.States == nil {
 		return nil, nil
@@ -162,7 +163,7 @@ func (r *Runner) refreshRemote(ctx context.Context) ([]string, error) {
 	r.mu.Lock()
 	want := map[entryKey]*monitorEntry{}
 	for k, e := range r.entries {
-		if r.isGuard(e) && !r.owns(e) {
+		if r.isGuard(e) && (!r.owns(e) || e.passive) {
 			want[k] = e
 		}
 	}

@@ -415,7 +415,7 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	if cursor != nil {
 		e.cursor = cursor
 	}
-	notes := r.observe(e, res)
+	notes, swept := r.observe(e, res)
 	snapshot := e.state
 	e.due = res.At.Add(e.monitor.Interval)
 	if e.due.Before(r.opts.Now()) {
@@ -423,11 +423,6 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 	}
 	heap.Push(&r.queue, e)
 	notify := e.monitor.Notify
-	var swept []owedSend
-	if r.isGuard(e) {
-		// Its result may release (or hold) what depends on it.
-		swept = r.sweepLocked(r.affectedHosts(e), r.opts.Now())
-	}
 	r.mu.Unlock()
 	r.signal()
 
@@ -441,14 +436,23 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 }
 
 // observe feeds res into e's state and returns what it makes owed now,
-// issued. Call it with r.mu held.
-func (r *Runner) observe(e *monitorEntry, res engine.CheckResult) []engine.Notification {
+// issued. When others' suppression reads e's state (a connectivity
+// monitor, a depends_on target, polled or trap alike), it also decides
+// again at once the held alerts and recoveries that result may release
+// (or keep held) and returns them as swept. Every result goes through
+// here, so no kind of result can change a guard without its dependents
+// hearing of it. Call it with r.mu held; hand swept to deliver (or queue
+// it) once the lock is released.
+func (r *Runner) observe(e *monitorEntry, res engine.CheckResult) (notes []engine.Notification, swept []owedSend) {
 	prev := e.state.record(res, e.monitor.AlertAfter)
 	sup := r.suppressionAt(e, res.At, true)
-	notes := e.state.decide(e.key.monitor, e.key.host, prev, res.At, e.monitor.RepeatInterval, sup)
+	notes = e.state.decide(e.key.monitor, e.key.host, prev, res.At, e.monitor.RepeatInterval, sup)
 	r.issue(e, notes)
 	r.settle(e)
-	return notes
+	if r.isGuard(e) {
+		swept = r.sweepLocked(r.affectedHosts(e), r.opts.Now())
+	}
+	return notes, swept
 }
 
 // issue gives notes what the monitor says every alert carries (severity,

@@ -11,7 +11,8 @@ import (
 
 // Dependencies: which failing (monitor, host) pairs do not alert because
 // something they depend on fails, in terms of entries and their states
-// only (any kind of check, and later trap states, alike).
+// only (any kind of check and trap states alike: a trap block can be a
+// connectivity monitor or a depends_on target).
 //
 //   - A host is down while one of its connectivity monitors' latest result
 //     is CRITICAL or UNKNOWN (a Nagios host check; WARNING is up), without
@@ -69,7 +70,9 @@ func (r *Runner) isGuard(e *monitorEntry) bool {
 
 // guardView is the state of an entry others depend on: this node's own
 // when it checks the pair, else the one its owner saved in the store
-// (refreshed every ControlRefresh).
+// (refreshed every ControlRefresh). A trap block has no owner: every node
+// acts on the traps it receives, so its state is the latest trap, this
+// node's or the one another node saved.
 type guardView struct {
 	state  engine.CheckState
 	lastAt time.Time
@@ -78,8 +81,15 @@ type guardView struct {
 }
 
 func (r *Runner) view(g *monitorEntry) guardView {
+	local := guardView{state: g.state.State, lastAt: g.state.LastAt, seen: g.state.seen}
+	if g.passive {
+		if v, ok := r.remote[g.key]; ok && v.seen && (!local.seen || v.lastAt.After(local.lastAt)) {
+			return v // nothing to wait for or trigger: a trap is never polled
+		}
+		return local
+	}
 	if r.owns(g) {
-		return guardView{state: g.state.State, lastAt: g.state.LastAt, seen: g.state.seen}
+		return local
 	}
 	v := r.remote[g.key]
 	v.remote = true
@@ -177,8 +187,8 @@ func (r *Runner) waitCause(e *monitorEntry, at time.Time, trigger bool) string {
 		}
 	}
 	for _, g := range guards {
-		if g == e {
-			continue
+		if g == e || g.passive {
+			continue // a trap is never polled: its latest trap is its answer
 		}
 		v := r.view(g)
 		if v.seen && !v.lastAt.Before(began) {

@@ -202,7 +202,7 @@ func (r *Runner) handleTrap(t engine.Trap) {
 // it with r.mu held.
 func (r *Runner) observeTrap(e *monitorEntry, res engine.CheckResult, set bool) {
 	res.Output = r.opts.Redact.Redact(res.Output)
-	notes := r.observe(e, res)
+	notes, swept := r.observe(e, res)
 	switch spec := e.check.Trap; {
 	case set && spec.ClearAfter > 0:
 		e.due = res.At.Add(spec.ClearAfter)
@@ -216,12 +216,27 @@ func (r *Runner) observeTrap(e *monitorEntry, res engine.CheckResult, set bool) 
 		heap.Remove(&r.queue, e.index)
 	}
 	r.traps.dirty[e.key] = e
-	if len(notes) > 0 {
-		if len(r.traps.sends) >= maxTrapSends {
-			r.traps.sends = r.traps.sends[1:]
+	r.queueTrapSend(e.monitor.Notify, notes)
+	// What a trap guard released (or still holds) is saved and sent
+	// after the trap's own notifications, by the same goroutine.
+	for _, o := range swept {
+		if d := r.entries[o.key]; d != nil {
+			r.traps.dirty[o.key] = d
 		}
-		r.traps.sends = append(r.traps.sends, trapSend{e.monitor.Notify, notes})
+		r.queueTrapSend(o.notify, o.notes)
 	}
+}
+
+// queueTrapSend queues notes for the trap goroutine. Call it with r.mu
+// held.
+func (r *Runner) queueTrapSend(notify []string, notes []engine.Notification) {
+	if len(notes) == 0 {
+		return
+	}
+	if len(r.traps.sends) >= maxTrapSends {
+		r.traps.sends = r.traps.sends[1:]
+	}
+	r.traps.sends = append(r.traps.sends, trapSend{notify, notes})
 }
 
 // expireTrap clears a trap entry whose clear_after passed without a new

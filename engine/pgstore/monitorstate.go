@@ -7,7 +7,8 @@ import (
 	"github.com/ripple-ops/ripple/engine"
 )
 
-// SaveMonitorState replaces the record of (m.Monitor, m.Host).
+// SaveMonitorState replaces the record of (m.Monitor, m.Host), unless the
+// stored one was observed later (engine.MonitorStateStore).
 func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) error {
 	pending, err := engine.EncodePending(m.Pending)
 	if err != nil {
@@ -25,7 +26,8 @@ func (s *Store) SaveMonitorState(ctx context.Context, m engine.MonitorRecord) er
 				consecutive = excluded.consecutive, firing = excluded.firing, notified = excluded.notified,
 				last_output = excluded.last_output, last_at = excluded.last_at, pending = excluded.pending,
 				log_cursor = CASE WHEN excluded.log_cursor = '' THEN monitor_state.log_cursor ELSE excluded.log_cursor END,
-				notified_at = excluded.notified_at, suppressed = excluded.suppressed`,
+				notified_at = excluded.notified_at, suppressed = excluded.suppressed
+			WHERE excluded.last_at >= monitor_state.last_at`,
 			m.Monitor, m.Host, int(m.State), nanos(m.Since), m.Consecutive, m.Firing, m.Notified,
 			[]byte(m.LastOutput), nanos(m.LastAt), pending, cursor, nanos(m.NotifiedAt), m.Suppressed)
 	})

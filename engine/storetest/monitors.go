@@ -45,6 +45,62 @@ func testMonitorStates(t *testing.T, open Open) {
 	}
 }
 
+// testLateMonitorStateLoses: a record observed before the stored one (a
+// node of a cluster saving a trap state late, after another node saved
+// the next trap's) changes nothing, its log cursor included; a record of
+// the same observation (a delivery outcome) and a newer one replace it.
+func testLateMonitorStateLoses(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _, reopen := fresh(t, open)
+	at := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	cursor := &engine.LogCursor{Path: "/var/log/a.log", File: &engine.LogFile{Device: 1, Inode: 2, Offset: 3}}
+	down := engine.MonitorRecord{Monitor: "link-down", Host: "sw-01", State: engine.StateCritical, Since: at, Consecutive: 1,
+		Firing: true, LastOutput: "link down: Gi0/3", LastAt: at}
+	up := engine.MonitorRecord{Monitor: "link-down", Host: "sw-01", State: engine.StateOK, Since: at.Add(time.Second),
+		LastOutput: "cleared by trap", LastAt: at.Add(time.Second), LogCursor: cursor}
+	lateDown := down
+	lateDown.Notified, lateDown.NotifiedAt = true, at.Add(2*time.Second) // the first node's delivery outcome, saved last
+	lateDown.LogCursor = &engine.LogCursor{Path: "/var/log/a.log"}
+	delivered := up
+	delivered.Notified, delivered.LogCursor = true, nil
+	newer := down
+	newer.Since, newer.LastAt, newer.LastOutput = at.Add(3*time.Second), at.Add(3*time.Second), "link down again"
+	steps := []struct {
+		name string
+		save engine.MonitorRecord
+		want engine.MonitorRecord
+	}{
+		{"the first trap", down, down},
+		{"the next trap from another node", up, up},
+		{"the first node's late save loses", lateDown, up},
+		{"the same observation again wins", delivered, func() engine.MonitorRecord { r := delivered; r.LogCursor = cursor; return r }()},
+		{"a newer observation wins", newer, func() engine.MonitorRecord { r := newer; r.LogCursor = cursor; return r }()},
+	}
+	for _, st := range steps {
+		if err := s.SaveMonitorState(ctx, st.save); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, err := s.MonitorStates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]engine.MonitorRecord{st.want}, got); diff != "" {
+			t.Errorf("%s: MonitorStates (-want +got):\n%s", st.name, diff)
+		}
+	}
+	s = reopen()
+	if err := s.SaveMonitorState(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.MonitorStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].State != engine.StateCritical || !got[0].LastAt.Equal(newer.LastAt) {
+		t.Errorf("after reopen, a late save replaced the newer record: %+v", got)
+	}
+}
+
 // testLogCursors: a log check's cursor is saved with the state in one
 // record and read back byte for byte (device and inode numbers beyond
 // 2^63 included); a record saved without a cursor (a delivery outcome)

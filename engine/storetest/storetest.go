@@ -91,6 +91,7 @@ func Run(t *testing.T, open Open) {
 		{"MetricsRetention", testMetricsRetention},
 		{"MetricNames", testMetricNames},
 		{"MonitorStates", testMonitorStates},
+		{"LateMonitorStateLoses", testLateMonitorStateLoses},
 		{"LogCursors", testLogCursors},
 		{"Silences", testSilences},
 		{"SilencesAcrossReopen", testSilencesAcrossReopen},
