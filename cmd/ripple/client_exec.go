@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -86,11 +85,7 @@ func runExec(ctx context.Context, args []string, e env) error {
 	}
 	var r httpapi.Run
 	if _, err := c.do(ctx, "POST", "/api/v1/exec", req, &r); err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.status == http.StatusNotFound {
-			return fmt.Errorf("%w (this daemon predates ripple exec)", err)
-		}
-		return err
+		return err // a daemon older than ripple exec: "does not know POST /api/v1/exec"
 	}
 	if !c.json {
 		fmt.Fprintf(e.stdout, "run %d: %s on %s\n", r.ID, req.Command, plural(countHosts(r.Waves), "host"))

@@ -68,7 +68,7 @@ func runSync(ctx context.Context, args []string, e env) error {
 				var ae *apiError
 				switch {
 				case errors.As(err, &ae) && ae.status == http.StatusConflict:
-					fmt.Fprintf(e.stdout, "%s: %s\n", js.Job, ae.msg)
+					fmt.Fprintf(e.stdout, "%s: %s\n", js.Job, ae)
 					continue
 				case err != nil:
 					return fmt.Errorf("%s: %w", js.Job, err)
