@@ -259,38 +259,55 @@ func parseClient(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string,
 	return pos, nil
 }
 
-func newClientFlagSet(name, usage string, e env) (*flag.FlagSet, *clientFlags) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	cf := &clientFlags{}
-	cf.register(fs, e)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, usage)
-		fs.PrintDefaults()
-	}
-	return fs, cf
+// apiCommand is an operator command over the daemon's API. It owns what
+// they all share: the flags --server, --token-file and --json with their
+// environment defaults, parsing (flags among the positional arguments),
+// the usage text, and the client; a command declares its own flags and
+// work.
+type apiCommand struct {
+	name, usage    string
+	minPos, maxPos int // positional arguments; maxPos -1 takes any number
+
+	// flags declares the command's own flags (optional).
+	flags func(fs *flag.FlagSet)
+	// check refuses a usage its flags cannot express, before a client is
+	// built (optional): it returns exitError{2} after saying why.
+	check func(pos []string) error
+	// act does the work with the client.
+	act func(c *apiClient, pos []string) error
 }
 
-// clientRun is the common shape of an operator command: parse, build the
-// client, act; a help request exits 0.
-func clientRun(args []string, e env, name, usage string, minPos, maxPos int, define func(fs *flag.FlagSet),
-	act func(c *apiClient, pos []string) error) error {
-	fs, cf := newClientFlagSet(name, usage, e)
-	if define != nil {
-		define(fs)
+// run parses args, builds the client and acts; a help request exits 0, a
+// usage error 2.
+func (a apiCommand) run(args []string, e env) error {
+	fs := flag.NewFlagSet(a.name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, a.usage)
+		fs.PrintDefaults()
 	}
-	pos, err := parseClient(fs, args, minPos, maxPos)
+	cf := &clientFlags{}
+	cf.register(fs, e)
+	if a.flags != nil {
+		a.flags(fs)
+	}
+	pos, err := parseClient(fs, args, a.minPos, a.maxPos)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
+	if a.check != nil {
+		if err := a.check(pos); err != nil {
+			return err
+		}
+	}
 	c, err := cf.client(e)
 	if err != nil {
 		return err
 	}
-	return act(c, pos)
+	return a.act(c, pos)
 }
 
 func newTable(w io.Writer) *tabwriter.Writer {
