@@ -44,13 +44,13 @@ func TestClusterRunsWithParamsAndExecsFromAFollower(t *testing.T) {
 
 	// A refused value, through the follower: the leader's 400, nothing recorded.
 	out, errOut, code := f.opsCLI(dmOperator, "run", "rotate", "--param", "keep=many", "--reason", "disk full")
-	if code != 1 || !strings.Contains(errOut, "param keep") || !strings.Contains(errOut, "HTTP 400") {
+	if code != 1 || !strings.Contains(errOut, "param keep") || strings.Contains(errOut, "invalid request") || strings.Contains(errOut, "HTTP") {
 		t.Fatalf("a refused value through the follower: exit %d\n%s%s", code, out, errOut)
 	}
 	// A sensitive value never leaves the node it was given to.
 	out, errOut, code = f.opsCLI(dmOperator, "run", "restart-app", "--param", "ticket=OPS-7", "--param", "db_password="+opsSecret, "--reason", "stuck")
 	if code != 1 || !strings.Contains(errOut, "param db_password of job restart-app is sensitive") ||
-		!strings.Contains(errOut, "start the run on the leader, "+l.nodeName()) || !strings.Contains(errOut, "HTTP 409") {
+		!strings.HasSuffix(strings.TrimSpace(errOut), "start the run on the leader, "+l.nodeName()) {
 		t.Fatalf("a sensitive value through the follower: exit %d\n%s%s", code, out, errOut)
 	}
 	if runs := l.runs("limit=100"); len(runs) != 0 {

@@ -204,7 +204,7 @@ func TestRevertPullRequestRollsTheFleetBack(t *testing.T) {
 	}
 
 	// Asked again: the branch exists.
-	if out, errOut, err := e.revertCLI(bad, "--reason", "again"); err == nil || !strings.Contains(errOut, "already exists") || !strings.Contains(errOut, "HTTP 409") {
+	if out, errOut, err := e.revertCLI(bad, "--reason", "again"); err == nil || !strings.Contains(errOut, "already exists") || strings.Contains(errOut, "conflict") {
 		t.Errorf("second revert: %v\n%s%s", err, out, errOut)
 	}
 	if n := len(e.fake.PullRequests()); n != 1 {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,11 +22,12 @@ import (
 // apiClient talks to a running daemon's /api/v1 for the operator commands
 // (runs, show, approve, abort, run, status, hosts).
 type apiClient struct {
-	server string
-	token  string
-	http   *http.Client
-	json   bool
-	e      env
+	server    string
+	token     string
+	tokenFrom string // where token came from, for a 401: the file, "RIPPLE_TOKEN" or ""
+	http      *http.Client
+	json      bool
+	e         env
 }
 
 // clientFlags are the flags every operator command takes.
@@ -47,7 +50,12 @@ func (f *clientFlags) register(fs *flag.FlagSet, e env) {
 // RIPPLE_TOKEN; it never appears on the command line.
 func (f *clientFlags) client(e env) (*apiClient, error) {
 	token := strings.TrimSpace(e.getenv("RIPPLE_TOKEN"))
+	tokenFrom := ""
+	if token != "" {
+		tokenFrom = "RIPPLE_TOKEN"
+	}
 	if f.tokenFile != "" {
+		tokenFrom = f.tokenFile
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("read token: %w", err)
@@ -64,21 +72,113 @@ func (f *clientFlags) client(e env) (*apiClient, error) {
 		return nil, fmt.Errorf("--server %q must start with http:// or https://", f.server)
 	}
 	return &apiClient{
-		server: strings.TrimRight(f.server, "/"),
-		token:  token,
-		http:   &http.Client{Timeout: 30 * time.Second},
-		json:   f.json,
-		e:      e,
+		server:    strings.TrimRight(f.server, "/"),
+		token:     token,
+		tokenFrom: tokenFrom,
+		http:      &http.Client{Timeout: 30 * time.Second},
+		json:      f.json,
+		e:         e,
 	}, nil
 }
 
-// apiError is an error answer from the daemon.
+// apiError is an error answer from the daemon: its status and message,
+// with what the operator may need to act on it (the daemon's URL, where the
+// token came from).
 type apiError struct {
-	status int
-	msg    string
+	status    int
+	msg       string // the daemon's message as it sent it
+	json      bool   // msg came in the API's error JSON (not a proxy's page)
+	server    string
+	tokenFrom string // the token file, "RIPPLE_TOKEN", or "" when none was sent
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.status) }
+// engineClasses are the suffixes the engine's error classes add to a
+// message (": invalid request" and so on, see engine.ErrInvalidRequest);
+// the status already says as much, so they are not repeated to the
+// operator.
+var engineClasses = map[int]string{
+	http.StatusBadRequest: ": invalid request",
+	http.StatusNotFound:   ": not found",
+	http.StatusConflict:   ": conflict",
+}
+
+// bareThing is what a lookup of one thing names when it finds nothing
+// ("run 42", `job "x"`): it reads "no run 42".
+var bareThing = regexp.MustCompile(`^[a-z]+ ("[^"]*"|[^\s":]+)$`)
+
+// Error says what the daemon refused, in its words, and what to do where the
+// status asks for something other than a change to the request: a token
+// (401), a role (403), a reachable daemon (5xx).
+func (e *apiError) Error() string {
+	msg := e.msg
+	if class := engineClasses[e.status]; class != "" && strings.HasSuffix(msg, class) && len(msg) > len(class) {
+		msg = strings.TrimSuffix(msg, class)
+	}
+	// "approve run 2: approve run 2 (succeeded): ..." names the place once.
+	if head, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(rest, head+" ") {
+		msg = rest
+	}
+	if !e.json {
+		switch {
+		case e.status >= 500:
+			// A proxy's page: the status is what there is to say.
+			return fmt.Sprintf("cannot reach ripple at %s: HTTP %d %s", e.server, e.status, http.StatusText(e.status))
+		case msg == "":
+			return fmt.Sprintf("the daemon at %s answered HTTP %d %s", e.server, e.status, http.StatusText(e.status))
+		}
+	}
+	switch {
+	case e.status == http.StatusUnauthorized && e.tokenFrom == "":
+		return "not authorized: " + msg + "; set RIPPLE_TOKEN_FILE (or --token-file) to a file holding an API token"
+	case e.status == http.StatusUnauthorized:
+		return fmt.Sprintf("not authorized: the daemon at %s refused the token in %s: %s", e.server, e.tokenFrom, msg)
+	case e.status == http.StatusForbidden:
+		return "not allowed: " + msg
+	case e.status == http.StatusNotFound && strings.HasPrefix(msg, "no such endpoint: "):
+		return fmt.Sprintf("the daemon at %s does not know %s (no such endpoint): it runs an older ripple", e.server, strings.TrimPrefix(msg, "no such endpoint: "))
+	case e.status == http.StatusNotFound && bareThing.MatchString(msg):
+		return "no " + msg
+	case e.status == http.StatusInternalServerError:
+		return fmt.Sprintf("the daemon at %s failed: %s", e.server, msg)
+	case e.status >= 500 && e.status != http.StatusNotImplemented:
+		return fmt.Sprintf("cannot reach ripple at %s: %s", e.server, msg)
+	}
+	return msg
+}
+
+// answerError is the apiError of a non-2xx answer with body raw.
+func (c *apiClient) answerError(status int, raw []byte) *apiError {
+	ae := &apiError{status: status, server: c.where(), tokenFrom: c.tokenFrom}
+	var e httpapi.Error
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+		ae.msg, ae.json = e.Error, true
+	} else {
+		ae.msg = strings.TrimSpace(string(raw))
+	}
+	return ae
+}
+
+// sendError is the error of a request that got no answer: the daemon is
+// not reachable (refused, a timeout, a name that does not resolve), unless
+// ctx ended it (Ctrl-C).
+func (c *apiClient) sendError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("cannot reach ripple at %s: %w", c.where(), err)
+}
+
+// where is the daemon's URL for messages, a password in it masked.
+func (c *apiClient) where() string {
+	if u, err := url.Parse(c.server); err == nil {
+		return u.Redacted()
+	}
+	return c.server
+}
 
 // do sends a request and decodes a JSON answer into out (when non-nil).
 // The raw body is returned for --json output.
@@ -103,7 +203,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, c.sendError(ctx, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -111,11 +211,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e httpapi.Error
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return nil, &apiError{status: resp.StatusCode, msg: e.Error}
-		}
-		return nil, &apiError{status: resp.StatusCode, msg: strings.TrimSpace(string(raw))}
+		return nil, c.answerError(resp.StatusCode, raw)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -163,38 +259,55 @@ func parseClient(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string,
 	return pos, nil
 }
 
-func newClientFlagSet(name, usage string, e env) (*flag.FlagSet, *clientFlags) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	cf := &clientFlags{}
-	cf.register(fs, e)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, usage)
-		fs.PrintDefaults()
-	}
-	return fs, cf
+// apiCommand is an operator command over the daemon's API. It owns what
+// they all share: the flags --server, --token-file and --json with their
+// environment defaults, parsing (flags among the positional arguments),
+// the usage text, and the client; a command declares its own flags and
+// work.
+type apiCommand struct {
+	name, usage    string
+	minPos, maxPos int // positional arguments; maxPos -1 takes any number
+
+	// flags declares the command's own flags (optional).
+	flags func(fs *flag.FlagSet)
+	// check refuses a usage its flags cannot express, before a client is
+	// built (optional): it returns exitError{2} after saying why.
+	check func(pos []string) error
+	// act does the work with the client.
+	act func(c *apiClient, pos []string) error
 }
 
-// clientRun is the common shape of an operator command: parse, build the
-// client, act; a help request exits 0.
-func clientRun(args []string, e env, name, usage string, minPos, maxPos int, define func(fs *flag.FlagSet),
-	act func(c *apiClient, pos []string) error) error {
-	fs, cf := newClientFlagSet(name, usage, e)
-	if define != nil {
-		define(fs)
+// run parses args, builds the client and acts; a help request exits 0, a
+// usage error 2.
+func (a apiCommand) run(args []string, e env) error {
+	fs := flag.NewFlagSet(a.name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, a.usage)
+		fs.PrintDefaults()
 	}
-	pos, err := parseClient(fs, args, minPos, maxPos)
+	cf := &clientFlags{}
+	cf.register(fs, e)
+	if a.flags != nil {
+		a.flags(fs)
+	}
+	pos, err := parseClient(fs, args, a.minPos, a.maxPos)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
+	if a.check != nil {
+		if err := a.check(pos); err != nil {
+			return err
+		}
+	}
 	c, err := cf.client(e)
 	if err != nil {
 		return err
 	}
-	return act(c, pos)
+	return a.act(c, pos)
 }
 
 func newTable(w io.Writer) *tabwriter.Writer {

@@ -28,15 +28,18 @@ func runSilence(ctx context.Context, args []string, e env) error {
 		"sent. Checks go on. --list shows the active silences (--all: ended ones too);\n" +
 		"--expire ends one early. Making or expiring a silence needs an operator token\n" +
 		"and a reason; both are in the alert audit with your token's name."
-	return clientRun(args, e, "silence", usage, 0, 1,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name:   "silence",
+		usage:  usage,
+		minPos: 0, maxPos: 1,
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&dur, "for", "", "how long: `DURATION` such as 2h, 90m, 3d")
 			fs.StringVar(&reason, "reason", "", "why; recorded with your token's name (required)")
 			fs.BoolVar(&list, "list", false, "list the active silences")
 			fs.BoolVar(&all, "all", false, "with --list: ended silences too")
 			fs.Int64Var(&expire, "expire", 0, "end silence `ID` now")
 		},
-		func(c *apiClient, pos []string) error {
+		act: func(c *apiClient, pos []string) error {
 			switch {
 			case list:
 				if len(pos) > 0 || expire != 0 {
@@ -89,7 +92,8 @@ func runSilence(ctx context.Context, args []string, e env) error {
 			fmt.Fprintf(e.stdout, "silence %d: %s silenced until %s by %s: %s\n", s.ID, target(s.Monitor, s.Host),
 				s.Ends.Local().Format("2006-01-02 15:04:05 MST"), s.Actor, engine.FirstLine(s.Reason, 120))
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 func listSilences(ctx context.Context, c *apiClient, e env, all bool) error {
@@ -128,11 +132,14 @@ func runAck(ctx context.Context, args []string, e env) error {
 		"Acknowledges the current state of a monitor on a host: no further notification\n" +
 		"of it (no repeat) until the state changes; a recovery is still sent. Needs an\n" +
 		"operator token and a reason; it is in the alert audit with your token's name."
-	return clientRun(args, e, "ack", usage, 1, 1,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name:   "ack",
+		usage:  usage,
+		minPos: 1, maxPos: 1,
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "", "who is on it, or why; recorded with your token's name (required)")
 		},
-		func(c *apiClient, pos []string) error {
+		act: func(c *apiClient, pos []string) error {
 			mon, host, ok := strings.Cut(pos[0], "@")
 			if !ok || mon == "" || host == "" {
 				return usageError(e, fmt.Sprintf("ack: %q: name the monitor and the host, MONITOR@HOST", pos[0]))
@@ -151,7 +158,8 @@ func runAck(ctx context.Context, args []string, e env) error {
 			}
 			fmt.Fprintf(e.stdout, "acknowledged %s %s by %s: no notification of it until its state changes\n", a.State, target(a.Monitor, a.Host), a.Actor)
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 func target(monitor, host string) string {

@@ -11,8 +11,11 @@ import (
 // runCluster is `ripple cluster`: the daemons sharing the store, which of
 // them leads, and how the monitor checks are shared.
 func runCluster(ctx context.Context, args []string, e env) error {
-	return clientRun(args, e, "cluster", "usage: ripple cluster [--json]\n\nThe daemons of a cluster (several ripple serve on one PostgreSQL store):\neach node's heartbeat, its share of the monitor checks, and the leader with\nits epoch and lease. A daemon on SQLite is alone and answers that it is not\na cluster.", 0, 0, nil,
-		func(c *apiClient, _ []string) error {
+	return apiCommand{
+		name:   "cluster",
+		usage:  "usage: ripple cluster [--json]\n\nThe daemons of a cluster (several ripple serve on one PostgreSQL store):\neach node's heartbeat, its share of the monitor checks, and the leader with\nits epoch and lease. A daemon on SQLite is alone and answers that it is not\na cluster.",
+		minPos: 0, maxPos: 0,
+		act: func(c *apiClient, _ []string) error {
 			var cl httpapi.Cluster
 			if printed, err := c.get(ctx, "/api/v1/cluster", &cl); err != nil || printed {
 				return err
@@ -39,5 +42,6 @@ func runCluster(ctx context.Context, args []string, e env) error {
 					(time.Duration(n.HeartbeatAge * float64(time.Second))).Round(100*time.Millisecond), n.Checks, orDash(n.Version), ago(n.Started), orDash(n.URL))
 			}
 			return tw.Flush()
-		})
+		},
+	}.run(args, e)
 }

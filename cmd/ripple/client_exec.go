@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -32,70 +30,67 @@ func runExec(ctx context.Context, args []string, e env) error {
 	if i := slices.Index(args, "--"); i >= 0 {
 		args, command = args[:i], args[i+1:]
 	}
-	fs, cf := newClientFlagSet("exec", execUsage, e)
 	var hosts, group, reason string
 	var all bool
 	var parallel int
 	var timeout time.Duration
-	fs.StringVar(&hosts, "hosts", "", "comma-separated `HOSTS`")
-	fs.StringVar(&group, "group", "", "every host of `GROUP`")
-	fs.BoolVar(&all, "all", false, "every host")
-	fs.StringVar(&reason, "reason", "", "why (required); recorded with your token's name")
-	fs.IntVar(&parallel, "max-parallel", 0, "at most `N` hosts at once (default 10)")
-	fs.DurationVar(&timeout, "timeout", 0, "per-host `DURATION` (default 5m)")
-	if _, err := parseClient(fs, args, 0, 0); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	return apiCommand{
+		name:   "exec",
+		usage:  execUsage,
+		minPos: 0, maxPos: 0,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&hosts, "hosts", "", "comma-separated `HOSTS`")
+			fs.StringVar(&group, "group", "", "every host of `GROUP`")
+			fs.BoolVar(&all, "all", false, "every host")
+			fs.StringVar(&reason, "reason", "", "why (required); recorded with your token's name")
+			fs.IntVar(&parallel, "max-parallel", 0, "at most `N` hosts at once (default 10)")
+			fs.DurationVar(&timeout, "timeout", 0, "per-host `DURATION` (default 5m)")
+		},
+		check: func([]string) error {
+			usageErr := func(msg string) error {
+				fmt.Fprintf(e.stderr, "ripple exec: %s\n", msg)
+				return exitError{2}
+			}
+			n := 0
+			for _, set := range []bool{hosts != "", group != "", all} {
+				if set {
+					n++
+				}
+			}
+			switch {
+			case n != 1:
+				return usageErr("name the hosts with exactly one of --hosts, --group or --all")
+			case strings.TrimSpace(reason) == "":
+				return usageErr("--reason is required: nothing ad-hoc runs without one")
+			case len(command) == 0 || strings.TrimSpace(strings.Join(command, " ")) == "":
+				return usageErr("no command: put it after --, as in ripple exec --group web --reason why -- uptime")
+			case parallel < 0:
+				return usageErr("--max-parallel must be at least 1")
+			case timeout < 0:
+				return usageErr("--timeout must be positive")
+			}
 			return nil
-		}
-		return err
-	}
-	usageErr := func(msg string) error {
-		fmt.Fprintf(e.stderr, "ripple exec: %s\n", msg)
-		return exitError{2}
-	}
-	n := 0
-	for _, set := range []bool{hosts != "", group != "", all} {
-		if set {
-			n++
-		}
-	}
-	switch {
-	case n != 1:
-		return usageErr("name the hosts with exactly one of --hosts, --group or --all")
-	case strings.TrimSpace(reason) == "":
-		return usageErr("--reason is required: nothing ad-hoc runs without one")
-	case len(command) == 0 || strings.TrimSpace(strings.Join(command, " ")) == "":
-		return usageErr("no command: put it after --, as in ripple exec --group web --reason why -- uptime")
-	case parallel < 0:
-		return usageErr("--max-parallel must be at least 1")
-	case timeout < 0:
-		return usageErr("--timeout must be positive")
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	req := httpapi.ExecRequest{Group: group, All: all, Command: strings.Join(command, " "), MaxParallel: parallel, Reason: reason}
-	for _, h := range strings.Split(hosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			req.Hosts = append(req.Hosts, h)
-		}
-	}
-	if timeout > 0 {
-		req.Timeout = timeout.String()
-	}
-	var r httpapi.Run
-	if _, err := c.do(ctx, "POST", "/api/v1/exec", req, &r); err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.status == http.StatusNotFound {
-			return fmt.Errorf("%w (this daemon predates ripple exec)", err)
-		}
-		return err
-	}
-	if !c.json {
-		fmt.Fprintf(e.stdout, "run %d: %s on %s\n", r.ID, req.Command, plural(countHosts(r.Waves), "host"))
-	}
-	return followExec(ctx, c, e, r.ID)
+		},
+		act: func(c *apiClient, _ []string) error {
+			req := httpapi.ExecRequest{Group: group, All: all, Command: strings.Join(command, " "), MaxParallel: parallel, Reason: reason}
+			for _, h := range strings.Split(hosts, ",") {
+				if h = strings.TrimSpace(h); h != "" {
+					req.Hosts = append(req.Hosts, h)
+				}
+			}
+			if timeout > 0 {
+				req.Timeout = timeout.String()
+			}
+			var r httpapi.Run
+			if _, err := c.do(ctx, "POST", "/api/v1/exec", req, &r); err != nil {
+				return err // a daemon older than ripple exec: "does not know POST /api/v1/exec"
+			}
+			if !c.json {
+				fmt.Fprintf(e.stdout, "run %d: %s on %s\n", r.ID, req.Command, plural(countHosts(r.Waves), "host"))
+			}
+			return followExec(ctx, c, e, r.ID)
+		},
+	}.run(args, e)
 }
 
 // followExec draws an exec run live until it ends, then prints each

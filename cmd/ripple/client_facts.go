@@ -17,16 +17,19 @@ import (
 // runFacts is `ripple facts [HOST...] [--gather] [--json]`.
 func runFacts(ctx context.Context, args []string, e env) error {
 	var gather bool
-	return clientRun(args, e, "facts", "usage: ripple facts [HOST...] [--gather] [--json]\n\n"+
-		"Prints the last gathered facts of each HOST (every host when none is named):\n"+
-		"OS, kernel, hardware, pending (security) updates, reboot required, and for SNMP\n"+
-		"devices their system group; when they were gathered, whether they are stale\n"+
-		"(older than two --facts-interval) and why the last gathering failed.\n"+
-		"--gather gathers them now, read-only (operator).", 0, -1,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name: "facts",
+		usage: "usage: ripple facts [HOST...] [--gather] [--json]\n\n" +
+			"Prints the last gathered facts of each HOST (every host when none is named):\n" +
+			"OS, kernel, hardware, pending (security) updates, reboot required, and for SNMP\n" +
+			"devices their system group; when they were gathered, whether they are stale\n" +
+			"(older than two --facts-interval) and why the last gathering failed.\n" +
+			"--gather gathers them now, read-only (operator).",
+		minPos: 0, maxPos: -1,
+		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&gather, "gather", false, "gather the facts now instead of printing the last ones")
 		},
-		func(c *apiClient, hosts []string) error {
+		act: func(c *apiClient, hosts []string) error {
 			var out []httpapi.HostFacts
 			var raw []byte
 			var err error
@@ -56,7 +59,8 @@ func runFacts(ctx context.Context, args []string, e env) error {
 			}
 			printFacts(e, out, history)
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 // factChangesShown is how many recent changes `ripple facts HOST` prints.
@@ -175,15 +179,18 @@ func flagText(p *bool) string {
 // runPatches is `ripple patches [--group G] [--json]`.
 func runPatches(ctx context.Context, args []string, e env) error {
 	var group string
-	return clientRun(args, e, "patches", "usage: ripple patches [--group G] [--json]\n\n"+
-		"Patch compliance from the hosts' facts: per host the pending updates and\n"+
-		"security updates, since when, whether a reboot is required, and the last\n"+
-		"successful run of each job that touched it; worst first. Then counts by\n"+
-		"group and the age of the oldest pending security update.", 0, 0,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name: "patches",
+		usage: "usage: ripple patches [--group G] [--json]\n\n" +
+			"Patch compliance from the hosts' facts: per host the pending updates and\n" +
+			"security updates, since when, whether a reboot is required, and the last\n" +
+			"successful run of each job that touched it; worst first. Then counts by\n" +
+			"group and the age of the oldest pending security update.",
+		minPos: 0, maxPos: 0,
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&group, "group", "", "only the hosts of `GROUP`")
 		},
-		func(c *apiClient, _ []string) error {
+		act: func(c *apiClient, _ []string) error {
 			var rep engine.PatchReport
 			raw, err := c.do(ctx, "GET", "/api/v1/patches", nil, &rep)
 			if err != nil {
@@ -195,7 +202,8 @@ func runPatches(ctx context.Context, args []string, e env) error {
 			}
 			printPatches(e, rep, group)
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 func printPatches(e env, rep engine.PatchReport, group string) {

@@ -97,16 +97,12 @@ func (c *apiClient) streamRun(ctx context.Context, id int64, each func(*httpapi.
 	// No overall timeout: the stream lasts as long as the run; ctx ends it.
 	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
 	if err != nil {
-		return false, fmt.Errorf("GET %s: %w", path, err)
+		return false, c.sendError(ctx, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e httpapi.Error
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return false, &apiError{status: resp.StatusCode, msg: e.Error}
-		}
-		return false, &apiError{status: resp.StatusCode, msg: strings.TrimSpace(string(raw))}
+		return false, c.answerError(resp.StatusCode, raw)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)

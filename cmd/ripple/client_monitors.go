@@ -16,11 +16,14 @@ import (
 // runMonitors is `ripple monitors`: every monitor's state on each host.
 func runMonitors(ctx context.Context, args []string, e env) error {
 	var problems bool
-	return clientRun(args, e, "monitors", "usage: ripple monitors [MONITOR] [--problems] [--json]\n\nLists the state of every monitor on each of its hosts: state, since when,\nand flags (alerting, suppressed with the cause: a parent down, a dependency\nnot OK; silenced, acknowledged, flapping, muted by a window, held by a\nrollout wave, undelivered: a notifier has not received the latest alert or\nrecovery yet). With MONITOR, also its active silences and alert audit.", 0, 1,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name:   "monitors",
+		usage:  "usage: ripple monitors [MONITOR] [--problems] [--json]\n\nLists the state of every monitor on each of its hosts: state, since when,\nand flags (alerting, suppressed with the cause: a parent down, a dependency\nnot OK; silenced, acknowledged, flapping, muted by a window, held by a\nrollout wave, undelivered: a notifier has not received the latest alert or\nrecovery yet). With MONITOR, also its active silences and alert audit.",
+		minPos: 0, maxPos: 1,
+		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&problems, "problems", false, "only (monitor, host) pairs that are not OK or owe a notification")
 		},
-		func(c *apiClient, pos []string) error {
+		act: func(c *apiClient, pos []string) error {
 			var ms []httpapi.Monitor
 			path := "/api/v1/monitors"
 			if len(pos) == 1 {
@@ -62,7 +65,8 @@ func runMonitors(ctx context.Context, args []string, e env) error {
 				}
 			}
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 func monitorFlags(h httpapi.MonitorHost) string {
@@ -98,12 +102,15 @@ func monitorFlags(h httpapi.MonitorHost) string {
 func runCapacity(ctx context.Context, args []string, e env) error {
 	var horizon string
 	var all bool
-	return clientRun(args, e, "capacity", "usage: ripple capacity [--horizon 30d] [--all] [--json]\n\nForecasts, from a linear fit over 30 days of history, when each metric named\nin a monitor's limits reaches its limit; lists those crossing within the horizon.", 0, 0,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name:   "capacity",
+		usage:  "usage: ripple capacity [--horizon 30d] [--all] [--json]\n\nForecasts, from a linear fit over 30 days of history, when each metric named\nin a monitor's limits reaches its limit; lists those crossing within the horizon.",
+		minPos: 0, maxPos: 0,
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&horizon, "horizon", "30d", "list crossings before now + `DURATION` (30d, 2w, 12h)")
 			fs.BoolVar(&all, "all", false, "also list metrics that do not cross within the horizon")
 		},
-		func(c *apiClient, _ []string) error {
+		act: func(c *apiClient, _ []string) error {
 			var report httpapi.Capacity
 			if printed, err := c.get(ctx, "/api/v1/capacity?horizon="+url.QueryEscape(horizon), &report); err != nil || printed {
 				return err
@@ -134,5 +141,6 @@ func runCapacity(ctx context.Context, args []string, e env) error {
 				fmt.Fprintf(e.stdout, "nothing reaches its limit within %s (%s with limits)\n", report.Horizon, plural(len(report.Forecasts), "metric"))
 			}
 			return nil
-		})
+		},
+	}.run(args, e)
 }

@@ -18,18 +18,21 @@ import (
 func runRevert(ctx context.Context, args []string, e env) error {
 	var reason string
 	var runID int64
-	return clientRun(args, e, "revert", "usage: ripple revert COMMIT --reason TEXT [--run ID] [--json]\n\n"+
-		"Makes a commit that undoes COMMIT (a sha of the tracked branch, abbreviated or\n"+
-		"not) on a new branch ripple/revert-<sha> of the ops repo and, when the daemon\n"+
-		"reports to GitHub, opens a pull request from it. Nothing changes on a host\n"+
-		"until the branch is merged; the merge then rolls out like any other. Refused\n"+
-		"when a file the commit changed was changed again since, or when the branch\n"+
-		"exists already.", 1, 1,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name: "revert",
+		usage: "usage: ripple revert COMMIT --reason TEXT [--run ID] [--json]\n\n" +
+			"Makes a commit that undoes COMMIT (a sha of the tracked branch, abbreviated or\n" +
+			"not) on a new branch ripple/revert-<sha> of the ops repo and, when the daemon\n" +
+			"reports to GitHub, opens a pull request from it. Nothing changes on a host\n" +
+			"until the branch is merged; the merge then rolls out like any other. Refused\n" +
+			"when a file the commit changed was changed again since, or when the branch\n" +
+			"exists already.",
+		minPos: 1, maxPos: 1,
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "", "why; goes into the commit and the pull request with your token's name (required)")
 			fs.Int64Var(&runID, "run", 0, "the failed run `ID` that asks for it: the pull request links it")
 		},
-		func(c *apiClient, pos []string) error {
+		act: func(c *apiClient, pos []string) error {
 			if strings.TrimSpace(reason) == "" {
 				fmt.Fprintln(e.stderr, "ripple revert: --reason is required: say why the commit is reverted")
 				return exitError{2}
@@ -53,7 +56,8 @@ func runRevert(ctx context.Context, args []string, e env) error {
 				return exitError{1}
 			}
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 // printRevert says what the revert made and what to do next.

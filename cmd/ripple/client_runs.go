@@ -19,13 +19,16 @@ import (
 func runRuns(ctx context.Context, args []string, e env) error {
 	var job, state string
 	var limit int
-	return clientRun(args, e, "runs", "usage: ripple runs [--job JOB] [--state STATE[,STATE]] [--limit N] [--json]\n\nLists recent runs, newest first.", 0, 0,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name:   "runs",
+		usage:  "usage: ripple runs [--job JOB] [--state STATE[,STATE]] [--limit N] [--json]\n\nLists recent runs, newest first.",
+		minPos: 0, maxPos: 0,
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&job, "job", "", "only runs of `JOB`")
 			fs.StringVar(&state, "state", "", "only runs in `STATES` (comma-separated: running, failed, ...)")
 			fs.IntVar(&limit, "limit", 20, "at most `N` runs")
 		},
-		func(c *apiClient, _ []string) error {
+		act: func(c *apiClient, _ []string) error {
 			q := url.Values{}
 			if job != "" {
 				q.Set("job", job)
@@ -44,15 +47,19 @@ func runRuns(ctx context.Context, args []string, e env) error {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, runTitle(r), r.State, shortSHA(r.Commit), r.Trigger, r.Actor, ago(r.Created), r.Summary)
 			}
 			return tw.Flush()
-		})
+		},
+	}.run(args, e)
 }
 
 // runShow is `ripple show RUN`: a run with its waves and failing hosts.
 func runShow(ctx context.Context, args []string, e env) error {
 	var follow bool
-	return clientRun(args, e, "show", "usage: ripple show RUN [--follow] [--json]\n\nShows a run: its waves, each host's result and the first line of every failure.\nWith --follow, draws it live until it ends; the exit status is then 1 unless it succeeded.", 1, 1,
-		func(fs *flag.FlagSet) { fs.BoolVar(&follow, "follow", false, "draw the run live until it ends") },
-		func(c *apiClient, pos []string) error {
+	return apiCommand{
+		name:   "show",
+		usage:  "usage: ripple show RUN [--follow] [--json]\n\nShows a run: its waves, each host's result and the first line of every failure.\nWith --follow, draws it live until it ends; the exit status is then 1 unless it succeeded.",
+		minPos: 1, maxPos: 1,
+		flags: func(fs *flag.FlagSet) { fs.BoolVar(&follow, "follow", false, "draw the run live until it ends") },
+		act: func(c *apiClient, pos []string) error {
 			id, err := parseRunID(pos[0], e)
 			if err != nil {
 				return err
@@ -67,7 +74,8 @@ func runShow(ctx context.Context, args []string, e env) error {
 			}
 			printRunDetail(e, &d)
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 func printRunDetail(e env, d *httpapi.RunDetail) {
@@ -129,9 +137,12 @@ func runAbort(ctx context.Context, args []string, e env) error {
 
 func runAction(ctx context.Context, args []string, e env, action, usage string) error {
 	var reason string
-	return clientRun(args, e, action, usage, 1, 1,
-		func(fs *flag.FlagSet) { fs.StringVar(&reason, "reason", "", "why; recorded with your token's name") },
-		func(c *apiClient, pos []string) error {
+	return apiCommand{
+		name:   action,
+		usage:  usage,
+		minPos: 1, maxPos: 1,
+		flags: func(fs *flag.FlagSet) { fs.StringVar(&reason, "reason", "", "why; recorded with your token's name") },
+		act: func(c *apiClient, pos []string) error {
 			id, err := parseRunID(pos[0], e)
 			if err != nil {
 				return err
@@ -154,7 +165,8 @@ func runAction(ctx context.Context, args []string, e env, action, usage string) 
 			}
 			fmt.Fprintf(e.stdout, "run %d %s: %s\n", r.ID, r.Job, actionResult(action, &r))
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 // approvalStates are the states a run waits for an operator in.
@@ -214,15 +226,18 @@ func runRun(ctx context.Context, args []string, e env) error {
 	var wait bool
 	var interval time.Duration
 	params := paramFlags{}
-	return clientRun(args, e, "run", "usage: ripple run JOB [--param NAME=VALUE ...] [--hosts a,b] [--reason TEXT] [--wait] [--json]\n\nStarts a run of JOB at the applied commit, on all its hosts or the ones named,\nwith values for the job's params (a list as a,b or a JSON array; params not\ngiven take their defaults). The daemon checks them first: a refused value\nnames the param, and nothing runs. With --wait, follows the run to the end;\nthe exit status is 1 unless it succeeded.", 1, 1,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name:   "run",
+		usage:  "usage: ripple run JOB [--param NAME=VALUE ...] [--hosts a,b] [--reason TEXT] [--wait] [--json]\n\nStarts a run of JOB at the applied commit, on all its hosts or the ones named,\nwith values for the job's params (a list as a,b or a JSON array; params not\ngiven take their defaults). The daemon checks them first: a refused value\nnames the param, and nothing runs. With --wait, follows the run to the end;\nthe exit status is 1 unless it succeeded.",
+		minPos: 1, maxPos: 1,
+		flags: func(fs *flag.FlagSet) {
 			fs.Var(params, "param", "`NAME=VALUE` for one of the job's params; repeat for each")
 			fs.StringVar(&hosts, "hosts", "", "comma-separated `HOSTS` (default: every target of the job)")
 			fs.StringVar(&reason, "reason", "", "why; recorded with your token's name")
 			fs.BoolVar(&wait, "wait", false, "follow the run until it ends")
 			fs.DurationVar(&interval, "interval", time.Second, "poll `INTERVAL` with --wait")
 		},
-		func(c *apiClient, pos []string) error {
+		act: func(c *apiClient, pos []string) error {
 			req := httpapi.RunRequest{Reason: reason, Params: params.json()}
 			for _, h := range strings.Split(hosts, ",") {
 				if h = strings.TrimSpace(h); h != "" {
@@ -246,7 +261,8 @@ func runRun(ctx context.Context, args []string, e env) error {
 				return nil
 			}
 			return followRun(ctx, c, e, r.ID, interval)
-		})
+		},
+	}.run(args, e)
 }
 
 // waitRun polls a run until it is final, printing a line whenever its

@@ -14,8 +14,11 @@ import (
 // runStatus is `ripple status [REV]`: the daemon's state, or what ripple
 // did for one commit (its statuses and runs).
 func runStatus(ctx context.Context, args []string, e env) error {
-	return clientRun(args, e, "status", "usage: ripple status [COMMIT] [--json]\n\nWithout COMMIT: the daemon's branch, head, last applied commit and whether it\nis paused. With a full commit sha: its ripple/* statuses and runs.", 0, 1, nil,
-		func(c *apiClient, pos []string) error {
+	return apiCommand{
+		name:   "status",
+		usage:  "usage: ripple status [COMMIT] [--json]\n\nWithout COMMIT: the daemon's branch, head, last applied commit and whether it\nis paused. With a full commit sha: its ripple/* statuses and runs.",
+		minPos: 0, maxPos: 1,
+		act: func(c *apiClient, pos []string) error {
 			if len(pos) == 1 {
 				return commitStatus(ctx, c, e, pos[0])
 			}
@@ -47,7 +50,8 @@ func runStatus(ctx context.Context, args []string, e env) error {
 				fmt.Fprintf(tw, "last error\t%s\n", st.LastError)
 			}
 			return tw.Flush()
-		})
+		},
+	}.run(args, e)
 }
 
 func commitStatus(ctx context.Context, c *apiClient, e env, sha string) error {
@@ -86,8 +90,11 @@ func runHostsCommand(ctx context.Context, args []string, e env) error {
 	if len(args) > 0 && args[0] == "trust" {
 		return runHosts(ctx, args, e)
 	}
-	return clientRun(args, e, "hosts", "usage: ripple hosts [--json]\n       ripple hosts trust [--dir DIR] NAME...\n\nLists the hosts of the applied commit with their groups and jobs.", 0, 0, nil,
-		func(c *apiClient, _ []string) error {
+	return apiCommand{
+		name:   "hosts",
+		usage:  "usage: ripple hosts [--json]\n       ripple hosts trust [--dir DIR] NAME...\n\nLists the hosts of the applied commit with their groups and jobs.",
+		minPos: 0, maxPos: 0,
+		act: func(c *apiClient, _ []string) error {
 			var hosts []httpapi.Host
 			if printed, err := c.get(ctx, "/api/v1/hosts", &hosts); err != nil || printed {
 				return err
@@ -103,7 +110,8 @@ func runHostsCommand(ctx context.Context, args []string, e env) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Name, h.Address, orDash(strings.Join(h.Groups, ",")), orDash(strings.Join(labels, ",")), orDash(strings.Join(h.Jobs, ",")))
 			}
 			return tw.Flush()
-		})
+		},
+	}.run(args, e)
 }
 
 func orDash(s string) string {

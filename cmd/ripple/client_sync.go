@@ -21,18 +21,21 @@ func runSync(ctx context.Context, args []string, e env) error {
 	var hosts, reason string
 	var status, wait bool
 	var interval time.Duration
-	return clientRun(args, e, "sync", "usage: ripple sync [JOB...] [--hosts a,b] --reason TEXT [--wait]\n       ripple sync --status [JOB...] [--json]\n\n"+
-		"Runs each JOB (every job with hosts to sync when none is named) at the applied\n"+
-		"commit on its out-of-sync and drifted hosts only, through the job's waves,\n"+
-		"gates and failure budget. --status prints the sync state of every host.", 0, -1,
-		func(fs *flag.FlagSet) {
+	return apiCommand{
+		name: "sync",
+		usage: "usage: ripple sync [JOB...] [--hosts a,b] --reason TEXT [--wait]\n       ripple sync --status [JOB...] [--json]\n\n" +
+			"Runs each JOB (every job with hosts to sync when none is named) at the applied\n" +
+			"commit on its out-of-sync and drifted hosts only, through the job's waves,\n" +
+			"gates and failure budget. --status prints the sync state of every host.",
+		minPos: 0, maxPos: -1,
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&hosts, "hosts", "", "comma-separated `HOSTS` to sync, of those that need it (default: all)")
 			fs.StringVar(&reason, "reason", "", "why; recorded with your token's name (required)")
 			fs.BoolVar(&status, "status", false, "print the sync state instead of syncing")
 			fs.BoolVar(&wait, "wait", false, "follow each run until it ends")
 			fs.DurationVar(&interval, "interval", time.Second, "poll `INTERVAL` with --wait")
 		},
-		func(c *apiClient, jobs []string) error {
+		act: func(c *apiClient, jobs []string) error {
 			q := url.Values{"job": jobs}
 			var states []engine.JobSync
 			raw, err := c.do(ctx, "GET", "/api/v1/sync?"+q.Encode(), nil, &states)
@@ -68,7 +71,7 @@ func runSync(ctx context.Context, args []string, e env) error {
 				var ae *apiError
 				switch {
 				case errors.As(err, &ae) && ae.status == http.StatusConflict:
-					fmt.Fprintf(e.stdout, "%s: %s\n", js.Job, ae.msg)
+					fmt.Fprintf(e.stdout, "%s: %s\n", js.Job, ae)
 					continue
 				case err != nil:
 					return fmt.Errorf("%s: %w", js.Job, err)
@@ -108,7 +111,8 @@ func runSync(ctx context.Context, args []string, e env) error {
 				}
 			}
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 func splitList(s string) []string {
@@ -151,12 +155,15 @@ func firstLineOf(s string) string {
 
 // runDrift is `ripple drift [JOB...]`: a read-only drift check now.
 func runDrift(ctx context.Context, args []string, e env) error {
-	return clientRun(args, e, "drift", "usage: ripple drift [JOB...] [--json]\n\n"+
-		"Checks now, read-only, whether each JOB's hosts (every job with a file step\n"+
-		"or a step check when none is named) still match what ripple deployed: file\n"+
-		"steps show a unified diff (secrets redacted), run steps their check. Exit\n"+
-		"status 1 when a host drifted.", 0, -1, nil,
-		func(c *apiClient, jobs []string) error {
+	return apiCommand{
+		name: "drift",
+		usage: "usage: ripple drift [JOB...] [--json]\n\n" +
+			"Checks now, read-only, whether each JOB's hosts (every job with a file step\n" +
+			"or a step check when none is named) still match what ripple deployed: file\n" +
+			"steps show a unified diff (secrets redacted), run steps their check. Exit\n" +
+			"status 1 when a host drifted.",
+		minPos: 0, maxPos: -1,
+		act: func(c *apiClient, jobs []string) error {
 			c.http.Timeout = 10 * time.Minute
 			var out []engine.JobDrift
 			raw, err := c.do(ctx, "POST", "/api/v1/drift", httpapi.DriftRequest{Jobs: jobs}, &out)
@@ -178,7 +185,8 @@ func runDrift(ctx context.Context, args []string, e env) error {
 				return exitError{1}
 			}
 			return nil
-		})
+		},
+	}.run(args, e)
 }
 
 func printDrift(e env, out []engine.JobDrift) {

@@ -10,8 +10,11 @@ import (
 // runTraps is `ripple traps`: the daemon's SNMP trap receiver, what became
 // of the packets it got, and the traps that matched no trap block.
 func runTraps(ctx context.Context, args []string, e env) error {
-	return clientRun(args, e, "traps", "usage: ripple traps [--json]\n\nThe daemon's SNMP trap receiver (ripple serve --trap-listen): packets by\nresult, and the traps no trap block matched, per source and OID, with the\nvarbinds of the last one, to write a trap block from. The states of trap\nblocks are in ripple monitors. In a cluster, each node reports the traps it\nreceived.", 0, 0, nil,
-		func(c *apiClient, _ []string) error {
+	return apiCommand{
+		name:   "traps",
+		usage:  "usage: ripple traps [--json]\n\nThe daemon's SNMP trap receiver (ripple serve --trap-listen): packets by\nresult, and the traps no trap block matched, per source and OID, with the\nvarbinds of the last one, to write a trap block from. The states of trap\nblocks are in ripple monitors. In a cluster, each node reports the traps it\nreceived.",
+		minPos: 0, maxPos: 0,
+		act: func(c *apiClient, _ []string) error {
 			var rep engine.TrapReport
 			if printed, err := c.get(ctx, "/api/v1/traps", &rep); err != nil || printed {
 				return err
@@ -45,5 +48,6 @@ func runTraps(ctx context.Context, args []string, e env) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", u.Source, orDash(u.Host), u.OID, u.Version, u.Reason, u.Count, ago(u.Last), orDash(vbs))
 			}
 			return tw.Flush()
-		})
+		},
+	}.run(args, e)
 }
