@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sort"
 	"time"
 )
 
@@ -54,64 +53,6 @@ type PendingNotification struct {
 	// Undelivered maps each notifier still owed the notification to why
 	// its last attempt failed; "" before the first attempt.
 	Undelivered map[string]string
-}
-
-// NewPending is n owed to every one of notifiers, or nil when there are
-// none.
-func NewPending(n Notification, notifiers []string) *PendingNotification {
-	if len(notifiers) == 0 {
-		return nil
-	}
-	p := &PendingNotification{Notification: n, Undelivered: make(map[string]string, len(notifiers))}
-	for _, name := range notifiers {
-		p.Undelivered[name] = ""
-	}
-	return p
-}
-
-// Same reports whether n is the notification p is about.
-func (p *PendingNotification) Same(n Notification) bool {
-	return p != nil && p.Kind == n.Kind && p.Monitor == n.Monitor && p.Host == n.Host && p.At.Equal(n.At)
-}
-
-// WithOutcome returns p after one delivery attempt to notifier: without
-// the notifier when failure is empty (delivered, or nothing left to
-// deliver), else with failure as its reason; nil once no notifier is owed
-// anything. changed is false when notifier was not owed n.
-func (p *PendingNotification) WithOutcome(notifier string, n Notification, failure string) (next *PendingNotification, changed bool) {
-	if !p.Same(n) {
-		return p, false
-	}
-	old, ok := p.Undelivered[notifier]
-	if !ok || (failure != "" && old == failure) {
-		return p, false
-	}
-	q := &PendingNotification{Notification: p.Notification, Undelivered: make(map[string]string, len(p.Undelivered))}
-	for k, v := range p.Undelivered {
-		q.Undelivered[k] = v
-	}
-	if failure == "" {
-		delete(q.Undelivered, notifier)
-	} else {
-		q.Undelivered[notifier] = failure
-	}
-	if len(q.Undelivered) == 0 {
-		return nil, true
-	}
-	return q, true
-}
-
-// Notifiers lists the notifiers p is still owed to, sorted.
-func (p *PendingNotification) Notifiers() []string {
-	if p == nil {
-		return nil
-	}
-	out := make([]string, 0, len(p.Undelivered))
-	for k := range p.Undelivered {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // MonitorHostState is the current alert state of one (monitor, host), as
