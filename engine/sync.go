@@ -107,19 +107,6 @@ const (
 	MaxDriftDetail = 64 << 10
 )
 
-// ClipText cuts s to at most n bytes on a rune boundary, marking the cut
-// with an ellipsis.
-func ClipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
 // SyncStore keeps what each run and drift check found on each host.
 type SyncStore interface {
 	// RecordSync applies updates in one commit. An attempt's error is cut
