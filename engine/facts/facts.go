@@ -24,7 +24,8 @@ import (
 // change of it is not an event of the host's history.
 func volatileFact(name string) bool { return name == "uptime_seconds" || name == "sys_uptime" }
 
-// Flat returns f as fact name -> value as text (FactNames); facts not told are left out. Disks read "vda 20G, vdb 1T".
+// Flat returns f as fact name -> value as text (FactNames); facts not
+// told are left out. Disks read "vda 20G, vdb 1T".
 func Flat(f engine.HostFacts) map[string]string {
 	b, _ := json.Marshal(f)
 	var m map[string]any
