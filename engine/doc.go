@@ -3,10 +3,11 @@
 // else. It imports only definitions.
 //
 // It holds the records every component and surface shares (Run, HostStep,
-// Event, CommitStatus, Notification, DaemonStatus), the store interfaces,
-// one per concern (RunStore, JournalStore, EventStore, StatusWriter,
-// AppliedStore, DeliveryStore, MonitorStateStore, MetricStore,
-// FiringStore) and the store's write health (StoreProbe,
+// Event, CommitStatus, Notification, DaemonStatus, and what the stores
+// keep of sync state and facts: HostSync, FactsRecord), the store
+// interfaces, one per concern (RunStore, JournalStore, EventStore,
+// StatusWriter, AppliedStore, DeliveryStore, MonitorStateStore,
+// MetricStore, FiringStore, SyncStore, FactStore, SilenceStore, AckStore) and the store's write health (StoreProbe,
 // ErrStoreUnwritable), what touches hosts (Executor, Checker, Endpoint), what
 // connects components (ConfigApplier, AlertHolder, NotificationSink,
 // DeliveryOutcomes, TriggerSink, StatusNotifier, Progress), the clock, the
@@ -16,10 +17,15 @@
 // engine/sqlstore (SQLite) and engine/pgstore (PostgreSQL) implement them
 // all and pass one contract suite, engine/storetest.
 //
-// The components live beside it: engine/source (the ops repo), rollout
-// (runs, waves, gates, journal), gitops (the reconcile loop), monitor
-// (checks, alerts, metrics), schedule (schedules and windows) and apply
-// (`ripple apply`); engine/httpapi and engine/webui are the surfaces over
-// them. A test in this package keeps the import direction of DESIGN.md.
-// The package starts no goroutines.
+// Each file is one concern (runs, the journal, events, the executor and
+// checkers, the store, commits, GitHub, the daemon, alerts, traps, facts,
+// sync records, secrets, text). Domain logic is not here: the components
+// live beside it: engine/source (the ops repo), rollout (runs, waves,
+// gates, journal), gitops (the reconcile loop), monitor (checks, alerts,
+// notifications owed, metrics), schedule (schedules and windows), apply
+// (`ripple apply`), convergence (sync state derived from the sync
+// records) and facts (facts as text and templates, patch compliance);
+// engine/httpapi and engine/webui are the surfaces over them. A test in
+// this package keeps the import direction of DESIGN.md. The package starts
+// no goroutines.
 package engine

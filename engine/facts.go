@@ -2,15 +2,7 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/ripple-ops/ripple/definitions"
 )
@@ -55,79 +47,6 @@ type Disk struct {
 	SizeBytes int64  `json:"size_bytes"`
 }
 
-// volatileFact reports whether a fact changes on every gathering; a
-// change of it is not an event of the host's history.
-func volatileFact(name string) bool { return name == "uptime_seconds" || name == "sys_uptime" }
-
-// Flat returns the facts as fact name -> value as text, (FactNames); facts not told are left out. Disks read "vda 20G, vdb 1T".
-func (f HostFacts) Flat() map[string]string {
-	b, _ := json.Marshal(f)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		switch v := v.(type) {
-		case string:
-			out[k] = v
-		case float64:
-			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
-		case bool:
-			out[k] = strconv.FormatBool(v)
-		}
-	}
-	if len(f.Disks) > 0 {
-		parts := make([]string, len(f.Disks))
-		for i, d := range f.Disks {
-			parts[i] = d.Name + " " + HumanBytes(d.SizeBytes)
-		}
-		out["disks"] = strings.Join(parts, ", ")
-	}
-	return out
-}
-
-// FactNames lists the facts in the order they are shown.
-func FactNames() []string {
-	return []string{
-		"os_id", "os_version", "os_name", "kernel", "arch", "cpus", "memory_bytes", "disks",
-		"vendor", "product", "serial", "virtualization", "uptime_seconds",
-		"package_manager", "pending_updates", "pending_security_updates", "reboot_required",
-		"sys_descr", "sys_object_id", "sys_name", "sys_uptime", "if_count",
-	}
-}
-
-// HumanBytes formats n bytes in binary units: "512M", "7.8G".
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	f, i := float64(n), -1
-	for f >= unit && i < 5 {
-		f /= unit
-		i++
-	}
-	s := strconv.FormatFloat(f, 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
-	return s + string("KMGTPE"[i])
-}
-
-// Value is the facts as the cty object templates read as host.facts.
-func (f HostFacts) Value() cty.Value {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return cty.EmptyObjectVal
-	}
-	ty, err := ctyjson.ImpliedType(b)
-	if err != nil {
-		return cty.EmptyObjectVal
-	}
-	v, err := ctyjson.Unmarshal(b, ty)
-	if err != nil {
-		return cty.EmptyObjectVal
-	}
-	return v
-}
-
 // FactChange is one fact of one host that changed between two gatherings:
 // an event of the host's history.
 type FactChange struct {
@@ -136,20 +55,6 @@ type FactChange struct {
 	Fact string    `json:"fact"`
 	Old  string    `json:"old"`
 	New  string    `json:"new"`
-}
-
-// DiffFacts lists the facts that differ from old to new, in FactNames
-// order, leaving out the volatile ones (uptimes).
-func DiffFacts(host string, at time.Time, old, new HostFacts) []FactChange {
-	o, n := old.Flat(), new.Flat()
-	var out []FactChange
-	for _, name := range FactNames() {
-		if volatileFact(name) || o[name] == n[name] {
-			continue
-		}
-		out = append(out, FactChange{Host: host, At: at, Fact: name, Old: o[name], New: n[name]})
-	}
-	return out
 }
 
 // FactsRecord is what the store knows of one host's facts: the last
@@ -228,9 +133,4 @@ type FactsProbe interface {
 // follower elsewhere. Hosts empty means every host.
 type FactsGatherer interface {
 	GatherFacts(ctx context.Context, hosts ...string) ([]FactsRecord, error)
-}
-
-// SortFactsRecords sorts records by host.
-func SortFactsRecords(rs []FactsRecord) {
-	slices.SortFunc(rs, func(a, b FactsRecord) int { return strings.Compare(a.Host, b.Host) })
 }

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// The store: one interface per concern (a component declares the union
+// of those it uses), its errors, its write health and its compaction.
+
 // The durable state, one small interface per concern. Implementations
 // (engine/sqlstore, engine/pgstore) make each write durable before
 // returning, and batch concurrent journal writes into shared commits so
@@ -211,4 +214,61 @@ type Firing struct {
 type FiringStore interface {
 	LastFiring(ctx context.Context, job string) (time.Time, error) // zero when none
 	RecordFiring(ctx context.Context, f Firing) error
+}
+
+// ErrStoreUnwritable marks a write the store could not make because it
+// cannot write at all right now (a full disk, an I/O error, a read-only
+// file system), as opposed to a write refused for what it asked. Such a
+// write was not made, or, when the commit itself failed, its outcome is
+// known only by reading. Whoever was writing stops what depended on the
+// write; a StoreProbe tells when the store writes again.
+var ErrStoreUnwritable = errors.New("store cannot write")
+
+// StoreHealth is whether the store can write, for the daemon's status,
+// /readyz and the web UI.
+type StoreHealth struct {
+	// Writable is false from a write that failed with ErrStoreUnwritable
+	// until a write (or a probe) succeeds again.
+	Writable bool `json:"writable"`
+	// Error is the failure that made the store unwritable; Since is when
+	// that started. Both are empty while it writes.
+	Error string    `json:"error,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+	// StoppedRuns are the runs of this process whose execution a failed
+	// write ended; they resume once the store writes again.
+	StoppedRuns []int64 `json:"stopped_runs,omitempty"`
+}
+
+// StoreProbe is the store's own view of its writes.
+type StoreProbe interface {
+	// WriteHealth reports whether writes succeed; StoppedRuns is left
+	// empty (the store does not know about runs).
+	WriteHealth() StoreHealth
+	// Probe makes one small durable write and returns its error (wrapping
+	// ErrStoreUnwritable when the store still cannot write). A success
+	// makes WriteHealth writable again.
+	Probe(ctx context.Context) error
+}
+
+// CompactEvery is how often RunCompaction applies a store's retention.
+const CompactEvery = 5 * time.Minute
+
+// RunCompaction applies c's retention once at start, then every interval
+// until ctx ends, and returns nil then. Each pass is reported to done with
+// how long it took and its error; a failed pass is tried again at the next
+// tick, it never stops the loop.
+func RunCompaction(ctx context.Context, c Compactor, interval time.Duration, clock Clock, done func(took time.Duration, err error)) {
+	for {
+		start := clock.Now()
+		err := c.Compact(ctx, start)
+		if ctx.Err() != nil {
+			return
+		}
+		done(clock.Now().Sub(start), err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-clock.After(interval):
+		}
+	}
 }

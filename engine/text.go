@@ -5,6 +5,8 @@ import (
 	"strings"
 )
 
+// Text for people: one-line summaries, counted nouns, cut text.
+
 // FirstLine is the first non-blank line of s, trimmed and cut to at most
 // max runes (an ellipsis marks the cut), for one-line summaries of command
 // output and errors in statuses, tables and pages.
@@ -32,4 +34,17 @@ func Plural(n int, noun string) string {
 // "1/1 host", "3/20 hosts".
 func PluralOf(n, total int, noun string) string {
 	return strconv.Itoa(n) + "/" + Plural(total, noun)
+}
+
+// ClipText cuts s to at most n bytes on a rune boundary, marking the cut
+// with an ellipsis.
+func ClipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
 }

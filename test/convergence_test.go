@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // The convergence e2e tests drive `ripple serve` over a real sshd fleet
@@ -63,9 +64,9 @@ func (e *cvEnv) merge(before string, files map[string]string) string {
 }
 
 // syncState is GET /api/v1/sync for job: host -> state.
-func (e *cvEnv) syncState(job string) map[string]engine.HostSyncState {
+func (e *cvEnv) syncState(job string) map[string]convergence.HostSyncState {
 	e.t.Helper()
-	var states []engine.JobSync
+	var states []convergence.JobSync
 	e.waitFor("GET /api/v1/sync?job="+job, 10*time.Second, func() bool {
 		req, _ := http.NewRequest("GET", "http://"+e.addr+"/api/v1/sync?job="+job, nil)
 		req.Header.Set("Authorization", "Bearer "+dmOperator)
@@ -81,7 +82,7 @@ func (e *cvEnv) syncState(job string) map[string]engine.HostSyncState {
 	if len(states) != 1 {
 		e.t.Fatalf("GET /api/v1/sync?job=%s: %d jobs", job, len(states))
 	}
-	out := map[string]engine.HostSyncState{}
+	out := map[string]convergence.HostSyncState{}
 	for _, h := range states[0].Hosts {
 		out[h.Host] = h
 	}

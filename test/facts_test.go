@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/facts"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -195,7 +195,7 @@ func TestFactsAndPatches(t *testing.T) {
 		!regexp.MustCompile(`record-kernel #\d+`).MatchString(out) || !strings.Contains(out, "(last failed: unreachable") {
 		t.Errorf("ripple patches: groups, oldest update, last runs or failure missing:\n%s", out)
 	}
-	var rep engine.PatchReport
+	var rep facts.PatchReport
 	e.getJSON("/api/v1/patches", &rep)
 	if len(rep.Hosts) != 4 || rep.OldestSecurityHost != hosts[0].Name && rep.OldestSecurityHost != hosts[3].Name {
 		t.Errorf("GET /api/v1/patches: %+v", rep)

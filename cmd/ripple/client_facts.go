@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/facts"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -84,7 +85,7 @@ func printFacts(e env, hosts []httpapi.HostFacts, history map[string][]engine.Fa
 			}
 			mem := "-"
 			if f.MemoryBytes > 0 {
-				mem = engine.HumanBytes(f.MemoryBytes)
+				mem = facts.HumanBytes(f.MemoryBytes)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, dash(os), dash(f.Kernel), dashInt(f.CPUs),
 				mem, count(f.PendingUpdates), count(f.PendingSecurityUpdates), flagText(f.RebootRequired), gatheredText(h.State))
@@ -98,9 +99,9 @@ func printFacts(e env, hosts []httpapi.HostFacts, history map[string][]engine.Fa
 		}
 		fmt.Fprintf(e.stdout, "%s: %s\n", h.Host, gatheredText(h.State))
 		if h.Facts != nil {
-			flat := h.Facts.Flat()
+			flat := facts.Flat(*h.Facts)
 			tw := newTable(e.stdout)
-			for _, name := range engine.FactNames() {
+			for _, name := range facts.FactNames() {
 				if v, ok := flat[name]; ok {
 					fmt.Fprintf(tw, "  %s\t%s\n", name, v)
 				}
@@ -191,7 +192,7 @@ func runPatches(ctx context.Context, args []string, e env) error {
 			fs.StringVar(&group, "group", "", "only the hosts of `GROUP`")
 		},
 		act: func(c *apiClient, _ []string) error {
-			var rep engine.PatchReport
+			var rep facts.PatchReport
 			raw, err := c.do(ctx, "GET", "/api/v1/patches", nil, &rep)
 			if err != nil {
 				return err
@@ -206,7 +207,7 @@ func runPatches(ctx context.Context, args []string, e env) error {
 	}.run(args, e)
 }
 
-func printPatches(e env, rep engine.PatchReport, group string) {
+func printPatches(e env, rep facts.PatchReport, group string) {
 	tw := newTable(e.stdout)
 	fmt.Fprintln(tw, "HOST\tSECURITY\tUPDATES\tSINCE\tREBOOT\tGATHERED\tLAST RUNS")
 	for _, r := range rep.Hosts {
@@ -250,7 +251,7 @@ func printPatches(e env, rep engine.PatchReport, group string) {
 	tw.Flush()
 	if rep.OldestSecurity != nil {
 		fmt.Fprintf(e.stdout, "\noldest pending security update: %s on %s (since %s)\n",
-			engine.RoundAge(time.Since(*rep.OldestSecurity)), rep.OldestSecurityHost, rep.OldestSecurity.Format(time.RFC3339))
+			facts.RoundAge(time.Since(*rep.OldestSecurity)), rep.OldestSecurityHost, rep.OldestSecurity.Format(time.RFC3339))
 	} else {
 		fmt.Fprintln(e.stdout, "\nno pending security updates")
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -37,7 +38,7 @@ func runSync(ctx context.Context, args []string, e env) error {
 		},
 		act: func(c *apiClient, jobs []string) error {
 			q := url.Values{"job": jobs}
-			var states []engine.JobSync
+			var states []convergence.JobSync
 			raw, err := c.do(ctx, "GET", "/api/v1/sync?"+q.Encode(), nil, &states)
 			if err != nil {
 				return err
@@ -126,7 +127,7 @@ func splitList(s string) []string {
 }
 
 // printSync prints per job a count line, then every host not in sync.
-func printSync(e env, states []engine.JobSync) {
+func printSync(e env, states []convergence.JobSync) {
 	for _, js := range states {
 		synced := js.Count(engine.SyncSynced)
 		fmt.Fprintf(e.stdout, "%s: %s in sync", js.Job, fmt.Sprintf("%d/%s", synced, plural(len(js.Hosts), "host")))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/source"
 	"github.com/ripple-ops/ripple/engine/sqlstore"
 )
@@ -166,7 +167,7 @@ func annotateFromData(ctx context.Context, p *definitions.PlanResult, defs *defi
 		return err
 	}
 	defer store.Close()
-	var syncs []engine.JobSync
+	var syncs []convergence.JobSync
 	applied, err := store.LastApplied(ctx, repo.HeadBranch("apply"))
 	if err != nil {
 		return err
@@ -181,7 +182,7 @@ func annotateFromData(ctx context.Context, p *definitions.PlanResult, defs *defi
 			return err
 		}
 		jobs := slices.Sorted(maps.Keys(appliedDefs.Jobs))
-		syncs = engine.JobSyncs(jobs, definitions.NewFingerprints(appliedDefs).Job, applied, recs)
+		syncs = convergence.JobSyncs(jobs, definitions.NewFingerprints(appliedDefs).Job, applied, recs)
 	}
 	recs, err := store.MonitorStates(ctx)
 	if err != nil {
@@ -191,6 +192,6 @@ func annotateFromData(ctx context.Context, p *definitions.PlanResult, defs *defi
 	for _, r := range recs {
 		monitors = append(monitors, engine.MonitorHostState{Monitor: r.Monitor, Host: r.Host, State: r.State, LastAt: r.LastAt})
 	}
-	engine.AnnotatePlan(p, defs, syncs, monitors)
+	convergence.AnnotatePlan(p, defs, syncs, monitors)
 	return nil
 }

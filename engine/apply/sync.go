@@ -8,6 +8,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/rollout"
 )
 
@@ -32,7 +33,7 @@ func syncApplied(ctx context.Context, ro *rollout.Runner, opts Options, res *Res
 	}
 	jobs := slices.Sorted(maps.Keys(defs.Jobs))
 	synced := 0
-	for _, js := range engine.JobSyncs(jobs, definitions.NewFingerprints(defs).Job, applied, recs) {
+	for _, js := range convergence.JobSyncs(jobs, definitions.NewFingerprints(defs).Job, applied, recs) {
 		var need []string
 		for _, h := range js.Hosts {
 			if h.NeedsSync() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/facts"
 )
 
 // Facts gathering, on the leader only (it runs in the Daemon): each host
@@ -197,7 +198,7 @@ func (d *Daemon) gatherHost(ctx context.Context, defs *definitions.Definitions, 
 	rec.SecuritySince = since(prev.SecuritySince, f.PendingSecurityUpdates, now)
 	var changes []engine.FactChange
 	if !prev.GatheredAt.IsZero() {
-		changes = engine.DiffFacts(h.Name, now, prev.Facts, f)
+		changes = facts.DiffFacts(h.Name, now, prev.Facts, f)
 	}
 	return engine.FactsUpdate{Record: rec, Changes: changes}
 }
@@ -263,14 +264,14 @@ func (d *Daemon) withFacts(ctx context.Context, defs *definitions.Definitions) *
 		d.log.Warn().Err(err).Msg("facts: a run starts without host.facts")
 		return defs
 	}
-	facts := make(map[string]cty.Value, len(recs))
+	byHost := make(map[string]cty.Value, len(recs))
 	for _, r := range recs {
 		if !r.GatheredAt.IsZero() {
-			facts[r.Host] = r.Facts.Value()
+			byHost[r.Host] = facts.Value(r.Facts)
 		}
 	}
-	if len(facts) == 0 {
+	if len(byHost) == 0 {
 		return defs
 	}
-	return defs.WithFacts(facts)
+	return defs.WithFacts(byHost)
 }

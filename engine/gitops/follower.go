@@ -17,6 +17,7 @@ import (
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/cluster"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/source"
 )
 
@@ -350,7 +351,7 @@ func (f *Follower) Definitions() *definitions.Definitions {
 }
 
 // SyncStates reads the sync state from the store, on any node.
-func (f *Follower) SyncStates(ctx context.Context, jobs ...string) ([]engine.JobSync, error) {
+func (f *Follower) SyncStates(ctx context.Context, jobs ...string) ([]convergence.JobSync, error) {
 	return syncStates(ctx, f.Definitions(), &f.fps, f.opts.Sync, f.opts.Store, jobs)
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // Metrics are the daemon's Prometheus metrics. A nil *Metrics
@@ -61,7 +62,7 @@ func (m *Metrics) setApplied(committed time.Time) {
 
 // setJobHosts replaces the ripple_job_hosts series with states: jobs no
 // longer defined disappear.
-func (m *Metrics) setJobHosts(states []engine.JobSync) {
+func (m *Metrics) setJobHosts(states []convergence.JobSync) {
 	if m == nil {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // planPullRequests plans every pull request queued since the last call.
@@ -300,7 +301,7 @@ func escapeCell(s string) string {
 }
 
 // annotate adds to a plan what the daemon knows of the fleet: gate checks
-// failing now, and hosts still out of sync (see engine.AnnotatePlan).
+// failing now, and hosts still out of sync (see convergence.AnnotatePlan).
 func (d *Daemon) annotate(ctx context.Context, p *definitions.PlanResult, defs *definitions.Definitions) {
 	var monitors []engine.MonitorHostState
 	if d.opts.Monitors != nil {
@@ -310,5 +311,5 @@ func (d *Daemon) annotate(ctx context.Context, p *definitions.PlanResult, defs *
 	if err != nil {
 		syncs = nil // no sync state yet: nothing to say
 	}
-	engine.AnnotatePlan(p, defs, syncs, monitors)
+	convergence.AnnotatePlan(p, defs, syncs, monitors)
 }

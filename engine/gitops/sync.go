@@ -9,11 +9,12 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // Sync state: per (job, host), what the applied head (the base commit)
 // wants there, its fingerprint, against what the runs recorded there (see
-// engine.DeriveSync). It replaces "last applied" as what the API, the UI,
+// convergence.DeriveSync). It replaces "last applied" as what the API, the UI,
 // the PR plan and the ripple/sync status reason about.
 
 // StatusSync is the commit status context of the fleet's sync state, on
@@ -45,13 +46,13 @@ func (f *fingerprints) job(defs *definitions.Definitions, job string) map[string
 
 // SyncStates returns the sync state of every target host of each of jobs
 // (every job when none is named) at the applied head, by job then host.
-func (d *Daemon) SyncStates(ctx context.Context, jobs ...string) ([]engine.JobSync, error) {
+func (d *Daemon) SyncStates(ctx context.Context, jobs ...string) ([]convergence.JobSync, error) {
 	return syncStates(ctx, d.Definitions(), &d.fps, d.opts.Sync, d.opts.Store, jobs)
 }
 
 // syncStates is the sync state of jobs at defs, from what store recorded;
 // runs say where self-heal is.
-func syncStates(ctx context.Context, defs *definitions.Definitions, fps *fingerprints, store engine.SyncStore, runs engine.RunReader, jobs []string) ([]engine.JobSync, error) {
+func syncStates(ctx context.Context, defs *definitions.Definitions, fps *fingerprints, store engine.SyncStore, runs engine.RunReader, jobs []string) ([]convergence.JobSync, error) {
 	if defs == nil {
 		return nil, fmt.Errorf("no commit applied yet: %w", engine.ErrConflict)
 	}
@@ -82,7 +83,7 @@ func syncStates(ctx context.Context, defs *definitions.Definitions, fps *fingerp
 	if err != nil {
 		return nil, err
 	}
-	out := engine.JobSyncs(names, func(job string) map[string]string { return fps.job(defs, job) }, defs.Commit, recs)
+	out := convergence.JobSyncs(names, func(job string) map[string]string { return fps.job(defs, job) }, defs.Commit, recs)
 	for i := range out {
 		if j := defs.Jobs[out[i].Job]; j.SelfHeal {
 			out[i].SelfHeal = selfHealNote(ctx, runs, j)
@@ -124,7 +125,7 @@ func (d *Daemon) postSyncStatus(ctx context.Context) {
 // syncSummary says how many hosts are in sync, counting a host once
 // whatever number of jobs it runs: it is in sync when every job is synced
 // there; the first out-of-sync pair found is named.
-func syncSummary(states []engine.JobSync) (state, desc string) {
+func syncSummary(states []convergence.JobSync) (state, desc string) {
 	inSync := map[string]bool{} // host -> every job synced there
 	var first string
 	others := 0
@@ -166,7 +167,7 @@ func syncSummary(states []engine.JobSync) (state, desc string) {
 
 // shortReason is a pair's state in a status description: "failed at
 // abc1234", "drifted", "changed", "never ran".
-func shortReason(h engine.HostSyncState) string {
+func shortReason(h convergence.HostSyncState) string {
 	switch h.State {
 	case engine.SyncDrifted:
 		return "drifted"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // maxBody caps API request bodies.
@@ -178,7 +179,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request, _ Identity) {
 		writeBackendError(w, err)
 		return
 	}
-	var syncs []engine.JobSync
+	var syncs []convergence.JobSync
 	if h.opts.Sync != nil && inv.Defs != nil && (jq.Sync != "" || jq.Sort == "sync") {
 		if syncs, err = h.opts.Sync.SyncStates(r.Context()); err != nil {
 			writeBackendError(w, err)

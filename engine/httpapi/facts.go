@@ -10,6 +10,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/facts"
 )
 
 // FactsOptions are the facts endpoints' parts of Options.
@@ -209,21 +210,21 @@ func (h *Handler) postFacts(w http.ResponseWriter, r *http.Request, _ Identity) 
 // BuildPatches builds the patch compliance report of defs (the applied
 // commit; nil: no hosts) from the facts and, when opts has them, the sync
 // records. The web UI shows the same.
-func BuildPatches(ctx context.Context, defs *definitions.Definitions, opts FactsOptions) (engine.PatchReport, error) {
+func BuildPatches(ctx context.Context, defs *definitions.Definitions, opts FactsOptions) (facts.PatchReport, error) {
 	if defs == nil {
-		return engine.PatchReport{Hosts: []engine.PatchRow{}, Groups: []engine.PatchGroup{}}, nil
+		return facts.PatchReport{Hosts: []facts.PatchRow{}, Groups: []facts.PatchGroup{}}, nil
 	}
 	recs, err := opts.Reader.HostFacts(ctx, "")
 	if err != nil {
-		return engine.PatchReport{}, err
+		return facts.PatchReport{}, err
 	}
 	var syncs []engine.HostSync
 	if opts.Syncs != nil {
 		if syncs, err = opts.Syncs.HostSyncs(ctx, ""); err != nil {
-			return engine.PatchReport{}, err
+			return facts.PatchReport{}, err
 		}
 	}
-	return engine.BuildPatchReport(defs, recs, syncs, time.Now(), opts.Interval), nil
+	return facts.BuildPatchReport(defs, recs, syncs, time.Now(), opts.Interval), nil
 }
 
 func (h *Handler) getPatches(w http.ResponseWriter, r *http.Request, _ Identity) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/facts"
 )
 
 // TestHostsCarryFacts: the filtered, paged host listing carries each
@@ -24,7 +25,7 @@ func TestHostsCarryFacts(t *testing.T) {
 	if err := f.store.RecordFacts(ctx, []engine.FactsUpdate{{Record: old}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.RecordFacts(ctx, []engine.FactsUpdate{{Record: cur, Changes: engine.DiffFacts("web-01", now, old.Facts, cur.Facts)}}); err != nil {
+	if err := f.store.RecordFacts(ctx, []engine.FactsUpdate{{Record: cur, Changes: facts.DiffFacts("web-01", now, old.Facts, cur.Facts)}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // The host, job and monitor listings of the API and the web UI: filters,
@@ -108,7 +109,7 @@ func (c SyncCounts) Total() int { return c[0] + c[1] + c[2] + c[3] }
 func (c SyncCounts) NeedSync() int { return c[2] + c[3] }
 
 // SyncByHost counts the sync states of each host over its jobs.
-func SyncByHost(syncs []engine.JobSync) map[string]*SyncCounts {
+func SyncByHost(syncs []convergence.JobSync) map[string]*SyncCounts {
 	out := map[string]*SyncCounts{}
 	for _, js := range syncs {
 		for _, h := range js.Hosts {
@@ -341,7 +342,7 @@ type JobListing struct {
 
 // ListJobs filters, sorts and pages inv's jobs; latest are the latest run
 // of each job, syncs the sync state (nil when unknown).
-func ListJobs(inv *Inventory, latest []*engine.Run, syncs []engine.JobSync, q JobQuery) JobListing {
+func ListJobs(inv *Inventory, latest []*engine.Run, syncs []convergence.JobSync, q JobQuery) JobListing {
 	out := JobListing{States: map[string]int{}}
 	if inv.Defs == nil {
 		return out

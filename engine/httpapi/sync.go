@@ -6,12 +6,13 @@ import (
 	"strings"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // SyncBackend is the daemon's convergence: sync state per (job, host),
 // sync runs and drift checks; *gitops.Daemon implements it.
 type SyncBackend interface {
-	SyncStates(ctx context.Context, jobs ...string) ([]engine.JobSync, error)
+	SyncStates(ctx context.Context, jobs ...string) ([]convergence.JobSync, error)
 	StartSync(ctx context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error)
 	CheckDrift(ctx context.Context, jobs ...string) ([]engine.JobDrift, error)
 }

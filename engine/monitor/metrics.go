@@ -59,7 +59,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // left out rather than reported as OK.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.runner.States() {
-		for _, notifier := range s.Pending.Notifiers() {
+		for _, notifier := range pendingNotifiers(s.Pending) {
 			ch <- prometheus.MustNewConstMetric(c.owed, prometheus.GaugeValue, 1, s.Monitor, s.Host, notifier)
 		}
 		if s.LastAt.IsZero() {

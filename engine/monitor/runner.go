@@ -465,7 +465,7 @@ func (r *Runner) issue(e *monitorEntry, notes []engine.Notification) {
 		notes[i].Severity, notes[i].Labels, notes[i].Runbook = e.monitor.Severity, e.monitor.Labels, e.monitor.Runbook
 	}
 	if len(notes) > 0 {
-		e.state.Pending = engine.NewPending(notes[len(notes)-1], e.monitor.Notify)
+		e.state.Pending = newPending(notes[len(notes)-1], e.monitor.Notify)
 	}
 }
 
@@ -481,7 +481,7 @@ func (r *Runner) NotificationOutcome(ctx context.Context, notifier string, n eng
 		r.mu.Unlock()
 		return
 	}
-	next, changed := e.state.Pending.WithOutcome(notifier, n, failure)
+	next, changed := withOutcome(e.state.Pending, notifier, n, failure)
 	if !changed {
 		r.mu.Unlock()
 		return
@@ -558,7 +558,7 @@ func (r *Runner) owns(e *monitorEntry) bool {
 func (r *Runner) dropPending(ctx context.Context, n engine.Notification) {
 	r.mu.Lock()
 	e, ok := r.entries[entryKey{n.Monitor, n.Host}]
-	if !ok || !e.state.Pending.Same(n) {
+	if !ok || !samePending(e.state.Pending, n) {
 		r.mu.Unlock()
 		return
 	}

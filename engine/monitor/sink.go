@@ -93,12 +93,12 @@ func (r *Runner) seed(recs []engine.MonitorRecord) []owedNotification {
 		if p := rec.Pending; p != nil {
 			// Only notifiers the monitor still notifies are owed anything.
 			var names []string
-			for _, name := range p.Notifiers() {
+			for _, name := range pendingNotifiers(p) {
 				if slices.Contains(e.monitor.Notify, name) {
 					names = append(names, name)
 				}
 			}
-			if e.state.Pending = engine.NewPending(p.Notification, names); e.state.Pending != nil {
+			if e.state.Pending = newPending(p.Notification, names); e.state.Pending != nil {
 				for _, name := range names {
 					e.state.Pending.Undelivered[name] = p.Undelivered[name]
 				}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/enginetest"
 )
 
@@ -411,7 +412,7 @@ func TestGateFailureWithinBudgetIsRecordedFailed(t *testing.T) {
 	}
 	desired := definitions.NewFingerprints(f.defs).Job("app")
 	for _, rec := range recs {
-		st := engine.DeriveSync(desired[rec.Host], f.defs.Commit, rec)
+		st := convergence.DeriveSync(desired[rec.Host], f.defs.Commit, rec)
 		want := engine.SyncSynced
 		if rec.Host == "h04" {
 			want = engine.SyncOutOfSync
@@ -848,16 +849,16 @@ func nightWindow(t *testing.T, spec string) *definitions.Window {
 }
 
 // syncStates derives the sync state of every recorded host of job app.
-func (f *fixture) syncStates(t *testing.T) map[string]engine.HostSyncState {
+func (f *fixture) syncStates(t *testing.T) map[string]convergence.HostSyncState {
 	t.Helper()
 	recs, err := f.store.HostSyncs(context.Background(), "app")
 	if err != nil {
 		t.Fatal(err)
 	}
 	desired := definitions.NewFingerprints(f.defs).Job("app")
-	out := map[string]engine.HostSyncState{}
+	out := map[string]convergence.HostSyncState{}
 	for _, rec := range recs {
-		out[rec.Host] = engine.DeriveSync(desired[rec.Host], f.defs.Commit, rec)
+		out[rec.Host] = convergence.DeriveSync(desired[rec.Host], f.defs.Commit, rec)
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 	"github.com/ripple-ops/ripple/engine/sqlstore"
 )
@@ -50,13 +51,13 @@ func bigFleetHCL() string {
 
 // bigSync is the sync state of the big estate: every 50th host of a job
 // out of sync.
-type bigSync struct{ states []engine.JobSync }
+type bigSync struct{ states []convergence.JobSync }
 
-func (s *bigSync) SyncStates(_ context.Context, jobs ...string) ([]engine.JobSync, error) {
+func (s *bigSync) SyncStates(_ context.Context, jobs ...string) ([]convergence.JobSync, error) {
 	if len(jobs) == 0 {
 		return s.states, nil
 	}
-	var out []engine.JobSync
+	var out []convergence.JobSync
 	for _, js := range s.states {
 		for _, j := range jobs {
 			if js.Job == j {
@@ -147,10 +148,10 @@ func BenchmarkIndexPages(b *testing.B) {
 	}
 	sync := &bigSync{}
 	for j := range bigJobs {
-		js := engine.JobSync{Job: fmt.Sprintf("job-%02d", j)}
+		js := convergence.JobSync{Job: fmt.Sprintf("job-%02d", j)}
 		for _, g := range []int{2 * j, 2*j + 1} {
 			for i := g; i < bigHosts; i += bigGroups {
-				h := engine.HostSyncState{Host: fmt.Sprintf("h%05d", i), State: engine.SyncSynced, Desired: commitA, Deployed: commitA}
+				h := convergence.HostSyncState{Host: fmt.Sprintf("h%05d", i), State: engine.SyncSynced, Desired: commitA, Deployed: commitA}
 				if i%50 == 0 {
 					h.State, h.Reason = engine.SyncOutOfSync, engine.ReasonFailed
 				}

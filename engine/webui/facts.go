@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/facts"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -42,12 +43,12 @@ func (u *UI) hostFactsData(ctx context.Context, host string, v *view) (*hostFact
 	}
 	out.Stale = !out.Record.GatheredAt.IsZero() && out.Record.Stale(u.opts.Now(), u.opts.Facts.Interval)
 	if !out.Record.GatheredAt.IsZero() {
-		flat := out.Record.Facts.Flat()
-		for _, n := range engine.FactNames() {
+		flat := facts.Flat(out.Record.Facts)
+		for _, n := range facts.FactNames() {
 			if val, ok := flat[n]; ok {
 				if n == "memory_bytes" {
 					if b, err := strconv.ParseInt(val, 10, 64); err == nil {
-						val += " (" + engine.HumanBytes(b) + ")"
+						val += " (" + facts.HumanBytes(b) + ")"
 					}
 				}
 				out.Facts = append(out.Facts, factValue{n, val})
@@ -77,12 +78,12 @@ func (u *UI) gatherFacts(w http.ResponseWriter, r *http.Request, id httpapi.Iden
 type patchRow struct {
 	Host, Security, Updates, Since, Reboot, Gathered, Error string
 	SecurityBad, RebootBad, Stale                           bool
-	Runs                                                    []engine.PatchRun
+	Runs                                                    []facts.PatchRun
 }
 
 type patchesData struct {
 	Rows                               []patchRow
-	Groups                             []engine.PatchGroup
+	Groups                             []facts.PatchGroup
 	OldestHost, OldestSince, OldestAge string
 }
 
@@ -129,7 +130,7 @@ func (u *UI) patchesPage(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if rep.OldestSecurity != nil {
 		d.OldestHost, d.OldestSince = rep.OldestSecurityHost, whenp(rep.OldestSecurity)
-		d.OldestAge = engine.RoundAge(u.opts.Now().Sub(*rep.OldestSecurity)).String()
+		d.OldestAge = facts.RoundAge(u.opts.Now().Sub(*rep.OldestSecurity)).String()
 	}
 	v.Title, v.Data = "Patches", d
 	u.render(w, r, http.StatusOK, "patches", "layout", v)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/facts"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 	"github.com/ripple-ops/ripple/engine/sqlstore"
 )
@@ -34,7 +35,7 @@ func (g *fakeGatherer) GatherFacts(ctx context.Context, hosts ...string) ([]engi
 	rec := old
 	rec.Facts.PendingUpdates = ptr(*old.Facts.PendingUpdates + 1)
 	rec.GatheredAt, rec.AttemptAt = time.Now(), time.Now()
-	err = g.store.RecordFacts(ctx, []engine.FactsUpdate{{Record: rec, Changes: engine.DiffFacts(rec.Host, rec.GatheredAt, old.Facts, rec.Facts)}})
+	err = g.store.RecordFacts(ctx, []engine.FactsUpdate{{Record: rec, Changes: facts.DiffFacts(rec.Host, rec.GatheredAt, old.Facts, rec.Facts)}})
 	return []engine.FactsRecord{rec}, err
 }
 
@@ -71,7 +72,7 @@ func factsFixture(t *testing.T) (*fixture, *fakeGatherer) {
 		}
 		at := now.Add(-time.Hour)
 		ups = []engine.FactsUpdate{
-			{Record: engine.FactsRecord{Host: "web-01", Facts: web01, GatheredAt: at, AttemptAt: at, UpdatesSince: first, SecuritySince: at}, Changes: engine.DiffFacts("web-01", at, base, web01)},
+			{Record: engine.FactsRecord{Host: "web-01", Facts: web01, GatheredAt: at, AttemptAt: at, UpdatesSince: first, SecuritySince: at}, Changes: facts.DiffFacts("web-01", at, base, web01)},
 			{Record: engine.FactsRecord{Host: "web-03", AttemptAt: at, Error: "unreachable: ssh web-03 (10.0.0.3:22): connection refused"}},
 		}
 		if err := st.RecordFacts(ctx, ups); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -144,7 +145,7 @@ func (u *UI) hostsPage(w http.ResponseWriter, r *http.Request, v *view) {
 
 // syncStates is every job's sync state, nil when the daemon keeps none
 // (or has applied nothing yet).
-func (u *UI) syncStates(r *http.Request) []engine.JobSync {
+func (u *UI) syncStates(r *http.Request) []convergence.JobSync {
 	if u.opts.Sync == nil || u.opts.Backend.Definitions() == nil {
 		return nil
 	}
@@ -154,7 +155,7 @@ func (u *UI) syncStates(r *http.Request) []engine.JobSync {
 		return nil
 	}
 	if s == nil {
-		s = []engine.JobSync{}
+		s = []convergence.JobSync{}
 	}
 	return s
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ripple-ops/ripple/definitions"
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 	"github.com/ripple-ops/ripple/engine/httpapi"
 )
 
@@ -299,7 +300,7 @@ type jobData struct {
 	Runs    []httpapi.Run
 	Applied string
 	// Sync is the job's sync state per host; nil without sync state.
-	Sync     *engine.JobSync
+	Sync     *convergence.JobSync
 	NeedSync int // hosts out of sync or drifted
 	// Form is the run form, prefilled from the page's query.
 	Form runForm
@@ -368,7 +369,7 @@ type hostData struct {
 type hostJob struct {
 	Name string
 	// Sync is nil when the daemon keeps no sync state.
-	Sync *engine.HostSyncState
+	Sync *convergence.HostSyncState
 }
 
 // hostMonitor is one monitor on the host with its recent values.
@@ -415,7 +416,7 @@ func (u *UI) hostPage(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 		d.Monitors = append(d.Monitors, hm)
 	}
-	var syncs []engine.JobSync
+	var syncs []convergence.JobSync
 	if jobs := inv.HostJobs[name]; u.opts.Sync != nil && len(jobs) > 0 {
 		if syncs, err = u.opts.Sync.SyncStates(ctx, jobs...); err == nil {
 			d.HasSync = true

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ripple-ops/ripple/engine"
+	"github.com/ripple-ops/ripple/engine/convergence"
 )
 
 // fakeSync is a daemon's sync state: web-03 failed at a commit, web-07
@@ -18,13 +19,13 @@ type fakeSync struct {
 	synced []string // "job actor reason" per StartSync
 }
 
-func (f *fakeSync) SyncStates(_ context.Context, jobs ...string) ([]engine.JobSync, error) {
+func (f *fakeSync) SyncStates(_ context.Context, jobs ...string) ([]convergence.JobSync, error) {
 	if len(jobs) == 0 {
 		jobs = []string{"nginx-config"}
 	}
-	js := engine.JobSync{Job: jobs[0]}
+	js := convergence.JobSync{Job: jobs[0]}
 	for i := 1; i <= 12; i++ {
-		h := engine.HostSyncState{Host: fmt.Sprintf("web-%02d", i), State: engine.SyncSynced, Desired: commitA}
+		h := convergence.HostSyncState{Host: fmt.Sprintf("web-%02d", i), State: engine.SyncSynced, Desired: commitA}
 		switch i {
 		case 3:
 			h.State, h.Reason, h.ReasonCommit, h.Detail = engine.SyncOutOfSync, engine.ReasonFailed, commitA, "step reload failed: exit status 1"
@@ -33,7 +34,7 @@ func (f *fakeSync) SyncStates(_ context.Context, jobs ...string) ([]engine.JobSy
 		}
 		js.Hosts = append(js.Hosts, h)
 	}
-	return []engine.JobSync{js}, nil
+	return []convergence.JobSync{js}, nil
 }
 
 func (f *fakeSync) StartSync(_ context.Context, job string, hosts []string, actor, reason string) (*engine.Run, error) {

@@ -1,4 +1,4 @@
-package engine
+package facts
 
 import (
 	"cmp"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // PatchRow is one host of the patch compliance report.
@@ -101,9 +102,9 @@ func timePtr(t time.Time) *time.Time {
 // BuildPatchReport reports on every host of defs from its facts records
 // and its sync records (the last successful run per job). interval is the
 // facts interval, for staleness.
-func BuildPatchReport(defs *definitions.Definitions, facts []FactsRecord, syncs []HostSync, now time.Time, interval time.Duration) PatchReport {
-	byHost := make(map[string]FactsRecord, len(facts))
-	for _, f := range facts {
+func BuildPatchReport(defs *definitions.Definitions, records []engine.FactsRecord, syncs []engine.HostSync, now time.Time, interval time.Duration) PatchReport {
+	byHost := make(map[string]engine.FactsRecord, len(records))
+	for _, f := range records {
 		byHost[f.Host] = f
 	}
 	runs := map[string][]PatchRun{}

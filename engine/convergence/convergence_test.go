@@ -1,4 +1,4 @@
-package engine
+package convergence
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ripple-ops/ripple/definitions"
+	"github.com/ripple-ops/ripple/engine"
 )
 
 // TestAnnotatePlan checks what the fleet's state adds to a plan: gate
@@ -24,17 +25,17 @@ func TestAnnotatePlan(t *testing.T) {
 		{Name: "web", Waves: [][]string{{"w1"}, {"w2", "w3"}}},
 	}}
 	now := time.Now()
-	monitors := []MonitorHostState{
-		{Monitor: "http", Host: "w3", State: StateCritical, LastAt: now},
-		{Monitor: "http", Host: "w9", State: StateCritical, LastAt: now}, // not planned
-		{Monitor: "ssh", Host: "w1", State: StateWarning, LastAt: now},
-		{Monitor: "ssh", Host: "w2", State: StateOK, LastAt: now},
-		{Monitor: "ssh", Host: "d1", State: StateCritical, LastAt: now}, // not in db's gate
-		{Monitor: "http", Host: "w2", State: StateCritical},             // never checked
+	monitors := []engine.MonitorHostState{
+		{Monitor: "http", Host: "w3", State: engine.StateCritical, LastAt: now},
+		{Monitor: "http", Host: "w9", State: engine.StateCritical, LastAt: now}, // not planned
+		{Monitor: "ssh", Host: "w1", State: engine.StateWarning, LastAt: now},
+		{Monitor: "ssh", Host: "w2", State: engine.StateOK, LastAt: now},
+		{Monitor: "ssh", Host: "d1", State: engine.StateCritical, LastAt: now}, // not in db's gate
+		{Monitor: "http", Host: "w2", State: engine.StateCritical},             // never checked
 	}
 	syncs := []JobSync{
-		{Job: "web", Hosts: []HostSyncState{{Host: "w1", State: SyncOutOfSync, Reason: ReasonFailed}, {Host: "w4", State: SyncOutOfSync, Reason: ReasonFailed, ReasonCommit: "abc"}, {Host: "w5", State: SyncSynced}}},
-		{Job: "db", Hosts: []HostSyncState{{Host: "d2", State: SyncDrifted}}},
+		{Job: "web", Hosts: []HostSyncState{{Host: "w1", State: engine.SyncOutOfSync, Reason: engine.ReasonFailed}, {Host: "w4", State: engine.SyncOutOfSync, Reason: engine.ReasonFailed, ReasonCommit: "abc"}, {Host: "w5", State: engine.SyncSynced}}},
+		{Job: "db", Hosts: []HostSyncState{{Host: "d2", State: engine.SyncDrifted}}},
 	}
 	AnnotatePlan(p, defs, syncs, monitors)
 	if diff := cmp.Diff([]string(nil), p.Jobs[0].GateFailing); diff != "" {
@@ -67,8 +68,8 @@ func TestAnnotatePlanLargePlan(t *testing.T) {
 		defs.Jobs[name] = &definitions.Job{Name: name, Rollout: definitions.Rollout{HealthGate: &definitions.HealthGate{Monitors: []string{"ssh"}}}}
 		p.Jobs = append(p.Jobs, definitions.PlannedJob{Name: name, Waves: [][]string{hosts}})
 	}
-	monitors := []MonitorHostState{{Monitor: "ssh", Host: "h000007", State: StateCritical, LastAt: time.Now()}}
-	syncs := []JobSync{{Job: "j3", Hosts: []HostSyncState{{Host: "x", State: SyncOutOfSync}}}}
+	monitors := []engine.MonitorHostState{{Monitor: "ssh", Host: "h000007", State: engine.StateCritical, LastAt: time.Now()}}
+	syncs := []JobSync{{Job: "j3", Hosts: []HostSyncState{{Host: "x", State: engine.SyncOutOfSync}}}}
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -1,6 +1,14 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+)
+
+// What ripple exchanges with GitHub: verified webhook deliveries in
+// (triggers of reconciles and pull request plans), commit statuses, plan
+// comments out. webhooks implements the outbound side.
 
 // PushEvent is a verified GitHub push delivery, reduced to what the engine
 // needs to decide whether to reconcile. The engine never trusts the commit
@@ -57,4 +65,40 @@ type StatusNotifier interface {
 // on every new plan. body is Markdown.
 type PlanCommenter interface {
 	UpsertPlanComment(ctx context.Context, prNumber int, body string) error
+}
+
+// Status contexts ripple reports on commits.
+const (
+	StatusValidate  = "ripple/validate"
+	StatusPlan      = "ripple/plan"
+	StatusJobPrefix = "ripple/job/"
+)
+
+// StatusContext is the commit status context of a job's runs.
+func StatusContext(job string) string { return StatusJobPrefix + job }
+
+// MaxStatusDescription is GitHub's limit on a commit status description,
+// in characters.
+const MaxStatusDescription = 140
+
+// CommitStatus is a status ripple reports on a commit (ripple/validate,
+// ripple/plan, ripple/job/<job>). The outbox keeps only the latest state per
+// (commit, context) until it is delivered.
+type CommitStatus struct {
+	Commit      string
+	Context     string
+	State       string // "pending", "success", "failure", "error"
+	Description string
+	TargetURL   string
+	Updated     time.Time
+}
+
+// TruncateDescription cuts s to the status description limit on a rune
+// boundary, marking the cut.
+func TruncateDescription(s string) string {
+	if utf8.RuneCountInString(s) <= MaxStatusDescription {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:MaxStatusDescription-1]) + "…"
 }

@@ -1,44 +1,32 @@
 package engine
 
 import (
+	"context"
 	"time"
-	"unicode/utf8"
+
+	"github.com/ripple-ops/ripple/definitions"
 )
 
-// Status contexts ripple reports on commits.
-const (
-	StatusValidate  = "ripple/validate"
-	StatusPlan      = "ripple/plan"
-	StatusJobPrefix = "ripple/job/"
-)
+// What the daemon gives the components it runs and shows of itself: the
+// definitions of the applied commit (ConfigApplier), the clock, and its
+// status.
 
-// StatusContext is the commit status context of a job's runs.
-func StatusContext(job string) string { return StatusJobPrefix + job }
-
-// MaxStatusDescription is GitHub's limit on a commit status description,
-// in characters.
-const MaxStatusDescription = 140
-
-// CommitStatus is a status ripple reports on a commit (ripple/validate,
-// ripple/plan, ripple/job/<job>). The outbox keeps only the latest state per
-// (commit, context) until it is delivered.
-type CommitStatus struct {
-	Commit      string
-	Context     string
-	State       string // "pending", "success", "failure", "error"
-	Description string
-	TargetURL   string
-	Updated     time.Time
+// ConfigApplier follows the applied commit, like a Prometheus component
+// follows its configuration file: the daemon calls ApplyConfig from its
+// goroutine with the definitions of the base commit at start-up and of
+// each commit that becomes the base. A component keeps what did not change
+// running, swaps what did, and on error keeps the last good configuration
+// (the error says what it could not take).
+type ConfigApplier interface {
+	ApplyConfig(ctx context.Context, defs *definitions.Definitions) error
 }
 
-// TruncateDescription cuts s to the status description limit on a rune
-// boundary, marking the cut.
-func TruncateDescription(s string) string {
-	if utf8.RuneCountInString(s) <= MaxStatusDescription {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:MaxStatusDescription-1]) + "…"
+// ConfigApplierFunc adapts a function to ConfigApplier.
+type ConfigApplierFunc func(ctx context.Context, defs *definitions.Definitions) error
+
+// ApplyConfig calls f(ctx, defs).
+func (f ConfigApplierFunc) ApplyConfig(ctx context.Context, defs *definitions.Definitions) error {
+	return f(ctx, defs)
 }
 
 // DaemonStatus is what the daemon is doing, for the API and logs.
@@ -73,3 +61,20 @@ type DaemonStatus struct {
 
 // StoreFailing reports whether the store is known not to write.
 func (s DaemonStatus) StoreFailing() bool { return s.Store != nil && !s.Store.Writable }
+
+// Clock is the time source of rollouts: gate timers, pauses and the times
+// recorded on runs. Tests substitute virtual time.
+type Clock interface {
+	Now() time.Time
+	// After fires once d has passed. It must not block.
+	After(d time.Duration) <-chan time.Time
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// Now returns time.Now().
+func (RealClock) Now() time.Time { return time.Now() }
+
+// After returns time.After(d).
+func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
