@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -111,6 +112,9 @@ type Runner struct {
 	wakeAt   time.Time
 	silences map[string][]engine.Silence // by monitor, active ones
 	acks     map[entryKey]engine.Ack
+	// version counts the changes States shows in counts (see
+	// StatesVersion).
+	version atomic.Uint64
 }
 
 type entryKey struct{ monitor, host string }
@@ -254,6 +258,7 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.changed()
 	stillThere := map[string]bool{}
 	for k := range next {
 		stillThere[k.monitor] = true
@@ -443,6 +448,12 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 // observe feeds res into e's state and returns what it makes owed now,
 // issued. Call it with r.mu held.
 func (r *Runner) observe(e *monitorEntry, res engine.CheckResult) []engine.Notification {
+	before := e.state.marks()
+	defer func() {
+		if e.state.marks() != before {
+			r.changed()
+		}
+	}()
 	prev := e.state.record(res, e.monitor.AlertAfter)
 	sup := r.suppressionAt(e, res.At, true)
 	notes := e.state.decide(e.key.monitor, e.key.host, prev, res.At, e.monitor.RepeatInterval, sup)
@@ -484,6 +495,7 @@ func (r *Runner) NotificationOutcome(ctx context.Context, notifier string, n eng
 	}
 	e.state.Pending = next
 	snapshot := e.state
+	r.changed()
 	r.mu.Unlock()
 	r.saveState(ctx, e.key, snapshot)
 }
@@ -497,6 +509,17 @@ func (r *Runner) saveState(ctx context.Context, k entryKey, st AlertState) {
 		r.opts.Logger.Warn().Err(err).Str("monitor", k.monitor).Str("host", k.host).Msg("record alert state")
 	}
 }
+
+// StatesVersion implements httpapi.VersionedSource: it changes whenever
+// something States shows changes a count (a pair's first result, its
+// state, firing, flapping or undelivered alert, a hold, a silence or
+// acknowledgement, a reload, a rebalance), not with every result: a
+// problem's latest output, a suppression's cause or a silence running
+// out may be newer than the version says.
+func (r *Runner) StatesVersion() uint64 { return r.version.Load() }
+
+// changed notes a change StatesVersion tells of.
+func (r *Runner) changed() { r.version.Add(1) }
 
 // States lists the state of every (monitor, host), sorted.
 func (r *Runner) States() []engine.MonitorHostState {
@@ -600,6 +623,7 @@ func (r *Runner) Rebalance(ctx context.Context) {
 		}
 		e.owned = owns
 	}
+	r.changed()
 	r.mu.Unlock()
 	r.signal()
 	if len(gained) > 0 {
