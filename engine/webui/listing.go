@@ -129,7 +129,7 @@ func (u *UI) hostsPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	inv := u.inventory()
-	health, err := httpapi.FleetHealth(r.Context(), inv, u.opts.Monitors, u.opts.Store)
+	health, err := u.fleetHealth(r.Context(), inv)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
@@ -205,7 +205,7 @@ func (u *UI) monitorsPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	inv := u.inventory()
-	health, err := httpapi.FleetHealth(r.Context(), inv, u.opts.Monitors, u.opts.Store)
+	health, err := u.fleetHealth(r.Context(), inv)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
