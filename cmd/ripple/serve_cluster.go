@@ -246,6 +246,8 @@ type clusterMonitors struct {
 var (
 	_ httpapi.VersionedSource = (*monitor.Runner)(nil)
 	_ httpapi.VersionedSource = clusterMonitors{}
+	// A host's page on a node of one reads its host's states alone.
+	_ httpapi.HostStatesSource = (*monitor.Runner)(nil)
 )
 
 // StatesVersion implements httpapi.VersionedSource with the runner's

@@ -86,3 +86,41 @@ func TestHealthCacheWithoutVersion(t *testing.T) {
 type countingSource struct{ reads int }
 
 func (s *countingSource) States() []engine.MonitorHostState { s.reads++; return nil }
+
+// hostOnlySource can list one host's states but not every state.
+type hostOnlySource struct {
+	t      *testing.T
+	states []engine.MonitorHostState
+}
+
+func (s hostOnlySource) States() []engine.MonitorHostState {
+	s.t.Error("a host's states read every state")
+	return s.states
+}
+
+func (s hostOnlySource) HostStates(host string) []engine.MonitorHostState {
+	var out []engine.MonitorHostState
+	for _, st := range s.states {
+		if st.Host == host {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// TestHostMonitorStatesReadsOneHost: a host's page asks a source that
+// can for its host's states alone.
+func TestHostMonitorStatesReadsOneHost(t *testing.T) {
+	src := hostOnlySource{t: t, states: []engine.MonitorHostState{
+		{Monitor: "m", Host: "a", State: engine.StateCritical, LastAt: fixedNow},
+		{Monitor: "m", Host: "b", State: engine.StateOK, LastAt: fixedNow},
+	}}
+	inv := &Inventory{HostMonitors: map[string][]string{"a": {"m"}, "b": {"m"}}}
+	got, err := HostMonitorStates(context.Background(), inv, src, nil, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Host != "a" || got[0].State != "CRITICAL" {
+		t.Errorf("HostMonitorStates(a) = %+v", got)
+	}
+}

@@ -19,6 +19,14 @@ type MonitorSource interface {
 	States() []engine.MonitorHostState
 }
 
+// HostStatesSource is a MonitorSource that lists one host's states
+// without every pair's, for a host's page; *monitor.Runner implements
+// it.
+type HostStatesSource interface {
+	MonitorSource
+	HostStates(host string) []engine.MonitorHostState
+}
+
 // MetricNamer lists the metrics stored for one (monitor, host). A
 // MetricStore that implements it lets monitor pages show every series;
 // without it they show the monitor's limited metrics and the check kind's
@@ -205,9 +213,19 @@ func MonitorStatesIn(ctx context.Context, inv *Inventory, src MonitorSource, sto
 // HostMonitorStates returns the state of every monitor that checks host,
 // by monitor name (monitors without a result yet are PENDING).
 func HostMonitorStates(ctx context.Context, inv *Inventory, src MonitorSource, store any, host string) ([]MonitorHost, error) {
-	states, err := monitorHostStates(ctx, src, store, func(_, h string) bool { return h == host })
-	if err != nil {
-		return nil, err
+	keep := func(_, h string) bool { return h == host }
+	var states []MonitorHost
+	if hs, ok := src.(HostStatesSource); ok {
+		for _, s := range hs.HostStates(host) {
+			if keep(s.Monitor, s.Host) {
+				states = append(states, liveHost(s, liveState(s)))
+			}
+		}
+	} else {
+		var err error
+		if states, err = monitorHostStates(ctx, src, store, keep); err != nil {
+			return nil, err
+		}
 	}
 	have := map[string]MonitorHost{}
 	for _, s := range states {
@@ -226,6 +244,15 @@ func HostMonitorStates(ctx context.Context, inv *Inventory, src MonitorSource, s
 	return out, nil
 }
 
+// liveState is s's state as the API names it: PENDING while scheduled
+// without a result yet.
+func liveState(s engine.MonitorHostState) string {
+	if s.LastAt.IsZero() {
+		return StatePending
+	}
+	return s.State.String()
+}
+
 // monitorHostStates is the state of each (monitor, host) keep keeps, as
 // the API shows it: only those are copied into rows, so that a page of
 // one host or one monitor does not build 100,000 of them.
@@ -236,11 +263,7 @@ func monitorHostStates(ctx context.Context, src MonitorSource, store any, keep f
 			if !keep(s.Monitor, s.Host) {
 				continue
 			}
-			state := s.State.String()
-			if s.LastAt.IsZero() {
-				state = StatePending // scheduled, no result yet
-			}
-			out = append(out, liveHost(s, state))
+			out = append(out, liveHost(s, liveState(s)))
 		}
 		return out, nil
 	}

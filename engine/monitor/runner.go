@@ -523,11 +523,29 @@ func (r *Runner) changed() { r.version.Add(1) }
 
 // States lists the state of every (monitor, host), sorted.
 func (r *Runner) States() []engine.MonitorHostState {
+	return r.statesOf(func(entryKey) bool { return true }, 0)
+}
+
+// HostStates lists the state of each monitor on host, by monitor: a
+// host's page without the states of every pair.
+func (r *Runner) HostStates(host string) []engine.MonitorHostState {
+	return r.statesOf(func(k entryKey) bool { return k.host == host }, 16)
+}
+
+// statesOf lists the states of the entries keep keeps, sorted by
+// monitor, then host.
+func (r *Runner) statesOf(keep func(entryKey) bool, size int) []engine.MonitorHostState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.opts.Now()
-	out := make([]engine.MonitorHostState, 0, len(r.entries))
+	if size == 0 {
+		size = len(r.entries)
+	}
+	out := make([]engine.MonitorHostState, 0, size)
 	for k, e := range r.entries {
+		if !keep(k) {
+			continue
+		}
 		sup := r.suppressionAt(e, now, false)
 		st := e.state.hostState(k.monitor, k.host, sup)
 		st.Silence, st.Ack = r.silenceOf(k, now), r.ackOf(e)

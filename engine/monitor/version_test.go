@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/ripple-ops/ripple/engine"
 )
 
@@ -33,4 +36,24 @@ func TestStatesVersionTellsOfAChange(t *testing.T) {
 	step("a hold", true, func() { r.Hold([]string{"web-02"}) })
 	step("its release", true, func() { r.Release(ctx, []string{"web-02"}) })
 	step("a reload", true, func() { r.apply(loadMonitors(t, monitorRepo, time.Hour), nil) })
+}
+
+// TestHostStatesAreOneHostsStates: a host's page reads its host's states
+// alone, the same as the whole list has for it.
+func TestHostStatesAreOneHostsStates(t *testing.T) {
+	chk := &scriptedChecker{states: map[string]engine.CheckState{"web-01": engine.StateCritical}, calls: map[string]int{}}
+	r := New(Options{Checker: chk})
+	r.apply(loadMonitors(t, monitorRepo, time.Hour), nil)
+	r.CheckNow(context.Background(), "web-http", "web-01")
+	for _, host := range []string{"web-01", "web-02", "db-01", "nowhere"} {
+		var want []engine.MonitorHostState
+		for _, s := range r.States() {
+			if s.Host == host {
+				want = append(want, s)
+			}
+		}
+		if diff := cmp.Diff(want, r.HostStates(host), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("HostStates(%s) (-States +HostStates):\n%s", host, diff)
+		}
+	}
 }

@@ -27,6 +27,20 @@ func (v *versionedMonitors) States() []engine.MonitorHostState {
 	return append([]engine.MonitorHostState(nil), v.states...)
 }
 
+// HostStates is one host's states, as the runner lists them for a host's
+// page.
+func (v *versionedMonitors) HostStates(host string) []engine.MonitorHostState {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []engine.MonitorHostState
+	for _, s := range v.states {
+		if s.Host == host {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func (v *versionedMonitors) StatesVersion() uint64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
