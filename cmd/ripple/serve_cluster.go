@@ -242,6 +242,19 @@ type clusterMonitors struct {
 	log    zerolog.Logger
 }
 
+// Both sources tell the index pages when their states changed.
+var (
+	_ httpapi.VersionedSource = (*monitor.Runner)(nil)
+	_ httpapi.VersionedSource = clusterMonitors{}
+	// A host's page on a node of one reads its host's states alone.
+	_ httpapi.HostStatesSource = (*monitor.Runner)(nil)
+)
+
+// StatesVersion implements httpapi.VersionedSource with the runner's
+// version: the states other nodes save change no version, so the index
+// pages show them within httpapi.HealthMaxAge.
+func (c clusterMonitors) StatesVersion() uint64 { return c.runner.StatesVersion() }
+
 // States implements httpapi.MonitorSource.
 func (c clusterMonitors) States() []engine.MonitorHostState {
 	out := c.runner.States()

@@ -94,21 +94,7 @@ func (s *MemStore) Acks(context.Context) ([]engine.Ack, error) {
 	for _, a := range s.acks {
 		out = append(out, a)
 	}
-	slices.SortFunc(out, func(a, b engine.Ack) int {
-		if a.Monitor != b.Monitor {
-			if a.Monitor < b.Monitor {
-				return -1
-			}
-			return 1
-		}
-		if a.Host < b.Host {
-			return -1
-		}
-		if a.Host > b.Host {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b engine.Ack) int { return engine.ComparePairs(a.Monitor, a.Host, b.Monitor, b.Host) })
 	return out, nil
 }
 

@@ -283,7 +283,7 @@ func (h *Handler) listHosts(w http.ResponseWriter, r *http.Request, _ Identity) 
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	health, err := FleetHealth(r.Context(), inv, h.opts.Monitors, h.opts.Store)
+	health, err := h.fleetHealth(r.Context(), inv)
 	if err != nil {
 		writeBackendError(w, err)
 		return

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -174,22 +175,7 @@ func FleetHealth(ctx context.Context, inv *Inventory, src MonitorSource, store a
 		}
 	}
 	slices.SortFunc(h.Problems, func(a, b MonitorHost) int {
-		if d := healthRank(b.State) - healthRank(a.State); d != 0 {
-			return d
-		}
-		if a.Monitor != b.Monitor {
-			if a.Monitor < b.Monitor {
-				return -1
-			}
-			return 1
-		}
-		if a.Host < b.Host {
-			return -1
-		}
-		if a.Host > b.Host {
-			return 1
-		}
-		return 0
+		return cmp.Or(healthRank(b.State)-healthRank(a.State), engine.ComparePairs(a.Monitor, a.Host, b.Monitor, b.Host))
 	})
 	return h, nil
 }

@@ -19,6 +19,14 @@ type MonitorSource interface {
 	States() []engine.MonitorHostState
 }
 
+// HostStatesSource is a MonitorSource that lists one host's states
+// without every pair's, for a host's page; *monitor.Runner implements
+// it.
+type HostStatesSource interface {
+	MonitorSource
+	HostStates(host string) []engine.MonitorHostState
+}
+
 // MetricNamer lists the metrics stored for one (monitor, host). A
 // MetricStore that implements it lets monitor pages show every series;
 // without it they show the monitor's limited metrics and the check kind's
@@ -129,13 +137,13 @@ func MonitorStates(ctx context.Context, defs *definitions.Definitions, src Monit
 // MonitorStatesIn is MonitorStates over an inventory worked out before
 // (see InventoryCache); with names, only those monitors.
 func MonitorStatesIn(ctx context.Context, inv *Inventory, src MonitorSource, store any, names ...string) ([]Monitor, error) {
-	states, err := monitorHostStates(ctx, src, store)
-	if err != nil {
-		return nil, err
-	}
 	only := map[string]bool{}
 	for _, n := range names {
 		only[n] = true
+	}
+	states, err := monitorHostStates(ctx, src, store, func(monitor, _ string) bool { return len(only) == 0 || only[monitor] })
+	if err != nil {
+		return nil, err
 	}
 	byMonitor := map[string]map[string]MonitorHost{}
 	for _, s := range states {
@@ -205,9 +213,19 @@ func MonitorStatesIn(ctx context.Context, inv *Inventory, src MonitorSource, sto
 // HostMonitorStates returns the state of every monitor that checks host,
 // by monitor name (monitors without a result yet are PENDING).
 func HostMonitorStates(ctx context.Context, inv *Inventory, src MonitorSource, store any, host string) ([]MonitorHost, error) {
-	states, err := monitorHostStates(ctx, src, store)
-	if err != nil {
-		return nil, err
+	keep := func(_, h string) bool { return h == host }
+	var states []MonitorHost
+	if hs, ok := src.(HostStatesSource); ok {
+		for _, s := range hs.HostStates(host) {
+			if keep(s.Monitor, s.Host) {
+				states = append(states, liveHost(s, liveState(s)))
+			}
+		}
+	} else {
+		var err error
+		if states, err = monitorHostStates(ctx, src, store, keep); err != nil {
+			return nil, err
+		}
 	}
 	have := map[string]MonitorHost{}
 	for _, s := range states {
@@ -226,15 +244,26 @@ func HostMonitorStates(ctx context.Context, inv *Inventory, src MonitorSource, s
 	return out, nil
 }
 
-func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]MonitorHost, error) {
+// liveState is s's state as the API names it: PENDING while scheduled
+// without a result yet.
+func liveState(s engine.MonitorHostState) string {
+	if s.LastAt.IsZero() {
+		return StatePending
+	}
+	return s.State.String()
+}
+
+// monitorHostStates is the state of each (monitor, host) keep keeps, as
+// the API shows it: only those are copied into rows, so that a page of
+// one host or one monitor does not build 100,000 of them.
+func monitorHostStates(ctx context.Context, src MonitorSource, store any, keep func(monitor, host string) bool) ([]MonitorHost, error) {
 	var out []MonitorHost
 	if src != nil {
 		for _, s := range src.States() {
-			state := s.State.String()
-			if s.LastAt.IsZero() {
-				state = StatePending // scheduled, no result yet
+			if !keep(s.Monitor, s.Host) {
+				continue
 			}
-			out = append(out, liveHost(s, state))
+			out = append(out, liveHost(s, liveState(s)))
 		}
 		return out, nil
 	}
@@ -247,7 +276,9 @@ func monitorHostStates(ctx context.Context, src MonitorSource, store any) ([]Mon
 		return nil, err
 	}
 	for _, r := range recs {
-		out = append(out, recordHost(r))
+		if keep(r.Monitor, r.Host) {
+			out = append(out, recordHost(r))
+		}
 	}
 	return out, nil
 }
@@ -320,7 +351,7 @@ func (h *Handler) listMonitors(w http.ResponseWriter, r *http.Request, _ Identit
 	inv := h.inventory()
 	var names []string
 	if len(q) > 0 {
-		health, err := FleetHealth(r.Context(), inv, h.opts.Monitors, h.opts.Store)
+		health, err := h.fleetHealth(r.Context(), inv)
 		if err != nil {
 			writeBackendError(w, err)
 			return

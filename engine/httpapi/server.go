@@ -106,10 +106,17 @@ type Handler struct {
 	stopping   atomic.Bool
 	deliveries *prometheus.CounterVec
 	inv        InventoryCache
+	health     HealthCache
 }
 
 // inventory is the applied commit's inventory.
 func (h *Handler) inventory() *Inventory { return h.inv.For(h.opts.Backend.Definitions()) }
+
+// fleetHealth is inv's monitor states counted, shared among requests
+// (HealthCache).
+func (h *Handler) fleetHealth(ctx context.Context, inv *Inventory) (*Health, error) {
+	return h.health.Get(ctx, inv, h.opts.Monitors, h.opts.Store)
+}
 
 // NewRegistry returns a private registry with the Go and process
 // collectors and ripple_build_info.

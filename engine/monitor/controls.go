@@ -91,6 +91,9 @@ func (r *Runner) setControls(now time.Time, silences []engine.Silence, acks []en
 	}
 	r.silences, r.acks = next, nextAcks
 	r.noteSilenceEnds(now)
+	if changed {
+		r.changed()
+	}
 	return changed
 }
 
@@ -232,6 +235,7 @@ func (r *Runner) AddSilence(ctx context.Context, req SilenceRequest) (engine.Sil
 	r.mu.Lock()
 	r.silences[s.Monitor] = append(r.silences[s.Monitor], s)
 	r.wakeBy(s.Ends)
+	r.changed()
 	r.mu.Unlock()
 	r.opts.Logger.Info().Str("monitor", s.Monitor).Str("host", s.Host).Str("actor", s.Actor).Time("until", s.Ends).Int64("silence", s.ID).Msg("silenced")
 	return s, nil
@@ -254,6 +258,7 @@ func (r *Runner) ExpireSilence(ctx context.Context, id int64, actor, reason stri
 	r.mu.Lock()
 	list := r.silences[s.Monitor]
 	r.silences[s.Monitor] = slices.DeleteFunc(slices.Clone(list), func(x engine.Silence) bool { return x.ID == id })
+	r.changed()
 	r.mu.Unlock()
 	r.opts.Logger.Info().Str("monitor", s.Monitor).Str("host", s.Host).Str("actor", actor).Int64("silence", id).Msg("silence expired")
 	r.sweep(ctx, nil)
@@ -306,6 +311,7 @@ func (r *Runner) Acknowledge(ctx context.Context, monitor, host, actor, reason s
 	}
 	r.mu.Lock()
 	r.acks[entryKey{monitor, host}] = a
+	r.changed()
 	r.mu.Unlock()
 	r.opts.Logger.Info().Str("monitor", monitor).Str("host", host).Str("actor", actor).Str("state", a.State.String()).Msg("acknowledged")
 	return a, nil

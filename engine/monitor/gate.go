@@ -18,6 +18,7 @@ func (r *Runner) Hold(hosts []string) {
 	for _, h := range hosts {
 		r.held[h]++
 	}
+	r.changed()
 }
 
 // Release implements engine.AlertHolder: it ends a Hold and sends the held alerts that still fire.
@@ -32,6 +33,7 @@ func (r *Runner) Release(ctx context.Context, hosts []string) {
 	}
 	// Only what a hold kept back is owed: the unsettled entries.
 	out := r.sweepLocked(released, r.opts.Now())
+	r.changed()
 	r.mu.Unlock()
 	r.deliver(ctx, out)
 }

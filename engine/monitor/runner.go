@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -111,6 +112,9 @@ type Runner struct {
 	wakeAt   time.Time
 	silences map[string][]engine.Silence // by monitor, active ones
 	acks     map[entryKey]engine.Ack
+	// version counts the changes States shows in counts (see
+	// StatesVersion).
+	version atomic.Uint64
 }
 
 type entryKey struct{ monitor, host string }
@@ -254,6 +258,7 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.changed()
 	stillThere := map[string]bool{}
 	for k := range next {
 		stillThere[k.monitor] = true
@@ -444,6 +449,12 @@ func (r *Runner) runEntry(ctx context.Context, e *monitorEntry, spec checkSpec) 
 // hearing of it. Call it with r.mu held; hand swept to deliver (or queue
 // it) once the lock is released.
 func (r *Runner) observe(e *monitorEntry, res engine.CheckResult) (notes []engine.Notification, swept []owedSend) {
+	before := e.state.marks()
+	defer func() {
+		if e.state.marks() != before {
+			r.changed()
+		}
+	}()
 	prev := e.state.record(res, e.monitor.AlertAfter)
 	sup := r.suppressionAt(e, res.At, true)
 	notes = e.state.decide(e.key.monitor, e.key.host, prev, res.At, e.monitor.RepeatInterval, sup)
@@ -488,6 +499,7 @@ func (r *Runner) NotificationOutcome(ctx context.Context, notifier string, n eng
 	}
 	e.state.Pending = next
 	snapshot := e.state
+	r.changed()
 	r.mu.Unlock()
 	r.saveState(ctx, e.key, snapshot)
 }
@@ -502,13 +514,42 @@ func (r *Runner) saveState(ctx context.Context, k entryKey, st AlertState) {
 	}
 }
 
+// StatesVersion implements httpapi.VersionedSource: it changes whenever
+// something States shows changes a count (a pair's first result, its
+// state, firing, flapping or undelivered alert, a hold, a silence or
+// acknowledgement, a reload, a rebalance), not with every result: a
+// problem's latest output, a suppression's cause or a silence running
+// out may be newer than the version says.
+func (r *Runner) StatesVersion() uint64 { return r.version.Load() }
+
+// changed notes a change StatesVersion tells of.
+func (r *Runner) changed() { r.version.Add(1) }
+
 // States lists the state of every (monitor, host), sorted.
 func (r *Runner) States() []engine.MonitorHostState {
+	return r.statesOf(func(entryKey) bool { return true }, 0)
+}
+
+// HostStates lists the state of each monitor on host, by monitor: a
+// host's page without the states of every pair.
+func (r *Runner) HostStates(host string) []engine.MonitorHostState {
+	return r.statesOf(func(k entryKey) bool { return k.host == host }, 16)
+}
+
+// statesOf lists the states of the entries keep keeps, sorted by
+// monitor, then host.
+func (r *Runner) statesOf(keep func(entryKey) bool, size int) []engine.MonitorHostState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.opts.Now()
-	out := make([]engine.MonitorHostState, 0, len(r.entries))
+	if size == 0 {
+		size = len(r.entries)
+	}
+	out := make([]engine.MonitorHostState, 0, size)
 	for k, e := range r.entries {
+		if !keep(k) {
+			continue
+		}
 		sup := r.suppressionAt(e, now, false)
 		st := e.state.hostState(k.monitor, k.host, sup)
 		st.Silence, st.Ack = r.silenceOf(k, now), r.ackOf(e)
@@ -604,6 +645,7 @@ func (r *Runner) Rebalance(ctx context.Context) {
 		}
 		e.owned = owns
 	}
+	r.changed()
 	r.mu.Unlock()
 	r.signal()
 	if len(gained) > 0 {

@@ -83,6 +83,9 @@ func (r *Runner) sweepEntries(hosts []string, all bool, now time.Time) []owedSen
 			r.settle(e)
 		}
 	}
+	if len(out) > 0 {
+		r.changed()
+	}
 	return out
 }
 

@@ -47,6 +47,7 @@ func (s StoreResultSink) RecordResult(ctx context.Context, r Result) error {
 func (r *Runner) RestoreStates(ctx context.Context, recs []engine.MonitorRecord) {
 	r.mu.Lock()
 	owed := r.seed(recs)
+	r.changed()
 	r.mu.Unlock()
 	r.resend(ctx, owed)
 }

@@ -87,6 +87,19 @@ func (a *AlertState) hostState(monitor, host string, sup Suppression) engine.Mon
 	}
 }
 
+// alertMarks are what of a state the fleet's counts read
+// (httpapi.FleetHealth): a change of them changes Runner.StatesVersion.
+type alertMarks struct {
+	result                 bool // has a result: not PENDING
+	state                  engine.CheckState
+	firing, flapping, owed bool
+	suppressed             string
+}
+
+func (a *AlertState) marks() alertMarks {
+	return alertMarks{result: !a.LastAt.IsZero(), state: a.State, firing: a.Firing, flapping: a.Flapping, owed: a.Pending != nil, suppressed: a.Suppressed}
+}
+
 // Observe feeds one check result into the state and returns the
 // notifications to send now: at most one alert once alertAfter consecutive
 // non-OK results are seen, and one recovery when the state is OK again;

@@ -64,7 +64,7 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToLower(strings.ReplaceAll(s, " ", "_"))
 	},
-	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"label": label[string],
 	"num": func(f float64) string {
 		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", f), "0"), ".")
 	},

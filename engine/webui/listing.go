@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ripple-ops/ripple/engine"
 	"github.com/ripple-ops/ripple/engine/convergence"
@@ -111,6 +112,30 @@ func newPager(q query, p httpapi.Page, shown, total int) pager {
 	return pg
 }
 
+// facet is one of an index page's counts per choice: a link narrowing
+// the listing to that choice.
+type facet struct {
+	Href    string
+	Current bool // the listing is narrowed to it
+	Text    string
+}
+
+// facets are the counts of param's choices as links, in the order of
+// choices, leaving out those that count nothing; text is a link's words
+// for count n of choice c.
+func facets[S ~string](q query, param string, choices []S, counts map[S]int, text func(n int, c S) string) []facet {
+	var out []facet
+	for _, c := range choices {
+		if n := counts[c]; n != 0 {
+			out = append(out, facet{Href: q.With(param, string(c)), Current: q.Is(param, string(c)), Text: text(n, c)})
+		}
+	}
+	return out
+}
+
+// label is a state as the pages write it: out_of_sync as out of sync.
+func label[S ~string](s S) string { return strings.ReplaceAll(string(s), "_", " ") }
+
 type hostsData struct {
 	Q      query
 	List   httpapi.HostListing
@@ -121,6 +146,9 @@ type hostsData struct {
 	Jobs   []string
 	// HasSync: the daemon keeps sync state.
 	HasSync bool
+	// StateFacets count the matching hosts by worst monitor state,
+	// SyncFacets by worst sync state.
+	StateFacets, SyncFacets []facet
 }
 
 func (u *UI) hostsPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -130,7 +158,7 @@ func (u *UI) hostsPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	inv := u.inventory()
-	health, err := httpapi.FleetHealth(r.Context(), inv, u.opts.Monitors, u.opts.Store)
+	health, err := u.fleetHealth(r.Context(), inv)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
@@ -138,6 +166,10 @@ func (u *UI) hostsPage(w http.ResponseWriter, r *http.Request, v *view) {
 	syncs := u.syncStates(r)
 	d := hostsData{Q: newQuery(r), Groups: inv.Groups, States: httpapi.HealthStates, Syncs: httpapi.SyncStates, Jobs: inv.Jobs, HasSync: syncs != nil}
 	d.List = httpapi.ListHosts(inv, health, httpapi.SyncByHost(syncs), hq)
+	d.StateFacets = facets(d.Q, "state", d.States, d.List.States, func(n int, s string) string { return strconv.Itoa(n) + " " + strings.ToLower(s) })
+	if d.HasSync {
+		d.SyncFacets = facets(d.Q, "sync", d.Syncs, d.List.Syncs, func(n int, s engine.SyncState) string { return strconv.Itoa(n) + " " + label(s) })
+	}
 	d.Pager = newPager(d.Q, hq.Page, len(d.List.Rows), d.List.Total)
 	v.Title, v.Data = "Hosts", d
 	u.render(w, r, http.StatusOK, "hosts", "layout", v)
@@ -166,6 +198,8 @@ type jobsData struct {
 	Pager   pager
 	States  []string
 	HasSync bool
+	// Facets count the matching jobs by their latest run's state.
+	Facets []facet
 }
 
 func (u *UI) jobsPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -186,6 +220,7 @@ func (u *UI) jobsPage(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	d.States = append(d.States, "never")
 	d.List = httpapi.ListJobs(u.inventory(), latest, syncs, jq)
+	d.Facets = facets(d.Q, "state", d.States, d.List.States, func(n int, s string) string { return strconv.Itoa(n) + " " + label(s) })
 	d.Pager = newPager(d.Q, jq.Page, len(d.List.Rows), d.List.Total)
 	v.Title, v.Data = "Jobs", d
 	u.render(w, r, http.StatusOK, "jobs", "layout", v)
@@ -197,6 +232,9 @@ type monitorsData struct {
 	Pager  pager
 	States []string
 	Kinds  []string
+	// Facets count the matching monitors with a problem, then with a
+	// host in each state.
+	Facets []facet
 }
 
 func (u *UI) monitorsPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -206,13 +244,15 @@ func (u *UI) monitorsPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	inv := u.inventory()
-	health, err := httpapi.FleetHealth(r.Context(), inv, u.opts.Monitors, u.opts.Store)
+	health, err := u.fleetHealth(r.Context(), inv)
 	if err != nil {
 		u.failErr(w, r, err)
 		return
 	}
 	d := monitorsData{Q: newQuery(r), States: httpapi.HealthStates}
 	d.List = httpapi.ListMonitors(inv, health, mq)
+	d.Facets = append(facets(d.Q, "state", []string{"problem"}, d.List.States, func(n int, _ string) string { return strconv.Itoa(n) + " with problems" }),
+		facets(d.Q, "state", d.States, d.List.States, func(n int, s string) string { return strconv.Itoa(n) + " with " + strings.ToLower(s) })...)
 	for k := range d.List.Kinds {
 		if k != "" {
 			d.Kinds = append(d.Kinds, k)
@@ -236,6 +276,8 @@ type runsData struct {
 	States     []engine.RunState
 	Jobs       []string
 	Triggers   []string
+	// Facets count the matching runs by state.
+	Facets []facet
 }
 
 func (u *UI) runsPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -289,6 +331,7 @@ func (u *UI) runsPage(w http.ResponseWriter, r *http.Request, v *view) {
 			d.Total += n
 		}
 	}
+	d.Facets = facets(d.Q, "state", d.States, d.Counts, func(n int, s engine.RunState) string { return thousands(n) + " " + label(s) })
 	d.Runs = runsJSON(runs)
 	if len(runs) > 0 {
 		first, last := strconv.FormatInt(runs[0].ID, 10), strconv.FormatInt(runs[len(runs)-1].ID, 10)

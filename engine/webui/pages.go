@@ -161,7 +161,7 @@ func (u *UI) overviewData(r *http.Request, st engine.DaemonStatus) (overviewData
 	inv := u.inventory()
 	d := overviewData{Jobs: len(inv.Jobs), Monitors: len(inv.Monitors), Hosts: len(inv.Hosts)}
 	var err error
-	if d.Health, err = httpapi.FleetHealth(ctx, inv, u.opts.Monitors, u.opts.Store); err != nil {
+	if d.Health, err = u.fleetHealth(ctx, inv); err != nil {
 		return d, err
 	}
 	d.Alerts = d.Health.Problems[:min(len(d.Health.Problems), overviewProblems)]

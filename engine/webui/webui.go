@@ -2,6 +2,7 @@ package webui
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
@@ -82,6 +83,7 @@ type UI struct {
 	handler http.Handler // mux behind the cross-origin check
 	pages   map[string]*template.Template
 	inv     httpapi.InventoryCache
+	health  httpapi.HealthCache
 	// commits caches what commits are (subject, author), by sha.
 	commitsMu sync.Mutex
 	commits   map[string]engine.CommitInfo
@@ -89,6 +91,12 @@ type UI struct {
 
 // inventory is the applied commit's inventory.
 func (u *UI) inventory() *httpapi.Inventory { return u.inv.For(u.opts.Backend.Definitions()) }
+
+// fleetHealth is inv's monitor states counted, shared among requests
+// (httpapi.HealthCache).
+func (u *UI) fleetHealth(ctx context.Context, inv *httpapi.Inventory) (*httpapi.Health, error) {
+	return u.health.Get(ctx, inv, u.opts.Monitors, u.opts.Store)
+}
 
 // New parses the embedded templates and builds the UI's routes. Mount it
 // beside the API with httpapi.Mount.
@@ -111,6 +119,7 @@ func New(opts Options) (*UI, error) {
 		return nil, err
 	}
 	u := &UI{opts: opts, log: opts.Logger.With().Str("component", "webui").Logger(), mux: http.NewServeMux(), pages: pages, commits: map[string]engine.CommitInfo{}}
+	u.health.Now = opts.Now
 	cop.SetDenyHandler(http.HandlerFunc(u.refuseCrossOrigin))
 	// Every route is behind the check, so a POST route added later is too.
 	u.handler = cop.Handler(u.mux)
