@@ -520,6 +520,16 @@ var docsNormalize = []struct {
 	// wall-clock times as the CLI shows them to people: an audit line's
 	// "2026-12-04 19:47:08", a silence's "until 2026-12-04 20:17 UTC"
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?\b`), "TIME"},
+	// what an SNMP agent counts: snmpget's counters and uptime, and the
+	// value or rate an snmp check reports (snmp-switch.md); HASH: eight
+	// digits looked like one above
+	{regexp.MustCompile(`\b(Counter32|Counter64|Gauge32): (?:\d+|HASH)`), "$1: N"},
+	{regexp.MustCompile(`\bTimeticks: \((?:\d+|HASH)\) [0-9:.]+`), "Timeticks: N"},
+	{regexp.MustCompile(`(SNMP [A-Z]+: \S+ = )(?:\d+|HASH)(?:\.\d+)?`), "${1}N"},
+	// ripple capacity before it can forecast: a rate's latest value, the
+	// samples so far
+	{regexp.MustCompile(`(/rate +)\S+`), "${1}N"},
+	{regexp.MustCompile(`\(\d+ samples\)`), "(N samples)"},
 	// table columns are as wide as their widest value: "3s ago" pads more
 	{regexp.MustCompile(`(\S)  +`), "$1  "},
 }
@@ -665,8 +675,19 @@ func (p *docsPage) toRun(s string) string {
 		}
 		return d
 	})
-	return docsLoopback.ReplaceAllStringFunc(s, func(a string) string { return cmp.Or(p.ports[a], a) })
+	s = docsLoopback.ReplaceAllStringFunc(s, func(a string) string { return cmp.Or(p.ports[a], a) })
+	// HCL that names a loopback port apart from its address (an snmp
+	// profile's port = 16161) gets the same port as 127.0.0.1:16161
+	return docsPortAttr.ReplaceAllStringFunc(s, func(a string) string {
+		m := docsPortAttr.FindStringSubmatch(a)
+		if run, ok := p.ports["127.0.0.1:"+m[2]]; ok {
+			return m[1] + strings.TrimPrefix(run, "127.0.0.1:")
+		}
+		return a
+	})
 }
+
+var docsPortAttr = regexp.MustCompile(`(\bport\s*=\s*)(\d+)\b`)
 
 // fromRun is what this run printed as the page shows it.
 func (p *docsPage) fromRun(s string) string {
