@@ -506,10 +506,17 @@ var docsNormalize = []struct {
 	re   *regexp.Regexp
 	with string
 }{
+	// a lab's host keys are new on every start (first: hex runs and
+	// durations inside one must not be replaced before)
+	{regexp.MustCompile(`\bSHA256:[A-Za-z0-9+/]{43}`), "SHA256:FINGERPRINT"},
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`), "TIME"},
 	{regexp.MustCompile(`\b\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
 	{regexp.MustCompile(`\b[0-9a-f]{40}\b|\b[0-9a-f]{12}\b|\b[0-9a-f]{8}\b`), "HASH"},
 	{regexp.MustCompile(`(port +=) \d+|(127\.0\.0\.1:)\d+`), "${1}${2}PORT"},
+	// tables and silences print times as "2026-12-04 21:16[:03]", and ages
+	// past a minute as "2m ago"
+	{regexp.MustCompile(`\b\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?\b`), "DATETIME"},
+	{regexp.MustCompile(`\b\d+[mhd] ago\b`), "DURATION ago"},
 	// table columns are as wide as their widest value: "3s ago" pads more
 	{regexp.MustCompile(`(\S)  +`), "$1  "},
 }
