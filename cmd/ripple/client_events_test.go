@@ -50,3 +50,26 @@ func TestActionResult(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitStatusNamesExecRuns: `ripple status COMMIT` listed an exec run
+// of the commit with an empty JOB column; it is named as `ripple runs`
+// names it.
+func TestCommitStatusNamesExecRuns(t *testing.T) {
+	cm := &httpapi.Commit{SHA: "0123456789abcdef0123456789abcdef01234567", Runs: []httpapi.Run{
+		{ID: 5, Trigger: "exec", State: "succeeded", Summary: "4/4 hosts ok", Exec: &httpapi.Exec{Command: "grep workers app.conf"}},
+		{ID: 4, Job: "restart-app", State: "succeeded", Summary: "4/4 hosts ok in 2 waves"},
+	}}
+	var out bytes.Buffer
+	if err := printCommit(env{stdout: &out}, cm); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"5 exec: grep workers app.conf succeeded 4/4 hosts ok", "4 restart-app succeeded 4/4 hosts ok in 2 waves"} {
+		found := false
+		for _, line := range strings.Split(out.String(), "\n") {
+			found = found || strings.Join(strings.Fields(line), " ") == want
+		}
+		if !found {
+			t.Errorf("no row %q in:\n%s", want, out.String())
+		}
+	}
+}

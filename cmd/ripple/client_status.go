@@ -63,6 +63,11 @@ func commitStatus(ctx context.Context, c *apiClient, e env, sha string) error {
 	if printed, err := c.get(ctx, "/api/v1/commits/"+url.PathEscape(sha), &cm); err != nil || printed {
 		return err
 	}
+	return printCommit(e, &cm)
+}
+
+// printCommit prints a commit's statuses and runs.
+func printCommit(e env, cm *httpapi.Commit) error {
 	fmt.Fprintf(e.stdout, "commit %s\n", cm.SHA)
 	tw := newTable(e.stdout)
 	fmt.Fprintln(tw, "CONTEXT\tSTATE\tDESCRIPTION")
@@ -77,7 +82,7 @@ func commitStatus(ctx context.Context, c *apiClient, e env, sha string) error {
 		tw = newTable(e.stdout)
 		fmt.Fprintln(tw, "RUN\tJOB\tSTATE\tSUMMARY")
 		for _, r := range cm.Runs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.ID, r.Job, r.State, r.Summary)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.ID, runTitle(r), r.State, r.Summary)
 		}
 		return tw.Flush()
 	}

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ripple-ops/ripple/engine/pgstore/pgtest"
 )
 
 // The docs tests keep docs/ and README.md true to the code: every link and
@@ -392,6 +394,10 @@ func TestDocsLabUpOutput(t *testing.T) {
 //	                                the example, DUR (1m) at most: commands
 //	                                that read what the daemon is doing
 //	<!-- docs-test: REASON -->      this console block is not run, because REASON
+//	<!-- docs-test: postgres ADDR DB PASSFILE -->  this sh block makes a
+//	                                PostgreSQL database: instead, start a
+//	                                private server (pgtest) as ADDR with
+//	                                database DB, its password in PASSFILE
 //
 // The test logs each REASON with its blocks; an unmarked console block that
 // does not pass fails it.
@@ -402,6 +408,11 @@ var docsTestInsert = regexp.MustCompile(`<!-- docs-test: insert (\S+) before (.+
 var docsTestRun = regexp.MustCompile(`<!-- docs-test: (run|cleanup) -->\s*$`)
 
 var docsTestWrite = regexp.MustCompile(`<!-- docs-test: write (\S+) -->\s*$`)
+
+// docsTestPostgres marks the block that makes the page's PostgreSQL
+// database: the test starts its own server for it, since initdb does not
+// run as root and the reader's server is set up their way.
+var docsTestPostgres = regexp.MustCompile(`<!-- docs-test: postgres (127\.0\.0\.1:\d+) (\w+) (\S+) -->\s*$`)
 
 type consoleBlock struct {
 	page   string
@@ -426,6 +437,9 @@ type consoleBlock struct {
 	// done, passed or not (stopping what the page started outside its
 	// process groups, such as a database server)
 	cleanup bool
+	// marked <!-- docs-test: postgres ADDR DB PASSFILE -->: the address,
+	// database and password file of the server to start in its place
+	postgres []string
 }
 
 func consoleBlocks(t *testing.T) []consoleBlock {
@@ -443,6 +457,9 @@ func consoleBlocks(t *testing.T) []consoleBlock {
 				}
 				if m := docsTestInsert.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
 					blocks = append(blocks, consoleBlock{page: page, line: line, write: m[1], before: m[2], body: text[loc[4]:loc[5]]})
+				}
+				if m := docsTestPostgres.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
+					blocks = append(blocks, consoleBlock{page: page, line: line, postgres: m[1:]})
 				}
 				if m := docsTestRun.FindStringSubmatch(strings.TrimRight(text[:loc[0]], "\n")); m != nil {
 					blocks = append(blocks, consoleBlock{page: page, line: line, setup: true, cleanup: m[1] == "cleanup", cmds: []string{text[loc[4]:loc[5]]}, outs: [][]string{nil}})
@@ -512,6 +529,9 @@ var docsNormalize = []struct {
 	re   *regexp.Regexp
 	with string
 }{
+	// a lab's host keys are new on every start (first: hex runs and
+	// durations inside one must not be replaced before)
+	{regexp.MustCompile(`\bSHA256:[A-Za-z0-9+/]{43}`), "SHA256:FINGERPRINT"},
 	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`), "TIME"},
 	{regexp.MustCompile(`\b\d+(?:\.\d+)?[smhd] ago\b`), "DURATION ago"},
 	{regexp.MustCompile(`\b(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?(?:ms|µs|s)\b`), "DURATION"},
@@ -858,7 +878,7 @@ func TestDocsConsoleExamples(t *testing.T) {
 		for _, b := range blocks {
 			where := fmt.Sprintf("%s:%d", b.page, b.line)
 			switch {
-			case b.write != "" || b.setup:
+			case b.write != "" || b.setup || b.postgres != nil:
 			case b.marker != "":
 				total++
 				skipped[b.marker] = append(skipped[b.marker], where)
@@ -892,6 +912,8 @@ func TestDocsConsoleExamples(t *testing.T) {
 				case b.cleanup: // registered with the page
 				case b.setup:
 					p.run(t, b)
+				case b.postgres != nil:
+					p.startPostgres(t, b.postgres[0], b.postgres[1], b.postgres[2])
 				case b.marker != "" || slices.Contains(b.cmds, ""):
 				case isLab(b):
 					p.startLab(t, b.cmds[0])
@@ -918,4 +940,33 @@ func TestDocsConsoleExamples(t *testing.T) {
 	if ran < 3 {
 		t.Errorf("only %d console blocks run", ran)
 	}
+}
+
+// startPostgres starts a private PostgreSQL server until the test ends,
+// makes database db on it, writes its password to passFile (a path of the
+// page) and maps the page's addr to it.
+func (p *docsPage) startPostgres(t *testing.T, addr, db, passFile string) {
+	t.Helper()
+	c := pgtest.New(t, pgtest.Options{})
+	ctx := context.Background()
+	conn, err := c.Connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatalf("create database %s: %v", db, err)
+	}
+	pw, err := os.ReadFile(c.PasswordFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := p.toRun(passFile)
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, pw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.ports[addr] = "127.0.0.1:" + strconv.Itoa(c.Port())
 }
