@@ -136,7 +136,7 @@ func shellWords(line string) []string {
 				cur.Reset()
 				started = false
 			}
-		case (c == '|' || c == '>' || c == '#' || c == ';' || c == '&') && !started:
+		case (c == '|' || c == '>' || c == '#' || c == '&') && !started || c == ';':
 			in = true
 		default:
 			cur.WriteByte(c)
@@ -399,8 +399,9 @@ func TestDocsLabUpOutput(t *testing.T) {
 //	                                private server (pgtest) as ADDR with
 //	                                database DB, its password in PASSFILE
 //
-// The test logs each REASON with its blocks; an unmarked console block that
-// does not pass fails it.
+// The test logs each REASON with its blocks and fails on each, but for a
+// `ripple lab up` example TestDocsLabUpOutput runs (REASON names it); an
+// unmarked console block that does not pass fails it.
 var docsTestMarker = regexp.MustCompile(`<!-- docs-test: ([^>]*?) -->\s*$`)
 
 var docsTestInsert = regexp.MustCompile(`<!-- docs-test: insert (\S+) before (.+?) -->\s*$`)
@@ -882,6 +883,10 @@ func TestDocsConsoleExamples(t *testing.T) {
 			case b.marker != "":
 				total++
 				skipped[b.marker] = append(skipped[b.marker], where)
+				if !strings.Contains(b.marker, "TestDocsLabUpOutput") {
+					// every example runs: what cannot run here is not an example
+					t.Errorf("%s: a console block not run (%s): make it run, or show it as something else than console output", where, b.marker)
+				}
 			case slices.Contains(b.cmds, ""):
 				total++
 				t.Errorf("%s: a console block with output but no command: mark it (<!-- docs-test: REASON -->) or show the command", where)
