@@ -377,7 +377,7 @@ func (d *Daemon) Accept(_ context.Context, head, actor, reason string) error {
 // records who and why.
 func (d *Daemon) Approve(ctx context.Context, runID int64, actor, reason string) error {
 	if err := d.opts.Runner.Approve(ctx, runID, actor, reason); err != nil {
-		return fmt.Errorf("approve run %d: %w", runID, err)
+		return err // it names the run
 	}
 	d.log.Info().Int64("run", runID).Str("actor", actor).Str("reason", reason).Msg("run approved")
 	d.handBack(runID, "approve")
@@ -389,7 +389,7 @@ func (d *Daemon) Approve(ctx context.Context, runID int64, actor, reason string)
 // which ends it under its on_failure policy.
 func (d *Daemon) Abort(ctx context.Context, runID int64, actor, reason string) error {
 	if err := d.opts.Runner.Abort(ctx, runID, actor, reason); err != nil {
-		return fmt.Errorf("abort run %d: %w", runID, err)
+		return err // it names the run
 	}
 	d.log.Info().Int64("run", runID).Str("actor", actor).Str("reason", reason).Msg("run aborted")
 	d.handBack(runID, "abort")
