@@ -47,6 +47,9 @@ func (r *Repo) Resolve(rev string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return "", fmt.Errorf("resolve revision %q: no commit, branch or tag of that name in the repository", rev)
+	}
 	if err != nil {
 		return "", fmt.Errorf("resolve revision %q: %w", rev, err)
 	}
