@@ -290,6 +290,15 @@ type AckStore interface {
 	Acks(ctx context.Context) ([]Ack, error)
 }
 
+// ControlAnnouncer tells the other nodes of a cluster that silences or
+// acknowledgements changed, so that they read them again at once rather
+// than at their next refresh. An announcement is a wake-up, not a record:
+// what it announces is already in the store, and a node that misses it
+// reads it at its next refresh.
+type ControlAnnouncer interface {
+	AnnounceControls(ctx context.Context) error
+}
+
 // AlertAuditReader reads the alert audit.
 type AlertAuditReader interface {
 	AlertEvents(ctx context.Context, f AlertEventFilter) ([]AlertEvent, error)

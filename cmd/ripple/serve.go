@@ -336,6 +336,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if pg != nil {
 		mopts.Owns = node.owns
 		mopts.Claims = pg.Claims(c.nodeName, node.deadAfter(c))
+		// A silence or acknowledgement made here reaches the other nodes
+		// at once (listenControls).
+		mopts.Announcer = pg
 	}
 	monitors := monitor.New(mopts)
 	notifiers.ReportTo(monitors)
@@ -402,7 +405,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 		backend, trigger, cl = f, f.Trigger, node
 		states = clusterMonitors{runner: monitors, store: store, owns: node.owns, log: log}
 		core = background{"cluster", node.run}
-		components = append(components, background{"follower", f.Run})
+		components = append(components, background{"follower", f.Run},
+			background{"controls", func(ctx context.Context) error { return listenControls(ctx, pg, monitors, log) }})
 	}
 
 	// The HTTP surface: webhooks, API, web UI, metrics, probes. The
@@ -547,6 +551,17 @@ func (p *leaderParts) build(holds engine.AlertHolder, fence func() error, repo *
 type background struct {
 	name string
 	run  func(context.Context) error
+}
+
+// listenControls makes the monitors read silences and acknowledgements
+// again whenever another node announces a change (and after each
+// reconnect of the listener), until ctx ends. Should the database refuse
+// to listen, the node goes on with its periodic refresh alone.
+func listenControls(ctx context.Context, pg *pgstore.Store, monitors *monitor.Runner, log zerolog.Logger) error {
+	if err := pg.ListenControls(ctx, monitors.RefreshControls); err != nil {
+		log.Warn().Err(err).Msg("silences and acknowledgements made on other nodes reach this node at its periodic refresh only")
+	}
+	return nil
 }
 
 // serveRun runs the components until ctx ends and shuts them down in

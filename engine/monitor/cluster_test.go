@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,5 +161,70 @@ func TestClusterDependenciesAndSilencesSpanNodes(t *testing.T) {
 	}
 	if got := alertsOf(notesA, engine.NotifyAlert); strings.Join(got, " ") != "sw-snmp@sw-01" {
 		t.Errorf("a's alerts: %v, want the switch's alone", got)
+	}
+}
+
+// announcements counts AnnounceControls calls and wakes the other nodes,
+// as PostgreSQL's NOTIFY does; err makes each call fail after it counted.
+type announcements struct {
+	n      atomic.Int32
+	err    error
+	others []*Runner
+}
+
+func (a *announcements) AnnounceControls(context.Context) error {
+	a.n.Add(1)
+	for _, r := range a.others {
+		r.RefreshControls()
+	}
+	return a.err
+}
+
+// Each silence, expiry and acknowledgement a node records is announced
+// once, and the node that checks the pair reads it at once, long before
+// its periodic refresh. A failed announcement does not fail the action
+// (it is recorded; the other nodes read it at their refresh).
+func TestControlChangesAreAnnouncedToOtherNodes(t *testing.T) {
+	store := enginetest.NewMemStore()
+	onA := func(string, string) bool { return false }
+	common := Options{States: store, Results: StoreResultSink{States: store}, Silences: store, Acks: store, ControlRefresh: time.Hour}
+	optsA, optsB := common, common
+	ann := &announcements{err: errors.New("notify ripple_controls: connection refused")}
+	optsA.Owns, optsA.Announcer = onA, ann
+	optsB.Owns = func(string, string) bool { return true }
+	a, _, _ := newDepsRunner(t, time.Hour, optsA)
+	b, chkB, notesB := newDepsRunner(t, 20*time.Millisecond, optsB)
+	ann.others = []*Runner{b}
+	startRunner(t, b)
+	ctx := context.Background()
+
+	s, err := a.AddSilence(ctx, SilenceRequest{Monitor: "disk", Host: "app-01", For: time.Hour, Actor: "alice", Reason: "disks being replaced"})
+	if err != nil {
+		t.Fatalf("AddSilence with a failing announcement: %v", err)
+	}
+	eventually(t, "a's silence on b", func() bool { return stateOf(b, "disk", "app-01").Silence != nil })
+	chkB.set("disk/app-01", crit("DISK CRITICAL"))
+	waitChecks(t, chkB, 3, "disk/app-01")
+	if got := alertsOf(notesB, engine.NotifyAlert); len(got) != 0 {
+		t.Fatalf("b alerted %v while a's silence was on", got)
+	}
+	if _, err := a.ExpireSilence(ctx, s.ID, "alice", "disks done"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b's alert after a expired the silence", func() bool { return len(alertsOf(notesB, engine.NotifyAlert)) == 1 })
+	if _, err := a.Acknowledge(ctx, "disk", "app-01", "bob", "on it"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a's acknowledgement on b", func() bool { return stateOf(b, "disk", "app-01").Ack != nil })
+
+	// Refused requests change nothing and announce nothing.
+	if _, err := a.AddSilence(ctx, SilenceRequest{Monitor: "disk", For: time.Hour}); !errors.Is(err, engine.ErrInvalidRequest) {
+		t.Fatalf("silence without a reason: %v", err)
+	}
+	if _, err := a.ExpireSilence(ctx, s.ID, "alice", "again"); err == nil {
+		t.Fatal("expired an ended silence again")
+	}
+	if n := ann.n.Load(); n != 3 {
+		t.Errorf("%d announcements, want 3: the silence, its expiry, the acknowledgement", n)
 	}
 }

@@ -12,8 +12,10 @@ import (
 
 // Silences and acknowledgements: operators' say on alerts. They are kept
 // in the store (Options.Silences, Options.Acks), where every node of a
-// cluster reads them: this node at once after its own change, and every
-// ControlRefresh for changes made on other nodes.
+// cluster reads them: this node at once after its own change, the others
+// at once when it announces the change (Options.Announcer, heard through
+// RefreshControls), and every ControlRefresh in case an announcement was
+// missed.
 
 // MaxSilence is the longest silence: one forgotten for longer would hide
 // real alerts (a silence always ends by itself).
@@ -238,6 +240,7 @@ func (r *Runner) AddSilence(ctx context.Context, req SilenceRequest) (engine.Sil
 	r.changed()
 	r.mu.Unlock()
 	r.opts.Logger.Info().Str("monitor", s.Monitor).Str("host", s.Host).Str("actor", s.Actor).Time("until", s.Ends).Int64("silence", s.ID).Msg("silenced")
+	r.announce(ctx, "silence")
 	return s, nil
 }
 
@@ -261,6 +264,7 @@ func (r *Runner) ExpireSilence(ctx context.Context, id int64, actor, reason stri
 	r.changed()
 	r.mu.Unlock()
 	r.opts.Logger.Info().Str("monitor", s.Monitor).Str("host", s.Host).Str("actor", actor).Int64("silence", id).Msg("silence expired")
+	r.announce(ctx, "expire silence")
 	r.sweep(ctx, nil)
 	return s, nil
 }
@@ -314,6 +318,7 @@ func (r *Runner) Acknowledge(ctx context.Context, monitor, host, actor, reason s
 	r.changed()
 	r.mu.Unlock()
 	r.opts.Logger.Info().Str("monitor", monitor).Str("host", host).Str("actor", actor).Str("state", a.State.String()).Msg("acknowledged")
+	r.announce(ctx, "acknowledgement")
 	return a, nil
 }
 
@@ -365,4 +370,42 @@ func (r *Runner) AckOf(monitor, host string) (a engine.Ack, ok bool) {
 	defer r.mu.Unlock()
 	a, ok = r.acks[entryKey{monitor, host}]
 	return a, ok
+}
+
+// RefreshControls makes Run read silences and acknowledgements again at
+// once: another node announced a change. It never blocks; calls made
+// while a read is pending make one read.
+func (r *Runner) RefreshControls() {
+	select {
+	case r.reread <- struct{}{}:
+	default:
+	}
+}
+
+// refreshControls reads silences and acknowledgements and, when they
+// changed, decides again what they may release.
+func (r *Runner) refreshControls(ctx context.Context) {
+	changed, err := r.loadControls(ctx)
+	if err != nil {
+		r.opts.Logger.Warn().Err(err).Msg("read silences and acknowledgements")
+	}
+	if changed {
+		r.sweep(ctx, nil)
+	}
+}
+
+// announce tells the other nodes, when there are any, that this node
+// changed silences or acknowledgements. A failure is logged: the change
+// is recorded, and the other nodes read it at their next refresh.
+func (r *Runner) announce(ctx context.Context, what string) {
+	if r.opts.Announcer == nil {
+		return
+	}
+	// The change is recorded: announce it even when the caller has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.opts.Announcer.AnnounceControls(ctx); err != nil {
+		r.opts.Logger.Warn().Err(err).Str("change", what).Dur("refresh", r.opts.ControlRefresh).
+			Msg("announce the change to the other nodes; they read it at their next refresh")
+	}
 }

@@ -17,5 +17,6 @@
 // Concurrency check goroutines, one trap goroutine (saving trap states,
 // sending their notifications, applying rate-limited traps later) and one
 // that reads silences, acknowledgements and other nodes' states every
-// ControlRefresh; all stop when its context ends and Run waits for them.
+// ControlRefresh (and the first two again when RefreshControls asks,
+// several asks making one read); all stop when its context ends and Run waits for them.
 package monitor

@@ -64,9 +64,14 @@ type Options struct {
 	// AddSilence, ExpireSilence and Acknowledge. Nil refuses those.
 	Silences engine.SilenceStore
 	Acks     engine.AckStore
+	// Announcer, when set (in a cluster), is told after this node
+	// recorded a silence, expired one or recorded an acknowledgement, so
+	// that every node reads them again at once (RefreshControls).
+	Announcer engine.ControlAnnouncer
 	// ControlRefresh is how often silences, acknowledgements and, in a
 	// cluster, the states of the pairs others depend on that another node
-	// checks are read from the store; default 10s.
+	// checks are read from the store; default 10s. In a cluster it is the
+	// fallback for an announcement a node missed.
 	ControlRefresh time.Duration
 	Logger         zerolog.Logger
 	// Concurrency bounds checks in flight; default 256.
@@ -86,6 +91,9 @@ type Options struct {
 type Runner struct {
 	opts Options
 	wake chan struct{}
+	// reread wakes Run's refresh to read the controls again
+	// (RefreshControls); one pending wake-up stands for any number.
+	reread chan struct{}
 
 	mu      sync.Mutex
 	entries map[entryKey]*monitorEntry
@@ -173,6 +181,7 @@ func New(opts Options) *Runner {
 	return &Runner{
 		opts:      opts,
 		wake:      make(chan struct{}, 1),
+		reread:    make(chan struct{}, 1),
 		entries:   map[entryKey]*monitorEntry{},
 		held:      map[string]int{},
 		traps:     newTrapRuntime(opts.TrapRate, opts.TrapBurst),
@@ -324,7 +333,9 @@ func (r *Runner) apply(defs *definitions.Definitions, restore []engine.MonitorRe
 
 // Run schedules checks until ctx ends, then waits for checks in flight.
 // Beside them it reads, every ControlRefresh, what other nodes may have
-// changed (controls.go), and wakes when a suppression may end by itself.
+// changed (controls.go), and the controls again at once when
+// RefreshControls asks; and it wakes when a suppression may end by
+// itself.
 func (r *Runner) Run(ctx context.Context) error {
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -339,6 +350,8 @@ func (r *Runner) Run(ctx context.Context) error {
 				return
 			case <-t.C:
 				r.refresh(ctx)
+			case <-r.reread:
+				r.refreshControls(ctx)
 			}
 		}
 	})

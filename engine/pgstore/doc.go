@@ -102,7 +102,9 @@
 // Notify and Listen wrap NOTIFY/LISTEN for wake-ups between nodes (an
 // operator's action received by one node, for the leader): Listen holds a
 // connection of its own and reconnects; a notification is a wake-up, not a
-// record.
+// record. AnnounceControls and ListenControls use them on ControlsChannel:
+// a silence or acknowledgement made on one node is read by every node at
+// once.
 //
 // # Goroutines
 //

@@ -72,3 +72,20 @@ func (s *Store) listenOnce(ctx context.Context, channel string, handle func(stri
 		handle(n.Payload)
 	}
 }
+
+// ControlsChannel is where a node announces that it changed silences or
+// acknowledgements (AnnounceControls, ListenControls).
+const ControlsChannel = "ripple_controls"
+
+// AnnounceControls implements engine.ControlAnnouncer: it notifies every
+// node listening with ListenControls.
+func (s *Store) AnnounceControls(ctx context.Context) error {
+	return s.Notify(ctx, ControlsChannel, "")
+}
+
+// ListenControls calls wake after each announcement on ControlsChannel
+// and after each (re)connect of the listener (announcements may have been
+// missed), until ctx ends; see Listen.
+func (s *Store) ListenControls(ctx context.Context, wake func()) error {
+	return s.Listen(ctx, ControlsChannel, func(string) { wake() })
+}
