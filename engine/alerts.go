@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,6 +91,12 @@ type MonitorHostState struct {
 	Silence *Silence
 	// Ack is the acknowledgement of the current state, nil when none.
 	Ack *Ack
+}
+
+// ComparePairs orders (monitor, host) pairs by monitor, then host: the
+// order of the lists of monitor states, acknowledgements and problems.
+func ComparePairs(monitorA, hostA, monitorB, hostB string) int {
+	return cmp.Or(strings.Compare(monitorA, monitorB), strings.Compare(hostA, hostB))
 }
 
 // AlertHolder holds the alerts of hosts while a rollout wave changes them,
